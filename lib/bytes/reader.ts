@@ -1,0 +1,163 @@
+/**
+ * Endian-aware, bounds-checked reads over a Uint8Array.
+ *
+ * Every multi-byte field of a module is read through one of these functions,
+ * with the module's own byte order, on any host (the approach libkmod's
+ * elf_get_uint takes). A read outside the data raises KmodkitError
+ * 'ETRUNCATED'; nothing here can raise a RangeError.
+ */
+import { KmodkitError } from '../errors.js';
+
+export interface Bytes {
+  readonly data: Uint8Array;
+  readonly view: DataView;
+  /** true: little-endian */
+  readonly le: boolean;
+}
+
+export function bytesOf(data: Uint8Array, le = true): Bytes {
+  return { data, view: new DataView(data.buffer, data.byteOffset, data.byteLength), le };
+}
+
+/** The same data with another byte order. */
+export function withEndian(b: Bytes, le: boolean): Bytes {
+  return b.le === le ? b : { data: b.data, view: b.view, le };
+}
+
+function outOfRange(off: number, len: number, size: number, what?: string): never {
+  throw new KmodkitError(
+    'ETRUNCATED',
+    `${what ?? 'read'} of ${len} byte(s) at offset ${off} is outside the data (${size} bytes)`,
+    { detail: { offset: off, length: len, size } },
+  );
+}
+
+/** Throw unless [off, off+len) lies inside `size` bytes. Safe against overflow and NaN. */
+export function checkRange(off: number, len: number, size: number, what?: string): void {
+  if (!(off >= 0 && len >= 0 && Number.isSafeInteger(off) && Number.isSafeInteger(len) && off <= size && len <= size - off)) {
+    outOfRange(off, len, size, what);
+  }
+}
+
+/** Whether [off, off+len) lies inside `size` bytes (no throw). */
+export function inRange(off: number, len: number, size: number): boolean {
+  return off >= 0 && len >= 0 && Number.isSafeInteger(off) && Number.isSafeInteger(len) && off <= size && len <= size - off;
+}
+
+export function u8(b: Bytes, off: number): number {
+  if (!(off >= 0 && off < b.data.length)) outOfRange(off, 1, b.data.length);
+  return b.data[off];
+}
+
+export function u16(b: Bytes, off: number): number {
+  if (!(off >= 0 && off + 2 <= b.data.length)) outOfRange(off, 2, b.data.length);
+  return b.view.getUint16(off, b.le);
+}
+
+export function u32(b: Bytes, off: number): number {
+  if (!(off >= 0 && off + 4 <= b.data.length)) outOfRange(off, 4, b.data.length);
+  return b.view.getUint32(off, b.le);
+}
+
+export function i32(b: Bytes, off: number): number {
+  if (!(off >= 0 && off + 4 <= b.data.length)) outOfRange(off, 4, b.data.length);
+  return b.view.getInt32(off, b.le);
+}
+
+export function u64big(b: Bytes, off: number): bigint {
+  if (!(off >= 0 && off + 8 <= b.data.length)) outOfRange(off, 8, b.data.length);
+  return b.view.getBigUint64(off, b.le);
+}
+
+export function i64big(b: Bytes, off: number): bigint {
+  if (!(off >= 0 && off + 8 <= b.data.length)) outOfRange(off, 8, b.data.length);
+  return b.view.getBigInt64(off, b.le);
+}
+
+/**
+ * A u64 as a JS number. Values above 2^53 cannot be offsets or sizes of
+ * anything we hold in memory, so they are returned as Infinity, which every
+ * range check rejects. Use u64big where the exact value matters.
+ */
+export function u64(b: Bytes, off: number): number {
+  if (!(off >= 0 && off + 8 <= b.data.length)) outOfRange(off, 8, b.data.length);
+  const lo = b.view.getUint32(off + (b.le ? 0 : 4), b.le);
+  const hi = b.view.getUint32(off + (b.le ? 4 : 0), b.le);
+  if (hi >= 0x200000) return Infinity;
+  return hi * 0x100000000 + lo;
+}
+
+/** An unsigned word of `size` (1, 2, 4 or 8) bytes. */
+export function uword(b: Bytes, off: number, size: number): number {
+  switch (size) {
+    case 1: return u8(b, off);
+    case 2: return u16(b, off);
+    case 4: return u32(b, off);
+    case 8: return u64(b, off);
+    default: throw new KmodkitError('EFORMAT', `unsupported word size ${size}`);
+  }
+}
+
+/** A sub-view [off, off+len), bounds-checked, sharing memory. */
+export function slice(data: Uint8Array, off: number, len: number, what?: string): Uint8Array {
+  checkRange(off, len, data.length, what);
+  return data.subarray(off, off + len);
+}
+
+const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The NUL-terminated string starting at `off`, looking no further than `end`
+ * (exclusive). Returns null when no NUL is found before `end`.
+ * Bytes are decoded as UTF-8 with replacement, as a C program would print them
+ * to a UTF-8 terminal; use `cstringBytes` where the raw bytes matter.
+ */
+export function cstring(data: Uint8Array, off: number, end: number = data.length): string | null {
+  const raw = cstringBytes(data, off, end);
+  return raw === null ? null : decodeText(raw);
+}
+
+export function cstringBytes(data: Uint8Array, off: number, end: number = data.length): Uint8Array | null {
+  if (end > data.length) end = data.length;
+  if (!(off >= 0 && off < end)) return null;
+  const nul = data.indexOf(0, off);
+  if (nul < 0 || nul >= end) return null;
+  return data.subarray(off, nul);
+}
+
+/**
+ * Decode bytes that are nearly always ASCII; pure-ASCII input takes the fast
+ * path. Valid UTF-8 is decoded as such; anything else as Latin-1, so no byte
+ * is ever lost (keep the raw bytes where output must be byte-identical).
+ */
+export function decodeText(raw: Uint8Array): string {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] >= 0x80) {
+      try {
+        return utf8.decode(raw);
+      } catch {
+        return latin1.decode(raw);
+      }
+    }
+  }
+  return latin1.decode(raw);
+}
+
+/** Upper-case hex of bytes, joined by `sep`. */
+export function hex(raw: Uint8Array, sep = ''): string {
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    if (i > 0 && sep) out += sep;
+    out += HEX[raw[i]];
+  }
+  return out;
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
+/** Lower-case 0x%08x formatting of a 32-bit value (or the low 32 bits of a bigint). */
+export function hex32(v: number | bigint): string {
+  const n = typeof v === 'bigint' ? Number(v & 0xffffffffn) : v >>> 0;
+  return '0x' + n.toString(16).padStart(8, '0');
+}
