@@ -1,0 +1,57 @@
+/**
+ * An opened ELF file: header and section table read eagerly (they are small),
+ * everything else (symbols, relocations, section data) on demand and cached.
+ */
+import type { ByteSource } from '../bytes/source.js';
+import { readElfHeader, type ElfHeader } from './header.js';
+import { findSection, readSectionHeaders, sectionData, type ElfSection } from './sections.js';
+import { findSymtab, readSymbolTable, type SymbolTable } from './symbols.js';
+import { readRelocations, relocationSectionsFor, type RelocationSection } from './relocations.js';
+
+export interface ElfFile {
+  readonly source: ByteSource;
+  readonly header: ElfHeader;
+  readonly sections: readonly ElfSection[];
+  /** Lazily filled caches; use the functions below rather than this field. */
+  readonly cache: { symtab?: SymbolTable | null; relocs?: Map<number, RelocationSection[]> };
+}
+
+export function readElf(source: ByteSource): ElfFile {
+  const { header } = readElfHeader(source);
+  const sections = readSectionHeaders(source, header);
+  return { source, header, sections, cache: {} };
+}
+
+export function section(elf: ElfFile, name: string): ElfSection | undefined {
+  return findSection(elf.sections, name);
+}
+
+/** Data of the named section, or undefined when absent. */
+export function sectionBytes(elf: ElfFile, name: string): Uint8Array | undefined {
+  const s = findSection(elf.sections, name);
+  return s ? sectionData(elf.source, s) : undefined;
+}
+
+export function data(elf: ElfFile, s: ElfSection): Uint8Array {
+  return sectionData(elf.source, s);
+}
+
+/** The symbol table, decoded on first use; null when the module has none. */
+export function symbolTable(elf: ElfFile): SymbolTable | null {
+  if (elf.cache.symtab === undefined) {
+    const st = findSymtab(elf.sections);
+    elf.cache.symtab = st ? readSymbolTable(elf.source, elf.header, elf.sections, st) : null;
+  }
+  return elf.cache.symtab;
+}
+
+/** Relocation sections that patch the section with this index, decoded on first use. */
+export function relocationsFor(elf: ElfFile, target: number): RelocationSection[] {
+  const cache = (elf.cache.relocs ??= new Map());
+  let r = cache.get(target);
+  if (!r) {
+    r = relocationSectionsFor(elf.sections, target).map((s) => readRelocations(elf.source, elf.header, s));
+    cache.set(target, r);
+  }
+  return r;
+}

@@ -1,0 +1,140 @@
+/**
+ * Section headers (Elf32_Shdr / Elf64_Shdr) and their names.
+ */
+import { bytesOf, cstring, inRange, u32, u64, type Bytes } from '../bytes/reader.js';
+import type { ByteSource } from '../bytes/source.js';
+import { KmodkitError } from '../errors.js';
+import { SHT_NOBITS, SIZES } from './constants.js';
+import { elfError, type ElfHeader } from './header.js';
+
+export interface ElfSection {
+  readonly index: number;
+  readonly name: string;
+  readonly nameOffset: number;
+  readonly type: number;
+  /** Low 32 bits of sh_flags (all defined flags live there). */
+  readonly flags: number;
+  readonly addr: number;
+  readonly offset: number;
+  readonly size: number;
+  readonly link: number;
+  readonly info: number;
+  readonly addralign: number;
+  readonly entsize: number;
+  /** File offset of this section's header (for in-place patching, e.g. force-load stripping). */
+  readonly headerOffset: number;
+  /** Whether [offset, offset+size) lies inside the file (always false for NOBITS). */
+  readonly inFile: boolean;
+}
+
+export function readSectionHeaders(src: ByteSource, header: ElfHeader): ElfSection[] {
+  const sz = SIZES[header.class];
+  if (header.shentsize !== sz.shdr) {
+    throw elfError(`e_shentsize is ${header.shentsize}, expected ${sz.shdr}`, 'EINVAL');
+  }
+  const tableSize = header.shnum * sz.shdr;
+  if (!inRange(header.shoff, tableSize, src.size)) {
+    throw elfError(`section header table (offset ${header.shoff}, ${header.shnum} entries) runs past the end of the file`, 'EINVAL', 'EELFSECTION');
+  }
+  const b = bytesOf(src.read(header.shoff, tableSize), header.le);
+  const is64 = header.class === 64;
+  const raw: Omit<ElfSection, 'name'>[] = new Array(header.shnum);
+  for (let i = 0; i < header.shnum; i++) {
+    const o = i * sz.shdr;
+    raw[i] = is64 ? shdr64(b, o, i, header.shoff + o, src.size) : shdr32(b, o, i, header.shoff + o, src.size);
+  }
+
+  // The section-name string table must exist, lie in the file, be non-empty
+  // and end with NUL (libkmod's conditions; the kernel's are the same).
+  const si = header.shstrndx;
+  if (si === 0 || si >= header.shnum) {
+    throw elfError(`e_shstrndx ${si} is not a valid section index (${header.shnum} sections)`, 'EINVAL', 'EELFSECTION');
+  }
+  const strSec = raw[si];
+  if (!inRange(strSec.offset, strSec.size, src.size)) {
+    throw elfError('section name string table runs past the end of the file', 'EINVAL', 'EELFSECTION');
+  }
+  if (strSec.size === 0) throw elfError('section name string table is empty', 'EINVAL', 'EELFSECTION');
+  const names = src.read(strSec.offset, strSec.size);
+  if (names[names.length - 1] !== 0) {
+    throw elfError('section name string table does not end with NUL', 'EINVAL', 'EELFSECTION');
+  }
+  const sections: ElfSection[] = new Array(header.shnum);
+  for (let i = 0; i < header.shnum; i++) {
+    const r = raw[i];
+    const name = r.nameOffset < names.length ? (cstring(names, r.nameOffset) ?? '') : '';
+    sections[i] = { ...r, name };
+  }
+  return sections;
+}
+
+function shdr64(b: Bytes, o: number, index: number, headerOffset: number, fileSize: number): Omit<ElfSection, 'name'> {
+  const type = u32(b, o + 4);
+  const offset = u64(b, o + 24);
+  const size = u64(b, o + 32);
+  return {
+    index,
+    nameOffset: u32(b, o),
+    type,
+    flags: u32(b, o + (b.le ? 8 : 12)),
+    addr: u64(b, o + 16),
+    offset,
+    size,
+    link: u32(b, o + 40),
+    info: u32(b, o + 44),
+    addralign: u64(b, o + 48),
+    entsize: u64(b, o + 56),
+    headerOffset,
+    inFile: type !== SHT_NOBITS && inRange(offset, size, fileSize),
+  };
+}
+
+function shdr32(b: Bytes, o: number, index: number, headerOffset: number, fileSize: number): Omit<ElfSection, 'name'> {
+  const type = u32(b, o + 4);
+  const offset = u32(b, o + 16);
+  const size = u32(b, o + 20);
+  return {
+    index,
+    nameOffset: u32(b, o),
+    type,
+    flags: u32(b, o + 8),
+    addr: u32(b, o + 12),
+    offset,
+    size,
+    link: u32(b, o + 24),
+    info: u32(b, o + 28),
+    addralign: u32(b, o + 32),
+    entsize: u32(b, o + 36),
+    headerOffset,
+    inFile: type !== SHT_NOBITS && inRange(offset, size, fileSize),
+  };
+}
+
+/**
+ * The first section (from index 1) with this name whose data lies in the
+ * file — the lookup rule libkmod uses. NOBITS sections are found too.
+ */
+export function findSection(sections: readonly ElfSection[], name: string): ElfSection | undefined {
+  for (let i = 1; i < sections.length; i++) {
+    const s = sections[i];
+    if (s.name === name && (s.inFile || s.type === SHT_NOBITS)) return s;
+  }
+  return undefined;
+}
+
+/** All sections with this name (the kernel rejects some duplicates). */
+export function findSections(sections: readonly ElfSection[], name: string): ElfSection[] {
+  return sections.filter((s) => s.index > 0 && s.name === name);
+}
+
+/** The data of a section; empty for NOBITS. Throws if it lies outside the file. */
+export function sectionData(src: ByteSource, section: ElfSection): Uint8Array {
+  if (section.type === SHT_NOBITS) return new Uint8Array(0);
+  if (!section.inFile) {
+    throw new KmodkitError('EELFSECTION', `section ${section.name || '#' + section.index} (offset ${section.offset}, size ${section.size}) lies outside the file`, {
+      errno: 'EINVAL',
+      detail: { section: section.name, index: section.index },
+    });
+  }
+  return src.read(section.offset, section.size);
+}

@@ -1,0 +1,69 @@
+/**
+ * The `.modinfo` section: NUL-separated `key=value` strings.
+ *
+ * Splitting follows the kernel and libkmod: leading NUL padding is skipped,
+ * runs of NULs between strings are collapsed, an unterminated last string is
+ * kept, and each string splits at its first `=` (no `=` means an empty value).
+ * Keys repeat (alias, author, parm, ...) and their order is kept.
+ */
+import { decodeText } from '../bytes/reader.js';
+
+export interface ModinfoEntry {
+  readonly key: string;
+  readonly value: string;
+  /** The raw bytes of the value, for byte-exact output. */
+  readonly valueBytes: Uint8Array;
+  /** true when the string had no '=' at all */
+  readonly noEquals?: boolean;
+}
+
+const EQ = 0x3d;
+
+export function parseModinfo(section: Uint8Array): ModinfoEntry[] {
+  let start = 0;
+  let size = section.length;
+  // Skip leading zero padding, keeping at least one byte (libkmod's rule:
+  // a remaining size of 0 or 1 byte yields no entries at all).
+  while (size > 1 && section[start] === 0) {
+    start++;
+    size--;
+  }
+  if (size <= 1) return [];
+  const end = start + size;
+  const out: ModinfoEntry[] = [];
+  let i = start;
+  while (i < end) {
+    let j = section.indexOf(0, i);
+    if (j < 0 || j > end) j = end;
+    if (j > i) out.push(entryOf(section.subarray(i, j)));
+    i = j + 1;
+    while (i < end && section[i] === 0) i++;
+  }
+  return out;
+}
+
+function entryOf(raw: Uint8Array): ModinfoEntry {
+  const eq = raw.indexOf(EQ);
+  if (eq < 0) return { key: decodeText(raw), value: '', valueBytes: raw.subarray(raw.length), noEquals: true };
+  const valueBytes = raw.subarray(eq + 1);
+  return { key: decodeText(raw.subarray(0, eq)), value: decodeText(valueBytes), valueBytes };
+}
+
+/** First value of `key` (the kernel's get_modinfo rule), or undefined. */
+export function modinfoValue(entries: readonly ModinfoEntry[], key: string): string | undefined {
+  for (const e of entries) if (e.key === key) return e.value;
+  return undefined;
+}
+
+/** All values of `key`, in file order. */
+export function modinfoValues(entries: readonly ModinfoEntry[], key: string): string[] {
+  const out: string[] = [];
+  for (const e of entries) if (e.key === key) out.push(e.value);
+  return out;
+}
+
+/** Comma-separated `depends=` as a list (empty entries dropped). */
+export function modinfoDepends(entries: readonly ModinfoEntry[]): string[] {
+  const d = modinfoValue(entries, 'depends');
+  return d ? d.split(',').filter((s) => s.length > 0) : [];
+}
