@@ -1,0 +1,144 @@
+/**
+ * Decompression of module files: format by magic (detect.ts), one decoder
+ * per format, an output cap against decompression bombs, and one error type.
+ *
+ * Errors (KmodkitError codes): 'ECOMPRESS' corrupt or truncated stream,
+ * 'ETOOBIG' output over the cap, 'EUNSUPPORTED' valid but unsupported stream
+ * (xz SHA-256 check, xz dictionary > 64 MiB, zstd dictionary or window
+ * > 128 MiB; and xz in decompressSync), 'EINPUT' bad arguments.
+ * Nothing else escapes.
+ *
+ * Pure: no file system; runs wherever Uint8Array, WebAssembly and web
+ * streams exist (Node >= 20, browsers).
+ */
+import { KmodkitError } from '../errors.js';
+import { detectCompression, type Compression } from './detect.js';
+import { decompressGzip } from './gzip.js';
+import { decompressXz } from './xz.js';
+import type { XzCheck } from './xz-info.js';
+import { decompressZstd } from './zstd.js';
+
+export { detectCompression, DETECT_HEAD_LENGTH, type Compression } from './detect.js';
+export { xzInfo, readXzStreamHeader, type XzCheck, type XzInfo, type XzStreamInfo } from './xz-info.js';
+export { zstdFrames, type ZstdFrame } from './zstd.js';
+
+/** Default cap on decompressed output: 1 GiB. */
+export const DEFAULT_MAX_OUTPUT = 1024 * 1024 * 1024;
+
+export interface DecompressOptions {
+  /** Largest decompressed size accepted, in bytes (default 1 GiB). */
+  maxOutput?: number;
+}
+
+export interface XzSummary {
+  /** Check type of the first stream. */
+  check: XzCheck;
+  /** Check type of every stream. */
+  checks: XzCheck[];
+  streams: number;
+  streamPadding: boolean;
+  blocks: number;
+  dictSize: number;
+  /** One stream with check none/CRC32: what CONFIG_MODULE_DECOMPRESS accepts. */
+  kernelCompatible: boolean;
+}
+
+export interface Decompressed {
+  /** The decompressed bytes; for 'none' the input itself (same object). */
+  data: Uint8Array;
+  compression: Compression;
+  /** Size of the input. */
+  compressedSize: number;
+  /** xz container facts, for compression 'xz' only. */
+  xz?: XzSummary;
+}
+
+function maxOutputOf(options: unknown): number {
+  if (options === undefined || options === null) return DEFAULT_MAX_OUTPUT;
+  if (typeof options !== 'object') throw new KmodkitError('EINPUT', 'decompress: options must be an object');
+  const m = (options as DecompressOptions).maxOutput;
+  if (m === undefined) return DEFAULT_MAX_OUTPUT;
+  if (typeof m !== 'number' || !Number.isSafeInteger(m) || m < 0) {
+    throw new KmodkitError('EINPUT', `decompress: maxOutput must be a non-negative integer number of bytes, got ${String(m)}`, {
+      detail: { maxOutput: m },
+    });
+  }
+  return m;
+}
+
+function checkData(data: unknown): asserts data is Uint8Array {
+  if (!(data instanceof Uint8Array)) throw new KmodkitError('EINPUT', 'decompress: data must be a Uint8Array');
+}
+
+/** Anything that is not a KmodkitError becomes ECOMPRESS (a decoder's own exception). */
+function wrap(format: Compression, e: unknown): KmodkitError {
+  if (e instanceof KmodkitError) return e;
+  if (e instanceof RangeError && /allocat|memory|Array buffer/i.test(e.message)) {
+    return new KmodkitError('ETOOBIG', `${format}: out of memory while decompressing (${e.message})`, { cause: e });
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return new KmodkitError('ECOMPRESS', `${format}: decoder failed: ${msg}`, { cause: e });
+}
+
+/** Decompress a module file of any supported format (detected by magic). */
+export async function decompress(data: Uint8Array, options?: DecompressOptions): Promise<Decompressed> {
+  checkData(data);
+  const maxOutput = maxOutputOf(options);
+  const compression = detectCompression(data);
+  const compressedSize = data.length;
+  try {
+    switch (compression) {
+      case 'none':
+        return { data, compression, compressedSize };
+      case 'gzip':
+        return { data: decompressGzip(data, maxOutput), compression, compressedSize };
+      case 'zstd':
+        return { data: decompressZstd(data, maxOutput), compression, compressedSize };
+      case 'xz': {
+        const r = await decompressXz(data, maxOutput);
+        const i = r.info;
+        return {
+          data: r.data,
+          compression,
+          compressedSize,
+          xz: {
+            check: i.check,
+            checks: i.checks,
+            streams: i.streams,
+            streamPadding: i.streamPadding,
+            blocks: i.blocks,
+            dictSize: i.dictSize,
+            kernelCompatible: i.kernelCompatible,
+          },
+        };
+      }
+    }
+  } catch (e) {
+    throw wrap(compression, e);
+  }
+}
+
+/**
+ * Synchronous variant for gzip, zstd and uncompressed data. xz has only an
+ * asynchronous decoder here: KmodkitError 'EUNSUPPORTED' (use decompress).
+ */
+export function decompressSync(data: Uint8Array, options?: DecompressOptions): Decompressed {
+  checkData(data);
+  const maxOutput = maxOutputOf(options);
+  const compression = detectCompression(data);
+  const compressedSize = data.length;
+  try {
+    switch (compression) {
+      case 'none':
+        return { data, compression, compressedSize };
+      case 'gzip':
+        return { data: decompressGzip(data, maxOutput), compression, compressedSize };
+      case 'zstd':
+        return { data: decompressZstd(data, maxOutput), compression, compressedSize };
+      case 'xz':
+        throw new KmodkitError('EUNSUPPORTED', 'xz: no synchronous decoder; use decompress()');
+    }
+  } catch (e) {
+    throw wrap(compression, e);
+  }
+}
