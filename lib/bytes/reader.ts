@@ -132,6 +132,21 @@ export function cstringBytes(data: Uint8Array, off: number, end: number = data.l
  * is ever lost (keep the raw bytes where output must be byte-identical).
  */
 export function decodeText(raw: Uint8Array): string {
+  const n = raw.length;
+  if (n <= 64) {
+    // Short strings (section and symbol names) are faster by hand than through TextDecoder.
+    let s = '';
+    for (let i = 0; i < n; i++) {
+      const c = raw[i];
+      if (c >= 0x80) return decodeSlow(raw);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return decodeSlow(raw);
+}
+
+function decodeSlow(raw: Uint8Array): string {
   for (let i = 0; i < raw.length; i++) {
     if (raw[i] >= 0x80) {
       try {

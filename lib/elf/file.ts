@@ -6,14 +6,19 @@ import type { ByteSource } from '../bytes/source.js';
 import { readElfHeader, type ElfHeader } from './header.js';
 import { findSection, readSectionHeaders, sectionData, type ElfSection } from './sections.js';
 import { findSymtab, readSymbolTable, type SymbolTable } from './symbols.js';
-import { readRelocations, relocationSectionsFor, type RelocationSection } from './relocations.js';
+import { readRelocations, relocationSectionsFor, type ElfRelocation, type RelocationSection } from './relocations.js';
 
 export interface ElfFile {
   readonly source: ByteSource;
   readonly header: ElfHeader;
   readonly sections: readonly ElfSection[];
   /** Lazily filled caches; use the functions below rather than this field. */
-  readonly cache: { symtab?: SymbolTable | null; relocs?: Map<number, RelocationSection[]> };
+  readonly cache: {
+    symtab?: SymbolTable | null;
+    relocs?: Map<number, RelocationSection[]>;
+    /** Per target section: its relocations by offset (lib/elf/relocate.ts). */
+    fieldRelocs?: Map<number, Map<number, ElfRelocation[]>>;
+  };
 }
 
 export function readElf(source: ByteSource): ElfFile {

@@ -38,43 +38,44 @@ export function readSectionHeaders(src: ByteSource, header: ElfHeader): ElfSecti
   }
   const b = bytesOf(src.read(header.shoff, tableSize), header.le);
   const is64 = header.class === 64;
-  const raw: Omit<ElfSection, 'name'>[] = new Array(header.shnum);
-  for (let i = 0; i < header.shnum; i++) {
-    const o = i * sz.shdr;
-    raw[i] = is64 ? shdr64(b, o, i, header.shoff + o, src.size) : shdr32(b, o, i, header.shoff + o, src.size);
-  }
-
-  // The section-name string table must exist, lie in the file, be non-empty
-  // and end with NUL (libkmod's conditions; the kernel's are the same).
   const si = header.shstrndx;
   if (si === 0 || si >= header.shnum) {
     throw elfError(`e_shstrndx ${si} is not a valid section index (${header.shnum} sections)`, 'EINVAL', 'EELFSECTION');
   }
-  const strSec = raw[si];
-  if (!inRange(strSec.offset, strSec.size, src.size)) {
+
+  // The section-name string table must exist, lie in the file, be non-empty
+  // and end with NUL (libkmod's conditions; the kernel's are the same).
+  const strOff = is64 ? u64(b, si * sz.shdr + 24) : u32(b, si * sz.shdr + 16);
+  const strSize = is64 ? u64(b, si * sz.shdr + 32) : u32(b, si * sz.shdr + 20);
+  if (!inRange(strOff, strSize, src.size)) {
     throw elfError('section name string table runs past the end of the file', 'EINVAL', 'EELFSECTION');
   }
-  if (strSec.size === 0) throw elfError('section name string table is empty', 'EINVAL', 'EELFSECTION');
-  const names = src.read(strSec.offset, strSec.size);
+  if (strSize === 0) throw elfError('section name string table is empty', 'EINVAL', 'EELFSECTION');
+  const names = src.read(strOff, strSize);
   if (names[names.length - 1] !== 0) {
     throw elfError('section name string table does not end with NUL', 'EINVAL', 'EELFSECTION');
   }
   const sections: ElfSection[] = new Array(header.shnum);
   for (let i = 0; i < header.shnum; i++) {
-    const r = raw[i];
-    const name = r.nameOffset < names.length ? (cstring(names, r.nameOffset) ?? '') : '';
-    sections[i] = { ...r, name };
+    const o = i * sz.shdr;
+    sections[i] = is64 ? shdr64(b, o, i, header.shoff + o, src.size, names) : shdr32(b, o, i, header.shoff + o, src.size, names);
   }
   return sections;
 }
 
-function shdr64(b: Bytes, o: number, index: number, headerOffset: number, fileSize: number): Omit<ElfSection, 'name'> {
+function nameAt(names: Uint8Array, off: number): string {
+  return off < names.length ? (cstring(names, off) ?? '') : '';
+}
+
+function shdr64(b: Bytes, o: number, index: number, headerOffset: number, fileSize: number, names: Uint8Array): ElfSection {
   const type = u32(b, o + 4);
   const offset = u64(b, o + 24);
   const size = u64(b, o + 32);
+  const nameOffset = u32(b, o);
   return {
     index,
-    nameOffset: u32(b, o),
+    name: nameAt(names, nameOffset),
+    nameOffset,
     type,
     flags: u32(b, o + (b.le ? 8 : 12)),
     addr: u64(b, o + 16),
@@ -89,13 +90,15 @@ function shdr64(b: Bytes, o: number, index: number, headerOffset: number, fileSi
   };
 }
 
-function shdr32(b: Bytes, o: number, index: number, headerOffset: number, fileSize: number): Omit<ElfSection, 'name'> {
+function shdr32(b: Bytes, o: number, index: number, headerOffset: number, fileSize: number, names: Uint8Array): ElfSection {
   const type = u32(b, o + 4);
   const offset = u32(b, o + 16);
   const size = u32(b, o + 20);
+  const nameOffset = u32(b, o);
   return {
     index,
-    nameOffset: u32(b, o),
+    name: nameAt(names, nameOffset),
+    nameOffset,
     type,
     flags: u32(b, o + 8),
     addr: u32(b, o + 12),

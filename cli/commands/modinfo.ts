@@ -1,0 +1,304 @@
+/**
+ * `kmodkit modinfo`: kmod 30's modinfo, byte for byte, plus --json.
+ */
+import { statSync } from 'node:fs';
+import { hex } from '../../lib/bytes/reader.js';
+import { strerror } from '../../lib/errno.js';
+import { KmodkitError } from '../../lib/errors.js';
+import { lookupAlias, lookupName, modulesDirPath, openModulesDir, type ModulesDir, type Resolved } from '../../lib/io/modules-dir.js';
+import { openModule } from '../../lib/io/open.js';
+import { parseModinfo, type ModinfoEntry } from '../../lib/module/modinfo.js';
+import { moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
+import { mergeParms } from '../../lib/module/parm.js';
+import { signatureModinfoEntries } from '../../lib/module/signature.js';
+import { modnameFromPath } from '../../lib/modindex/names.js';
+import { scanArgs } from '../getopt.js';
+import { textEntry, writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
+import { Output } from '../format/output.js';
+
+const PROG = 'modinfo';
+const SPEC = {
+  short: { a: 'author', d: 'description', l: 'license', p: 'parameters', n: 'filename', '0': 'null', m: 'modname', F: 'field', k: 'set-version', b: 'basedir', V: 'version', h: 'help', j: 'json' },
+  long: { author: false, description: false, license: false, parameters: false, filename: false, null: false, modname: false, field: true, 'set-version': true, basedir: true, version: false, help: false, json: false },
+};
+const FIELD_OF: Record<string, string> = { author: 'author', description: 'description', license: 'license', parameters: 'parm', filename: 'filename' };
+
+/** Extensions recognised as module files (kmod 30 as built by Debian knows .ko, .ko.xz, .ko.zst; we read .ko.gz too). */
+const MODULE_EXTS = ['.ko', '.ko.gz', '.ko.xz', '.ko.zst'];
+
+function isModuleFilename(p: string): boolean {
+  if (!MODULE_EXTS.some((e) => p.endsWith(e))) return false;
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+interface Ctx {
+  out: Output;
+  opts: ModinfoTextOptions;
+  json: boolean;
+  md?: ModulesDir;
+  mdOptions: { basedir?: string; release?: string };
+}
+
+export const modinfoUsage = `Usage:
+\tkmodkit modinfo [options] <modulename|filename> [args]
+Options:
+\t-a, --author                Print only 'author'
+\t-d, --description           Print only 'description'
+\t-l, --license               Print only 'license'
+\t-p, --parameters            Print only 'parm'
+\t-n, --filename              Print only 'filename'
+\t-0, --null                  Use \\0 instead of \\n
+\t-m, --modname               Handle argument as module name instead of alias or filename
+\t-F, --field=FIELD           Print only provided FIELD
+\t-k, --set-version=VERSION   Use VERSION instead of \`uname -r\`
+\t-b, --basedir=DIR           Use DIR as filesystem root for /lib/modules
+\t    --json                  One JSON object per module (every field, merged parameters, signature, compression)
+\t-V, --version               Show version
+\t-h, --help                  Show this help
+`;
+
+export async function runModinfo(args: readonly string[], version: string): Promise<number> {
+  const out = new Output();
+  const scanned = scanArgs(args, SPEC, PROG);
+  if (scanned.error) {
+    out.error(scanned.error);
+    return 1;
+  }
+  let field: string | undefined;
+  let nul = false;
+  let byName = false;
+  let json = false;
+  const mdOptions: { basedir?: string; release?: string } = {};
+  for (const o of scanned.opts) {
+    if (o.name in FIELD_OF) field = FIELD_OF[o.name];
+    else if (o.name === 'field') field = o.value;
+    else if (o.name === 'null') nul = true;
+    else if (o.name === 'modname') byName = true;
+    else if (o.name === 'set-version') mdOptions.release = o.value;
+    else if (o.name === 'basedir') mdOptions.basedir = o.value;
+    else if (o.name === 'json') json = true;
+    else if (o.name === 'help') {
+      out.text(modinfoUsage);
+      out.flush();
+      return 0;
+    } else if (o.name === 'version') {
+      out.text(`kmodkit version ${version}\n+ZSTD +XZ +ZLIB +PKCS7\n`);
+      out.flush();
+      return 0;
+    }
+  }
+  if (scanned.positionals.length === 0) {
+    out.error(`${PROG}: ERROR: missing module or filename.`);
+    return 1;
+  }
+  const ctx: Ctx = { out, opts: { field, nul }, json, mdOptions };
+  let failed = false;
+  for (const arg of scanned.positionals) {
+    let ok: boolean;
+    try {
+      if (byName) ok = await doName(ctx, arg);
+      else if (isModuleFilename(arg)) ok = await doPath(ctx, arg);
+      else ok = await doAlias(ctx, arg);
+    } catch (e) {
+      if (!(e instanceof KmodkitError)) throw e;
+      out.error(`${PROG}: ERROR: ${e.describe()}`);
+      ok = false;
+    }
+    if (!ok) failed = true;
+  }
+  out.flush();
+  return failed ? 1 : 0;
+}
+
+function modulesDir(ctx: Ctx): ModulesDir {
+  if (!ctx.md) {
+    const { dir, release } = modulesDirPath(ctx.mdOptions);
+    ctx.md = openModulesDir(dir, release);
+  }
+  return ctx.md;
+}
+
+async function doName(ctx: Ctx, name: string): Promise<boolean> {
+  const r = lookupName(modulesDir(ctx), name);
+  if (!r) {
+    ctx.out.error(`${PROG}: ERROR: Module name ${name} not found.`);
+    return false;
+  }
+  return doResolved(ctx, r);
+}
+
+async function doAlias(ctx: Ctx, alias: string): Promise<boolean> {
+  let list: Resolved[];
+  try {
+    list = lookupAlias(modulesDir(ctx), alias);
+  } catch {
+    list = [];
+  }
+  if (list.length === 0) {
+    ctx.out.error(`${PROG}: ERROR: Module ${alias} not found.`);
+    return false;
+  }
+  let ok = true;
+  for (const r of list) if (!(await doResolved(ctx, r))) ok = false;
+  return ok;
+}
+
+async function doResolved(ctx: Ctx, r: Resolved): Promise<boolean> {
+  if (r.kind === 'builtin') return doBuiltin(ctx, r.name);
+  return showFile(ctx, r.path, r.name);
+}
+
+async function doPath(ctx: Ctx, path: string): Promise<boolean> {
+  // kmod prints cwd + "/" + arg, not normalised.
+  const abs = path.startsWith('/') ? path : `${process.cwd()}/${path}`;
+  return showFile(ctx, abs, modnameFromPath(path), path);
+}
+
+async function showFile(ctx: Ctx, filename: string, name: string, openPath = filename): Promise<boolean> {
+  const { out, opts } = ctx;
+  if (ctx.json) return showJson(ctx, filename, name, openPath);
+  if (opts.field === 'filename') {
+    out.text(filename + (opts.nul ? '\0' : '\n'));
+    return true;
+  }
+  if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
+  let opened;
+  try {
+    opened = await openModule(openPath);
+  } catch (e) {
+    return reportInfoError(ctx, name, e);
+  }
+  try {
+    let entries: ModinfoEntry[];
+    try {
+      entries = fullEntries(opened.module);
+    } catch (e) {
+      return reportInfoError(ctx, name, e);
+    }
+    writeBody(ctx, entries);
+    return true;
+  } finally {
+    opened.close();
+  }
+}
+
+/** .modinfo entries followed by the signature entries, as libkmod lists them. */
+export function fullEntries(mod: KernelModule): ModinfoEntry[] {
+  const entries = moduleInfo(mod);
+  const sig = moduleSignature(mod);
+  if (!sig) return entries;
+  return [...entries, ...signatureModinfoEntries(sig).map((e) => textEntry(e.key, e.value))];
+}
+
+function writeBody(ctx: Ctx, entries: readonly ModinfoEntry[]): void {
+  const { out, opts } = ctx;
+  const merged = opts.field === undefined || opts.field === 'parm' ? mergeParms(entries) : undefined;
+  if (merged) {
+    for (const bad of merged.invalid) {
+      out.error(`${PROG}: ERROR: Found invalid "${bad.key}=${bad.value}": missing ':'`);
+    }
+  }
+  if (opts.field === 'parm') writeParmList(out, merged!.params, opts);
+  else writeEntries(out, entries, merged?.params ?? [], opts);
+}
+
+function reportInfoError(ctx: Ctx, name: string, e: unknown): false {
+  if (!(e instanceof KmodkitError)) throw e;
+  const errno = e.errno ?? (e.code === 'ENOENT' ? 'ENOENT' : 'EINVAL');
+  ctx.out.error(`${PROG}: ERROR: could not get modinfo from '${name}': ${strerror(errno)}`);
+  return false;
+}
+
+async function doBuiltin(ctx: Ctx, name: string): Promise<boolean> {
+  const { out, opts } = ctx;
+  const info = modulesDir(ctx).builtinModinfo();
+  const entries = info ? parseModinfo(joinRecords(info.records.get(name) ?? [])) : null;
+  if (ctx.json) {
+    out.text(JSON.stringify(jsonOf(name, '(builtin)', entries ?? [], null, null)) + '\n');
+    return true;
+  }
+  if (opts.field === undefined) writeHeaderLine(out, 'name:', name, opts);
+  else if (opts.field === 'name') out.text(name + (opts.nul ? '\0' : '\n'));
+  if (opts.field === 'filename') {
+    out.text('(builtin)' + (opts.nul ? '\0' : '\n'));
+    return true;
+  }
+  if (opts.field === undefined) writeHeaderLine(out, 'filename:', '(builtin)', opts);
+  if (entries === null) return true; // old kernel without modules.builtin.modinfo
+  if (!info!.records.has(name)) {
+    // listed in modules.builtin but without records: libkmod answers ENOSYS
+    out.error(`${PROG}: ERROR: could not get modinfo from '${name}': ${strerror('ENOSYS')}`);
+    return false;
+  }
+  writeBody(ctx, entries);
+  return true;
+}
+
+function joinRecords(records: Uint8Array[]): Uint8Array {
+  const total = records.reduce((n, r) => n + r.length + 1, 0);
+  const buf = new Uint8Array(total);
+  let o = 0;
+  for (const r of records) {
+    buf.set(r, o);
+    o += r.length + 1;
+  }
+  return buf;
+}
+
+// ---- JSON ----
+
+async function showJson(ctx: Ctx, filename: string, name: string, openPath: string): Promise<boolean> {
+  let opened;
+  try {
+    opened = await openModule(openPath);
+  } catch (e) {
+    return reportInfoError(ctx, name, e);
+  }
+  try {
+    const mod = opened.module;
+    let entries: ModinfoEntry[];
+    try {
+      entries = moduleInfo(mod);
+    } catch (e) {
+      return reportInfoError(ctx, name, e);
+    }
+    ctx.out.text(JSON.stringify(jsonOf(name, filename, entries, mod, moduleSignature(mod))) + '\n');
+    return true;
+  } finally {
+    opened.close();
+  }
+}
+
+export function jsonOf(name: string, filename: string, entries: readonly ModinfoEntry[], mod: KernelModule | null, sig: ReturnType<typeof moduleSignature>) {
+  const fields: Record<string, string | string[]> = {};
+  for (const e of entries) {
+    const prev = fields[e.key];
+    if (prev === undefined) fields[e.key] = e.value;
+    else if (Array.isArray(prev)) prev.push(e.value);
+    else fields[e.key] = [prev, e.value];
+  }
+  const merged = mergeParms(entries);
+  return {
+    schemaVersion: 1,
+    name: (fields.name as string | undefined) ?? name,
+    filename,
+    compression: mod ? { format: mod.compression.format, storedSize: mod.compression.storedSize, ...(mod.compression.xzCheck ? { xzCheck: mod.compression.xzCheck } : {}) } : null,
+    modinfo: entries.map((e) => ({ key: e.key, value: e.value })),
+    fields,
+    parameters: merged.params.map((p) => ({ name: p.name, type: p.type ?? null, description: p.description ?? null })),
+    signature: sig
+      ? {
+          idType: sig.idType,
+          signer: sig.signer,
+          keyId: hex(sig.keyId, ':'),
+          hashAlgorithm: sig.hashAlgorithm,
+          signature: hex(sig.signature, ''),
+          signedSize: sig.moduleSize,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * `kmodkit symbols --exports|--imports [--json] FILE...`: the symbols a module
+ * exports (with CRC, EXPORT_SYMBOL flavour and namespace) or imports (with the
+ * CRC it recorded and whether the reference is weak).
+ */
+import { KmodkitError } from '../../lib/errors.js';
+import { openModule } from '../../lib/io/open.js';
+import { moduleExports, type KernelSymbolExport } from '../../lib/module/exports.js';
+import { moduleImports, type ModuleImport } from '../../lib/module/imports.js';
+import { scanArgs } from '../getopt.js';
+import { Output } from '../format/output.js';
+
+const PROG = 'kmodkit symbols';
+const SPEC = {
+  short: { e: 'exports', i: 'imports', j: 'json', h: 'help' },
+  long: { exports: false, imports: false, json: false, help: false },
+};
+
+export const symbolsUsage = `Usage:
+\tkmodkit symbols --exports|--imports [--json] FILE...
+Options:
+\t-e, --exports  Exported symbols: CRC, EXPORT_SYMBOL type, name, namespace
+\t-i, --imports  Imported (undefined) symbols: CRC recorded by the module, U/W, name
+\t-j, --json     One JSON object per file
+\t-h, --help     Show this help
+`;
+
+const crcText = (crc: number | undefined) => (crc === undefined ? '-' : '0x' + crc.toString(16).padStart(8, '0'));
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd() + '\n').join('');
+}
+
+function exportsText(list: readonly KernelSymbolExport[]): string {
+  if (list.length === 0) return '(no exports)\n';
+  return table([['CRC', 'TYPE', 'NAME', 'NAMESPACE'], ...list.map((e) => [crcText(e.crc), e.license, e.name, e.namespace ?? ''])]);
+}
+
+function importsText(list: readonly ModuleImport[]): string {
+  if (list.length === 0) return '(no imports)\n';
+  return table([['CRC', 'BIND', 'NAME'], ...list.map((s) => [crcText(s.crc), s.weak ? 'W' : 'U', s.name])]);
+}
+
+export async function runSymbols(args: readonly string[], out = new Output()): Promise<number> {
+  const scanned = scanArgs(args, SPEC, PROG);
+  if (scanned.error) {
+    out.error(scanned.error);
+    return 2;
+  }
+  let mode: 'exports' | 'imports' | undefined;
+  let json = false;
+  for (const o of scanned.opts) {
+    if (o.name === 'exports' || o.name === 'imports') mode = o.name;
+    else if (o.name === 'json') json = true;
+    else if (o.name === 'help') {
+      out.text(symbolsUsage);
+      out.flush();
+      return 0;
+    }
+  }
+  if (!mode) {
+    out.error('kmodkit: symbols: choose --exports or --imports (see --help)');
+    return 2;
+  }
+  if (scanned.positionals.length === 0) {
+    out.error('kmodkit: symbols: name at least one module file (see --help)');
+    return 2;
+  }
+  const many = scanned.positionals.length > 1;
+  let failed = false;
+  for (const file of scanned.positionals) {
+    try {
+      const opened = await openModule(file);
+      try {
+        const elf = opened.module.elf;
+        if (mode === 'exports') {
+          const list = moduleExports(elf);
+          if (json) out.text(JSON.stringify({ file, exports: list }) + '\n');
+          else out.text((many ? `${file}:\n` : '') + exportsText(list));
+        } else {
+          const list = moduleImports(elf);
+          if (json) out.text(JSON.stringify({ file, imports: list }) + '\n');
+          else out.text((many ? `${file}:\n` : '') + importsText(list));
+        }
+      } finally {
+        opened.close();
+      }
+    } catch (e) {
+      if (!(e instanceof KmodkitError)) throw e;
+      out.error(`kmodkit: ${file}: ${e.message}`);
+      failed = true;
+    }
+  }
+  out.flush();
+  return failed ? 1 : 0;
+}

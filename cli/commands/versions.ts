@@ -1,0 +1,73 @@
+/**
+ * `kmodkit versions [--json] FILE...`: the symbol versions a module records
+ * for its imports. Text output is kmod 30's `modprobe --dump-modversions
+ * FILE`, byte for byte (the `__versions` table, `0x%08llx\t%s\n`), for each
+ * file in turn; --json prints one object per file with both tables.
+ */
+import { KmodkitError } from '../../lib/errors.js';
+import { openModule } from '../../lib/io/open.js';
+import { basicModversions, dumpModversionsKmod30, extendedModversions, type ModversionInfo } from '../../lib/module/versions.js';
+import { scanArgs } from '../getopt.js';
+import { Output } from '../format/output.js';
+
+const PROG = 'kmodkit versions';
+const SPEC = { short: { j: 'json', h: 'help' }, long: { json: false, help: false } };
+
+export const versionsUsage = `Usage:
+\tkmodkit versions [--json] FILE...
+Print the symbol versions (CRCs) a module records for the symbols it imports,
+as kmod 30's \`modprobe --dump-modversions FILE\` does (the __versions table).
+Options:
+\t-j, --json    One JSON object per file: the basic (__versions) and extended
+\t              (__version_ext_crcs/__version_ext_names) tables
+\t-h, --help    Show this help
+`;
+
+function jsonVersion(v: ModversionInfo) {
+  return { name: v.name, crc: v.crc, crcHex: '0x' + v.crc.toString(16).padStart(8, '0'), raw: '0x' + v.crcRaw.toString(16) };
+}
+
+export async function runVersions(args: readonly string[], out = new Output()): Promise<number> {
+  const scanned = scanArgs(args, SPEC, PROG);
+  if (scanned.error) {
+    out.error(scanned.error);
+    return 2;
+  }
+  let json = false;
+  for (const o of scanned.opts) {
+    if (o.name === 'json') json = true;
+    else if (o.name === 'help') {
+      out.text(versionsUsage);
+      out.flush();
+      return 0;
+    }
+  }
+  if (scanned.positionals.length === 0) {
+    out.error('kmodkit: versions: name at least one module file (see --help)');
+    return 2;
+  }
+  let failed = false;
+  for (const file of scanned.positionals) {
+    try {
+      const opened = await openModule(file);
+      try {
+        const elf = opened.module.elf;
+        if (json) {
+          const basic = basicModversions(elf);
+          const extended = extendedModversions(elf);
+          out.text(JSON.stringify({ file, basic: basic?.map(jsonVersion) ?? null, extended: extended?.map(jsonVersion) ?? null }) + '\n');
+        } else {
+          out.bytes(dumpModversionsKmod30(elf));
+        }
+      } finally {
+        opened.close();
+      }
+    } catch (e) {
+      if (!(e instanceof KmodkitError)) throw e;
+      out.error(`kmodkit: ${file}: ${e.message}`);
+      failed = true;
+    }
+  }
+  out.flush();
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,88 @@
+/**
+ * modinfo's text output, byte for byte as kmod 30's `modinfo` prints it:
+ * `key:` padded to column 17, file order, parm/parmtype merged and printed
+ * last, `-F` values alone, `-0` mixed delimiters, hex signature fields.
+ */
+import type { ModinfoEntry } from '../../lib/module/modinfo.js';
+import type { ParmInfo } from '../../lib/module/parm.js';
+import type { Output } from './output.js';
+
+const enc = new TextEncoder();
+
+export interface ModinfoTextOptions {
+  /** -F FIELD (or -a/-d/-l/-p/-n): print only this field's values. */
+  field?: string;
+  /** -0: NUL instead of newline. */
+  nul: boolean;
+}
+
+function padKey(key: string): string {
+  // printf("%s:%-*s", key, 15 - strlen(key), "")
+  const pad = 15 - Buffer.byteLength(key);
+  return key + ':' + (pad > 0 ? ' '.repeat(pad) : '');
+}
+
+function label(name: string): string {
+  // printf("%-16s", "name:")
+  return name.length >= 16 ? name : name + ' '.repeat(16 - name.length);
+}
+
+export function writeHeaderLine(out: Output, name: string, value: string, opts: ModinfoTextOptions): void {
+  out.text(label(name) + value + (opts.nul ? '\0' : '\n'));
+}
+
+/** Body after the filename line: entries (with signature entries appended) then merged parms. */
+export function writeEntries(out: Output, entries: readonly ModinfoEntry[], params: readonly ParmInfo[], opts: ModinfoTextOptions): void {
+  const sep = opts.nul ? '\0' : '\n';
+  if (opts.field !== undefined) {
+    for (const e of entries) {
+      if (e.key !== opts.field) continue;
+      out.bytes(e.valueBytes);
+      out.text(sep);
+    }
+    return;
+  }
+  for (const e of entries) {
+    if (e.key === 'parm' || e.key === 'parmtype') continue;
+    if (opts.nul) out.text(e.key + '=');
+    else out.text(padKey(e.key));
+    out.bytes(e.valueBytes);
+    out.text(sep);
+  }
+  for (const p of params) {
+    out.text(label('parm:'));
+    writeParm(out, p, false);
+    out.text(sep);
+  }
+}
+
+/** `-p` / `-F parm` form: NAME:DESC (TYPE), NAME:DESC, or NAME: (TYPE). */
+export function writeParmList(out: Output, params: readonly ParmInfo[], opts: ModinfoTextOptions): void {
+  const sep = opts.nul ? '\0' : '\n';
+  for (const p of params) {
+    writeParm(out, p, true);
+    out.text(sep);
+  }
+}
+
+function writeParm(out: Output, p: ParmInfo, parmMode: boolean): void {
+  out.text(p.name + ':');
+  if (p.descriptionBytes === undefined) {
+    // type only: default mode "NAME:TYPE", -p mode "NAME: (TYPE)"
+    if (parmMode) out.text(' (');
+    out.bytes(p.typeBytes ?? new Uint8Array(0));
+    if (parmMode) out.text(')');
+    return;
+  }
+  out.bytes(p.descriptionBytes);
+  if (p.typeBytes !== undefined) {
+    out.text(' (');
+    out.bytes(p.typeBytes);
+    out.text(')');
+  }
+}
+
+/** A modinfo entry made from text (signature fields, builtin records). */
+export function textEntry(key: string, value: string): ModinfoEntry {
+  return { key, value, valueBytes: enc.encode(value) };
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * kmodkit command line: a thin yargs layer. Each command parses its
+ * arguments, calls the library and formats the result.
+ */
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { runModinfo } from './commands/modinfo.js';
+import { runCheck } from './commands/check.js';
+import { runVersions } from './commands/versions.js';
+import { runSymbols } from './commands/symbols.js';
+import { runInspect } from './commands/inspect.js';
+import { runParams } from './commands/params.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Arguments after the command word, untouched (kmod-compatible commands parse them getopt-style). */
+function rawAfter(command: string): string[] {
+  const argv = hideBin(process.argv);
+  const i = argv.indexOf(command);
+  return i >= 0 ? argv.slice(i + 1) : [];
+}
+
+async function main(): Promise<number> {
+  let code = 0;
+  await yargs(hideBin(process.argv))
+    .scriptName('kmodkit')
+    .usage('$0 <command> [options]\n\nInspect, check, load and unload Linux kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst).')
+    .command(
+      'modinfo',
+      'Show module information, byte-identical to kmod\'s modinfo (options: -F -0 -a -d -l -p -n -m -k -b, --json)',
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await runModinfo(rawAfter('modinfo'), pkg.version);
+      },
+    )
+    .command(
+      'check',
+      'Pre-flight check: would these modules load on a kernel (running or described by --kernel-release/--config/--symvers/--modules-dir), and if not, why (--format text|json|sarif|junit|github)',
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await runCheck(rawAfter('check'), pkg.version);
+      },
+    )
+    .command(
+      'versions',
+      'Symbol versions a module records for its imports, as kmod 30\'s modprobe --dump-modversions (--json)',
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await runVersions(rawAfter('versions'));
+      },
+    )
+    .command(
+      'symbols',
+      'Exported (--exports) or imported (--imports) symbols with CRCs, license type, namespace (--json)',
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await runSymbols(rawAfter('symbols'));
+      },
+    )
+    .command(
+      'inspect <files..>',
+      'Everything kmodkit decodes about modules: identity, layout, parameters, symbols, signature, taints (--json: one document, an array for several files; --ndjson: one per line; schema in docs/inspect-schema.md)',
+      (y) =>
+        y
+          .positional('files', { type: 'string', array: true, demandOption: true, describe: 'module files (.ko, .ko.gz, .ko.xz, .ko.zst)' })
+          .option('json', { type: 'boolean', default: false, describe: 'JSON document(s) instead of text' })
+          .option('ndjson', { type: 'boolean', default: false, describe: 'one JSON document per line' }),
+      async (argv) => {
+        code = await runInspect(argv.files as string[], { json: argv.json, ndjson: argv.ndjson });
+      },
+    )
+    .command(
+      'params <files..>',
+      'Module parameters from __param joined with modinfo: name, type, perm, description; mismatches flagged (--json)',
+      (y) =>
+        y
+          .positional('files', { type: 'string', array: true, demandOption: true, describe: 'module files' })
+          .option('json', { type: 'boolean', default: false, describe: 'JSON instead of a table' }),
+      async (argv) => {
+        code = await runParams(argv.files as string[], { json: argv.json });
+      },
+    )
+    .demandCommand(1, 'Name a command; see --help.')
+    .strict()
+    .version(pkg.version)
+    .help()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`kmodkit: ${msg}\n`);
+      code = 2;
+    })
+    .parseAsync();
+  return code;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`kmodkit: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exitCode = 70;
+  },
+);

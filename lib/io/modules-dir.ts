@@ -1,0 +1,129 @@
+/**
+ * A /lib/modules/<release> directory: finds modules by name or alias through
+ * the index files depmod writes (the text forms), loading each file on
+ * first use. This is the resolution kmod's modinfo and modprobe perform.
+ */
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { decodeText } from '../bytes/reader.js';
+import { KmodkitError } from '../errors.js';
+import {
+  parseAliasFile, parseBuiltinModinfo, parseModulesBuiltin, parseModulesDep,
+  type AliasLine, type BuiltinModinfo, type DepEntry,
+} from '../modindex/index-files.js';
+import { aliasNormalize, fnmatch, modnameNormalize } from '../modindex/names.js';
+
+export const MODULE_DIRECTORY = '/lib/modules';
+
+export type Resolved =
+  | { readonly kind: 'file'; readonly name: string; readonly path: string; readonly deps: readonly string[] }
+  | { readonly kind: 'builtin'; readonly name: string };
+
+export interface ModulesDir {
+  readonly dir: string;
+  readonly release: string;
+  dep(): Map<string, DepEntry>;
+  aliases(): AliasLine[];
+  symbols(): AliasLine[];
+  builtin(): Set<string>;
+  builtinModinfo(): BuiltinModinfo | null;
+}
+
+/** The modules directory kmod would use for `-b ROOT` / `-k RELEASE` (defaults: '' and uname -r). */
+export function modulesDirPath(options: { basedir?: string; release?: string } = {}): { dir: string; release: string } {
+  const rel = options.release ?? release();
+  return { dir: `${options.basedir ?? ''}${MODULE_DIRECTORY}/${rel}`, release: rel };
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return null;
+  }
+}
+
+export function openModulesDir(dir: string, rel = dir.slice(dir.lastIndexOf('/') + 1)): ModulesDir {
+  let dep: Map<string, DepEntry> | undefined;
+  let aliases: AliasLine[] | undefined;
+  let symbols: AliasLine[] | undefined;
+  let builtin: Set<string> | undefined;
+  let builtinInfo: BuiltinModinfo | null | undefined;
+  return {
+    dir,
+    release: rel,
+    dep: () => (dep ??= parseModulesDep(readText(`${dir}/modules.dep`) ?? '')),
+    aliases: () => (aliases ??= parseAliasFile(readText(`${dir}/modules.alias`) ?? '')),
+    symbols: () => (symbols ??= parseAliasFile(readText(`${dir}/modules.symbols`) ?? '')),
+    builtin: () => (builtin ??= parseModulesBuiltin(readText(`${dir}/modules.builtin`) ?? '')),
+    builtinModinfo() {
+      if (builtinInfo === undefined) {
+        try {
+          builtinInfo = parseBuiltinModinfo(readFileSync(`${dir}/modules.builtin.modinfo`));
+        } catch {
+          builtinInfo = null;
+        }
+      }
+      return builtinInfo;
+    },
+  };
+}
+
+/** Absolute-or-relative path of a modules.dep entry, as kmod forms it. */
+export function depPath(md: ModulesDir, path: string): string {
+  return path.startsWith('/') ? path : `${md.dir}/${path}`;
+}
+
+function byName(md: ModulesDir, name: string): Resolved | null {
+  const e = md.dep().get(name);
+  if (e) return { kind: 'file', name, path: depPath(md, e.path), deps: e.deps.map((d) => depPath(md, d)) };
+  return null;
+}
+
+/** `modinfo -m NAME`: modules.dep, then built-in modules. */
+export function lookupName(md: ModulesDir, name: string): Resolved | null {
+  const n = modnameNormalize(name);
+  return byName(md, n) ?? (md.builtin().has(n) || md.builtinModinfo()?.records.has(n) ? { kind: 'builtin', name: n } : null);
+}
+
+/**
+ * Alias lookup in kmod's order: modules.dep (a plain name), modules.symbols,
+ * modules.alias (glob patterns; several modules may match), built-in
+ * modules. The first source with a match wins.
+ */
+export function lookupAlias(md: ModulesDir, alias: string): Resolved[] {
+  const a = aliasNormalize(alias);
+  if (a === null) throw new KmodkitError('EINPUT', `invalid alias '${alias}'`);
+  const direct = byName(md, a);
+  if (direct) return [direct];
+  for (const table of [md.symbols(), md.aliases()]) {
+    const seen = new Set<string>();
+    const out: Resolved[] = [];
+    for (const l of table) {
+      // depmod normalises aliases when it writes its binary index; the text file keeps them raw.
+      if (seen.has(l.module) || !fnmatch(aliasNormalize(l.pattern) ?? l.pattern, a)) continue;
+      seen.add(l.module);
+      const r = byName(md, l.module);
+      out.push(r ?? { kind: 'builtin', name: l.module });
+    }
+    if (out.length) return out;
+  }
+  if (md.builtin().has(a)) return [{ kind: 'builtin', name: a }];
+  // Aliases of built-in modules (depmod's modules.builtin.alias.bin, made from modules.builtin.modinfo).
+  const info = md.builtinModinfo();
+  if (info) {
+    const out: Resolved[] = [];
+    for (const [name, records] of info.records) {
+      for (const r of records) {
+        if (r.length < 6 || r[0] !== 0x61 || r[5] !== 0x3d || decodeText(r.subarray(0, 5)) !== 'alias') continue;
+        const pattern = aliasNormalize(decodeText(r.subarray(6)));
+        if (pattern !== null && fnmatch(pattern, a)) {
+          out.push({ kind: 'builtin', name });
+          break;
+        }
+      }
+    }
+    if (out.length) return out;
+  }
+  return [];
+}

@@ -1,0 +1,490 @@
+/**
+ * Reading a target kernel description from the file system: the running
+ * system (/proc, /sys, /boot, /lib/modules/<release>) or offline files
+ * (a .config, a Module.symvers, a modules tree, certificates).
+ *
+ * Every piece is optional. What cannot be found is recorded in `missing`
+ * with the reason, so each check can report itself skipped rather than
+ * passed. Files that exist but are malformed raise KmodkitError 'ETARGET'
+ * (with `file`); bad option values raise 'EINPUT'.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { release as osRelease } from 'node:os';
+import { decompress } from '../compress/index.js';
+import { detectCompression, type Compression } from '../compress/detect.js';
+import { KmodkitError } from '../errors.js';
+import { section } from '../elf/file.js';
+import { modnameFromPath, modnameNormalize } from '../modindex/names.js';
+import { moduleExports } from '../module/exports.js';
+import { moduleInfo } from '../module/module.js';
+import { modinfoValue } from '../module/modinfo.js';
+import { hostArch, parseArch, type TargetArch } from '../check/arch.js';
+import { kconfigEnabled, kconfigMentions, parseKconfig, type Kconfig } from '../check/kconfig.js';
+import { verifyModuleSignature, type CertificateInput } from '../check/signature-verify.js';
+import { parseSymvers, type Symvers } from '../check/symvers.js';
+import {
+  configDecompression,
+  type Lockdown, type ReferenceModule, type TargetExport, type TargetKernel, type TargetModules,
+} from '../check/target.js';
+import { openModule } from './open.js';
+import { openModulesDir } from './modules-dir.js';
+
+export interface TargetOptions {
+  /** Fill every piece not given from the running system (default when no offline input is given). */
+  running?: boolean;
+  kernelRelease?: string;
+  configPath?: string;
+  symversPath?: string;
+  /** A /lib/modules/<release> directory. */
+  modulesDir?: string;
+  /** uname -m / Node / Debian architecture name. */
+  arch?: string;
+  sigEnforce?: boolean;
+  lockdown?: Lockdown;
+  /** Certificate files (PEM or DER). */
+  certs?: string[];
+  /** The target's exact vermagic, when known. */
+  vermagic?: string;
+  /** Prefix for every system path (/proc, /sys, /boot, /lib/modules): tests use a fake root. */
+  root?: string;
+}
+
+const MODULE_FILE_RE = /\.ko(\.gz|\.xz|\.zst)?$/;
+
+function targetError(file: string, e: unknown): KmodkitError {
+  if (e instanceof KmodkitError) {
+    if (e.file === undefined) e.file = file;
+    return e.code === 'ETARGET' || e.code === 'ENOENT' || e.code === 'EIO' ? e : new KmodkitError('ETARGET', e.message, { file, cause: e });
+  }
+  const err = e as NodeJS.ErrnoException;
+  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.message ?? String(e), { file, errno: err.code, cause: e });
+}
+
+/** A text file, decompressed when it is gzip/xz/zstd (detected by magic). */
+export async function readMaybeCompressedText(path: string): Promise<string> {
+  let data: Uint8Array;
+  try {
+    data = readFileSync(path);
+  } catch (e) {
+    throw targetError(path, e);
+  }
+  if (detectCompression(data.subarray(0, 16)) !== 'none') {
+    try {
+      data = (await decompress(data, { maxOutput: 512 * 1024 * 1024 })).data;
+    } catch (e) {
+      throw targetError(path, e);
+    }
+  }
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+}
+
+/** Read and parse a Module.symvers (plain, .gz, .xz or .zst). */
+export async function readSymversFile(path: string): Promise<Symvers> {
+  const text = await readMaybeCompressedText(path);
+  try {
+    return parseSymvers(text);
+  } catch (e) {
+    throw targetError(path, e);
+  }
+}
+
+/** Read and parse a kernel config (plain or compressed, e.g. /proc/config.gz). */
+export async function readKconfigFile(path: string): Promise<Kconfig> {
+  const text = await readMaybeCompressedText(path);
+  try {
+    return parseKconfig(text);
+  } catch (e) {
+    throw targetError(path, e);
+  }
+}
+
+function readSmall(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function firstExisting(paths: string[]): string | undefined {
+  for (const p of paths) {
+    try {
+      if (statSync(p).isFile()) return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/** "[none] integrity confidentiality" → 'none'. */
+export function parseLockdown(text: string): Lockdown | undefined {
+  const m = /\[(none|integrity|confidentiality)\]/.exec(text);
+  return m ? (m[1] as Lockdown) : undefined;
+}
+
+function archFromConfig(cfg: Kconfig): TargetArch | undefined {
+  const on = (s: string) => kconfigEnabled(cfg, s);
+  const le = on('CPU_LITTLE_ENDIAN') ? true : on('CPU_BIG_ENDIAN') ? false : undefined;
+  if (on('X86_64')) return parseArch('x86_64');
+  if (on('X86_32') || (on('X86') && !on('64BIT'))) return parseArch('i386');
+  if (on('ARM64')) return parseArch(on('CPU_BIG_ENDIAN') ? 'aarch64_be' : 'aarch64');
+  if (on('ARM')) return parseArch(on('CPU_BIG_ENDIAN') ? 'armeb' : 'arm');
+  if (on('RISCV')) return parseArch(on('64BIT') ? 'riscv64' : 'riscv32');
+  if (on('PPC64')) return parseArch(le ? 'ppc64le' : 'ppc64');
+  if (on('PPC')) return parseArch('ppc');
+  if (on('S390')) return parseArch('s390x');
+  if (on('LOONGARCH')) return parseArch('loongarch64');
+  if (on('MIPS')) {
+    const is64 = on('64BIT');
+    if (le === true) return parseArch(is64 ? 'mips64el' : 'mipsel');
+    if (le === false) return { ...parseArch(is64 ? 'mips64' : 'mips'), elfClass: is64 ? 64 : 32, littleEndian: false };
+    return parseArch(is64 ? 'mips64' : 'mips');
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// The modules tree
+// ---------------------------------------------------------------------------
+
+function walkModules(dir: string, out: Map<string, string>, depth = 0): void {
+  if (depth > 12) return;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    // Symbolic links are not followed: /lib/modules/<r>/build points at a headers tree.
+    if (e.isDirectory()) walkModules(`${dir}/${e.name}`, out, depth + 1);
+    else if (e.isFile() && MODULE_FILE_RE.test(e.name)) {
+      const name = modnameFromPath(e.name);
+      if (!out.has(name)) out.set(name, `${dir}/${e.name}`);
+    }
+  }
+}
+
+/**
+ * The modules tree of a release, or null (with the reason) when the
+ * directory has no modules at all (e.g. only the `build` link of a headers package).
+ */
+export function openTargetModules(dir: string): { modules: TargetModules | null; reason?: string } {
+  if (!existsSync(dir)) return { modules: null, reason: `${dir} does not exist` };
+  const md = openModulesDir(dir);
+  const files = new Map<string, string>();
+  const dep = md.dep();
+  for (const [name, e] of dep) files.set(name, e.path.startsWith('/') ? e.path : `${dir}/${e.path}`);
+  if (files.size === 0) walkModules(dir, files);
+  const builtin = md.builtin();
+  if (files.size === 0 && builtin.size === 0) return { modules: null, reason: `no modules found in ${dir}` };
+
+  const exportCache = new Map<string, TargetExport[] | null>();
+  async function exportsOfModule(name: string): Promise<TargetExport[]> {
+    if (exportCache.has(name)) return exportCache.get(name) ?? [];
+    const path = files.get(name);
+    let list: TargetExport[] | null = null;
+    if (path) {
+      try {
+        const opened = await openModule(path);
+        try {
+          list = moduleExports(opened.module.elf).map((x) => ({
+            name: x.name,
+            ...(x.crc !== undefined ? { crc: x.crc } : {}),
+            gplOnly: x.gplOnly,
+            ...(x.namespace ? { namespace: x.namespace } : {}),
+            owner: name,
+            source: 'module' as const,
+          }));
+        } finally {
+          opened.close();
+        }
+      } catch {
+        list = null; // an unreadable module exports nothing we can vouch for
+      }
+    }
+    exportCache.set(name, list);
+    return list ?? [];
+  }
+
+  let symbolIndex: Map<string, string[]> | undefined;
+  let fullScan: Promise<void> | undefined;
+  async function index(): Promise<Map<string, string[]>> {
+    if (symbolIndex) return symbolIndex;
+    const idx = new Map<string, string[]>();
+    const lines = md.symbols();
+    if (lines.length > 0) {
+      for (const l of lines) {
+        if (!l.pattern.startsWith('symbol:')) continue;
+        const sym = l.pattern.slice(7);
+        const arr = idx.get(sym) ?? [];
+        arr.push(modnameNormalize(l.module));
+        idx.set(sym, arr);
+      }
+      symbolIndex = idx;
+      return idx;
+    }
+    // No modules.symbols (depmod never ran): decode every module once.
+    fullScan ??= (async () => {
+      for (const name of [...files.keys()].sort()) {
+        for (const x of await exportsOfModule(name)) {
+          const arr = idx.get(x.name) ?? [];
+          arr.push(name);
+          idx.set(x.name, arr);
+        }
+      }
+      symbolIndex = idx;
+    })();
+    await fullScan;
+    return idx;
+  }
+
+  let reference: Promise<ReferenceModule | null> | undefined;
+  async function findReference(): Promise<ReferenceModule | null> {
+    const names = [...files.keys()].sort();
+    for (const name of names.slice(0, 8)) {
+      const path = files.get(name)!;
+      try {
+        const opened = await openModule(path);
+        try {
+          const mod = opened.module;
+          const sec = section(mod.elf, '.gnu.linkonce.this_module');
+          let vermagic: string | undefined;
+          try {
+            vermagic = modinfoValue(moduleInfo(mod), 'vermagic');
+          } catch {
+            vermagic = undefined;
+          }
+          if (!sec && vermagic === undefined) continue;
+          return { path, ...(vermagic !== undefined ? { vermagic } : {}), ...(sec ? { thisModuleSize: sec.size } : {}) };
+        } finally {
+          opened.close();
+        }
+      } catch {
+        /* try the next one */
+      }
+    }
+    return null;
+  }
+
+  const modules: TargetModules = {
+    dir,
+    has: (name) => {
+      const n = modnameNormalize(name);
+      return files.has(n) || builtin.has(n);
+    },
+    isBuiltin: (name) => builtin.has(modnameNormalize(name)),
+    async exportsOf(symbol) {
+      const owners = (await index()).get(symbol) ?? [];
+      const out: TargetExport[] = [];
+      for (const o of owners) {
+        const found = (await exportsOfModule(o)).find((x) => x.name === symbol);
+        out.push(found ?? { name: symbol, owner: o, source: 'modules.symbols' });
+      }
+      return out;
+    },
+    reference: () => (reference ??= findReference()),
+  };
+  return { modules };
+}
+
+// ---------------------------------------------------------------------------
+// Building the target
+// ---------------------------------------------------------------------------
+
+async function readCerts(paths: readonly string[]): Promise<CertificateInput[]> {
+  const out: CertificateInput[] = [];
+  for (const p of paths) {
+    let data: Uint8Array;
+    try {
+      data = readFileSync(p);
+    } catch (e) {
+      throw targetError(p, e);
+    }
+    try {
+      verifyModuleSignature(new Uint8Array(0), [data]); // validates the certificate(s)
+    } catch (e) {
+      if (e instanceof KmodkitError) throw new KmodkitError('ETARGET', `certificate: ${e.message}`, { file: p, cause: e });
+      throw e;
+    }
+    out.push(data);
+  }
+  return out;
+}
+
+/** Whether any offline input is given (then the running system is not consulted unless asked). */
+export function hasOfflineInput(o: TargetOptions): boolean {
+  return o.kernelRelease !== undefined || o.configPath !== undefined || o.symversPath !== undefined || o.modulesDir !== undefined;
+}
+
+/**
+ * Build the target description. With `running` (the default when no
+ * offline input is given) unspecified pieces come from the running system;
+ * otherwise only from the given files (and the modules tree's `build` link).
+ */
+export async function loadTarget(options: TargetOptions = {}): Promise<TargetKernel> {
+  const running = options.running ?? !hasOfflineInput(options);
+  const root = options.root ?? '';
+  const sources: Record<string, string> = {};
+  const missing: Record<string, string> = {};
+
+  let release = options.kernelRelease;
+  if (release !== undefined) sources.release = 'option';
+  else if (running) {
+    release = readSmall(`${root}/proc/sys/kernel/osrelease`)?.trim() || osRelease();
+    sources.release = 'running kernel (uname -r)';
+  } else if (options.modulesDir) {
+    release = options.modulesDir.replace(/\/+$/, '').split('/').pop();
+    sources.release = `name of ${options.modulesDir}`;
+  } else missing.release = 'no kernel release given (--kernel-release)';
+
+  // modules tree
+  let modulesDir = options.modulesDir;
+  if (modulesDir === undefined && running && release) modulesDir = `${root}/lib/modules/${release}`;
+  let modules: TargetModules | undefined;
+  if (modulesDir !== undefined) {
+    const r = openTargetModules(modulesDir.replace(/\/+$/, ''));
+    if (r.modules) {
+      modules = r.modules;
+      sources.modules = modulesDir;
+    } else missing.modules = r.reason!;
+  } else missing.modules = 'no modules directory given (--modules-dir)';
+
+  // config
+  let config: Kconfig | undefined;
+  let configPath = options.configPath;
+  if (configPath === undefined) {
+    const candidates: string[] = [];
+    if (running) candidates.push(`${root}/proc/config.gz`, ...(release ? [`${root}/boot/config-${release}`] : []));
+    if (modulesDir) candidates.push(`${modulesDir}/build/.config`, `${modulesDir}/config`);
+    if (running && release) candidates.push(`${root}/lib/modules/${release}/build/.config`);
+    configPath = firstExisting(candidates);
+    if (!configPath) missing.config = candidates.length ? `no kernel config found (looked at ${candidates.join(', ')})` : 'no kernel config given (--config)';
+  }
+  if (configPath) {
+    config = await readKconfigFile(configPath);
+    sources.config = configPath;
+  }
+
+  // Module.symvers
+  let symvers: Symvers | undefined;
+  let symversPath = options.symversPath;
+  if (symversPath === undefined) {
+    const candidates: string[] = [];
+    const rel = release;
+    if (modulesDir) candidates.push(`${modulesDir}/build/Module.symvers`, `${modulesDir}/symvers.gz`, `${modulesDir}/symvers.xz`, `${modulesDir}/symvers.zst`);
+    if (running && rel) {
+      candidates.push(`${root}/boot/symvers-${rel}.gz`, `${root}/boot/symvers-${rel}.xz`, `${root}/boot/symvers-${rel}.zst`, `${root}/boot/symvers-${rel}`);
+      candidates.push(`${root}/usr/src/kernels/${rel}/Module.symvers`, `${root}/usr/src/linux-headers-${rel}/Module.symvers`);
+    }
+    symversPath = firstExisting(candidates);
+    if (!symversPath) missing.symvers = candidates.length ? `no Module.symvers found (looked at ${candidates.join(', ')})` : 'no Module.symvers given (--symvers)';
+  }
+  if (symversPath) {
+    symvers = await readSymversFile(symversPath);
+    sources.symvers = symversPath;
+  }
+
+  // architecture
+  let arch: TargetArch | undefined;
+  if (options.arch !== undefined) {
+    arch = parseArch(options.arch);
+    sources.arch = 'option';
+  } else if (config && archFromConfig(config)) {
+    arch = archFromConfig(config);
+    sources.arch = 'kernel config';
+  } else if (running) {
+    arch = hostArch();
+    sources.arch = 'running system';
+  } else missing.arch = 'architecture unknown (--arch, or a .config)';
+
+  // loaded modules, signature policy, lockdown, decompression
+  let loadedModules: Set<string> | undefined;
+  let sigEnforce = options.sigEnforce;
+  let moduleSig: boolean | undefined;
+  let lockdown = options.lockdown;
+  let inKernelDecompression: Compression[] | undefined;
+  if (sigEnforce !== undefined) sources.sigEnforce = 'option';
+  if (lockdown !== undefined) sources.lockdown = 'option';
+  if (running) {
+    try {
+      loadedModules = new Set(readdirSync(`${root}/sys/module`));
+      sources.loadedModules = `${root}/sys/module`;
+    } catch {
+      missing.loadedModules = `${root}/sys/module is not readable`;
+    }
+    const se = readSmall(`${root}/sys/module/module/parameters/sig_enforce`);
+    if (se !== undefined) {
+      moduleSig = true;
+      if (sigEnforce === undefined) {
+        sigEnforce = se.trim() === 'Y' || se.trim() === '1';
+        sources.sigEnforce = `${root}/sys/module/module/parameters/sig_enforce`;
+      }
+    }
+    if (lockdown === undefined) {
+      const ld = readSmall(`${root}/sys/kernel/security/lockdown`);
+      if (ld !== undefined) {
+        lockdown = parseLockdown(ld);
+        sources.lockdown = `${root}/sys/kernel/security/lockdown`;
+      }
+    }
+    const comp = readSmall(`${root}/sys/module/compression`);
+    if (comp !== undefined) {
+      const f = comp.trim();
+      if (f === 'gzip' || f === 'xz' || f === 'zstd') inKernelDecompression = [f];
+      sources.inKernelDecompression = `${root}/sys/module/compression`;
+    } else if (loadedModules) {
+      inKernelDecompression = [];
+      sources.inKernelDecompression = `no ${root}/sys/module/compression`;
+    }
+  }
+  if (config) {
+    if (moduleSig === undefined) moduleSig = kconfigEnabled(config, 'MODULE_SIG');
+    if (sigEnforce === undefined && kconfigMentions(config, 'MODULE_SIG_FORCE')) {
+      sigEnforce = kconfigEnabled(config, 'MODULE_SIG_FORCE');
+      sources.sigEnforce = `${configPath} (CONFIG_MODULE_SIG_FORCE; module.sig_enforce=1 on the command line is not visible offline)`;
+    } else if (sigEnforce === undefined && !moduleSig) {
+      sigEnforce = false;
+      sources.sigEnforce = `${configPath} (no CONFIG_MODULE_SIG)`;
+    }
+    if (inKernelDecompression === undefined) {
+      inKernelDecompression = configDecompression(config);
+      sources.inKernelDecompression = `${configPath}`;
+    }
+  }
+  if (sigEnforce === undefined) missing.sigEnforce = 'signature enforcement unknown (--sig-enforce, or a .config / running system)';
+  if (lockdown === undefined) missing.lockdown = running ? 'no /sys/kernel/security/lockdown' : 'lockdown state unknown offline';
+  if (inKernelDecompression === undefined) missing.inKernelDecompression = 'in-kernel decompression support unknown (no .config, no /sys/module/compression)';
+
+  const certs = options.certs?.length ? await readCerts(options.certs) : undefined;
+  if (certs) sources.certs = options.certs!.join(', ');
+  else missing.certs = 'no certificates given (--cert)';
+
+  let vermagic: TargetKernel['vermagic'];
+  if (options.vermagic !== undefined) {
+    vermagic = { value: options.vermagic, origin: 'option' };
+  } else if (modules) {
+    const ref = await modules.reference();
+    if (ref?.vermagic !== undefined) vermagic = { value: ref.vermagic, origin: `vermagic of ${ref.path}` };
+  }
+
+  const t: TargetKernel = {
+    origin: running ? 'running' : 'offline',
+    ...(release !== undefined ? { release } : {}),
+    ...(arch ? { arch } : {}),
+    ...(config ? { config } : {}),
+    ...(symvers ? { symvers } : {}),
+    ...(modules ? { modules } : {}),
+    ...(loadedModules ? { loadedModules } : {}),
+    ...(sigEnforce !== undefined ? { sigEnforce } : {}),
+    ...(moduleSig !== undefined ? { moduleSig } : {}),
+    ...(lockdown !== undefined ? { lockdown } : {}),
+    ...(inKernelDecompression !== undefined ? { inKernelDecompression } : {}),
+    ...(certs ? { certs } : {}),
+    ...(vermagic ? { vermagic } : {}),
+    sources,
+    missing,
+  };
+  return t;
+}

@@ -1,0 +1,84 @@
+/**
+ * A kernel module image: its ELF view plus the module-level facts decoded
+ * from it on demand (.modinfo, signature ...). Takes bytes, returns data:
+ * nothing here touches the file system.
+ */
+import type { ByteSource } from '../bytes/source.js';
+import { KmodkitError } from '../errors.js';
+import { readElf, section, sectionBytes, type ElfFile } from '../elf/file.js';
+import { parseModinfo, type ModinfoEntry } from './modinfo.js';
+import { findSignatureIn, type ModuleSignature } from './signature-source.js';
+import { detectCompression, type Compression } from '../compress/detect.js';
+import { decompress, DEFAULT_MAX_OUTPUT } from '../compress/index.js';
+import { memorySource } from '../bytes/source.js';
+
+export interface CompressionInfo {
+  readonly format: Compression;
+  /** Size of the file as stored (compressed). */
+  readonly storedSize: number;
+  /** xz only: the integrity check type of the stream. */
+  readonly xzCheck?: string;
+  /** xz only: number of streams (the kernel's decoder takes one). */
+  readonly xzStreams?: number;
+}
+
+export interface KernelModule {
+  /** The (decompressed) module image. */
+  readonly source: ByteSource;
+  readonly elf: ElfFile;
+  readonly compression: CompressionInfo;
+  /** Lazily filled; use the accessor functions. */
+  readonly cache: { modinfo?: ModinfoEntry[]; signature?: ModuleSignature | null };
+}
+
+/** Parse a decompressed module image. Reads only the ELF header and section table. */
+export function readModule(source: ByteSource, compression?: CompressionInfo): KernelModule {
+  const elf = readElf(source);
+  return { source, elf, compression: compression ?? { format: 'none', storedSize: source.size }, cache: {} };
+}
+
+/**
+ * The module's .modinfo entries. A module without a .modinfo section raises
+ * KmodkitError 'EMODINFO' (errno ENOENT, as kmod 30 reports it).
+ */
+export function moduleInfo(mod: KernelModule): ModinfoEntry[] {
+  if (!mod.cache.modinfo) {
+    const data = sectionBytes(mod.elf, '.modinfo');
+    if (data === undefined) {
+      throw new KmodkitError('EMODINFO', 'module has no .modinfo section', { errno: 'ENOENT' });
+    }
+    mod.cache.modinfo = parseModinfo(data);
+  }
+  return mod.cache.modinfo;
+}
+
+export function hasModinfo(mod: KernelModule): boolean {
+  return section(mod.elf, '.modinfo') !== undefined;
+}
+
+/** The appended signature, or null when the module is unsigned. */
+export function moduleSignature(mod: KernelModule): ModuleSignature | null {
+  if (mod.cache.signature === undefined) mod.cache.signature = findSignatureIn(mod.source);
+  return mod.cache.signature;
+}
+
+export interface OpenOptions {
+  /** Cap on decompressed size (default 1 GiB); larger output fails with 'ETOOBIG'. */
+  maxOutput?: number;
+}
+
+/** The bytes kmod reads to sniff the format; a shorter file is EINVAL. */
+export const MAGIC_PROBE = 6;
+
+/** Parse module bytes (possibly compressed). Pure apart from the async decoders. */
+export async function moduleFromBytes(data: Uint8Array, options: OpenOptions = {}): Promise<KernelModule> {
+  if (data.length < MAGIC_PROBE) throw new KmodkitError('EFORMAT', `file too short (${data.length} bytes)`, { errno: 'EINVAL' });
+  const format = detectCompression(data.subarray(0, 16));
+  if (format === 'none') return readModule(memorySource(data), { format, storedSize: data.length });
+  const out = await decompress(data, { maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT });
+  return readModule(memorySource(out.data), {
+    format: out.compression,
+    storedSize: data.length,
+    ...(out.xz ? { xzCheck: out.xz.check, xzStreams: out.xz.streams } : {}),
+  });
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs, on Debian 12, every system package kmodkit's test tiers use:
+#   kmod            reference modinfo / modprobe --dump-modversions / depmod
+#   xz-utils zstd   make compressed module copies for the corpus tier
+#   openssl         throw-away signing keys in signature tests
+#   qemu-system-x86 busybox-static cpio   the real-kernel (QEMU) tier
+# Kernel packages themselves are fetched by the tiers with `apt-get download`
+# into ~/.cache/kmodkit (never into the repository).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+  kmod xz-utils zstd gzip openssl ca-certificates \
+  qemu-system-x86 busybox-static cpio >/dev/null
+echo "setup-debian: system packages installed"
