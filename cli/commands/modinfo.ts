@@ -14,7 +14,8 @@ import { signatureModinfoEntries } from '../../lib/module/signature.js';
 import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
 import { textEntry, writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
-import { Output } from '../format/output.js';
+import { Output, Recorder, replay, type Sink } from '../format/output.js';
+import { runParallel } from './modinfo-parallel.js';
 
 const PROG = 'modinfo';
 const SPEC = {
@@ -35,8 +36,8 @@ function isModuleFilename(p: string): boolean {
   }
 }
 
-interface Ctx {
-  out: Output;
+export interface Ctx {
+  out: Sink;
   opts: ModinfoTextOptions;
   json: boolean;
   md?: ModulesDir;
@@ -96,22 +97,39 @@ export async function runModinfo(args: readonly string[], version: string): Prom
     return 1;
   }
   const ctx: Ctx = { out, opts: { field, nul }, json, mdOptions };
+  const args_ = scanned.positionals;
+  const isPath = args_.map((a) => !byName && isModuleFilename(a));
   let failed = false;
-  for (const arg of scanned.positionals) {
-    let ok: boolean;
-    try {
-      if (byName) ok = await doName(ctx, arg);
-      else if (isModuleFilename(arg)) ok = await doPath(ctx, arg);
-      else ok = await doAlias(ctx, arg);
-    } catch (e) {
-      if (!(e instanceof KmodkitError)) throw e;
-      out.error(`${PROG}: ERROR: ${e.describe()}`);
-      ok = false;
-    }
-    if (!ok) failed = true;
+  if (isPath.filter(Boolean).length >= PARALLEL_MIN) {
+    failed = await runParallel(args_, isPath, { field, nul, json }, (arg, sink) => doArg({ ...ctx, out: sink }, arg, byName, false), out);
+  } else {
+    for (const arg of args_) if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
   }
   out.flush();
   return failed ? 1 : 0;
+}
+
+/** Batches with at least this many module files are spread over worker threads. */
+const PARALLEL_MIN = 200;
+
+/** One command-line argument: a name (-m), a module file, or an alias. */
+export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: boolean): Promise<boolean> {
+  try {
+    if (byName) return await doName(ctx, arg);
+    if (known ?? isModuleFilename(arg)) return await doPath(ctx, arg);
+    return await doAlias(ctx, arg);
+  } catch (e) {
+    if (!(e instanceof KmodkitError)) throw e;
+    ctx.out.error(`${PROG}: ERROR: ${e.describe()}`);
+    return false;
+  }
+}
+
+/** Render one module file's output into a recorder (used by the worker threads). */
+export async function renderPath(arg: string, opts: { field?: string; nul: boolean; json: boolean }): Promise<{ events: (Uint8Array | string)[]; ok: boolean }> {
+  const rec = new Recorder();
+  const ok = await doArg({ out: rec, opts: { field: opts.field, nul: opts.nul }, json: opts.json, mdOptions: {} }, arg, false, true);
+  return { events: rec.seal(), ok };
 }
 
 function modulesDir(ctx: Ctx): ModulesDir {
@@ -152,7 +170,7 @@ async function doResolved(ctx: Ctx, r: Resolved): Promise<boolean> {
   return showFile(ctx, r.path, r.name);
 }
 
-async function doPath(ctx: Ctx, path: string): Promise<boolean> {
+export async function doPath(ctx: Ctx, path: string): Promise<boolean> {
   // kmod prints cwd + "/" + arg, not normalised.
   const abs = path.startsWith('/') ? path : `${process.cwd()}/${path}`;
   return showFile(ctx, abs, modnameFromPath(path), path);

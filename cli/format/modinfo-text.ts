@@ -5,7 +5,7 @@
  */
 import type { ModinfoEntry } from '../../lib/module/modinfo.js';
 import type { ParmInfo } from '../../lib/module/parm.js';
-import type { Output } from './output.js';
+import type { Sink as Output } from './output.js';
 
 const enc = new TextEncoder();
 

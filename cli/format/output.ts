@@ -7,7 +7,54 @@ import { writeSync } from 'node:fs';
 
 const enc = new TextEncoder();
 
-export class Output {
+/** Where a command writes: stdout bytes and stderr lines, in order. */
+export interface Sink {
+  text(s: string): void;
+  bytes(b: Uint8Array): void;
+  /** One line on stderr (a newline is added). */
+  error(line: string): void;
+}
+
+/**
+ * Records what a command would print, so work done elsewhere (a worker
+ * thread) can be replayed later in the original order.
+ * Events: Uint8Array = stdout bytes, string = a stderr line.
+ */
+export class Recorder implements Sink {
+  readonly events: (Uint8Array | string)[] = [];
+  private pending: Uint8Array[] = [];
+
+  text(s: string): void {
+    this.pending.push(enc.encode(s));
+  }
+
+  bytes(b: Uint8Array): void {
+    if (b.length) this.pending.push(b.slice());
+  }
+
+  error(line: string): void {
+    this.seal();
+    this.events.push(line);
+  }
+
+  /** Close the current run of stdout bytes into one event. */
+  seal(): (Uint8Array | string)[] {
+    if (this.pending.length) {
+      this.events.push(Buffer.concat(this.pending));
+      this.pending = [];
+    }
+    return this.events;
+  }
+}
+
+export function replay(events: readonly (Uint8Array | string)[], out: Sink): void {
+  for (const e of events) {
+    if (typeof e === 'string') out.error(e);
+    else out.bytes(e);
+  }
+}
+
+export class Output implements Sink {
   private chunks: Uint8Array[] = [];
   private size = 0;
 

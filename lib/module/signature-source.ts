@@ -16,7 +16,9 @@ export function findSignatureIn(src: ByteSource): ModuleSignature | null {
   const tail = src.read(src.size - MARKER_LEN - STRUCT_LEN, MARKER_LEN + STRUCT_LEN);
   // signer_len (byte 3), key_id_len (byte 4), be32 sig_len (bytes 8..11)
   const blob = tail[3] + tail[4] + ((tail[8] << 24) >>> 0) + (tail[9] << 16) + (tail[10] << 8) + tail[11];
-  const want = MARKER_LEN + STRUCT_LEN + blob;
+  // One byte of module data is kept in front of the blob, so that checks on
+  // "is anything left to sign" see what they would see in the whole image.
+  const want = MARKER_LEN + STRUCT_LEN + blob + 1;
   const start = want <= src.size ? src.size - want : 0;
   const bytes = src.read(start, src.size - start);
   const sig = findSignature(bytes);
