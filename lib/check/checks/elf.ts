@@ -1,0 +1,32 @@
+/**
+ * ELF header against the target: relocatable object, machine, class, byte order.
+ */
+import { ET_REL, MACHINE_NAMES } from '../../elf/constants.js';
+import { failed, passed, skipped, type Finding } from '../findings.js';
+import type { CheckContext } from './context.js';
+
+const ET_NAMES: Record<number, string> = { 0: 'ET_NONE', 1: 'ET_REL', 2: 'ET_EXEC', 3: 'ET_DYN', 4: 'ET_CORE' };
+
+export function checkElf(ctx: CheckContext): Finding[] {
+  const h = ctx.mod.elf.header;
+  const out: Finding[] = [];
+  if (h.type !== ET_REL) {
+    out.push(failed('elf.type', `not a relocatable object: e_type is ${ET_NAMES[h.type] ?? h.type}`, { errno: 'ENOEXEC', field: 'e_type', hint: 'kernel modules are ET_REL objects linked by kbuild (ld -r)' }));
+  } else out.push(passed('elf.type', 'relocatable ELF object (ET_REL)'));
+  const arch = ctx.target.arch;
+  if (!arch) {
+    out.push(skipped('arch.mismatch', `target architecture unknown: ${ctx.target.missing.arch ?? 'not given'}`, { hint: 'pass --arch or a .config' }));
+    return out;
+  }
+  const machine = MACHINE_NAMES[h.machine] ?? `e_machine ${h.machine}`;
+  if (!arch.machines.includes(h.machine)) {
+    out.push(failed('arch.mismatch', `module is built for ${machine}, the target is ${arch.name}`, { errno: 'ENOEXEC', field: 'e_machine', detail: { module: h.machine, target: arch.machines }, hint: `rebuild the module for ${arch.name}` }));
+  } else out.push(passed('arch.mismatch', `machine ${machine} matches ${arch.name}`));
+  if (arch.elfClass === undefined) out.push(skipped('arch.class', `the architecture name '${arch.name}' does not tell 32 from 64-bit`));
+  else if (arch.elfClass !== h.class) out.push(failed('arch.class', `module is ELF${h.class}, the ${arch.name} kernel takes ELF${arch.elfClass} modules`, { errno: 'ENOEXEC', field: 'EI_CLASS' }));
+  else out.push(passed('arch.class', `ELF${h.class}`));
+  if (arch.littleEndian === undefined) out.push(skipped('arch.endianness', `the architecture name '${arch.name}' does not tell the byte order`));
+  else if (arch.littleEndian !== h.le) out.push(failed('arch.endianness', `module is ${h.le ? 'little' : 'big'}-endian, the target is ${arch.littleEndian ? 'little' : 'big'}-endian`, { errno: 'ENOEXEC', field: 'EI_DATA' }));
+  else out.push(passed('arch.endianness', `${h.le ? 'little' : 'big'}-endian`));
+  return out;
+}

@@ -1,0 +1,177 @@
+/**
+ * Symbol resolution as load_module() does it (simplify_symbols →
+ * resolve_symbol → check_version, and check_modstruct_version first):
+ * every undefined non-weak symbol must be exported by the kernel image or a
+ * module, with an equal CRC when both sides carry one, GPL-only exports only
+ * for GPL-compatible modules, and namespaced exports only when imported.
+ */
+import { EM } from '../../elf/constants.js';
+import { moduleImports, type ModuleImport } from '../../module/imports.js';
+import { moduleExports } from '../../module/exports.js';
+import { effectiveModversions } from '../../module/versions.js';
+import { moduleLicense } from '../../module/license.js';
+import { modinfoValues } from '../../module/modinfo.js';
+import { fnmatch } from '../../modindex/names.js';
+import { hex32 } from '../../bytes/reader.js';
+import { isVmlinux, symversModuleName } from '../symvers.js';
+import { targetModversions, targetOption, type TargetExport } from '../target.js';
+import { failed, passed, skipped, type Finding } from '../findings.js';
+import type { CheckContext } from './context.js';
+
+/** Undefined symbols the arch module loaders resolve themselves. */
+function archInternal(machine: number, name: string): boolean {
+  if (name === '_GLOBAL_OFFSET_TABLE_') return machine === EM.X86_64 || machine === EM.I386;
+  if (name === '.TOC.' || name === 'TOC.') return machine === EM.PPC64;
+  if (name === '_gp_disp' || name === '__gnu_local_gp') return machine === EM.MIPS;
+  return false;
+}
+
+function crcText(v: number): string {
+  return hex32(v);
+}
+
+/** Whether a namespace is imported (import_ns=), incl. 6.16's "module:<globs>" namespaces. */
+function namespaceOk(ns: string, imported: readonly string[], modname: string): boolean {
+  if (imported.includes(ns)) return true;
+  if (ns.startsWith('module:')) return ns.slice(7).split(',').some((p) => p !== '' && fnmatch(p, modname));
+  return false;
+}
+
+async function lookup(ctx: CheckContext, name: string): Promise<TargetExport | undefined> {
+  const t = ctx.target;
+  const s = t.symvers?.bySymbol.get(name);
+  if (s) {
+    return {
+      name,
+      ...(t.symvers!.hasCrcs ? { crc: s.crc } : {}),
+      ...(s.gplOnly !== undefined ? { gplOnly: s.gplOnly } : {}),
+      ...(s.namespace ? { namespace: s.namespace } : {}),
+      owner: isVmlinux(s.module) ? 'vmlinux' : symversModuleName(s.module),
+      source: 'symvers',
+    };
+  }
+  for (const c of ctx.companions()) {
+    const x = c.exports.find((e) => e.name === name);
+    if (x) return { name, ...(x.crc !== undefined ? { crc: x.crc } : {}), gplOnly: x.gplOnly, ...(x.namespace ? { namespace: x.namespace } : {}), owner: c.name, source: 'companion' };
+  }
+  if (t.modules) {
+    const list = await t.modules.exportsOf(name);
+    if (list.length) return list.find((x) => x.source === 'module') ?? list[0];
+  }
+  return undefined;
+}
+
+export async function checkSymbols(ctx: CheckContext): Promise<Finding[]> {
+  const t = ctx.target;
+  const elf = ctx.mod.elf;
+  const imports: ModuleImport[] = moduleImports(elf);
+  const out: Finding[] = [];
+  if (!t.symvers) {
+    const why = t.missing.symvers ?? 'no Module.symvers';
+    return [
+      skipped('symbol.unknown', `cannot tell which symbols the target kernel exports: ${why}`, { hint: 'pass --symvers (Module.symvers of the target kernel)' }),
+      skipped('symbol.crc-mismatch', `no target symbol versions: ${why}`),
+      skipped('symbol.gpl-only', `no target export types: ${why}`),
+      skipped('namespace.missing-import', `no target export namespaces: ${why}`),
+    ];
+  }
+  const kernelMv = targetModversions(t) ?? t.symvers.hasCrcs;
+  const versions = effectiveModversions(elf);
+  const license = ctx.modinfo ? moduleLicense(ctx.modinfo) : undefined;
+  const gplOk = license?.gplCompatible ?? false;
+  const importedNs = ctx.modinfo ? modinfoValues(ctx.modinfo, 'import_ns') : [];
+  const allowMissingNs = targetOption(t, 'MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS') === true;
+  const forceLoad = targetOption(t, 'MODULE_FORCE_LOAD') === true;
+
+  // module_layout first (check_modstruct_version): a mismatch is ENOEXEC.
+  if (kernelMv && versions) {
+    const ml = versions.find((v) => v.name === 'module_layout');
+    const ref = t.symvers.bySymbol.get('module_layout');
+    if (ml && ref && t.symvers.hasCrcs && ml.crc !== ref.crc) {
+      out.push(failed('symbol.crc-mismatch', `disagrees about version of symbol module_layout (module ${crcText(ml.crc)}, kernel ${crcText(ref.crc)}): struct module and friends differ`, { symbol: 'module_layout', errno: 'ENOEXEC', detail: { module: ml.crc, kernel: ref.crc }, hint: 'rebuild the module against the target kernel\'s headers' }));
+    }
+  }
+  // A MODVERSIONS kernel and a module without any versions: try_to_force_load().
+  let noVersions = false;
+  if (kernelMv && t.symvers.hasCrcs && !versions && imports.some((i) => !i.weak)) {
+    noVersions = true;
+    if (forceLoad) out.push(failed('modversions.missing', 'module has no symbol versions (__versions) and the target uses modversions: it loads only forced (taints F)', { severity: 'warning', field: '__versions' }));
+    else out.push(failed('modversions.missing', 'module has no symbol versions (__versions) and the target uses modversions: "no versions for imported symbols"', { errno: 'ENOEXEC', field: '__versions', hint: 'build with CONFIG_MODVERSIONS like the target kernel' }));
+  } else if (kernelMv) out.push(passed('modversions.missing', versions ? `module carries ${versions.length} symbol versions` : 'no versioned imports needed'));
+  else out.push(skipped('modversions.missing', 'target kernel does not use modversions'));
+
+  let resolved = 0, fromModules = 0, unknown = 0, crcBad = 0, gplBad = 0, nsBad = 0, noCrc = 0;
+  const owners = new Set<string>();
+  for (const imp of imports) {
+    if (archInternal(elf.header.machine, imp.name)) continue;
+    const name = elf.header.machine === EM.PPC64 && imp.name.startsWith('.') ? imp.name.slice(1) : imp.name;
+    const exp = await lookup(ctx, name);
+    if (!exp) {
+      if (imp.weak) continue; // weak references may stay unresolved
+      unknown++;
+      out.push(failed('symbol.unknown', `Unknown symbol ${name}: exported by neither the target kernel nor a module of it`, { symbol: name, errno: 'ENOENT', hint: 'the module was built for another kernel, or needs a module the target lacks' }));
+      continue;
+    }
+    resolved++;
+    if (exp.owner !== 'vmlinux') {
+      fromModules++;
+      owners.add(exp.owner);
+    }
+    // GPL-only exports are invisible to non-GPL modules.
+    if (exp.gplOnly === true && !gplOk) {
+      gplBad++;
+      out.push(failed('symbol.gpl-only', `${name} is exported GPL-only (by ${exp.owner}) and the module's license '${license?.effective ?? 'unspecified'}' is not GPL-compatible: "Unknown symbol ${name}"`, { symbol: name, errno: 'ENOENT', hint: 'a non-GPL module cannot use EXPORT_SYMBOL_GPL symbols' }));
+    }
+    // CRC (check_version)
+    if (kernelMv && !noVersions && exp.crc !== undefined) {
+      if (imp.crc === undefined) {
+        if (versions) {
+          noCrc++;
+          out.push(failed('symbol.no-crc', `no symbol version for ${name} (the kernel warns and accepts it)`, { symbol: name }));
+        }
+      } else if (imp.crc !== exp.crc) {
+        crcBad++;
+        out.push(failed('symbol.crc-mismatch', `disagrees about version of symbol ${name}: module ${crcText(imp.crc)}, ${exp.owner} ${crcText(exp.crc)}`, { symbol: name, errno: 'EINVAL', detail: { module: imp.crc, target: exp.crc, exporter: exp.owner }, hint: 'rebuild the module against the target kernel\'s headers and Module.symvers' }));
+      }
+    }
+    // Namespaces
+    if (exp.namespace && !namespaceOk(exp.namespace, importedNs, ctx.name)) {
+      nsBad++;
+      const msg = `module uses symbol (${name}) from namespace ${exp.namespace}, but does not import it`;
+      if (allowMissingNs) out.push(failed('namespace.missing-import', `${msg} (allowed: CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS)`, { symbol: name, severity: 'warning' }));
+      else out.push(failed('namespace.missing-import', msg, { symbol: name, errno: 'EINVAL', field: 'import_ns', hint: `add MODULE_IMPORT_NS(${exp.namespace}) to the module` }));
+    }
+  }
+  const n = imports.length;
+  const modNote = fromModules ? ` (${fromModules} from ${[...owners].sort().join(', ')})` : '';
+  if (!unknown) out.push(passed('symbol.unknown', `all ${resolved} imported symbols are exported by the target${modNote}`, { detail: { imports: n, fromModules: [...owners].sort() } }));
+  if (!crcBad) {
+    if (!kernelMv) out.push(skipped('symbol.crc-mismatch', 'target kernel does not use modversions'));
+    else if (noVersions) out.push(skipped('symbol.crc-mismatch', 'module has no symbol versions'));
+    else out.push(passed('symbol.crc-mismatch', 'symbol versions match'));
+  }
+  if (!gplBad) out.push(passed('symbol.gpl-only', gplOk ? 'module is GPL-compatible' : 'module uses no GPL-only symbol'));
+  if (!nsBad) out.push(passed('namespace.missing-import', importedNs.length ? `namespaces imported: ${importedNs.join(', ')}` : 'no namespaced symbols used'));
+  if (!noCrc && kernelMv && versions) out.push(passed('symbol.no-crc', 'every imported symbol has a version'));
+  return out;
+}
+
+/** Own exports already exported by the kernel image: "exports duplicate symbol" (ENOEXEC). */
+export function checkExports(ctx: CheckContext): Finding[] {
+  const t = ctx.target;
+  const exports = moduleExports(ctx.mod.elf);
+  if (exports.length === 0) return [passed('exports.duplicate', 'module exports nothing')];
+  if (!t.symvers) return [skipped('exports.duplicate', `cannot compare exports: ${t.missing.symvers ?? 'no Module.symvers'}`)];
+  const out: Finding[] = [];
+  for (const x of exports) {
+    const s = t.symvers.bySymbol.get(x.name);
+    if (!s) continue;
+    const owner = isVmlinux(s.module) ? 'vmlinux' : symversModuleName(s.module);
+    if (owner === ctx.name) continue;
+    if (owner === 'vmlinux' || t.loadedModules?.has(owner)) {
+      out.push(failed('exports.duplicate', `exports duplicate symbol ${x.name} (owned by ${owner === 'vmlinux' ? 'kernel' : owner})`, { symbol: x.name, errno: 'ENOEXEC', hint: 'rename the symbol' }));
+    }
+  }
+  if (!out.length) out.push(passed('exports.duplicate', `none of the ${exports.length} exports clashes with the kernel's`));
+  return out;
+}

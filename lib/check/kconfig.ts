@@ -1,0 +1,98 @@
+/**
+ * A kernel `.config` (also /proc/config.gz, /boot/config-<release>). Pure.
+ *
+ *   CONFIG_FOO=y | m | 123 | 0x1f | "string with \"escapes\""
+ *   # CONFIG_FOO is not set
+ *
+ * Other comment lines and blank lines are ignored; any other line raises
+ * KmodkitError 'ETARGET' naming the line. Symbols are stored without the
+ * `CONFIG_` prefix; lookups accept either spelling.
+ */
+import { KmodkitError } from '../errors.js';
+
+export type KconfigValue =
+  | { readonly kind: 'y' | 'm' | 'n' }
+  | { readonly kind: 'string'; readonly value: string }
+  | { readonly kind: 'number'; readonly value: string };
+
+export interface Kconfig {
+  /** Symbol (no CONFIG_ prefix) → value; '# … is not set' is stored as kind 'n'. */
+  readonly values: ReadonlyMap<string, KconfigValue>;
+}
+
+const SET_RE = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/;
+const UNSET_RE = /^# CONFIG_([A-Za-z0-9_]+) is not set\s*$/;
+
+function unquote(s: string, line: number): string {
+  if (s.length < 2 || !s.endsWith('"')) throw new KmodkitError('ETARGET', `.config line ${line}: unterminated string ${s}`, { detail: { line } });
+  let out = '';
+  for (let i = 1; i < s.length - 1; i++) {
+    const c = s[i];
+    if (c === '\\' && i + 1 < s.length - 1) {
+      out += s[++i];
+    } else if (c === '"') {
+      throw new KmodkitError('ETARGET', `.config line ${line}: unescaped quote in string ${s}`, { detail: { line } });
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+export function parseKconfig(text: string): Kconfig {
+  const values = new Map<string, KconfigValue>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    let raw = lines[i];
+    if (raw.endsWith('\r')) raw = raw.slice(0, -1);
+    const t = raw.trim();
+    if (t === '') continue;
+    const unset = UNSET_RE.exec(t);
+    if (unset) {
+      values.set(unset[1], { kind: 'n' });
+      continue;
+    }
+    if (t.startsWith('#')) continue;
+    const m = SET_RE.exec(t);
+    if (!m) throw new KmodkitError('ETARGET', `.config line ${i + 1}: not a CONFIG_ assignment: ${JSON.stringify(t.slice(0, 120))}`, { detail: { line: i + 1 } });
+    const v = m[2];
+    let value: KconfigValue;
+    if (v === 'y' || v === 'm' || v === 'n') value = { kind: v };
+    else if (v.startsWith('"')) value = { kind: 'string', value: unquote(v, i + 1) };
+    else if (/^-?(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(v)) value = { kind: 'number', value: v };
+    else if (v === '') value = { kind: 'string', value: '' };
+    else throw new KmodkitError('ETARGET', `.config line ${i + 1}: bad value for CONFIG_${m[1]}: ${v.slice(0, 80)}`, { detail: { line: i + 1 } });
+    values.set(m[1], value);
+  }
+  return { values };
+}
+
+function key(name: string): string {
+  return name.startsWith('CONFIG_') ? name.slice(7) : name;
+}
+
+export function kconfigValue(cfg: Kconfig, name: string): KconfigValue | undefined {
+  return cfg.values.get(key(name));
+}
+
+/** y → true, m → true, n / not set → false (a .config lists every visible symbol, absent ones are off). */
+export function kconfigEnabled(cfg: Kconfig, name: string): boolean {
+  const v = cfg.values.get(key(name));
+  return v !== undefined && (v.kind === 'y' || v.kind === 'm');
+}
+
+/** y only (built in). */
+export function kconfigBuiltin(cfg: Kconfig, name: string): boolean {
+  return cfg.values.get(key(name))?.kind === 'y';
+}
+
+/** Whether the symbol appears at all (set or '# … is not set'). */
+export function kconfigMentions(cfg: Kconfig, name: string): boolean {
+  return cfg.values.has(key(name));
+}
+
+/** String or number value as text; undefined for bools and absent symbols. */
+export function kconfigString(cfg: Kconfig, name: string): string | undefined {
+  const v = cfg.values.get(key(name));
+  return v && (v.kind === 'string' || v.kind === 'number') ? v.value : undefined;
+}
