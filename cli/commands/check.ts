@@ -4,6 +4,9 @@
  * would fail, 2 = usage or input error.
  */
 import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+const { SingleBar, Presets } = cliProgress;
+type SingleBar = InstanceType<typeof cliProgress.SingleBar>;
 import { KmodkitError } from '../../lib/errors.js';
 import { readModuleFile } from '../../lib/io/open.js';
 import { loadTarget, type TargetOptions } from '../../lib/io/target.js';
@@ -94,22 +97,22 @@ function collect(path: string, out: string[], errors: InputError[]): void {
   walk(path, 0);
 }
 
-/** A one-line progress bar on stderr (only when stderr is a TTY and there are many files). */
+/** A progress bar on stderr (cli-progress), only when stderr is a TTY and there are many files. */
 class Progress {
-  private last = 0;
-  constructor(private readonly total: number, private readonly enabled: boolean) {}
+  private bar?: SingleBar;
+  constructor(total: number, enabled: boolean) {
+    if (!enabled) return;
+    this.bar = new SingleBar(
+      { format: '[{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true, barsize: 30, fps: 12 },
+      Presets.legacy,
+    );
+    this.bar.start(total, 0, { file: '' });
+  }
   tick(done: number, label: string): void {
-    if (!this.enabled) return;
-    const now = Date.now();
-    if (now - this.last < 80 && done < this.total) return;
-    this.last = now;
-    const width = 30;
-    const filled = Math.round((done / this.total) * width);
-    const name = label.length > 40 ? `…${label.slice(-39)}` : label;
-    process.stderr.write(`\r\x1b[K[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${this.total} ${name}`);
+    this.bar?.update(done, { file: label.length > 40 ? `…${label.slice(-39)}` : label });
   }
   end(): void {
-    if (this.enabled) process.stderr.write('\r\x1b[K');
+    this.bar?.stop();
   }
 }
 

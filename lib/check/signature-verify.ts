@@ -23,7 +23,7 @@ import {
   derIntegerBytes,
   derName,
   derOid,
-  expect,
+  derExpect,
   type ModuleSignature,
   type SignerInfo,
 } from '../module/signature.js';
@@ -108,8 +108,8 @@ function parseCertificate(der: Uint8Array): ParsedCert {
     throw new KmodkitError('EINPUT', `not an X.509 certificate: ${(e as Error).message}`, { cause: e });
   }
   try {
-    const cert = expect(derDecode(der), 16, 'Certificate');
-    const tbs = expect(cert.children[0], 16, 'TBSCertificate');
+    const cert = derExpect(derDecode(der), 16, 'Certificate');
+    const tbs = derExpect(cert.children[0], 16, 'TBSCertificate');
     const f = tbs.children;
     let i = 0;
     if (f[i] && f[i].cls === 2 && f[i].tag === 0) i++; // [0] version
@@ -119,10 +119,10 @@ function parseCertificate(der: Uint8Array): ParsedCert {
     let skid: Uint8Array | undefined;
     for (const field of f.slice(i)) {
       if (field.cls !== 2 || field.tag !== 3) continue; // [3] extensions
-      for (const ext of expect(field.children[0], 16, 'Extensions').children) {
+      for (const ext of derExpect(field.children[0], 16, 'Extensions').children) {
         if (derOid(ext.children[0], 'extnID') !== OID_SKID) continue;
-        const value = derContent(expect(ext.children[ext.children.length - 1], 4, 'extnValue'));
-        skid = derContent(expect(derDecode(value), 4, 'SubjectKeyIdentifier')).slice();
+        const value = derContent(derExpect(ext.children[ext.children.length - 1], 4, 'extnValue'));
+        skid = derContent(derExpect(derDecode(value), 4, 'SubjectKeyIdentifier')).slice();
       }
     }
     const parsed: ParsedCert = { x509, issuerDer, serial, key: x509.publicKey };
