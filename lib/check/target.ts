@@ -3,7 +3,7 @@
  * Pure data plus the derivations the checks share; reading the pieces from
  * the running system or from files is lib/io/target.ts.
  */
-import type { CertificateInput } from './signature-verify.js';
+import type { CertificateInput, VerifyResult } from './signature-verify.js';
 import type { Compression } from '../compress/detect.js';
 import type { TargetArch } from './arch.js';
 import { kconfigEnabled, kconfigMentions, type Kconfig } from './kconfig.js';
@@ -63,6 +63,12 @@ export interface TargetKernel {
   readonly inKernelDecompression?: readonly Compression[];
   /** Certificates the target trusts, for cryptographic signature checks. */
   readonly certs?: readonly CertificateInput[];
+  /**
+   * Cryptographic verification of a signed image against `certs`. Injected by
+   * the Node layer (lib/io/target.ts uses node:crypto) so that the checks
+   * themselves stay pure; without it, verification is reported as skipped.
+   */
+  readonly verifySignature?: (image: Uint8Array, certs: CertificateInput[]) => VerifyResult;
   /** An exact vermagic for the target (given, or read from one of its modules). */
   readonly vermagic?: { readonly value: string; readonly origin: string };
   /** Where each piece came from (path or 'option'). */

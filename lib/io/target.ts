@@ -481,7 +481,7 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
     ...(moduleSig !== undefined ? { moduleSig } : {}),
     ...(lockdown !== undefined ? { lockdown } : {}),
     ...(inKernelDecompression !== undefined ? { inKernelDecompression } : {}),
-    ...(certs ? { certs } : {}),
+    ...(certs ? { certs, verifySignature: verifyModuleSignature } : {}),
     ...(vermagic ? { vermagic } : {}),
     sources,
     missing,

@@ -6,7 +6,7 @@
  * Every piece is its own function so a caller can decode them independently
  * (inspect records a failure of one without losing the others).
  */
-import { cstring } from '../bytes/reader.js';
+import { cstring, hex } from '../bytes/reader.js';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import { SHF_ALLOC, SHT_NOBITS, SHT_NOTE, STT_FUNC } from '../elf/constants.js';
 import { data, relocationsFor, section, type ElfFile } from '../elf/file.js';
@@ -171,7 +171,7 @@ export function buildId(elf: ElfFile): string | undefined {
   cands.sort((a, b) => (a.name === '.note.gnu.build-id' ? -1 : 0) - (b.name === '.note.gnu.build-id' ? -1 : 0));
   for (const s of cands) {
     const id = findBuildId(readNotes(data(elf, s), elf.header.le));
-    if (id && id.length > 0) return Buffer.from(id).toString('hex');
+    if (id && id.length > 0) return hex(id).toLowerCase();
   }
   return undefined;
 }

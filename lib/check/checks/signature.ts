@@ -8,7 +8,6 @@
 import { readAll } from '../../bytes/source.js';
 import { KmodkitError } from '../../errors.js';
 import { findSignature } from '../../module/signature.js';
-import { verifyModuleSignature } from '../signature-verify.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
 import type { CheckContext } from './context.js';
 
@@ -46,11 +45,11 @@ export function checkSignature(ctx: CheckContext): Finding[] {
     out.push(failed('signature.invalid', `the kernel rejects this signature trailer: ${sig.kernel.reason}`, { errno: sig.kernel.errno === 'EBADMSG' ? 'EBADMSG' : strict ? 'EKEYREJECTED' : sig.kernel.errno, ...(fatal ? {} : { severity: 'warning' as const }), hint: 'sign the module with the sign-file of the target kernel (PKCS#7, no signed attributes)' }));
     return out;
   }
-  if (!t.certs || t.certs.length === 0) {
-    out.push(skipped('signature.invalid', `signature format accepted by the kernel; not verified cryptographically: ${t.missing.certs ?? 'no certificates'}`, { hint: 'pass --cert with the target\'s signing certificate(s)' }));
+  if (!t.certs || t.certs.length === 0 || !t.verifySignature) {
+    out.push(skipped('signature.invalid', `signature format accepted by the kernel; not verified cryptographically: ${t.missing.certs ?? (t.verifySignature ? 'no certificates' : 'no verifier in this environment')}`, { hint: 'pass --cert with the target\'s signing certificate(s)' }));
     return out;
   }
-  const r = verifyModuleSignature(image, [...t.certs]);
+  const r = t.verifySignature(image, [...t.certs]);
   if (r.verified) {
     out.push(passed('signature.invalid', `signature verifies with ${r.certificate?.subject ?? 'a given certificate'}`));
     if (r.warnings?.length) out.push(failed('signature.invalid', r.warnings.join('; '), { severity: 'warning' }));

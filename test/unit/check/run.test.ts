@@ -5,6 +5,7 @@ import { checkModule, type CheckResult } from '../../../lib/check/run.js';
 import type { TargetKernel } from '../../../lib/check/target.js';
 import type { KernelModule } from '../../../lib/module/module.js';
 import { RULE_BY_ID } from '../../../lib/check/findings.js';
+import { verifyModuleSignature } from '../../../lib/check/signature-verify.js';
 
 const H = '/usr/src/linux-headers-6.1.0-56-amd64';
 const NAMES = ['hello', 'kmodkit_exporter', 'kmodkit_consumer', 'kmodkit_nsmissing', 'kmodkit_params', 'kmodkit_initfail'];
@@ -94,11 +95,14 @@ test('signature enforcement: unsigned fails, signed passes, certs verify', async
   t.is(find(r, 'signature.missing')[0].errno, 'EKEYREJECTED');
   const signed = await readModuleFile('samples/ko/signed/hello.ko');
   const { readFileSync } = await import('node:fs');
-  const good: TargetKernel = { ...enforced, certs: [readFileSync('samples/keys/rsa.pem')] };
+  const noVerifier: TargetKernel = { ...enforced, certs: [readFileSync('samples/keys/rsa.pem')] };
+  const unverified = await checkModule(signed, noVerifier);
+  t.true(find(unverified, 'signature.invalid').some((f) => f.status === 'skipped'), 'pure checks without an injected verifier skip, never pass');
+  const good: TargetKernel = { ...noVerifier, verifySignature: verifyModuleSignature };
   const ok = await checkModule(signed, good);
   t.is(ok.verdict, 'loads', JSON.stringify(failedIds(ok)));
   t.true(find(ok, 'signature.invalid').some((f) => f.status === 'passed'));
-  const wrong: TargetKernel = { ...enforced, certs: [readFileSync('samples/keys/ecdsa.pem')] };
+  const wrong: TargetKernel = { ...enforced, certs: [readFileSync('samples/keys/ecdsa.pem')], verifySignature: verifyModuleSignature };
   const bad = await checkModule(signed, wrong);
   t.is(bad.verdict, 'fails');
   t.deepEqual(failedIds(bad), ['signature.untrusted']);

@@ -1,0 +1,45 @@
+/**
+ * kmodkit/core: everything that works on bytes alone — no node:fs, no FFI —
+ * so it runs anywhere JavaScript does, a browser included.
+ */
+export { KmodkitError, isKmodkitError, type KmodkitErrorCode } from './errors.js';
+export { strerror, ERRNO } from './errno.js';
+export { memorySource, type ByteSource } from './bytes/source.js';
+
+// ELF
+export { readElf, section, sectionBytes, symbolTable, relocationsFor, type ElfFile } from './elf/file.js';
+export type { ElfHeader } from './elf/header.js';
+export type { ElfSection } from './elf/sections.js';
+export type { ElfSymbol, SymbolTable } from './elf/symbols.js';
+export type { ElfRelocation, RelocationSection } from './elf/relocations.js';
+export { fieldTarget, readPointerField, targetString, type FieldTarget } from './elf/relocate.js';
+export { EM, MACHINE_NAMES } from './elf/constants.js';
+
+// Compression
+export { decompress, DEFAULT_MAX_OUTPUT, type Decompressed, type DecompressOptions } from './compress/index.js';
+export { detectCompression, type Compression } from './compress/detect.js';
+
+// Kernel-module semantics
+export {
+  readModule, moduleFromBytes, moduleInfo, moduleSignature, hasModinfo,
+  type KernelModule, type CompressionInfo, type OpenOptions,
+} from './module/module.js';
+export { parseModinfo, modinfoValue, modinfoValues, modinfoDepends, type ModinfoEntry } from './module/modinfo.js';
+export { mergeParms, type ParmInfo } from './module/parm.js';
+export { findSignature, signatureModinfoEntries, type ModuleSignature } from './module/signature.js';
+export { moduleVersions, dumpModversionsKmod30, type ModversionInfo, type ModuleVersions } from './module/versions.js';
+export { moduleExports, type KernelSymbolExport } from './module/exports.js';
+export { moduleImports, type ModuleImport } from './module/imports.js';
+export { decodeParams, moduleParams, type KernelParam, type ParamsResult } from './module/params.js';
+export { moduleLayout, moduleName, thisModuleInfo, buildId, type ModuleLayout } from './module/layout.js';
+export { moduleLicense, isGplCompatible, GPL_COMPATIBLE_LICENSES } from './module/license.js';
+export { moduleTaints, type Taint } from './module/taints.js';
+export { inspectModule, INSPECT_SCHEMA_VERSION, type InspectDocument, type InspectOptions } from './module/inspect.js';
+export { modnameNormalize, modnameFromPath, aliasNormalize, fnmatch } from './modindex/names.js';
+
+// Pre-flight checks (pure: the target is plain data)
+export { checkModule, type CheckResult, type CheckedModule, type Verdict } from './check/run.js';
+export type { TargetKernel } from './check/target.js';
+export { RULES, type Finding, type Severity } from './check/findings.js';
+export { parseSymvers, type Symvers, type SymversEntry } from './check/symvers.js';
+export { parseVermagic, sameMagic, expectedVermagic } from './check/vermagic.js';

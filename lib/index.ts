@@ -1,0 +1,24 @@
+/**
+ * kmodkit: read, check, load and unload Linux kernel modules from Node.
+ *
+ * Everything from kmodkit/core (pure, byte-based), plus the Node layers:
+ * files and module directories (node:fs), the target kernel from the running
+ * system, signature verification (node:crypto) and the loader (syscalls via
+ * koffi, imported only when a module is actually loaded or removed).
+ */
+export * from './core.js';
+
+// Files and /lib/modules/<release>
+export { openModule, readModuleFile, type OpenedModule } from './io/open.js';
+export { openModulesDir, modulesDirPath, lookupName, lookupAlias, type ModulesDir, type Resolved } from './io/modules-dir.js';
+export { loadTarget, type TargetOptions } from './io/target.js';
+export { verifyModuleSignature, type VerifyResult } from './check/signature-verify.js';
+
+// Loading
+export {
+  loadModule, unloadModule, listModules, isLoaded, formatLsmod,
+  type LoadOptions, type LoadedModule, type UnloadOptions, type ModuleStatus,
+} from './load/loader.js';
+export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
+export { buildParamsString, type ParamsInput } from './load/params-string.js';
+export { loadSyscalls, type ModuleSyscalls } from './load/syscalls.js';
