@@ -12,6 +12,10 @@ import { runVersions } from './commands/versions.js';
 import { runSymbols } from './commands/symbols.js';
 import { runInspect } from './commands/inspect.js';
 import { runParams } from './commands/params.js';
+import { runInsmod } from './commands/insmod.js';
+import { runRmmod } from './commands/rmmod.js';
+import { runLsmod } from './commands/lsmod.js';
+import { runModprobe } from './commands/modprobe.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -80,6 +84,38 @@ async function main(): Promise<number> {
           .option('json', { type: 'boolean', default: false, describe: 'JSON instead of a table' }),
       async (argv) => {
         code = await runParams(argv.files as string[], { json: argv.json });
+      },
+    )
+    .command(
+      'insmod',
+      'Load a module file like kmod\'s insmod, after kmodkit\'s pre-flight check (FILE [name=value...]; -f, --force-vermagic, --force-modversion, --no-check)',
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await runInsmod(rawAfter('insmod'));
+      },
+    )
+    .command(
+      'rmmod',
+      'Unload modules like kmod\'s rmmod (NAME...; -f force, -w clear O_NONBLOCK)',
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await runRmmod(rawAfter('rmmod'));
+      },
+    )
+    .command(
+      'lsmod',
+      'List loaded modules exactly as kmod\'s lsmod (--json: sizes, holders, state, taint, parameters)',
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await runLsmod(rawAfter('lsmod'));
+      },
+    )
+    .command(
+      'modprobe',
+      'Load a module and its dependencies from modules.dep (NAME [name=value...]; -r, -n, -D/--show-depends, -b, -d, -S, -f, --first-time, --no-check)',
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await runModprobe(rawAfter('modprobe'));
       },
     )
     .demandCommand(1, 'Name a command; see --help.')

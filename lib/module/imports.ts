@@ -1,0 +1,43 @@
+/**
+ * Symbols a module imports: the undefined GLOBAL/WEAK symbols of `.symtab`
+ * (the rule of libkmod's dependency-symbol scan and the kernel's
+ * simplify_symbols), each with the CRC the module recorded for it.
+ */
+import { EM, SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_SPARC_REGISTER } from '../elf/constants.js';
+import { symbolTable, type ElfFile } from '../elf/file.js';
+import { basicModversions, extendedModversions, type ModversionInfo } from './versions.js';
+
+export interface ModuleImport {
+  readonly name: string;
+  readonly weak: boolean;
+  /** CRC from the extended table when the module has one, else from __versions. */
+  readonly crc?: number;
+  /** Which table the CRC came from. */
+  readonly crcSource?: 'basic' | 'extended';
+}
+
+function byName(list: readonly ModversionInfo[] | null): Map<string, ModversionInfo> | null {
+  if (!list) return null;
+  const m = new Map<string, ModversionInfo>();
+  for (const v of list) if (!m.has(v.name)) m.set(v.name, v);
+  return m;
+}
+
+/** Undefined symbols in symbol-table order; [] when the module has no symbol table. */
+export function moduleImports(elf: ElfFile): ModuleImport[] {
+  const st = symbolTable(elf);
+  if (!st) return [];
+  const sparc = elf.header.machine === EM.SPARC || elf.header.machine === EM.SPARCV9;
+  // The kernel relies on the extended table alone when it exists.
+  const versions = byName(extendedModversions(elf)) ?? byName(basicModversions(elf));
+  const out: ModuleImport[] = [];
+  for (const s of st.symbols) {
+    if (s.index === 0 || s.shndx !== SHN_UNDEF || !s.name) continue;
+    if (s.bind !== STB_GLOBAL && s.bind !== STB_WEAK) continue;
+    if (sparc && s.type === STT_SPARC_REGISTER) continue;
+    // ppc64 ELFv1 dot-symbols: versions are recorded without the dot.
+    const v = versions?.get(s.name) ?? (s.name[0] === '.' ? versions?.get(s.name.slice(1)) : undefined);
+    out.push(v ? { name: s.name, weak: s.bind === STB_WEAK, crc: v.crc, crcSource: v.source } : { name: s.name, weak: s.bind === STB_WEAK });
+  }
+  return out;
+}

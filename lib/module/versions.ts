@@ -1,0 +1,170 @@
+/**
+ * Symbol versions a module records for the symbols it imports.
+ *
+ * - `__versions` ("basic" modversions, all eras): an array of
+ *   struct modversion_info { unsigned long crc; char name[64 - sizeof(long)]; },
+ *   64 bytes per record in both classes, in the file's byte order.
+ * - Extended modversions (6.14+): `__version_ext_crcs` (u32 array) with
+ *   `__version_ext_names` (NUL-terminated names, entry i pairs with CRC i).
+ *
+ * Errors are 'EVERSIONS' (errno EINVAL, as kmod reports a malformed table).
+ */
+import { bytesOf, decodeText, u32, u64big } from '../bytes/reader.js';
+import { KmodkitError } from '../errors.js';
+import { data, section, type ElfFile } from '../elf/file.js';
+
+export interface ModversionInfo {
+  readonly name: string;
+  /** The name's raw bytes (leading '.' stripped), for byte-exact output. */
+  readonly nameBytes: Uint8Array;
+  /** CRC: the low 32 bits of the field. */
+  readonly crc: number;
+  /** The whole field: u64 in ELF64 `__versions`, else the u32. */
+  readonly crcRaw: bigint;
+  readonly source: 'basic' | 'extended';
+}
+
+export const MODVERSION_INFO_SIZE = 64;
+const DOT = 0x2e;
+
+function versionsError(message: string, detail?: Record<string, unknown>): KmodkitError {
+  return new KmodkitError('EVERSIONS', message, { errno: 'EINVAL', ...(detail ? { detail } : {}) });
+}
+
+export interface BasicModversionsOptions {
+  /**
+   * kmod 30 compatibility: a name that fills its field without a NUL runs on
+   * into the following bytes of the image (kmod 30 uses strlen there). By
+   * default such a record is an 'EVERSIONS' error (kmod ≥ 31, the kernel's
+   * modpost never writes one).
+   */
+  overrun?: boolean;
+}
+
+/**
+ * The `__versions` table, or null when the module has no such section.
+ * An empty section yields []; a size that is not a multiple of 64 is 'EVERSIONS'.
+ */
+export function basicModversions(elf: ElfFile, options: BasicModversionsOptions = {}): ModversionInfo[] | null {
+  const sec = section(elf, '__versions');
+  if (!sec) return null;
+  const bytes = data(elf, sec);
+  if (bytes.length % MODVERSION_INFO_SIZE !== 0) {
+    throw versionsError(`__versions size ${bytes.length} is not a multiple of ${MODVERSION_INFO_SIZE}`, { size: bytes.length });
+  }
+  const b = bytesOf(bytes, elf.header.le);
+  const crcSize = elf.header.class === 64 ? 8 : 4;
+  const count = bytes.length / MODVERSION_INFO_SIZE;
+  const out: ModversionInfo[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const o = i * MODVERSION_INFO_SIZE;
+    const crcRaw = crcSize === 8 ? u64big(b, o) : BigInt(u32(b, o));
+    const fieldStart = o + crcSize;
+    const fieldEnd = o + MODVERSION_INFO_SIZE;
+    let nul = bytes.indexOf(0, fieldStart);
+    let raw: Uint8Array;
+    if (nul >= 0 && nul < fieldEnd) {
+      raw = bytes.subarray(fieldStart, nul);
+    } else if (options.overrun) {
+      raw = overrunName(elf, sec.offset + fieldStart, bytes, fieldStart, nul);
+    } else {
+      throw versionsError(`__versions entry ${i}: name is not NUL-terminated within its ${MODVERSION_INFO_SIZE - crcSize} bytes`, { index: i });
+    }
+    if (raw.length > 0 && raw[0] === DOT) raw = raw.subarray(1);
+    out[i] = { name: decodeText(raw), nameBytes: raw, crc: Number(crcRaw & 0xffffffffn), crcRaw, source: 'basic' };
+  }
+  return out;
+}
+
+/** kmod 30: the string from `fieldStart` to the next NUL anywhere in the image. */
+function overrunName(elf: ElfFile, fileOffset: number, bytes: Uint8Array, fieldStart: number, nulInSection: number): Uint8Array {
+  if (nulInSection >= 0) return bytes.subarray(fieldStart, nulInSection);
+  const src = elf.source;
+  const rest = src.read(fileOffset, src.size - fileOffset);
+  const nul = rest.indexOf(0);
+  if (nul < 0) throw versionsError('__versions: last name is not NUL-terminated before the end of the file');
+  return rest.subarray(0, nul);
+}
+
+/**
+ * The extended tables, or null when the module has neither section. One
+ * without the other, or more CRCs than names, is 'EVERSIONS' (the kernel's
+ * rules). A trailing partial CRC (size not a multiple of 4) is ignored, as
+ * the kernel does.
+ */
+export function extendedModversions(elf: ElfFile): ModversionInfo[] | null {
+  const crcSec = section(elf, '__version_ext_crcs');
+  const nameSec = section(elf, '__version_ext_names');
+  if (!crcSec && !nameSec) return null;
+  if (!crcSec || !nameSec) {
+    throw versionsError('extended version crc+name presence does not match');
+  }
+  const crcs = data(elf, crcSec);
+  const names = data(elf, nameSec);
+  const b = bytesOf(crcs, elf.header.le);
+  const count = Math.floor(crcs.length / 4);
+  const out: ModversionInfo[] = new Array(count);
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    const nul = p < names.length ? names.indexOf(0, p) : -1;
+    if (nul < 0) throw versionsError(`more extended version crcs (${count}) than names`, { crcs: count, names: i });
+    let raw = names.subarray(p, nul);
+    p = nul + 1;
+    if (raw.length > 0 && raw[0] === DOT) raw = raw.subarray(1);
+    const crc = u32(b, i * 4);
+    out[i] = { name: decodeText(raw), nameBytes: raw, crc, crcRaw: BigInt(crc), source: 'extended' };
+  }
+  return out;
+}
+
+export interface ModuleVersions {
+  readonly basic: ModversionInfo[] | null;
+  readonly extended: ModversionInfo[] | null;
+}
+
+/** Both tables (each null when absent). */
+export function moduleVersions(elf: ElfFile): ModuleVersions {
+  return { basic: basicModversions(elf), extended: extendedModversions(elf) };
+}
+
+/**
+ * The table the kernel's check_version() uses: the extended one when
+ * present, else the basic one; null when the module has neither.
+ */
+export function effectiveModversions(elf: ElfFile): ModversionInfo[] | null {
+  return extendedModversions(elf) ?? basicModversions(elf);
+}
+
+const enc = new TextEncoder();
+
+/** One line of `modprobe --dump-modversions`: printf("0x%08" PRIx64 "\t%s\n", crc, name). */
+export function modversionLine(v: ModversionInfo): Uint8Array {
+  const head = enc.encode('0x' + v.crcRaw.toString(16).padStart(8, '0') + '\t');
+  const out = new Uint8Array(head.length + v.nameBytes.length + 1);
+  out.set(head, 0);
+  out.set(v.nameBytes, head.length);
+  out[out.length - 1] = 0x0a;
+  return out;
+}
+
+/**
+ * kmod 30's `modprobe --dump-modversions FILE` output: the `__versions`
+ * table only (kmod 30 predates extended modversions), every record, with the
+ * whole CRC field printed. A module without `__versions` is an 'ENOSECTION'
+ * error with errno ENOENT (kmod: "could not get modversions of FILE: No such
+ * file or directory", exit 1).
+ */
+export function dumpModversionsKmod30(elf: ElfFile): Uint8Array {
+  const list = basicModversions(elf, { overrun: true });
+  if (list === null) {
+    throw new KmodkitError('ENOSECTION', 'module has no __versions section', { errno: 'ENOENT' });
+  }
+  const lines = list.map(modversionLine);
+  const out = new Uint8Array(lines.reduce((n, l) => n + l.length, 0));
+  let o = 0;
+  for (const l of lines) {
+    out.set(l, o);
+    o += l.length;
+  }
+  return out;
+}
