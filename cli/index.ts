@@ -6,16 +6,23 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { runModinfo } from './commands/modinfo.js';
-import { runCheck } from './commands/check.js';
-import { runVersions } from './commands/versions.js';
-import { runSymbols } from './commands/symbols.js';
-import { runInspect } from './commands/inspect.js';
-import { runParams } from './commands/params.js';
-import { runInsmod } from './commands/insmod.js';
-import { runRmmod } from './commands/rmmod.js';
-import { runLsmod } from './commands/lsmod.js';
-import { runModprobe } from './commands/modprobe.js';
+
+/**
+ * Commands are imported only when they run, so `kmodkit modinfo` does not pay
+ * for loading the checker, the inspector or the loader.
+ */
+const commands = {
+  modinfo: () => import('./commands/modinfo.js'),
+  check: () => import('./commands/check.js'),
+  versions: () => import('./commands/versions.js'),
+  symbols: () => import('./commands/symbols.js'),
+  inspect: () => import('./commands/inspect.js'),
+  params: () => import('./commands/params.js'),
+  insmod: () => import('./commands/insmod.js'),
+  rmmod: () => import('./commands/rmmod.js'),
+  lsmod: () => import('./commands/lsmod.js'),
+  modprobe: () => import('./commands/modprobe.js'),
+};
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -36,7 +43,7 @@ async function main(): Promise<number> {
       'Show module information, byte-identical to kmod\'s modinfo (options: -F -0 -a -d -l -p -n -m -k -b, --json)',
       (y) => y.help(false).version(false).strict(false),
       async () => {
-        code = await runModinfo(rawAfter('modinfo'), pkg.version);
+        code = await (await commands.modinfo()).runModinfo(rawAfter('modinfo'), pkg.version);
       },
     )
     .command(
@@ -44,7 +51,7 @@ async function main(): Promise<number> {
       'Pre-flight check: would these modules load on a kernel (running or described by --kernel-release/--config/--symvers/--modules-dir), and if not, why (--format text|json|sarif|junit|github)',
       (y) => y.help(false).version(false).strict(false),
       async () => {
-        code = await runCheck(rawAfter('check'), pkg.version);
+        code = await (await commands.check()).runCheck(rawAfter('check'), pkg.version);
       },
     )
     .command(
@@ -52,7 +59,7 @@ async function main(): Promise<number> {
       'Symbol versions a module records for its imports, as kmod 30\'s modprobe --dump-modversions (--json)',
       (y) => y.help(false).version(false).strict(false),
       async () => {
-        code = await runVersions(rawAfter('versions'));
+        code = await (await commands.versions()).runVersions(rawAfter('versions'));
       },
     )
     .command(
@@ -60,7 +67,7 @@ async function main(): Promise<number> {
       'Exported (--exports) or imported (--imports) symbols with CRCs, license type, namespace (--json)',
       (y) => y.help(false).version(false).strict(false),
       async () => {
-        code = await runSymbols(rawAfter('symbols'));
+        code = await (await commands.symbols()).runSymbols(rawAfter('symbols'));
       },
     )
     .command(
@@ -72,7 +79,7 @@ async function main(): Promise<number> {
           .option('json', { type: 'boolean', default: false, describe: 'JSON document(s) instead of text' })
           .option('ndjson', { type: 'boolean', default: false, describe: 'one JSON document per line' }),
       async (argv) => {
-        code = await runInspect(argv.files as string[], { json: argv.json, ndjson: argv.ndjson });
+        code = await (await commands.inspect()).runInspect(argv.files as string[], { json: argv.json, ndjson: argv.ndjson });
       },
     )
     .command(
@@ -83,7 +90,7 @@ async function main(): Promise<number> {
           .positional('files', { type: 'string', array: true, demandOption: true, describe: 'module files' })
           .option('json', { type: 'boolean', default: false, describe: 'JSON instead of a table' }),
       async (argv) => {
-        code = await runParams(argv.files as string[], { json: argv.json });
+        code = await (await commands.params()).runParams(argv.files as string[], { json: argv.json });
       },
     )
     .command(
@@ -91,7 +98,7 @@ async function main(): Promise<number> {
       'Load a module file like kmod\'s insmod, after kmodkit\'s pre-flight check (FILE [name=value...]; -f, --force-vermagic, --force-modversion, --no-check)',
       (y) => y.help(false).version(false).strict(false),
       async () => {
-        code = await runInsmod(rawAfter('insmod'));
+        code = await (await commands.insmod()).runInsmod(rawAfter('insmod'));
       },
     )
     .command(
@@ -99,7 +106,7 @@ async function main(): Promise<number> {
       'Unload modules like kmod\'s rmmod (NAME...; -f force, -w clear O_NONBLOCK)',
       (y) => y.help(false).version(false).strict(false),
       async () => {
-        code = await runRmmod(rawAfter('rmmod'));
+        code = await (await commands.rmmod()).runRmmod(rawAfter('rmmod'));
       },
     )
     .command(
@@ -107,7 +114,7 @@ async function main(): Promise<number> {
       'List loaded modules exactly as kmod\'s lsmod (--json: sizes, holders, state, taint, parameters)',
       (y) => y.help(false).version(false).strict(false),
       async () => {
-        code = await runLsmod(rawAfter('lsmod'));
+        code = await (await commands.lsmod()).runLsmod(rawAfter('lsmod'));
       },
     )
     .command(
@@ -115,7 +122,7 @@ async function main(): Promise<number> {
       'Load a module and its dependencies from modules.dep (NAME [name=value...]; -r, -n, -D/--show-depends, -b, -d, -S, -f, --first-time, --no-check)',
       (y) => y.help(false).version(false).strict(false),
       async () => {
-        code = await runModprobe(rawAfter('modprobe'));
+        code = await (await commands.modprobe()).runModprobe(rawAfter('modprobe'));
       },
     )
     .demandCommand(1, 'Name a command; see --help.')

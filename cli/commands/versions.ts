@@ -5,6 +5,7 @@
  * file in turn; --json prints one object per file with both tables.
  */
 import { KmodkitError } from '../../lib/errors.js';
+import { strerror } from '../../lib/errno.js';
 import { openModule } from '../../lib/io/open.js';
 import { basicModversions, dumpModversionsKmod30, extendedModversions, type ModversionInfo } from '../../lib/module/versions.js';
 import { scanArgs } from '../getopt.js';
@@ -64,7 +65,9 @@ export async function runVersions(args: readonly string[], out = new Output()): 
       }
     } catch (e) {
       if (!(e instanceof KmodkitError)) throw e;
-      out.error(`kmodkit: ${file}: ${e.message}`);
+      // kmod: "could not get modversions of FILE: <strerror>"; our detail follows in parentheses.
+      const errno = e.errno ?? (e.code === 'ENOENT' ? 'ENOENT' : 'EINVAL');
+      out.error(`kmodkit: could not get modversions of ${file}: ${strerror(errno)} (${e.message})`);
       failed = true;
     }
   }
