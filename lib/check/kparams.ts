@@ -147,8 +147,12 @@ export function kstrtobool(s: string): ParseResult<boolean> {
 /** Longest value a charp parameter takes (param_set_charp: > 1024 ⇒ ENOSPC). */
 export const CHARP_MAX = 1024;
 
-/** Types whose ops carry KERNEL_PARAM_OPS_FL_NOARG (a bare name is fine). */
-export const NOARG_TYPES: ReadonlySet<string> = new Set(['bool', 'invbool', 'bool_enable_only']);
+/**
+ * Types whose ops carry KERNEL_PARAM_OPS_FL_NOARG (a bare name is fine):
+ * param_ops_bool, param_ops_bool_enable_only and param_ops_bint. Not
+ * param_ops_invbool: a bare invbool name is -EINVAL (seen in the QEMU tier).
+ */
+export const NOARG_TYPES: ReadonlySet<string> = new Set(['bool', 'bool_enable_only', 'bint']);
 
 /**
  * Validate one value for a standard parameter type the way its param_set_*

@@ -1,0 +1,96 @@
+/**
+ * `kmodkit insmod FILE [name=value...]`: kmod's insmod, through kmodkit's
+ * loader (pre-flight check first). Options: -f/--force (both force flags),
+ * --force-vermagic, --force-modversion, --no-check. Errors and exit status
+ * as kmod's insmod (`insmod: ERROR: ...`, 0/1); a refusal by the pre-flight
+ * check lists the blocking findings.
+ */
+import type { Finding } from '../../lib/check/findings.js';
+import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
+import { loadModule, type ForceOption } from '../../lib/load/loader.js';
+import { scanArgs } from '../getopt.js';
+
+export interface LoadCliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+export const stdio: LoadCliIo = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+};
+
+/** Lines for a refusal / a kernel error: kmod's line, then kmodkit's findings and hint. */
+export function reportLoadError(prog: string, e: unknown, io: LoadCliIo, what: { path: string; name?: string; tool: 'insmod' | 'modprobe' }): void {
+  if (!isKmodkitError(e)) {
+    io.err(`${prog}: ERROR: ${e instanceof Error ? e.message : String(e)}\n`);
+    return;
+  }
+  const k = e as KmodkitError;
+  if (k.code === 'EREJECTED') {
+    const findings = (k.detail?.findings ?? []) as Finding[];
+    const head = what.tool === 'modprobe' ? `could not insert '${what.name ?? what.path}'` : `could not insert module ${what.path}`;
+    io.err(`${prog}: ERROR: ${head}: refused by the pre-flight check (the kernel would reject it; -f forces it through)\n`);
+    for (const f of findings) io.err(`${prog}: ERROR:   [${f.id}] ${f.message}${f.hint ? ` (hint: ${f.hint})` : ''}\n`);
+    return;
+  }
+  if (k.code === 'ESYSCALL') {
+    io.err(`${prog}: ERROR: ${(k.detail?.kmodMessage as string | undefined) ?? k.message}\n`);
+    const hint = k.detail?.hint as string | undefined;
+    if (hint) io.err(`${prog}: NOTE: ${hint}\n`);
+    return;
+  }
+  if (k.code === 'ENOENT' || k.code === 'EIO') {
+    io.err(`${prog}: ERROR: ${k.message}\n`);
+    return;
+  }
+  io.err(`${prog}: ERROR: ${what.tool === 'insmod' ? `could not insert module ${what.path}` : `could not insert '${what.name ?? what.path}'`}: ${k.message}\n`);
+}
+
+const SPEC = {
+  short: { f: 'force', s: 'syslog', v: 'verbose', V: 'version', h: 'help' },
+  long: { force: false, 'force-vermagic': false, 'force-modversion': false, 'no-check': false, syslog: false, verbose: false, version: false, help: false },
+};
+
+const USAGE = `Usage:
+\tkmodkit insmod [options] filename [args]
+Options:
+\t-f, --force              DANGEROUS: forces a module load, may cause
+\t                         data corruption and crash your machine
+\t--force-modversion       Ignore module's version
+\t--force-vermagic         Ignore module's version magic
+\t--no-check               Skip kmodkit's pre-flight check
+\t-h, --help               show this help
+`;
+
+export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio): Promise<number> {
+  const prog = 'insmod';
+  const r = scanArgs(args, SPEC, prog);
+  if (r.error) {
+    io.err(`${r.error}\n${prog}: ERROR: unexpected getopt_long() value '?'.\n`);
+    return 1;
+  }
+  const has = (n: string) => r.opts.some((o) => o.name === n);
+  if (has('help')) {
+    io.out(USAGE);
+    return 0;
+  }
+  const [file, ...params] = r.positionals;
+  if (file === undefined) {
+    io.err(`${prog}: ERROR: missing filename.\n`);
+    return 1;
+  }
+  if (file === '-') {
+    io.err(`${prog}: ERROR: this tool does not support loading from stdin!\n`);
+    return 1;
+  }
+  const force: ForceOption = has('force') ? true : { modversions: has('force-modversion'), vermagic: has('force-vermagic') };
+  try {
+    const h = await loadModule(file.includes('/') ? file : `./${file}`, { params, force, check: !has('no-check'), tool: 'insmod' });
+    if (has('verbose')) io.err(`${prog}: loaded ${h.name} via ${h.loadedBy}_module (flags 0x${h.flags.toString(16)})\n`);
+    return 0;
+  } catch (e) {
+    reportLoadError(prog, e, io, { path: file, tool: 'insmod' });
+    return 1;
+  }
+}

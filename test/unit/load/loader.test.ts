@@ -1,0 +1,216 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { isKmodkitError, type KmodkitError } from '../../../lib/errors.js';
+import type { TargetKernel } from '../../../lib/check/target.js';
+import { chooseRoute, formatLsmod, listModules, loadModule, parseProcModules, unloadModule } from '../../../lib/load/loader.js';
+import { O_NONBLOCK, O_TRUNC } from '../../../lib/load/syscalls.js';
+import { memorySource } from '../../../lib/bytes/source.js';
+import { moduleInfo, readModule } from '../../../lib/module/module.js';
+import { FakeRoot, fakeSyscalls } from './fake.js';
+
+const KO = new URL('../../../../samples/ko/', import.meta.url).pathname;
+const HELLO_BYTES = new Uint8Array(readFileSync(`${KO}hello.ko`));
+
+/** A target whose only known fact is a vermagic (everything else is skipped by the checks). */
+function target(vermagic: string): TargetKernel {
+  return { origin: 'offline', vermagic: { value: vermagic, origin: 'test' }, sources: {}, missing: {} };
+}
+const GOOD = '6.1.0-56-amd64 SMP preempt mod_unload modversions ';
+
+test('route table (kmod do_finit_module)', (t) => {
+  t.deepEqual(chooseRoute('none', 'none', false), { call: 'finit', flags: 0, fallbackStrip: { modversions: false, vermagic: false } });
+  t.like(chooseRoute('none', 'none', true), { call: 'finit', flags: 3 });
+  t.like(chooseRoute('none', 'none', { vermagic: true }), { call: 'finit', flags: 2 });
+  t.like(chooseRoute('none', 'none', { modversions: true }), { call: 'finit', flags: 1 });
+  t.like(chooseRoute('xz', 'xz', false), { call: 'finit', flags: 4 });
+  t.like(chooseRoute('xz', 'xz', true), { call: 'finit', flags: 7 });
+  t.like(chooseRoute('zstd', 'xz', false), { call: 'init' });
+  t.like(chooseRoute('gzip', 'none', true), { call: 'init', strip: { modversions: true, vermagic: true } });
+});
+
+test('syscall choice: plain → finit 0; force → 0x3; params passed', async (t) => {
+  const fr = new FakeRoot();
+  t.teardown(() => fr.cleanup());
+  const { sys, calls } = fakeSyscalls(undefined);
+  const h = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false });
+  t.like(h, { name: 'hello', loadedBy: 'finit', flags: 0, params: '', stripped: false });
+  t.like(calls[0], { call: 'finit', flags: 0, params: '' });
+  const h2 = await loadModule(`${KO}kmodkit_params.ko`, { syscalls: sys, root: fr.root, check: false, force: true, params: { charpval: 'a b', intval: 5 } });
+  t.like(calls[1], { call: 'finit', flags: 3, params: 'charpval="a b" intval=5' });
+  t.is(h2.flags, 3);
+  t.is(calls.length, 2);
+});
+
+test('syscall choice: compressed + matching /sys/module/compression → finit 0x4 (0x7 forced)', async (t) => {
+  const fr = new FakeRoot([], { compression: 'xz' });
+  t.teardown(() => fr.cleanup());
+  const { sys, calls } = fakeSyscalls(undefined);
+  await loadModule(`${KO}hello.ko.xz`, { syscalls: sys, root: fr.root, check: false });
+  await loadModule(`${KO}hello.ko.xz`, { syscalls: sys, root: fr.root, check: false, force: true });
+  t.like(calls[0], { call: 'finit', flags: 4 });
+  t.like(calls[1], { call: 'finit', flags: 7 });
+});
+
+test('syscall choice: compressed, other/absent kernel compression → init_module with the decompressed image', async (t) => {
+  const fr = new FakeRoot([], { compression: 'xz' });
+  const bare = new FakeRoot();
+  t.teardown(() => (fr.cleanup(), bare.cleanup()));
+  const { sys, calls } = fakeSyscalls(undefined);
+  const h = await loadModule(`${KO}hello.ko.zst`, { syscalls: sys, root: fr.root, check: false });
+  t.is(h.loadedBy, 'init');
+  for (const f of ['hello.ko.gz', 'hello.ko.xz', 'hello.ko.zst']) await loadModule(`${KO}${f}`, { syscalls: sys, root: bare.root, check: false });
+  t.deepEqual(calls.map((c) => c.call), ['init', 'init', 'init', 'init']);
+  for (const c of calls) t.deepEqual(c.image, HELLO_BYTES);
+});
+
+test('finit ENOSYS → init_module fallback; stripped when forced', async (t) => {
+  const fr = new FakeRoot();
+  t.teardown(() => fr.cleanup());
+  const { sys, calls } = fakeSyscalls(undefined, (c) => (c.call === 'finit' ? 'ENOSYS' : undefined));
+  const h = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false });
+  t.deepEqual(calls.map((c) => c.call), ['finit', 'init']);
+  t.deepEqual(calls[1].image, HELLO_BYTES);
+  t.like(h, { loadedBy: 'init', stripped: false, flags: 0 });
+  const h2 = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false, force: true });
+  t.like(calls[2], { call: 'finit', flags: 3 });
+  t.is(calls[3].call, 'init');
+  t.true(h2.stripped);
+  const img = calls[3].image!;
+  t.is(moduleInfo(readModule(memorySource(img))).find((e) => e.key === 'vermagic'), undefined);
+  // compressed + forced, init path directly: stripped too
+  await loadModule(`${KO}hello.ko.gz`, { syscalls: sys, root: fr.root, check: false, force: { vermagic: true } });
+  t.is(calls[4].call, 'init');
+  t.is(moduleInfo(readModule(memorySource(calls[4].image!))).find((e) => e.key === 'vermagic'), undefined);
+});
+
+test('other finit errno → no fallback, kmod wording', async (t) => {
+  const fr = new FakeRoot();
+  t.teardown(() => fr.cleanup());
+  for (const [errno, insmod, modprobe] of [
+    ['EINVAL', 'Invalid parameters', 'Invalid argument'],
+    ['ENOEXEC', 'Invalid module format', 'Exec format error'],
+    ['ENOENT', 'Unknown symbol in module', 'Unknown symbol in module, or unknown parameter (see dmesg)'],
+    ['EEXIST', 'File exists', 'Module already in kernel'],
+    ['EKEYREJECTED', 'Key was rejected by service', 'Key was rejected by service'],
+    ['ENODEV', 'No such device', 'No such device'],
+  ] as const) {
+    const { sys, calls } = fakeSyscalls(undefined, () => errno);
+    const e = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false }));
+    t.true(isKmodkitError(e) && e.code === 'ESYSCALL');
+    t.is((e as KmodkitError).errno, errno);
+    t.true(e!.message.startsWith(`could not insert module ${KO}hello.ko: ${insmod}`), e!.message);
+    t.is(calls.length, 1, `${errno}: no fallback`);
+    t.is((e as KmodkitError).detail?.module, 'hello');
+    const e2 = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false, tool: 'modprobe' }));
+    t.true(e2!.message.startsWith(`could not insert 'hello': ${modprobe}`), e2!.message);
+  }
+});
+
+test('pre-flight refusal: EREJECTED with findings, no syscall; warn/force let it through', async (t) => {
+  const fr = new FakeRoot();
+  t.teardown(() => fr.cleanup());
+  const { sys, calls } = fakeSyscalls(undefined);
+  const bad = target('6.1.0-99-amd64 SMP preempt mod_unload ');
+  const e = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: bad }));
+  t.true(isKmodkitError(e) && e.code === 'EREJECTED', String(e));
+  t.regex(e!.message, /refusing to load hello: version magic/);
+  const findings = (e as KmodkitError).detail?.findings as { id: string }[];
+  t.true(findings.some((f) => f.id === 'vermagic.mismatch'));
+  t.is(calls.length, 0);
+  const w = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: bad, check: 'warn' });
+  t.is(w.check?.verdict, 'fails');
+  t.like(calls[0], { call: 'finit', flags: 0 });
+  const f = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: bad, force: true });
+  t.is(f.check?.verdict, 'fails');
+  t.like(calls[1], { call: 'finit', flags: 3 });
+  const ok = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: target(GOOD) });
+  t.is(ok.check?.verdict, 'loads');
+  // the kernel's errno is explained by the finding when they agree
+  const { sys: sys2 } = fakeSyscalls(undefined, () => 'ENOEXEC');
+  const e3 = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys2, root: fr.root, target: bad, check: 'warn' }));
+  t.regex(e3!.message, /Invalid module format \(version magic/);
+});
+
+test('bad parameters are refused before any syscall', async (t) => {
+  const fr = new FakeRoot();
+  t.teardown(() => fr.cleanup());
+  const { sys, calls } = fakeSyscalls(undefined);
+  const e = await t.throwsAsync(loadModule(`${KO}kmodkit_params.ko`, { syscalls: sys, root: fr.root, check: false, params: { byteval: 300 } }));
+  t.true(isKmodkitError(e) && e.code === 'EINPUT');
+  t.is(calls.length, 0);
+});
+
+test('name lookup through modules.dep', async (t) => {
+  const fr = new FakeRoot();
+  t.teardown(() => fr.cleanup());
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const md = `${fr.root}/lib/modules/test`;
+  mkdirSync(md, { recursive: true });
+  writeFileSync(`${md}/modules.dep`, `${KO}hello.ko:\n`);
+  writeFileSync(`${md}/modules.builtin`, 'kernel/fs/ext4/ext4.ko\n');
+  const { sys, calls } = fakeSyscalls(undefined);
+  const h = await loadModule('hello', { syscalls: sys, root: fr.root, modulesDir: md, check: false });
+  t.is(h.path, `${KO}hello.ko`);
+  t.is(calls[0].path, `${KO}hello.ko`);
+  const e = await t.throwsAsync(loadModule('nosuch', { syscalls: sys, modulesDir: md, check: false }));
+  t.true(isKmodkitError(e) && e.code === 'ENOENT');
+  t.regex(e!.message, /Module nosuch not found in directory/);
+  const b = await t.throwsAsync(loadModule('ext4', { syscalls: sys, modulesDir: md, check: false }));
+  t.regex(b!.message, /builtin/);
+});
+
+test('unload: rmmod pre-checks and delete_module flags', async (t) => {
+  const fr = new FakeRoot([
+    { name: 'kmodkit_exporter', refcnt: 1, holders: ['kmodkit_consumer'], usedBy: ['kmodkit_consumer'] },
+    { name: 'kmodkit_consumer' },
+    { name: 'busy', refcnt: 2 },
+  ]);
+  t.teardown(() => fr.cleanup());
+  const { sys, calls } = fakeSyscalls(fr);
+  const msg = async (name: string, opts = {}) => {
+    const e = await t.throwsAsync(unloadModule(name, { syscalls: sys, root: fr.root, ...opts }));
+    t.true(isKmodkitError(e) && e.code === 'ESYSCALL');
+    return [(e as KmodkitError).errno, e!.message];
+  };
+  t.deepEqual(await msg('nosuch'), ['ENOENT', 'Module nosuch is not currently loaded']);
+  t.deepEqual(await msg('kmodkit_exporter'), ['EWOULDBLOCK', 'Module kmodkit_exporter is in use by: kmodkit_consumer']);
+  t.deepEqual(await msg('busy'), ['EWOULDBLOCK', 'Module busy is in use']);
+  t.is(calls.length, 0, 'pre-checks make no syscall');
+  await unloadModule('kmodkit-consumer', { syscalls: sys, root: fr.root });
+  t.deepEqual(calls.at(-1), { call: 'delete', name: 'kmodkit_consumer', flags: O_NONBLOCK });
+  await unloadModule('busy', { syscalls: sys, root: fr.root, wait: true });
+  t.deepEqual(calls.at(-1), { call: 'delete', name: 'busy', flags: 0 });
+  await unloadModule('kmodkit_exporter', { syscalls: sys, root: fr.root, force: true });
+  t.deepEqual(calls.at(-1), { call: 'delete', name: 'kmodkit_exporter', flags: O_NONBLOCK | O_TRUNC });
+  // kernel answers: EAGAIN is reported as EWOULDBLOCK with rmmod's words
+  fr.add({ name: 'x' });
+  const { sys: s2 } = fakeSyscalls(fr, () => 'EAGAIN');
+  const e = await t.throwsAsync(unloadModule('x', { syscalls: s2, root: fr.root, check: false }));
+  t.is((e as KmodkitError).errno, 'EWOULDBLOCK');
+  t.is(e!.message, 'Module x is in use');
+  const { sys: s3 } = fakeSyscalls(fr, () => 'EBUSY');
+  const e3 = await t.throwsAsync(unloadModule('x', { syscalls: s3, root: fr.root }));
+  t.is(e3!.message, 'could not remove module x: Device or resource busy');
+});
+
+test('listModules + lsmod formatting vs a fake /proc/modules', (t) => {
+  const fr = new FakeRoot([
+    { name: 'kmodkit_exporter', size: 16384, refcnt: 1, holders: ['kmodkit_consumer'], usedBy: ['kmodkit_consumer'], params: { x: '1' } },
+    { name: 'kmodkit_consumer', size: 12288 },
+    { name: 'a_rather_long_module_name_here', size: 123456789, refcnt: 3 },
+  ]);
+  t.teardown(() => fr.cleanup());
+  const list = listModules({ root: fr.root });
+  t.is(list.length, 3);
+  t.like(list[0], { name: 'kmodkit_exporter', size: 16384, refcount: 1, usedBy: ['kmodkit_consumer'], holders: ['kmodkit_consumer'], state: 'Live', initstate: 'live', taint: 'OE', parameters: { x: '1' } });
+  const out = formatLsmod(list, { root: fr.root });
+  t.is(out.stdout,
+    'Module                  Size  Used by\n' +
+    'kmodkit_exporter       16384  1 kmodkit_consumer\n' +
+    'kmodkit_consumer       12288  0\n' +
+    'a_rather_long_module_name_here 123456789  3\n');
+  t.is(out.stderr, '');
+  t.deepEqual(parseProcModules('snd_timer 28690 2 snd_seq,snd_pcm, Live 0xffffffffc0a00000 (OE)\n')[0], {
+    name: 'snd_timer', size: 28690, refcount: 2, usedBy: ['snd_seq', 'snd_pcm'], state: 'Live', address: '0xffffffffc0a00000', taint: 'OE',
+  });
+});
