@@ -13,10 +13,10 @@
  * module that fail to decode are listed in the document's `errors` (and do
  * not change the exit status).
  */
-import { openModule } from '../../lib/io/open.js';
 import { inspectModule, type InspectDocument } from '../../lib/module/inspect.js';
 import { Output } from '../format/output.js';
-import { errorLine, paramsTable } from './params.js';
+import { paramsTable } from './params.js';
+import { eachModule } from '../each-module.js';
 
 export interface InspectCommandOptions {
   json?: boolean;
@@ -143,23 +143,10 @@ export function inspectText(d: InspectDocument): string {
 
 export async function runInspect(files: readonly string[], opts: InspectCommandOptions = {}): Promise<number> {
   const out = new Output();
-  let failed = false;
   const docs: InspectDocument[] = [];
   let first = true;
-  for (const file of files) {
-    let doc: InspectDocument;
-    try {
-      const m = await openModule(file);
-      try {
-        doc = inspectModule(m.module, { path: file });
-      } finally {
-        m.close();
-      }
-    } catch (e) {
-      out.error(errorLine(file, e));
-      failed = true;
-      continue;
-    }
+  const failed = await eachModule(files, out, (mod, file) => {
+    const doc: InspectDocument = inspectModule(mod, { path: file });
     if (opts.ndjson) out.text(JSON.stringify(doc) + '\n');
     else if (opts.json) docs.push(doc);
     else {
@@ -167,7 +154,7 @@ export async function runInspect(files: readonly string[], opts: InspectCommandO
       out.text(inspectText(doc));
     }
     first = false;
-  }
+  });
   if (opts.json && !opts.ndjson) {
     if (files.length !== 1) out.text(JSON.stringify(docs, null, 2) + '\n');
     else if (docs.length === 1) out.text(JSON.stringify(docs[0], null, 2) + '\n');

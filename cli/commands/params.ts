@@ -5,19 +5,14 @@
  * JSON: one object per file, `{ file, params, modinfoOnly, warnings, layout }`;
  * a single object for one file, an array for several.
  */
-import { isKmodkitError } from '../../lib/errors.js';
-import { openModule } from '../../lib/io/open.js';
 import { decodeParams, permText, type KernelParam, type ParamsResult } from '../../lib/module/params.js';
 import { Output } from '../format/output.js';
+import { eachModule } from '../each-module.js';
 
 export interface ParamsCommandOptions {
   json?: boolean;
 }
 
-export function errorLine(file: string, e: unknown): string {
-  const msg = isKmodkitError(e) ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return `kmodkit: ${file}: ${msg}`;
-}
 
 function typeText(p: KernelParam): string {
   if (p.type === 'array') {
@@ -52,22 +47,9 @@ export function paramsTable(r: ParamsResult): string {
 
 export async function runParams(files: readonly string[], opts: ParamsCommandOptions = {}): Promise<number> {
   const out = new Output();
-  let failed = false;
   const docs: unknown[] = [];
-  for (const file of files) {
-    let r: ParamsResult;
-    try {
-      const m = await openModule(file);
-      try {
-        r = decodeParams(m.module);
-      } finally {
-        m.close();
-      }
-    } catch (e) {
-      out.error(errorLine(file, e));
-      failed = true;
-      continue;
-    }
+  const failed = await eachModule(files, out, (mod, file) => {
+    const r: ParamsResult = decodeParams(mod);
     if (opts.json) {
       docs.push({ file, params: r.params, modinfoOnly: r.modinfoOnly, warnings: r.warnings, layout: r.layout });
     } else {
@@ -75,7 +57,7 @@ export async function runParams(files: readonly string[], opts: ParamsCommandOpt
       out.text(paramsTable(r));
       if (files.length > 1) out.text('\n');
     }
-  }
+  });
   if (opts.json) {
     if (files.length !== 1) out.text(JSON.stringify(docs, null, 2) + '\n');
     else if (docs.length === 1) out.text(JSON.stringify(docs[0], null, 2) + '\n');

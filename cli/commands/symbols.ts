@@ -3,12 +3,11 @@
  * exports (with CRC, EXPORT_SYMBOL flavour and namespace) or imports (with the
  * CRC it recorded and whether the reference is weak).
  */
-import { KmodkitError } from '../../lib/errors.js';
-import { openModule } from '../../lib/io/open.js';
 import { moduleExports, type KernelSymbolExport } from '../../lib/module/exports.js';
 import { moduleImports, type ModuleImport } from '../../lib/module/imports.js';
 import { scanArgs } from '../getopt.js';
 import { Output } from '../format/output.js';
+import { eachModule } from '../each-module.js';
 
 const PROG = 'kmodkit symbols';
 const SPEC = {
@@ -69,30 +68,18 @@ export async function runSymbols(args: readonly string[], out = new Output()): P
     return 2;
   }
   const many = scanned.positionals.length > 1;
-  let failed = false;
-  for (const file of scanned.positionals) {
-    try {
-      const opened = await openModule(file);
-      try {
-        const elf = opened.module.elf;
-        if (mode === 'exports') {
-          const list = moduleExports(elf);
-          if (json) out.text(JSON.stringify({ file, exports: list }) + '\n');
-          else out.text((many ? `${file}:\n` : '') + exportsText(list));
-        } else {
-          const list = moduleImports(elf);
-          if (json) out.text(JSON.stringify({ file, imports: list }) + '\n');
-          else out.text((many ? `${file}:\n` : '') + importsText(list));
-        }
-      } finally {
-        opened.close();
-      }
-    } catch (e) {
-      if (!(e instanceof KmodkitError)) throw e;
-      out.error(`kmodkit: ${file}: ${e.message}`);
-      failed = true;
+  const failed = await eachModule(scanned.positionals, out, (mod, file) => {
+    const elf = mod.elf;
+    if (mode === 'exports') {
+      const list = moduleExports(elf);
+      if (json) out.text(JSON.stringify({ file, exports: list }) + '\n');
+      else out.text((many ? `${file}:\n` : '') + exportsText(list));
+    } else {
+      const list = moduleImports(elf);
+      if (json) out.text(JSON.stringify({ file, imports: list }) + '\n');
+      else out.text((many ? `${file}:\n` : '') + importsText(list));
     }
-  }
+  });
   out.flush();
   return failed ? 1 : 0;
 }

@@ -6,10 +6,10 @@
  */
 import { KmodkitError } from '../../lib/errors.js';
 import { strerror } from '../../lib/errno.js';
-import { openModule } from '../../lib/io/open.js';
 import { basicModversions, dumpModversionsKmod30, extendedModversions, type ModversionInfo } from '../../lib/module/versions.js';
 import { scanArgs } from '../getopt.js';
 import { Output } from '../format/output.js';
+import { eachModule, errorLine } from '../each-module.js';
 
 const PROG = 'kmodkit versions';
 const SPEC = { short: { j: 'json', h: 'help' }, long: { json: false, help: false } };
@@ -47,30 +47,26 @@ export async function runVersions(args: readonly string[], out = new Output()): 
     out.error('kmodkit: versions: name at least one module file (see --help)');
     return 2;
   }
-  let failed = false;
-  for (const file of scanned.positionals) {
-    try {
-      const opened = await openModule(file);
-      try {
-        const elf = opened.module.elf;
-        if (json) {
-          const basic = basicModversions(elf);
-          const extended = extendedModversions(elf);
-          out.text(JSON.stringify({ file, basic: basic?.map(jsonVersion) ?? null, extended: extended?.map(jsonVersion) ?? null }) + '\n');
-        } else {
-          out.bytes(dumpModversionsKmod30(elf));
-        }
-      } finally {
-        opened.close();
+  const failed = await eachModule(
+    scanned.positionals,
+    out,
+    (mod, file) => {
+      const elf = mod.elf;
+      if (json) {
+        const basic = basicModversions(elf);
+        const extended = extendedModversions(elf);
+        out.text(JSON.stringify({ file, basic: basic?.map(jsonVersion) ?? null, extended: extended?.map(jsonVersion) ?? null }) + '\n');
+      } else {
+        out.bytes(dumpModversionsKmod30(elf));
       }
-    } catch (e) {
-      if (!(e instanceof KmodkitError)) throw e;
+    },
+    (file, e) => {
+      if (!(e instanceof KmodkitError)) return errorLine(file, e);
       // kmod: "could not get modversions of FILE: <strerror>"; our detail follows in parentheses.
       const errno = e.errno ?? (e.code === 'ENOENT' ? 'ENOENT' : 'EINVAL');
-      out.error(`kmodkit: could not get modversions of ${file}: ${strerror(errno)} (${e.message})`);
-      failed = true;
-    }
-  }
+      return `kmodkit: could not get modversions of ${file}: ${strerror(errno)} (${e.message})`;
+    },
+  );
   out.flush();
   return failed ? 1 : 0;
 }

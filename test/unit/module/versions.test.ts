@@ -174,8 +174,9 @@ test('CLI: kmodkit versions prints kmod output per file, one error line per bad 
   t.true(bad.stdout.toString().startsWith('0x92997ed8\t_printk\n'));
   const errs = bad.stderr.toString().trim().split('\n');
   t.is(errs.length, 2);
-  t.true(errs[0].startsWith('kmodkit: /nonexistent.ko: '));
-  t.true(errs[1].startsWith(`kmodkit: ${sample('BUILD-INFO')}: `));
+  // kmod's wording: "could not get modversions of FILE: <strerror>", then our detail
+  t.true(errs[0].startsWith('kmodkit: could not get modversions of /nonexistent.ko: No such file or directory'), errs[0]);
+  t.true(errs[1].startsWith(`kmodkit: could not get modversions of ${sample('BUILD-INFO')}: Exec format error`), errs[1]);
   const json = spawnSync(process.execPath, [cli, 'versions', '--json', sample('hello.ko')]);
   const obj = JSON.parse(json.stdout.toString());
   t.is(obj.basic.length, 5);
