@@ -149,6 +149,10 @@ export function decodeText(raw: Uint8Array): string {
 function decodeSlow(raw: Uint8Array): string {
   for (let i = 0; i < raw.length; i++) {
     if (raw[i] >= 0x80) {
+      // Validate first: a thrown TypeError per string made hostile input
+      // (e.g. .modinfo of many short invalid-UTF-8 strings) cost ~20 µs a
+      // string, seconds for a few hundred bytes of gzip (fuzz finding).
+      if (!isUtf8(raw, i)) return raw.length <= 64 ? latin1Short(raw) : latin1.decode(raw);
       try {
         return utf8.decode(raw);
       } catch {
@@ -157,6 +161,49 @@ function decodeSlow(raw: Uint8Array): string {
     }
   }
   return latin1.decode(raw);
+}
+
+/** The 'latin1' TextDecoder's mapping (WHATWG: windows-1252), per byte, for short strings. */
+const LATIN1: string[] = Array.from({ length: 256 }, (_, i) => latin1.decode(Uint8Array.of(i)));
+
+function latin1Short(raw: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < raw.length; i++) s += LATIN1[raw[i]];
+  return s;
+}
+
+/** Whether raw[from..] is well-formed UTF-8 (the WHATWG decoder's rules: no overlongs, surrogates or > U+10FFFF). */
+function isUtf8(raw: Uint8Array, from: number): boolean {
+  const n = raw.length;
+  for (let i = from; i < n; ) {
+    const c = raw[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let k: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) k = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      k = 2;
+      if (c === 0xe0) lo = 0xa0;
+      else if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      k = 3;
+      if (c === 0xf0) lo = 0x90;
+      else if (c === 0xf4) hi = 0x8f;
+    } else return false;
+    if (i + k >= n) return false;
+    const c1 = raw[i + 1];
+    if (c1 < lo || c1 > hi) return false;
+    for (let j = 2; j <= k; j++) {
+      const cj = raw[i + j];
+      if (cj < 0x80 || cj > 0xbf) return false;
+    }
+    i += k + 1;
+  }
+  return true;
 }
 
 /** Upper-case hex of bytes, joined by `sep`. */
