@@ -4,8 +4,6 @@
  * arguments, calls the library and formats the result.
  */
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 
 /**
  * Commands are imported only when they run, so `kmodkit modinfo` does not pay
@@ -26,16 +24,36 @@ const commands = {
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+const argv = process.argv.slice(2);
+
 /** Arguments after the command word, untouched (kmod-compatible commands parse them getopt-style). */
 function rawAfter(command: string): string[] {
-  const argv = hideBin(process.argv);
   const i = argv.indexOf(command);
   return i >= 0 ? argv.slice(i + 1) : [];
 }
 
+/**
+ * Commands that parse their own arguments getopt-style (kmod's rules) run
+ * without loading yargs: it would only dispatch, and costs ~0.1 s a start,
+ * which matters when scripts call modinfo once per module.
+ */
+const DIRECT: Record<string, () => Promise<number>> = {
+  modinfo: async () => (await commands.modinfo()).runModinfo(rawAfter('modinfo'), pkg.version),
+  check: async () => (await commands.check()).runCheck(rawAfter('check'), pkg.version),
+  versions: async () => (await commands.versions()).runVersions(rawAfter('versions')),
+  symbols: async () => (await commands.symbols()).runSymbols(rawAfter('symbols')),
+  insmod: async () => (await commands.insmod()).runInsmod(rawAfter('insmod')),
+  rmmod: async () => (await commands.rmmod()).runRmmod(rawAfter('rmmod')),
+  lsmod: async () => (await commands.lsmod()).runLsmod(rawAfter('lsmod')),
+  modprobe: async () => (await commands.modprobe()).runModprobe(rawAfter('modprobe')),
+};
+
 async function main(): Promise<number> {
+  const direct = argv.length > 0 ? DIRECT[argv[0]] : undefined;
+  if (direct) return direct();
+  const { default: yargs } = await import('yargs');
   let code = 0;
-  await yargs(hideBin(process.argv))
+  await yargs(argv)
     .scriptName('kmodkit')
     .usage('$0 <command> [options]\n\nInspect, check, load and unload Linux kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst).')
     .command(

@@ -1,14 +1,19 @@
 /**
- * Spreads a long modinfo argument list over worker threads. Arguments are
- * cut into consecutive chunks; module files are rendered by the workers,
- * anything else (names, aliases) by the main thread; results are written in
- * the original order as soon as each next chunk is ready.
+ * Spreads a long modinfo argument list over threads. The arguments are cut
+ * into consecutive chunks taken from one queue by the main thread and by
+ * worker threads alike (the main thread never idles); module files are
+ * rendered wherever their chunk lands, names and aliases always on the main
+ * thread; results are written in the original order as soon as each next
+ * chunk is ready.
+ *
+ * Workers are started by `startWorkers` before the caller's own per-argument
+ * work (stat), so their start-up overlaps it.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Recorder, replay, type Sink } from '../format/output.js';
 
-const CHUNK = 48;
+const CHUNK = 96;
 
 export interface RenderOptions {
   field?: string;
@@ -21,11 +26,22 @@ interface Result {
   failed: boolean;
 }
 
+export interface WorkerPool {
+  readonly workers: Worker[];
+}
+
+/** Start the helper threads: one fewer than the CPUs (the main thread works too), at most 3. */
+export function startWorkers(opts: RenderOptions): WorkerPool {
+  const n = Math.max(0, Math.min(availableParallelism() - 1, 3));
+  const url = new URL('./modinfo-worker.js', import.meta.url);
+  return { workers: Array.from({ length: n }, () => new Worker(url, { workerData: opts })) };
+}
+
 export async function runParallel(
+  pool: WorkerPool,
   args: readonly string[],
   isPath: readonly boolean[],
-  opts: RenderOptions,
-  inline: (arg: string, sink: Sink) => Promise<boolean>,
+  inline: (arg: string, index: number, sink: Sink) => Promise<boolean>,
   out: Sink,
 ): Promise<boolean> {
   const chunks: number[][] = [];
@@ -43,45 +59,53 @@ export async function runParallel(
     }
   };
 
-  const workerChunks: number[] = [];
-  const inlineChunks: number[] = [];
-  chunks.forEach((c, i) => (c.every((k) => isPath[k]) ? workerChunks : inlineChunks).push(i));
-
-  const nWorkers = Math.max(1, Math.min(availableParallelism(), 4, Math.ceil(workerChunks.length / 2)));
+  // Chunks of module files may go to any thread; others stay on the main thread.
+  const queue: number[] = chunks.map((_, i) => i);
+  const anyThread = (ci: number) => chunks[ci].every((k) => isPath[k]);
   let cursor = 0;
-  const workerUrl = new URL('./modinfo-worker.js', import.meta.url);
-  const runWorker = () =>
-    new Promise<void>((resolve, reject) => {
-      const w = new Worker(workerUrl, { workerData: opts });
-      const send = () => {
-        if (cursor >= workerChunks.length) {
-          void w.terminate();
-          resolve();
-          return;
-        }
-        const ci = workerChunks[cursor++];
-        w.postMessage({ ci, args: chunks[ci].map((k) => args[k]) });
-      };
-      w.on('message', (m: { ci: number; events: (Uint8Array | string)[]; failed: boolean }) => {
-        results[m.ci] = { events: m.events, failed: m.failed };
-        flushReady();
+  const takeForWorker = (): number | undefined => {
+    while (cursor < queue.length && !anyThread(queue[cursor])) cursor++;
+    if (cursor >= queue.length) return undefined;
+    const ci = queue[cursor];
+    queue.splice(cursor, 1);
+    return ci;
+  };
+
+  const workerDone = pool.workers.map(
+    (w) =>
+      new Promise<void>((resolve, reject) => {
+        const send = () => {
+          const ci = takeForWorker();
+          if (ci === undefined) {
+            void w.terminate();
+            resolve();
+            return;
+          }
+          w.postMessage({ ci, args: chunks[ci].map((k) => args[k]) });
+        };
+        w.on('message', (m: { ci: number; events: (Uint8Array | string)[]; failed: boolean }) => {
+          results[m.ci] = { events: m.events, failed: m.failed };
+          flushReady();
+          send();
+        });
+        w.on('error', reject);
         send();
-      });
-      w.on('error', reject);
-      send();
-    });
+      }),
+  );
 
-  const inlineWork = (async () => {
-    for (const ci of inlineChunks) {
-      const rec = new Recorder();
-      let f = false;
-      for (const k of chunks[ci]) if (!(await inline(args[k], rec))) f = true;
-      results[ci] = { events: rec.seal(), failed: f };
-      flushReady();
-    }
-  })();
-
-  await Promise.all([...Array.from({ length: workerChunks.length ? nWorkers : 0 }, runWorker), inlineWork]);
+  // The main thread takes chunks from the front of the queue too.
+  while (queue.length > 0) {
+    const ci = queue.shift()!;
+    cursor = Math.max(0, cursor - 1);
+    const rec = new Recorder();
+    let f = false;
+    for (const k of chunks[ci]) if (!(await inline(args[k], k, rec))) f = true;
+    results[ci] = { events: rec.seal(), failed: f };
+    flushReady();
+    // let worker messages in between chunks
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  await Promise.all(workerDone);
   flushReady();
   return failed;
 }

@@ -2,7 +2,27 @@
  * `kmodkit modinfo`: kmod 30's modinfo, byte for byte, plus --json.
  */
 import { statSync } from 'node:fs';
-import { hex } from '../../lib/bytes/reader.js';
+import { decodeText, hex, isUtf8 } from '../../lib/bytes/reader.js';
+
+const enc = new TextEncoder();
+
+function isAsciiBytes(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] >= 0x80) return false;
+  return true;
+}
+
+/** An entry whose text is ASCII; its bytes are encoded only if someone asks. */
+function asciiEntry(key: string, value: string): ModinfoEntry {
+  let bytes: Uint8Array | undefined;
+  return {
+    key,
+    value,
+    utf8: true,
+    get valueBytes() {
+      return (bytes ??= enc.encode(value));
+    },
+  };
+}
 import { strerror } from '../../lib/errno.js';
 import { KmodkitError } from '../../lib/errors.js';
 import { lookupAlias, lookupName, modulesDirPath, openModulesDir, type ModulesDir, type Resolved } from '../../lib/io/modules-dir.js';
@@ -13,9 +33,9 @@ import { mergeParms } from '../../lib/module/parm.js';
 import { signatureModinfoEntries } from '../../lib/module/signature.js';
 import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
-import { textEntry, writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
+import { writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
 import { Output, Recorder, replay, type Sink } from '../format/output.js';
-import { runParallel } from './modinfo-parallel.js';
+import { runParallel, startWorkers } from './modinfo-parallel.js';
 
 const PROG = 'modinfo';
 const SPEC = {
@@ -98,10 +118,17 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   }
   const ctx: Ctx = { out, opts: { field, nul }, json, mdOptions };
   const args_ = scanned.positionals;
+  // Threads start before the stat pass below, so their start-up overlaps it.
+  // Threads pay off only when decompression dominates: each thread warms up
+  // its own JIT, which costs more than parsing plain .ko files takes (measured
+  // in bench/). The extension is a scheduling hint only; formats are still
+  // recognised by their magic bytes.
+  const compressedArgs = byName ? 0 : args_.filter((a) => COMPRESSED_EXT.test(a)).length;
+  const pool = compressedArgs >= PARALLEL_MIN ? startWorkers({ field, nul, json }) : undefined;
   const isPath = args_.map((a) => !byName && isModuleFilename(a));
   let failed = false;
-  if (isPath.filter(Boolean).length >= PARALLEL_MIN) {
-    failed = await runParallel(args_, isPath, { field, nul, json }, (arg, sink) => doArg({ ...ctx, out: sink }, arg, byName, false), out);
+  if (pool) {
+    failed = await runParallel(pool, args_, isPath, (arg, k, sink) => doArg({ ...ctx, out: sink }, arg, byName, isPath[k]), out);
   } else {
     for (const arg of args_) if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
   }
@@ -110,7 +137,8 @@ export async function runModinfo(args: readonly string[], version: string): Prom
 }
 
 /** Batches with at least this many module files are spread over worker threads. */
-const PARALLEL_MIN = 200;
+const PARALLEL_MIN = Number(process.env.KMODKIT_PARALLEL_MIN ?? 200);
+const COMPRESSED_EXT = /\.(gz|xz|zst)$/;
 
 /** One command-line argument: a name (-m), a module file, or an alias. */
 export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: boolean): Promise<boolean> {
@@ -209,7 +237,13 @@ export function fullEntries(mod: KernelModule): ModinfoEntry[] {
   const entries = moduleInfo(mod);
   const sig = moduleSignature(mod);
   if (!sig) return entries;
-  return [...entries, ...signatureModinfoEntries(sig).map((e) => textEntry(e.key, e.value))];
+  // Signature values are ASCII (hex, names) or the signer's raw bytes: text is exact when those are UTF-8.
+  const sigEntries: ModinfoEntry[] = signatureModinfoEntries(sig).map((e) => {
+    // Only the signer can hold non-ASCII bytes; the other values are hex or fixed names.
+    const ascii = e.key !== 'signer' || isAsciiBytes(e.bytes);
+    return ascii ? asciiEntry(e.key, e.value) : { key: e.key, value: e.value, valueBytes: e.bytes, utf8: isUtf8(e.bytes) && e.value === decodeText(e.bytes) };
+  });
+  return [...entries, ...sigEntries];
 }
 
 function writeBody(ctx: Ctx, entries: readonly ModinfoEntry[]): void {

@@ -37,16 +37,15 @@ export function writeEntries(out: Output, entries: readonly ModinfoEntry[], para
   if (opts.field !== undefined) {
     for (const e of entries) {
       if (e.key !== opts.field) continue;
-      out.bytes(e.valueBytes);
+      value(out, e);
       out.text(sep);
     }
     return;
   }
   for (const e of entries) {
     if (e.key === 'parm' || e.key === 'parmtype') continue;
-    if (opts.nul) out.text(e.key + '=');
-    else out.text(padKey(e.key));
-    out.bytes(e.valueBytes);
+    out.text(opts.nul ? e.key + '=' : padKey(e.key));
+    value(out, e);
     out.text(sep);
   }
   for (const p of params) {
@@ -70,19 +69,30 @@ function writeParm(out: Output, p: ParmInfo, parmMode: boolean): void {
   if (p.descriptionBytes === undefined) {
     // type only: default mode "NAME:TYPE", -p mode "NAME: (TYPE)"
     if (parmMode) out.text(' (');
-    out.bytes(p.typeBytes ?? new Uint8Array(0));
+    part(out, p.type, p.typeBytes, p.typeUtf8);
     if (parmMode) out.text(')');
     return;
   }
-  out.bytes(p.descriptionBytes);
+  part(out, p.description, p.descriptionBytes, p.descriptionUtf8);
   if (p.typeBytes !== undefined) {
     out.text(' (');
-    out.bytes(p.typeBytes);
+    part(out, p.type, p.typeBytes, p.typeUtf8);
     out.text(')');
   }
 }
 
+function part(out: Output, text: string | undefined, bytes: Uint8Array | undefined, utf8: boolean | undefined): void {
+  if (utf8 && text !== undefined) out.text(text);
+  else if (bytes) out.bytes(bytes);
+}
+
+/** A value as text when that is exact, else its raw bytes. */
+function value(out: Output, e: ModinfoEntry): void {
+  if (e.utf8) out.text(e.value);
+  else out.bytes(e.valueBytes);
+}
+
 /** A modinfo entry made from text (signature fields, builtin records). */
 export function textEntry(key: string, value: string): ModinfoEntry {
-  return { key, value, valueBytes: enc.encode(value) };
+  return { key, value, valueBytes: enc.encode(value), utf8: true };
 }

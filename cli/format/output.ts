@@ -23,13 +23,23 @@ export interface Sink {
 export class Recorder implements Sink {
   readonly events: (Uint8Array | string)[] = [];
   private pending: Uint8Array[] = [];
+  private str = '';
 
   text(s: string): void {
-    this.pending.push(enc.encode(s));
+    this.str += s;
   }
 
   bytes(b: Uint8Array): void {
-    if (b.length) this.pending.push(b.slice());
+    if (!b.length) return;
+    this.takeText();
+    this.pending.push(b.slice());
+  }
+
+  private takeText(): void {
+    if (this.str) {
+      this.pending.push(enc.encode(this.str));
+      this.str = '';
+    }
   }
 
   error(line: string): void {
@@ -39,8 +49,9 @@ export class Recorder implements Sink {
 
   /** Close the current run of stdout bytes into one event. */
   seal(): (Uint8Array | string)[] {
+    this.takeText();
     if (this.pending.length) {
-      this.events.push(Buffer.concat(this.pending));
+      this.events.push(this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending));
       this.pending = [];
     }
     return this.events;
@@ -57,21 +68,37 @@ export function replay(events: readonly (Uint8Array | string)[], out: Sink): voi
 export class Output implements Sink {
   private chunks: Uint8Array[] = [];
   private size = 0;
+  /** Text not yet encoded: encoding one long string beats many short ones. */
+  private str = '';
 
   constructor(private readonly fd = 1, private readonly errFd = 2, private readonly limit = 256 * 1024) {}
 
   text(s: string): void {
-    this.bytes(enc.encode(s));
+    this.str += s;
+    if (this.str.length >= this.limit) this.takeText();
   }
 
   bytes(b: Uint8Array): void {
     if (b.length === 0) return;
+    this.takeText();
+    this.push(b);
+  }
+
+  private takeText(): void {
+    if (!this.str) return;
+    const b = enc.encode(this.str);
+    this.str = '';
+    this.push(b);
+  }
+
+  private push(b: Uint8Array): void {
     this.chunks.push(b);
     this.size += b.length;
     if (this.size >= this.limit) this.flush();
   }
 
   flush(): void {
+    this.takeText();
     if (this.size === 0) return;
     const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
     this.chunks = [];

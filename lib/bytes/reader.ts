@@ -173,7 +173,7 @@ function latin1Short(raw: Uint8Array): string {
 }
 
 /** Whether raw[from..] is well-formed UTF-8 (the WHATWG decoder's rules: no overlongs, surrogates or > U+10FFFF). */
-function isUtf8(raw: Uint8Array, from: number): boolean {
+export function isUtf8(raw: Uint8Array, from = 0): boolean {
   const n = raw.length;
   for (let i = from; i < n; ) {
     const c = raw[i];

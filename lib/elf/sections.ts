@@ -63,54 +63,72 @@ export function readSectionHeaders(src: ByteSource, header: ElfHeader): ElfSecti
   return sections;
 }
 
-function nameAt(names: Uint8Array, off: number): string {
-  return off < names.length ? (cstring(names, off) ?? '') : '';
+/**
+ * One section header. The name is decoded from .shstrtab on first use: most
+ * callers look sections up by name (findSection compares bytes) and never
+ * need the other names as strings.
+ */
+class Section implements ElfSection {
+  private decoded?: string;
+  constructor(
+    readonly index: number,
+    readonly nameOffset: number,
+    readonly type: number,
+    readonly flags: number,
+    readonly addr: number,
+    readonly offset: number,
+    readonly size: number,
+    readonly link: number,
+    readonly info: number,
+    readonly addralign: number,
+    readonly entsize: number,
+    readonly headerOffset: number,
+    readonly inFile: boolean,
+    private readonly names: Uint8Array,
+  ) {}
+
+  get name(): string {
+    if (this.decoded === undefined) {
+      this.decoded = this.nameOffset < this.names.length ? (cstring(this.names, this.nameOffset) ?? '') : '';
+    }
+    return this.decoded;
+  }
+
+  /** Whether the name equals `ascii` (compared on the raw bytes, nothing decoded). */
+  nameIs(ascii: string): boolean {
+    const n = this.names;
+    const o = this.nameOffset;
+    if (o + ascii.length >= n.length) return false;
+    for (let i = 0; i < ascii.length; i++) if (n[o + i] !== ascii.charCodeAt(i)) return false;
+    return n[o + ascii.length] === 0;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const { names: _n, decoded: _d, ...rest } = this as unknown as Record<string, unknown>;
+    return { ...rest, name: this.name };
+  }
 }
 
 function shdr64(b: Bytes, o: number, index: number, headerOffset: number, fileSize: number, names: Uint8Array): ElfSection {
   const type = u32(b, o + 4);
   const offset = u64(b, o + 24);
   const size = u64(b, o + 32);
-  const nameOffset = u32(b, o);
-  return {
-    index,
-    name: nameAt(names, nameOffset),
-    nameOffset,
-    type,
-    flags: u32(b, o + (b.le ? 8 : 12)),
-    addr: u64(b, o + 16),
-    offset,
-    size,
-    link: u32(b, o + 40),
-    info: u32(b, o + 44),
-    addralign: u64(b, o + 48),
-    entsize: u64(b, o + 56),
-    headerOffset,
-    inFile: type !== SHT_NOBITS && inRange(offset, size, fileSize),
-  };
+  return new Section(
+    index, u32(b, o), type, u32(b, o + (b.le ? 8 : 12)), u64(b, o + 16), offset, size,
+    u32(b, o + 40), u32(b, o + 44), u64(b, o + 48), u64(b, o + 56), headerOffset,
+    type !== SHT_NOBITS && inRange(offset, size, fileSize), names,
+  );
 }
 
 function shdr32(b: Bytes, o: number, index: number, headerOffset: number, fileSize: number, names: Uint8Array): ElfSection {
   const type = u32(b, o + 4);
   const offset = u32(b, o + 16);
   const size = u32(b, o + 20);
-  const nameOffset = u32(b, o);
-  return {
-    index,
-    name: nameAt(names, nameOffset),
-    nameOffset,
-    type,
-    flags: u32(b, o + 8),
-    addr: u32(b, o + 12),
-    offset,
-    size,
-    link: u32(b, o + 24),
-    info: u32(b, o + 28),
-    addralign: u32(b, o + 32),
-    entsize: u32(b, o + 36),
-    headerOffset,
-    inFile: type !== SHT_NOBITS && inRange(offset, size, fileSize),
-  };
+  return new Section(
+    index, u32(b, o), type, u32(b, o + 8), u32(b, o + 12), offset, size,
+    u32(b, o + 24), u32(b, o + 28), u32(b, o + 32), u32(b, o + 36), headerOffset,
+    type !== SHT_NOBITS && inRange(offset, size, fileSize), names,
+  );
 }
 
 /**
@@ -118,9 +136,11 @@ function shdr32(b: Bytes, o: number, index: number, headerOffset: number, fileSi
  * file — the lookup rule libkmod uses. NOBITS sections are found too.
  */
 export function findSection(sections: readonly ElfSection[], name: string): ElfSection | undefined {
+  const ascii = /^[\x00-\x7f]*$/.test(name);
   for (let i = 1; i < sections.length; i++) {
     const s = sections[i];
-    if (s.name === name && (s.inFile || s.type === SHT_NOBITS)) return s;
+    const match = ascii && s instanceof Section ? s.nameIs(name) : s.name === name;
+    if (match && (s.inFile || s.type === SHT_NOBITS)) return s;
   }
   return undefined;
 }

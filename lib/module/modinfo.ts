@@ -6,13 +6,15 @@
  * kept, and each string splits at its first `=` (no `=` means an empty value).
  * Keys repeat (alias, author, parm, ...) and their order is kept.
  */
-import { decodeText } from '../bytes/reader.js';
+import { decodeText, isUtf8 } from '../bytes/reader.js';
 
 export interface ModinfoEntry {
   readonly key: string;
   readonly value: string;
   /** The raw bytes of the value, for byte-exact output. */
   readonly valueBytes: Uint8Array;
+  /** Whether `value` encodes back to exactly `valueBytes` as UTF-8 (false for invalid UTF-8, decoded as Latin-1). */
+  readonly utf8: boolean;
   /** true when the string had no '=' at all */
   readonly noEquals?: boolean;
 }
@@ -44,9 +46,9 @@ export function parseModinfo(section: Uint8Array): ModinfoEntry[] {
 
 function entryOf(raw: Uint8Array): ModinfoEntry {
   const eq = raw.indexOf(EQ);
-  if (eq < 0) return { key: decodeText(raw), value: '', valueBytes: raw.subarray(raw.length), noEquals: true };
+  if (eq < 0) return { key: decodeText(raw), value: '', valueBytes: raw.subarray(raw.length), utf8: true, noEquals: true };
   const valueBytes = raw.subarray(eq + 1);
-  return { key: decodeText(raw.subarray(0, eq)), value: decodeText(valueBytes), valueBytes };
+  return { key: decodeText(raw.subarray(0, eq)), value: decodeText(valueBytes), valueBytes, utf8: isUtf8(valueBytes) };
 }
 
 /** First value of `key` (the kernel's get_modinfo rule), or undefined. */

@@ -14,6 +14,9 @@ export interface ParmInfo {
   type?: string;
   descriptionBytes?: Uint8Array;
   typeBytes?: Uint8Array;
+  /** Whether description / type text is exactly their bytes as UTF-8. */
+  descriptionUtf8?: boolean;
+  typeUtf8?: boolean;
 }
 
 export interface ParmMergeResult {
@@ -49,9 +52,11 @@ export function mergeParms(entries: readonly ModinfoEntry[]): ParmMergeResult {
     if (e.key === 'parm') {
       p.description = rest;
       p.descriptionBytes = restBytes;
+      p.descriptionUtf8 = e.utf8;
     } else {
       p.type = rest;
       p.typeBytes = restBytes;
+      p.typeUtf8 = e.utf8;
     }
   }
   return { params: order.reverse(), invalid };

@@ -997,16 +997,38 @@ export function findSignature(image: Uint8Array): ModuleSignature | null {
  * (kmod 30 kmod_module_hex_to_str; master's strbuf_pushhex gives the same.)
  */
 export function kmodHex(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) {
-    out += HEX2[bytes[i]];
-    if (i < bytes.length - 1) {
-      out += ':';
-      if ((i + 1) % 20 === 0) out += '\n\t\t';
+  return latin1.decode(kmodHexBytes(bytes));
+}
+
+const HEXDIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 65, 66, 67, 68, 69, 70];
+
+/**
+ * kmod's hex as ASCII bytes, built in one buffer: upper-case pairs joined by
+ * ':', and "\n\t\t" after every 20th byte when more follow.
+ */
+export function kmodHexBytes(bytes: Uint8Array): Uint8Array {
+  const n = bytes.length;
+  if (n === 0) return new Uint8Array(0);
+  const breaks = Math.floor((n - 1) / 20);
+  const out = new Uint8Array(n * 3 - 1 + breaks * 3);
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i];
+    out[j++] = HEXDIGITS[b >> 4];
+    out[j++] = HEXDIGITS[b & 15];
+    if (i < n - 1) {
+      out[j++] = 58; // ':'
+      if ((i + 1) % 20 === 0) {
+        out[j++] = 10;
+        out[j++] = 9;
+        out[j++] = 9;
+      }
     }
   }
   return out;
 }
+
+const latin1 = new TextDecoder('latin1');
 
 const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
 
@@ -1017,9 +1039,9 @@ function textEntry(key: string, bytes: Uint8Array): ModinfoEntry {
   return { key, value: decodeText(b), bytes: b.slice() };
 }
 
-function hexEntry(key: string, bytes: Uint8Array): ModinfoEntry {
-  const value = kmodHex(bytes);
-  return { key, value, bytes: enc.encode(value) };
+function hexEntry(key: string, raw: Uint8Array): ModinfoEntry {
+  const bytes = kmodHexBytes(raw);
+  return { key, value: latin1.decode(bytes), bytes };
 }
 
 /**
