@@ -10,6 +10,10 @@
  * --no-compress  do not create the .ko.{gz,xz,zst} copies
  * --compress-step N  compress every Nth module for non-amd64 slots (1 = all, the default)
  * --list         print what is cached (no network) and exit
+ * --if-possible  on a machine without apt-get/dpkg-deb, print why and exit 0
+ *                (the corpus tiers then skip with the same reason); any other
+ *                failure still exits 1. `npm test` runs this first, so the
+ *                tiers, which ava runs side by side, find the cache complete.
  */
 import {
   ALL_SLOT_IDS,
@@ -23,6 +27,7 @@ import {
   fmtSecs,
   loadCachedCorpus,
   slotSpec,
+  which,
 } from './cache.js';
 
 function usage(code: number): never {
@@ -66,6 +71,12 @@ async function main(): Promise<void> {
         console.log(`${p.slot.padEnd(19)} ${p.key}  ${p.release}  ${p.moduleCount} modules  deb ${fmtBytes(p.debBytes)}  unpacked ${fmtBytes(p.unpackedBytes)}`);
       }
       return;
+    } else if (a === '--if-possible') {
+      const missing = ['apt-get', 'apt-cache', 'dpkg-deb'].filter((c) => !which(c));
+      if (missing.length) {
+        console.log(`corpus fetch skipped: ${missing.join(', ')} not available (not a Debian-based machine)`);
+        return;
+      }
     } else if (a === '-h' || a === '--help') usage(0);
     else {
       console.error(`fetch: unknown argument '${a}'`);
