@@ -265,6 +265,10 @@ for kind in rsa ecdsa; do
 	install -m 0644 "$build_dir/keys/$kind.der" "$keys_out/$kind.der"
 done
 
+# --- 3d'. Module.symvers of the samples (what modpost wrote), with the
+#          scratch path replaced so the file is the same on every machine
+sed "s|$build_dir/main/|samples/src/|" "$build_dir/main/Module.symvers" >"$out_dir/Module.symvers"
+
 # --- 3e. BUILD-INFO -----------------------------------------------------------------
 
 uts_release=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$kdir/include/generated/utsrelease.h")

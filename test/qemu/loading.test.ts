@@ -76,6 +76,39 @@ const otherRelease = () => patchVermagic((v) => v.replace(/^vermagic=(\d+\.\d+\.
 /** A kernel built without PREEMPT: a real mismatch (ENOEXEC). */
 const badMagic = () => patchVermagic((v) => v.replace(' preempt', ''));
 
+/** The sample file with `from` replaced by `to` (same length). */
+function patchBytes(rel: string, from: string, to: string): Uint8Array {
+  const data = fs.readFileSync(path.join(PROJECT_ROOT, 'samples/ko', rel));
+  const at = data.indexOf(Buffer.from(from, 'latin1'));
+  if (at < 0 || from.length !== to.length) throw new Error(`cannot patch ${from} in ${rel}`);
+  Buffer.from(to, 'latin1').copy(data, at);
+  return data;
+}
+
+/** The broken variants of the pre-flight issue, as files for the guest. */
+function brokenVariants(): Record<string, Uint8Array> {
+  // GPL-only symbols used under a non-GPL licence
+  const mit = patchBytes('kmodkit_consumer.ko', 'license=GPL\0', 'license=MIT\0');
+  // a CRC in __versions that the kernel's export does not have: the 64-byte
+  // record's name field follows its 8-byte CRC, so flip a bit just before the name
+  const badcrc = fs.readFileSync(path.join(PROJECT_ROOT, 'samples/ko/hello.ko'));
+  const name = badcrc.indexOf(Buffer.from('\0_printk\0', 'latin1'));
+  if (name < 0) throw new Error('no _printk modversion in hello.ko');
+  badcrc[name + 1 - 8] ^= 0x01;
+  // another architecture: e_machine = EM_AARCH64
+  const arm = fs.readFileSync(path.join(PROJECT_ROOT, 'samples/ko/hello.ko'));
+  arm.writeUInt16LE(183, 18);
+  // a tampered signature: one byte of the PKCS#7 signature value flipped
+  const tampered = fs.readFileSync(path.join(PROJECT_ROOT, 'samples/ko/signed/hello.ko'));
+  tampered[tampered.length - 40 - 10] ^= 0x01;
+  return {
+    '/extra/broken/kmodkit_consumer.ko': mit,
+    '/extra/broken/hello-badcrc.ko': badcrc,
+    '/extra/broken/hello-aarch64.ko': arm,
+    '/extra/broken/hello-tampered.ko': tampered,
+  };
+}
+
 /**
  * Cases where the pre-flight verdict is known to disagree with the kernel,
  * with the reason. They are reported, not failed; an entry that starts to
@@ -111,6 +144,7 @@ if (skipReason !== undefined) {
       '/extra/hello-badmagic.ko': bad,
       '/extra/hello-otherrelease.ko': otherRelease(),
       '/extra/hello-badmagic.ko.gz': zlib.gzipSync(bad),
+      ...brokenVariants(),
     };
     const script = [
       'node dist/test/qemu/guest/loading.js',

@@ -318,8 +318,23 @@ async function main(): Promise<number> {
   }
   await loadCase('nsmissing.kernel', `${KO}/kmodkit_nsmissing.ko`, 'EINVAL');
   if (isIn('kmodkit_nsmissing')) await unloadModule('kmodkit_nsmissing');
+
+  // ---- 8b. the pre-flight issue's broken variants (made on the host, see
+  //          loading.test.ts brokenVariants): verdict vs kernel for each.
+  //   GPL-only symbols under a non-GPL licence: the kernel cannot see them (ENOENT)
+  await loadCase('broken.gpl-only-under-mit.kernel', '/extra/broken/kmodkit_consumer.ko', 'ENOENT');
+  await ensureUnloaded('kmodkit_consumer');
   await unloadModule('kmodkit_exporter');
   companions.length = 0;
+  //   a __versions CRC the kernel's export does not have: "disagrees about version of symbol" (EINVAL)
+  await loadCase('broken.crc-mismatch.kernel', '/extra/broken/hello-badcrc.ko', 'EINVAL');
+  await ensureUnloaded('hello');
+  //   another architecture: "Invalid module format" (ENOEXEC)
+  await loadCase('broken.another-arch.kernel', '/extra/broken/hello-aarch64.ko', 'ENOEXEC');
+  await ensureUnloaded('hello');
+  //   a tampered signature on a kernel that does not enforce signatures: loads (taints E)
+  await loadCase('broken.tampered-signature.kernel', '/extra/broken/hello-tampered.ko', 'ok');
+  await ensureUnloaded('hello');
 
   // ---- 9. compressed modules: userspace decompression + init_module
   for (const f of ['hello.ko.gz', 'hello.ko.xz', 'hello.ko.zst', 'xz-crc64/hello.ko.xz']) {

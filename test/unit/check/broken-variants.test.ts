@@ -8,7 +8,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { moduleFromBytes } from '../../../lib/module/module.js';
 import { readModuleFile } from '../../../lib/io/open.js';
-import { loadTarget } from '../../../lib/io/target.js';
+import { loadTarget, readMaybeCompressedText } from '../../../lib/io/target.js';
 import { checkModule, type CheckResult } from '../../../lib/check/run.js';
 import { parseSymvers } from '../../../lib/check/symvers.js';
 import { parseArch } from '../../../lib/check/arch.js';
@@ -16,12 +16,13 @@ import type { TargetKernel } from '../../../lib/check/target.js';
 import type { KernelModule } from '../../../lib/module/module.js';
 import { verifyModuleSignature } from '../../../lib/check/signature-verify.js';
 
-const H = '/usr/src/linux-headers-6.1.0-56-amd64';
+/** The samples' target kernel (Debian 6.1.0-56-amd64's .config and Module.symvers, committed xz-compressed). */
+const H = 'samples/target/6.1.0-56-amd64';
 let target: TargetKernel;
 let exporter: KernelModule;
 
 test.before(async () => {
-  target = await loadTarget({ kernelRelease: '6.1.0-56-amd64', configPath: `${H}/.config`, symversPath: `${H}/Module.symvers` });
+  target = await loadTarget({ kernelRelease: '6.1.0-56-amd64', configPath: `${H}/config.xz`, symversPath: `${H}/Module.symvers.xz` });
   exporter = await readModuleFile('samples/ko/kmodkit_exporter.ko');
 });
 
@@ -52,7 +53,7 @@ test('wrong vermagic (string patched in the .ko): vermagic.mismatch', async (t) 
 });
 
 test('a CRC changed in a copy of Module.symvers: symbol.crc-mismatch', async (t) => {
-  const text = readFileSync(`${H}/Module.symvers`, 'utf8').replace(/^0x([0-9a-f]{8})\t_printk\t/m, (_, crc: string) => `0x${((parseInt(crc, 16) ^ 0x5a5a) >>> 0).toString(16).padStart(8, '0')}\t_printk\t`);
+  const text = (await readMaybeCompressedText(`${H}/Module.symvers.xz`)).replace(/^0x([0-9a-f]{8})\t_printk\t/m, (_, crc: string) => `0x${((parseInt(crc, 16) ^ 0x5a5a) >>> 0).toString(16).padStart(8, '0')}\t_printk\t`);
   const r = await checkModule(await readModuleFile('samples/ko/hello.ko'), { ...target, symvers: parseSymvers(text) });
   t.is(r.verdict, 'fails');
   t.deepEqual(errors(r), ['symbol.crc-mismatch']);

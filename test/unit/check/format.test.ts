@@ -11,12 +11,13 @@ import { checkSarif } from '../../../cli/format/check-sarif.js';
 import { formatJunit, xmlEscape } from '../../../cli/format/check-junit.js';
 import { formatGithubAnnotations, formatGithubSummary } from '../../../cli/format/check-github.js';
 
-const H = '/usr/src/linux-headers-6.1.0-56-amd64';
-const OFFLINE = ['-k', '6.1.0-56-amd64', '-c', `${H}/.config`, '-s', `${H}/Module.symvers`];
+/** The samples' target kernel (Debian 6.1.0-56-amd64's .config and Module.symvers, committed xz-compressed). */
+const H = 'samples/target/6.1.0-56-amd64';
+const OFFLINE = ['-k', '6.1.0-56-amd64', '-c', `${H}/config.xz`, '-s', `${H}/Module.symvers.xz`];
 let report: CheckReport;
 
 test.before(async () => {
-  const target = await loadTarget({ kernelRelease: '6.1.0-56-amd64', configPath: `${H}/.config`, symversPath: `${H}/Module.symvers` });
+  const target = await loadTarget({ kernelRelease: '6.1.0-56-amd64', configPath: `${H}/config.xz`, symversPath: `${H}/Module.symvers.xz` });
   const names = ['hello', 'kmodkit_exporter', 'kmodkit_consumer', 'kmodkit_nsmissing'];
   const mods = await Promise.all(names.map((n) => readModuleFile(`samples/ko/${n}.ko`)));
   const results = [];

@@ -7,13 +7,14 @@ import type { KernelModule } from '../../../lib/module/module.js';
 import { RULE_BY_ID } from '../../../lib/check/findings.js';
 import { verifyModuleSignature } from '../../../lib/check/signature-verify.js';
 
-const H = '/usr/src/linux-headers-6.1.0-56-amd64';
+/** The samples' target kernel (Debian 6.1.0-56-amd64's .config and Module.symvers, committed xz-compressed). */
+const H = 'samples/target/6.1.0-56-amd64';
 const NAMES = ['hello', 'kmodkit_exporter', 'kmodkit_consumer', 'kmodkit_nsmissing', 'kmodkit_params', 'kmodkit_initfail'];
 let target: TargetKernel;
 const mods = new Map<string, KernelModule>();
 
 test.before(async () => {
-  target = await loadTarget({ kernelRelease: '6.1.0-56-amd64', configPath: `${H}/.config`, symversPath: `${H}/Module.symvers` });
+  target = await loadTarget({ kernelRelease: '6.1.0-56-amd64', configPath: `${H}/config.xz`, symversPath: `${H}/Module.symvers.xz` });
   for (const n of NAMES) mods.set(n, await readModuleFile(`samples/ko/${n}.ko`));
 });
 

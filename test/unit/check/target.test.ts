@@ -1,14 +1,15 @@
 import test from 'ava';
 import { mkdirSync, mkdtempSync, writeFileSync, copyFileSync, symlinkSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { loadTarget, parseLockdown } from '../../../lib/io/target.js';
+import { readMaybeCompressedText, loadTarget, parseLockdown } from '../../../lib/io/target.js';
 import { targetVermagic } from '../../../lib/check/target.js';
 import { KmodkitError } from '../../../lib/errors.js';
 
-const H = '/usr/src/linux-headers-6.1.0-56-amd64';
+/** The samples' target kernel (Debian 6.1.0-56-amd64's .config and Module.symvers, committed xz-compressed). */
+const H = 'samples/target/6.1.0-56-amd64';
 
 test('offline: release + config + symvers; the rest is missing with reasons', async (t) => {
-  const tk = await loadTarget({ kernelRelease: '6.1.0-56-amd64', configPath: `${H}/.config`, symversPath: `${H}/Module.symvers` });
+  const tk = await loadTarget({ kernelRelease: '6.1.0-56-amd64', configPath: `${H}/config.xz`, symversPath: `${H}/Module.symvers.xz` });
   t.is(tk.origin, 'offline');
   t.is(tk.release, '6.1.0-56-amd64');
   t.is(tk.arch?.name, 'x86_64');
@@ -55,7 +56,10 @@ test('a modules dir: release from its name, build/ files, reference module, depe
   const dir = `${root}/6.1.0-56-amd64`;
   mkdirSync(`${dir}/extra`, { recursive: true });
   copyFileSync('samples/ko/kmodkit_exporter.ko', `${dir}/extra/kmodkit_exporter.ko`);
-  symlinkSync(H, `${dir}/build`);
+  // a build/ directory as linux-headers provides it: plain .config and Module.symvers
+  mkdirSync(`${dir}/build`);
+  writeFileSync(`${dir}/build/.config`, await readMaybeCompressedText(`${H}/config.xz`));
+  writeFileSync(`${dir}/build/Module.symvers`, await readMaybeCompressedText(`${H}/Module.symvers.xz`));
   const tk = await loadTarget({ modulesDir: dir });
   t.is(tk.release, '6.1.0-56-amd64');
   t.is(tk.sources.config, `${dir}/build/.config`);
