@@ -184,9 +184,24 @@ function writeAtomic(file: string, chunks: Uint8Array[] | Uint8Array): void {
 // Kernel
 // ---------------------------------------------------------------------------
 
-/** bookworm's current kernel ABI: the one linux-headers-amd64 (candidate) depends on. */
+/**
+ * The kernel ABI to boot: the one the committed samples were built for
+ * (samples/ko/BUILD-INFO), while Debian's archive still offers its unsigned
+ * image; otherwise bookworm's current one (what linux-headers-amd64 depends
+ * on), for which the samples must be rebuilt (bash samples/build.sh).
+ */
 export async function currentAbi(): Promise<string> {
   if (process.env.KMODKIT_KERNEL_ABI) return process.env.KMODKIT_KERNEL_ABI;
+  try {
+    const info = fs.readFileSync(path.join(PROJECT_ROOT, 'samples/ko/BUILD-INFO'), 'utf8');
+    const abi = /^abi:\s*(\d+\.\d+\.\d+-\d+)-amd64/m.exec(info)?.[1];
+    if (abi) {
+      const shown = await run('apt-cache', ['show', '--no-all-versions', `linux-image-${abi}-amd64-unsigned`]).catch(() => '');
+      if (/^Package: /m.test(shown)) return abi;
+    }
+  } catch {
+    /* no BUILD-INFO: fall through */
+  }
   const out = await run('apt-cache', ['show', '--no-all-versions', 'linux-headers-amd64']);
   const m = /^Depends:.*?linux-headers-(\d+\.\d+\.\d+-\d+)-amd64/m.exec(out);
   if (!m) throw new Error(`cannot find the kernel ABI in 'apt-cache show linux-headers-amd64':\n${out}`);
