@@ -212,6 +212,20 @@ async function showFile(ctx: Ctx, filename: string, name: string, openPath = fil
     return true;
   }
   if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
+  return withEntries(ctx, name, openPath, fullEntries, (_mod, entries) => writeBody(ctx, entries));
+}
+
+/**
+ * Open a module, take its entries and hand them to `render`; any failure is
+ * kmod's "could not get modinfo from 'NAME': <strerror>" line.
+ */
+async function withEntries(
+  ctx: Ctx,
+  name: string,
+  openPath: string,
+  entriesOf: (mod: KernelModule) => ModinfoEntry[],
+  render: (mod: KernelModule, entries: ModinfoEntry[]) => void,
+): Promise<boolean> {
   let opened;
   try {
     opened = await openModule(openPath);
@@ -221,11 +235,11 @@ async function showFile(ctx: Ctx, filename: string, name: string, openPath = fil
   try {
     let entries: ModinfoEntry[];
     try {
-      entries = fullEntries(opened.module);
+      entries = entriesOf(opened.module);
     } catch (e) {
       return reportInfoError(ctx, name, e);
     }
-    writeBody(ctx, entries);
+    render(opened.module, entries);
     return true;
   } finally {
     opened.close();
@@ -304,25 +318,9 @@ function joinRecords(records: Uint8Array[]): Uint8Array {
 // ---- JSON ----
 
 async function showJson(ctx: Ctx, filename: string, name: string, openPath: string): Promise<boolean> {
-  let opened;
-  try {
-    opened = await openModule(openPath);
-  } catch (e) {
-    return reportInfoError(ctx, name, e);
-  }
-  try {
-    const mod = opened.module;
-    let entries: ModinfoEntry[];
-    try {
-      entries = moduleInfo(mod);
-    } catch (e) {
-      return reportInfoError(ctx, name, e);
-    }
+  return withEntries(ctx, name, openPath, moduleInfo, (mod, entries) => {
     ctx.out.text(JSON.stringify(jsonOf(name, filename, entries, mod, moduleSignature(mod))) + '\n');
-    return true;
-  } finally {
-    opened.close();
-  }
+  });
 }
 
 export function jsonOf(name: string, filename: string, entries: readonly ModinfoEntry[], mod: KernelModule | null, sig: ReturnType<typeof moduleSignature>) {

@@ -83,38 +83,27 @@ function wrap(format: Compression, e: unknown): KmodkitError {
 /** Decompress a module file of any supported format (detected by magic). */
 export async function decompress(data: Uint8Array, options?: DecompressOptions): Promise<Decompressed> {
   checkData(data);
+  if (detectCompression(data) !== 'xz') return decompressSync(data, options);
   const maxOutput = maxOutputOf(options);
-  const compression = detectCompression(data);
-  const compressedSize = data.length;
   try {
-    switch (compression) {
-      case 'none':
-        return { data, compression, compressedSize };
-      case 'gzip':
-        return { data: decompressGzip(data, maxOutput), compression, compressedSize };
-      case 'zstd':
-        return { data: decompressZstd(data, maxOutput), compression, compressedSize };
-      case 'xz': {
-        const r = await decompressXz(data, maxOutput);
-        const i = r.info;
-        return {
-          data: r.data,
-          compression,
-          compressedSize,
-          xz: {
-            check: i.check,
-            checks: i.checks,
-            streams: i.streams,
-            streamPadding: i.streamPadding,
-            blocks: i.blocks,
-            dictSize: i.dictSize,
-            kernelCompatible: i.kernelCompatible,
-          },
-        };
-      }
-    }
+    const r = await decompressXz(data, maxOutput);
+    const i = r.info;
+    return {
+      data: r.data,
+      compression: 'xz',
+      compressedSize: data.length,
+      xz: {
+        check: i.check,
+        checks: i.checks,
+        streams: i.streams,
+        streamPadding: i.streamPadding,
+        blocks: i.blocks,
+        dictSize: i.dictSize,
+        kernelCompatible: i.kernelCompatible,
+      },
+    };
   } catch (e) {
-    throw wrap(compression, e);
+    throw wrap('xz', e);
   }
 }
 
