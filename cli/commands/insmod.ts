@@ -8,7 +8,7 @@
 import type { Finding } from '../../lib/check/findings.js';
 import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
 import { loadModule, type ForceOption } from '../../lib/load/loader.js';
-import { scanArgs } from '../getopt.js';
+import { scanArgs, type OptSpec, type ScanResult } from '../getopt.js';
 
 export interface LoadCliIo {
   out: (s: string) => void;
@@ -63,13 +63,21 @@ Options:
 \t-h, --help               show this help
 `;
 
+/**
+ * getopt scanning with kmod's two-line complaint on a bad option; null when
+ * the caller should exit 1.
+ */
+export function scanOrComplain(args: readonly string[], spec: OptSpec, prog: string, io: LoadCliIo): ScanResult | null {
+  const r = scanArgs(args, spec, prog);
+  if (!r.error) return r;
+  io.err(`${r.error}\n${prog}: ERROR: unexpected getopt_long() value '?'.\n`);
+  return null;
+}
+
 export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio): Promise<number> {
   const prog = 'insmod';
-  const r = scanArgs(args, SPEC, prog);
-  if (r.error) {
-    io.err(`${r.error}\n${prog}: ERROR: unexpected getopt_long() value '?'.\n`);
-    return 1;
-  }
+  const r = scanOrComplain(args, SPEC, prog, io);
+  if (!r) return 1;
   const has = (n: string) => r.opts.some((o) => o.name === n);
   if (has('help')) {
     io.out(USAGE);

@@ -6,8 +6,7 @@
 import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
 import { strerror } from '../../lib/errno.js';
 import { unloadModule } from '../../lib/load/loader.js';
-import { scanArgs } from '../getopt.js';
-import { stdio, type LoadCliIo } from './insmod.js';
+import { scanOrComplain, stdio, type LoadCliIo } from './insmod.js';
 
 const SPEC = {
   short: { f: 'force', w: 'wait', s: 'syslog', v: 'verbose', V: 'version', h: 'help' },
@@ -16,11 +15,8 @@ const SPEC = {
 
 export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio): Promise<number> {
   const prog = 'rmmod';
-  const r = scanArgs(args, SPEC, prog);
-  if (r.error) {
-    io.err(`${r.error}\n${prog}: ERROR: unexpected getopt_long() value '?'.\n`);
-    return 1;
-  }
+  const r = scanOrComplain(args, SPEC, prog, io);
+  if (!r) return 1;
   const has = (n: string) => r.opts.some((o) => o.name === n);
   if (has('help')) {
     io.out('Usage:\n\tkmodkit rmmod [options] modulename ...\nOptions:\n\t-f, --force       forces a module removal\n\t-w, --wait        clear O_NONBLOCK\n\t-h, --help        show this help\n');

@@ -27,7 +27,7 @@
  */
 import { KmodkitError } from '../errors.js';
 import type { KernelParam, ParamType } from '../module/params.js';
-import { validateScalar } from '../check/kparams.js';
+import { validateScalar, NOARG_TYPES } from '../check/kparams.js';
 
 export type ParamScalar = string | number | bigint | boolean;
 /** `null` = the bare name (no `=value`): "true" for bool parameters. Arrays are comma-joined. */
@@ -294,13 +294,6 @@ export function paramNameEq(a: string, b: string): boolean {
   return true;
 }
 
-/**
- * Ops with KERNEL_PARAM_OPS_FL_NOARG (kernel/params.c): a bare name is
- * accepted. invbool has no such flag: a bare `invboolparam` is -EINVAL
- * (seen in the QEMU tier on 6.1).
- */
-const NOARG: ReadonlySet<ParamType> = new Set<ParamType>(['bool', 'bool_enable_only', 'bint']);
-
 /** A scalar value as the kernel's param_set_* would parse it (lib/check/kparams.ts); null = fine. */
 function checkScalar(type: ParamType, value: string, longBits: 32 | 64): { reason: string; errno: string } | null {
   if (type === 'custom' || type === 'unknown' || type === 'array' || type === 'string') return null; // the module decides / handled elsewhere
@@ -325,7 +318,7 @@ export function checkParamArgs(args: readonly ParamArg[], params: readonly Kerne
     }
     const t = p.type;
     if (a.value === null) {
-      if (!NOARG.has(t) && t !== 'custom' && t !== 'unknown') {
+      if (!NOARG_TYPES.has(t) && t !== 'custom' && t !== 'unknown') {
         out.push({ param: a.name, kind: 'missing-value', message: `parameter '${a.name}' (${t === 'array' ? `array of ${p.elementType}` : t}) needs a value`, errno: 'EINVAL' });
       }
       continue;

@@ -117,19 +117,8 @@ async function mustRun(cmd: string, args: readonly string[], what: string, opts:
   return r;
 }
 
-export function which(cmd: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin', '/bin'])) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      /* next */
-    }
-  }
-  return null;
-}
+import { which } from '../helpers/tools.js';
+export { which };
 
 /** Run `fn` over `items` with at most `limit` in flight; results in input order. */
 export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {

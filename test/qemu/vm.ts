@@ -119,20 +119,8 @@ export function cacheDir(): string {
   return process.env.KMODKIT_QEMU_DIR || path.join(os.homedir(), '.cache', 'kmodkit', 'qemu');
 }
 
-/** Is `cmd` on PATH? */
-export function which(cmd: string): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      /* next */
-    }
-  }
-  return null;
-}
+import { which } from '../helpers/tools.js';
+export { which };
 
 /** True when qemu-system-x86_64 is installed (the smoke test skips otherwise). */
 export function qemuAvailable(): boolean {
