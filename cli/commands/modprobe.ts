@@ -1,149 +1,381 @@
 /**
- * `kmodkit modprobe NAME [name=value...]`: load a module and its
- * dependencies (modules.dep) through kmodkit's loader; `-r` removes it and
- * then its unused dependencies. Options: -n/--dry-run, -D/--show-depends
- * (`insmod <path> <opts>` lines like kmod, with a trailing space when there
- * are no options; `builtin <name>`), -b/--basedir and -d/--dirname (kmod
- * treats them alike), -S/--set-version, -f, --force-vermagic,
- * --force-modversion, --first-time, -q, --no-check. Messages and exit
- * status as kmod's modprobe.
+ * `kmodkit modprobe`: kmod 30's modprobe over kmodkit's resolution
+ * (lib/modprobe) and loader. Options, messages and exit codes as kmod's
+ * tools/modprobe.c: -a, -r (--remove-holders, -w), --first-time, -i, -b,
+ * -f/--force-vermagic/--force-modversion, -R, -D/--show-depends,
+ * -c/--showconfig, -n, -C, -d, -S, -s, -q, -v; MODPROBE_OPTIONS words come
+ * before the command line. `--no-check` skips kmodkit's pre-flight check.
  */
+import { execSync } from 'node:child_process';
+import { release } from 'node:os';
 import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
-import { lookupName, modulesDirPath, openModulesDir } from '../../lib/io/modules-dir.js';
-import { modnameNormalize } from '../../lib/modindex/names.js';
-import { isLoaded, loadModule, moduleInitState, unloadModule, type ForceOption } from '../../lib/load/loader.js';
-import { buildParamsString } from '../../lib/load/params-string.js';
-import { ModuleSet, type PlannedModule } from '../../lib/load/module-set.js';
+import { MODULE_DIRECTORY, openModulesDir } from '../../lib/io/modules-dir.js';
+import { readModprobeConfig } from '../../lib/io/modprobe-config.js';
+import { moduleHolders, moduleRefcnt } from '../../lib/io/sysfs-module.js';
+import { splitModprobeOptions } from '../../lib/modprobe/config.js';
+import { planProbe, probeContext, removeInfo, resolveAliasNames, showConfig, type ProbeContext } from '../../lib/modprobe/resolve.js';
+import { loadModule, moduleInitState, unloadModule, type ForceOption } from '../../lib/load/loader.js';
 import { scanArgs } from '../getopt.js';
 import { reportLoadError, stdio, type LoadCliIo } from './insmod.js';
 
 const SPEC = {
-  short: { r: 'remove', n: 'dry-run', D: 'show-depends', b: 'basedir', d: 'dirname', S: 'set-version', f: 'force', q: 'quiet', v: 'verbose', a: 'all', h: 'help', V: 'version' },
+  short: {
+    a: 'all', r: 'remove', w: 'wait', R: 'resolve-alias', i: 'ignore-install', b: 'use-blacklist', f: 'force', D: 'show-depends',
+    c: 'showconfig', n: 'dry-run', C: 'config', d: 'dirname', S: 'set-version', s: 'syslog', q: 'quiet', v: 'verbose', V: 'version', h: 'help',
+  },
   long: {
-    remove: false, 'dry-run': false, 'show-depends': false, basedir: true, dirname: true, 'set-version': true, force: false,
-    'force-vermagic': false, 'force-modversion': false, 'first-time': false, quiet: false, verbose: false, all: false,
-    'no-check': false, help: false, version: false,
+    all: false, remove: false, 'remove-dependencies': false, 'remove-holders': false, wait: true, 'resolve-alias': false, 'first-time': false,
+    'ignore-install': false, 'ignore-remove': false, 'use-blacklist': false, force: false, 'force-modversion': false, 'force-vermagic': false,
+    'show-depends': false, showconfig: false, 'show-config': false, 'show-modversions': false, 'dump-modversions': false, 'show-exports': false,
+    'dry-run': false, show: false, config: true, dirname: true, 'set-version': true, syslog: false, quiet: false, verbose: false, version: false,
+    help: false, 'no-check': false,
   },
 };
 
-export async function runModprobe(args: readonly string[], io: LoadCliIo = stdio): Promise<number> {
-  const prog = 'modprobe';
-  const r = scanArgs(args, SPEC, prog);
-  if (r.error) {
-    io.err(`${r.error}\n${prog}: FATAL: Unexpected getopt_long() value '?'.\n`);
-    return 1;
-  }
-  const has = (n: string) => r.opts.some((o) => o.name === n);
-  const val = (n: string) => [...r.opts].reverse().find((o) => o.name === n)?.value;
-  if (has('help')) {
-    io.out('Usage:\n\tkmodkit modprobe [options] [-r] [-i] [-S version] [-C config] modulename [module options]\n');
-    return 0;
-  }
-  const basedir = val('basedir') ?? val('dirname') ?? '';
-  const { dir } = modulesDirPath({ basedir, ...(val('set-version') ? { release: val('set-version') } : {}) });
-  const [name, ...params] = r.positionals;
-  if (name === undefined) {
-    io.err(`${prog}: ERROR: missing parameters. See -h.\n`);
-    return 1;
-  }
-  const quiet = has('quiet');
-  const dry = has('dry-run') || has('show-depends');
-  const force: ForceOption = has('force') ? true : { modversions: has('force-modversion'), vermagic: has('force-vermagic') };
-  const md = openModulesDir(dir);
-  const modname = modnameNormalize(name);
+const HELP = `Usage:
+\tmodprobe [options] [-i] [-b] modulename
+\tmodprobe [options] -a [-i] [-b] modulename [modulename...]
+\tmodprobe [options] -r [-i] modulename
+\tmodprobe [options] -r -a [-i] modulename [modulename...]
+\tmodprobe [options] -c
+\tmodprobe [options] --dump-modversions filename
+Management Options:
+\t-a, --all                   Consider every non-argument to
+\t                            be a module name to be inserted
+\t                            or removed (-r)
+\t-r, --remove                Remove modules instead of inserting
+\t    --remove-dependencies   Deprecated: use --remove-holders
+\t    --remove-holders        Also remove module holders (use together with -r)
+\t-w, --wait <MSEC>           When removing a module, wait up to MSEC for
+\t                            module's refcount to become 0 so it can be
+\t                            removed (use together with -r)
+\t    --first-time            Fail if module already inserted or removed
+\t-i, --ignore-install        Ignore install commands
+\t-i, --ignore-remove         Ignore remove commands
+\t-b, --use-blacklist         Apply blacklist to resolved alias.
+\t-f, --force                 Force module insertion or removal.
+\t                            implies --force-modversions and
+\t                            --force-vermagic
+\t    --force-modversion      Ignore module's version
+\t    --force-vermagic        Ignore module's version magic
+\t    --no-check              Skip kmodkit's pre-flight check (kmodkit only)
 
-  if (has('remove')) return remove(prog, modname, md, dir, r.positionals.slice(0, has('all') ? undefined : 1), { dry, quiet, io });
+Query Options:
+\t-R, --resolve-alias         Only lookup and print alias and exit
+\t-D, --show-depends          Only print module dependencies and exit
+\t-c, --showconfig            Print out known configuration and exit
+\t-c, --show-config           Same as --showconfig
+\t    --show-modversions      Dump module symbol version and exit
+\t    --dump-modversions      Same as --show-modversions
 
-  const found = lookupName(md, modname);
-  if (!found) {
-    if (!quiet) io.err(`${prog}: FATAL: Module ${name} not found in directory ${dir}\n`);
-    return 1;
-  }
-  if (found.kind === 'builtin') {
-    if (has('show-depends')) io.out(`builtin ${found.name}\n`);
-    return 0;
-  }
-  let plan: PlannedModule[];
-  try {
-    plan = await new ModuleSet([modname], { modulesDir: dir, signals: false, exitHook: false }).plan();
-  } catch (e) {
-    io.err(`${prog}: FATAL: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  }
-  let options: string;
-  try {
-    options = buildParamsString(params);
-  } catch (e) {
-    io.err(`${prog}: ERROR: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  }
-  if (has('show-depends')) {
-    for (const p of plan) io.out(`insmod ${p.path} ${p.requested ? options : ''}\n`);
-    return 0;
-  }
-  for (const p of plan) {
-    if (isLoaded(p.name)) {
-      if (p.requested && has('first-time')) {
-        if (!quiet) io.err(`${prog}: ERROR: could not insert '${p.name}': Module already in kernel\n`);
-        return 1;
-      }
-      continue;
-    }
-    if (dry) continue;
-    try {
-      await loadModule(p.path, { ...(p.requested ? { params } : {}), force, check: !has('no-check'), modulesDir: dir, tool: 'modprobe' });
-    } catch (e) {
-      if (!quiet) reportLoadError(prog, e, io, { path: p.path, name: p.name, tool: 'modprobe' });
-      return 1;
-    }
-  }
-  return 0;
+General Options:
+\t-n, --dry-run               Do not execute operations, just print out
+\t-n, --show                  Same as --dry-run
+\t-C, --config=FILE           Use FILE instead of default search paths
+\t-d, --dirname=DIR           Use DIR as filesystem root for /lib/modules
+\t-S, --set-version=VERSION   Use VERSION instead of \`uname -r\`
+\t-s, --syslog                print to syslog, not stderr
+\t-q, --quiet                 disable messages
+\t-v, --verbose               enables more messages
+\t-V, --version               show version
+\t-h, --help                  show this help
+`;
+
+// syslog priorities, as kmod's log levels
+const LOG_EMERG = 0;
+const LOG_CRIT = 2;
+const LOG_ERR = 3;
+const LOG_WARNING = 4;
+const PRIO_NAME: Record<number, string> = { 2: 'FATAL', 3: 'ERROR', 4: 'WARNING', 5: 'NOTICE', 6: 'INFO', 7: 'DEBUG' };
+
+interface Run {
+  io: LoadCliIo;
+  ctx: ProbeContext;
+  verbose: number;
+  logPriority: number;
+  show: boolean;
+  dryRun: boolean;
+  ignoreLoaded: boolean;
+  firstTime: boolean;
+  ignoreCommands: boolean;
+  useBlacklist: boolean;
+  removeHolders: boolean;
+  force: ForceOption;
+  check: boolean;
+  dir: string;
 }
 
-async function remove(prog: string, _first: string, md: ReturnType<typeof openModulesDir>, dir: string, names: readonly string[], o: { dry: boolean; quiet: boolean; io: LoadCliIo }): Promise<number> {
-  let rc = 0;
-  for (const raw of names) {
-    const name = modnameNormalize(raw);
-    const state = moduleInitState(name, { builtin: md.builtin() });
-    if (state === 'builtin') {
-      if (!o.quiet) o.io.err(`${prog}: FATAL: Module ${name} is builtin.\n`);
-      return 1;
-    }
-    if (state === 'absent') {
-      // kmod: a module that is not loaded is fine to "remove" unless it does not exist at all.
-      if (!lookupName(md, name)) {
-        if (!o.quiet) o.io.err(`${prog}: FATAL: Module ${name} not found.\n`);
-        return 1;
-      }
-      continue;
-    }
-    let plan: PlannedModule[] = [];
-    try {
-      plan = await new ModuleSet([name], { modulesDir: dir, signals: false, exitHook: false }).plan();
-    } catch {
-      plan = [];
-    }
-    if (o.dry) continue;
-    try {
-      await unloadModule(name, {});
-    } catch (e) {
-      const k = e as KmodkitError;
-      if (isKmodkitError(e) && k.detail?.precheck && k.errno === 'EWOULDBLOCK') {
-        if (!o.quiet) o.io.err(`${prog}: FATAL: Module ${name} is in use.\n`);
-        return 1;
-      }
-      if (!o.quiet) o.io.err(`${prog}: FATAL: ${isKmodkitError(e) ? e.message : String(e)}\n`);
-      return 1;
-    }
-    // then the dependencies nobody uses any more, last-loaded first
-    for (const p of [...plan].reverse()) {
-      if (p.name === name || !isLoaded(p.name)) continue;
-      try {
-        await unloadModule(p.name, {});
-      } catch {
-        /* still in use: kmod leaves it too */
-      }
+function log(run: Run, prio: number, msg: string): void {
+  if (prio <= run.verbose) run.io.err(`modprobe: ${PRIO_NAME[prio] ?? 'ERROR'}: ${msg}`);
+}
+
+/** modprobe's options_from_array: words joined by spaces, a value with a space and no quote gets double quotes. */
+export function modprobeOptionsString(words: readonly string[]): string {
+  return words.map((w) => {
+    const eq = w.indexOf('=');
+    if (eq < 0) return w;
+    const value = w.slice(eq + 1);
+    if (value[0] !== '"' && value[0] !== "'" && value.includes(' ')) return `${w.slice(0, eq + 1)}"${value}"`;
+    return w;
+  }).join(' ');
+}
+
+export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const args = env.MODPROBE_OPTIONS !== undefined ? [...splitModprobeOptions(env.MODPROBE_OPTIONS), ...argv] : [...argv];
+  const r = scanArgs(args, SPEC, 'modprobe');
+  if (r.error) {
+    io.err(`${r.error}\n`);
+    return 1;
+  }
+  let verbose = LOG_WARNING;
+  let logPriority = LOG_CRIT;
+  const o = { all: false, remove: false, show: false, dryRun: false, ignoreLoaded: false, lookupOnly: false, firstTime: false, ignoreCommands: false, useBlacklist: false, force: false, modversion: false, vermagic: false, holders: false, showConfig: false, modversions: false };
+  const configPaths: string[] = [];
+  let root: string | undefined;
+  let kversion: string | undefined;
+  for (const opt of r.opts) {
+    switch (opt.name) {
+      case 'all': logPriority = LOG_WARNING; o.all = true; break;
+      case 'remove': o.remove = true; break;
+      case 'remove-dependencies': case 'remove-holders': o.holders = true; break;
+      case 'wait':
+        if (!opt.value || !/^(0x[0-9a-f]+|[0-9]+)$/i.test(opt.value)) {
+          io.err(`modprobe: ERROR: unexpected wait value '${opt.value ?? ''}'.\n`);
+          return 1;
+        }
+        break;
+      case 'first-time': o.firstTime = true; break;
+      case 'ignore-install': case 'ignore-remove': o.ignoreCommands = true; break;
+      case 'use-blacklist': o.useBlacklist = true; break;
+      case 'force': o.force = true; break;
+      case 'force-modversion': o.modversion = true; break;
+      case 'force-vermagic': o.vermagic = true; break;
+      case 'show-depends': o.ignoreLoaded = true; o.dryRun = true; o.show = true; break;
+      case 'resolve-alias': o.lookupOnly = true; break;
+      case 'showconfig': case 'show-config': o.showConfig = true; break;
+      case 'show-modversions': case 'dump-modversions': o.modversions = true; break;
+      case 'show-exports': o.modversions = true; break;
+      case 'dry-run': case 'show': o.dryRun = true; break;
+      case 'config': configPaths.push(opt.value as string); break;
+      case 'dirname': root = opt.value; break;
+      case 'set-version': kversion = opt.value; break;
+      case 'syslog': break; // messages stay on stderr
+      case 'quiet': verbose = LOG_EMERG; break;
+      case 'verbose': verbose++; break;
+      case 'version': io.out('kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n'); return 0;
+      case 'help': io.out(HELP); return 0;
     }
   }
-  return rc;
+  const positionals = r.positionals;
+  if (!o.showConfig && positionals.length === 0) {
+    if (verbose >= LOG_ERR) io.err('modprobe: ERROR: missing parameters. See -h.\n');
+    return 1;
+  }
+  if (o.modversions) {
+    const { runVersions } = await import('./versions.js');
+    return runVersions([positionals[0]]);
+  }
+  const dir = root !== undefined || kversion !== undefined ? `${root ?? ''}${MODULE_DIRECTORY}/${kversion ?? release()}` : `${MODULE_DIRECTORY}/${release()}`;
+  const md = openModulesDir(dir);
+  const config = readModprobeConfig({ modulesDir: dir, ...(configPaths.length ? { configPaths } : {}) });
+  for (const m of config.messages) io.err(m); // libkmod logs these before modprobe sets its own log level
+  const ctx = probeContext(md, config, { initState: (name) => moduleInitState(name) });
+  const run: Run = {
+    io, ctx, verbose, logPriority, show: o.show, dryRun: o.dryRun, ignoreLoaded: o.ignoreLoaded, firstTime: o.firstTime,
+    ignoreCommands: o.ignoreCommands, useBlacklist: o.useBlacklist, removeHolders: o.holders,
+    force: o.force ? true : { modversions: o.modversion, vermagic: o.vermagic }, check: !r.opts.some((x) => x.name === 'no-check'), dir,
+  };
+  if (o.showConfig) {
+    io.out(showConfig(ctx));
+    return 0;
+  }
+  if (o.lookupOnly) {
+    let rc = 0;
+    for (const name of o.all ? positionals : positionals.slice(0, 1)) {
+      const names = resolveAliasNames(ctx, name);
+      if (!names) {
+        log(run, run.logPriority, `Module ${name} not found in directory ${dir}\n`);
+        rc = 1;
+        continue;
+      }
+      for (const n of names) io.out(`${n}\n`);
+    }
+    return rc;
+  }
+  if (o.remove) {
+    let err = 0;
+    for (const name of o.all ? positionals : positionals.slice(0, 1)) {
+      const e = await rmmod(run, name);
+      if (e < 0) err = e;
+    }
+    return err < 0 ? 1 : 0;
+  }
+  if (o.all) {
+    let err = 0;
+    for (const name of positionals) {
+      const e = await insmod(run, name, null);
+      if (e < 0) err = e;
+    }
+    return err < 0 ? 1 : 0;
+  }
+  const extra = positionals.length > 1 ? modprobeOptionsString(positionals.slice(1)) : null;
+  return (await insmod(run, positionals[0], extra)) < 0 ? 1 : 0;
+}
+
+const EEXIST = -17;
+const ENOENT = -2;
+
+async function insmod(run: Run, name: string, extra: string | null): Promise<number> {
+  const plan = planProbe(run.ctx, name, {
+    ...(extra !== null ? { extraOptions: extra } : {}),
+    ignoreCommands: run.ignoreCommands,
+    useBlacklist: run.useBlacklist,
+    ignoreLoaded: run.ignoreLoaded,
+  });
+  if (!plan.found) {
+    log(run, run.logPriority, `Module ${name} not found in directory ${run.dir}\n`);
+    return ENOENT;
+  }
+  const show = run.show || run.verbose > LOG_WARNING;
+  let err = 0;
+  for (const t of plan.targets) {
+    err = 0;
+    if (t.alreadyLoaded) err = run.firstTime ? EEXIST : 0;
+    else if (!t.blacklisted) {
+      for (const s of t.steps) {
+        let e = 0;
+        if (!run.ignoreLoaded && s.inKernel) e = EEXIST;
+        else if (s.action === 'install') {
+          if (show) run.io.out(`install ${s.command} ${s.options}\n`);
+          if (!run.dryRun) e = runCommand(run, 'install', s.name, s.command as string, s.options);
+        } else {
+          if (show) {
+            if (s.action === 'insmod') run.io.out(`insmod ${s.path} ${s.options}\n`);
+            else if (s.action === 'builtin') run.io.out(`builtin ${s.name}\n`);
+          }
+          if (!run.dryRun && s.action === 'insmod') e = await insertOne(run, s.name, s.path as string, s.options);
+          else if (!run.dryRun && s.action === 'none') e = ENOENT;
+        }
+        const isTarget = s.reason === 'requested';
+        if (e === EEXIST && isTarget && run.firstTime) {
+          err = e;
+          break;
+        }
+        if (e === EEXIST || !s.required) e = 0;
+        else if (e < 0) {
+          err = e;
+          break;
+        }
+      }
+    }
+    if (err < 0) {
+      if (err === EEXIST) log(run, LOG_ERR, `could not insert '${t.name}': Module already in kernel\n`);
+      else if (err === ENOENT) log(run, LOG_ERR, `could not insert '${t.name}': Unknown symbol in module, or unknown parameter (see dmesg)\n`);
+      else if (err !== -1) log(run, LOG_ERR, `could not insert '${t.name}': ${errText(err)}\n`);
+    }
+  }
+  return err;
+}
+
+function errText(err: number): string {
+  return `error ${-err}`;
+}
+
+/** Run an install/remove command as kmod does: $CMDLINE_OPTS replaced, MODPROBE_MODULE set, through the shell. */
+function runCommand(run: Run, type: 'install' | 'remove', name: string, command: string, options: string): number {
+  const cmd = command.split('$CMDLINE_OPTS').join(options);
+  if (run.verbose > LOG_WARNING) run.io.out(`${type} ${cmd}\n`);
+  if (run.dryRun) return 0;
+  try {
+    execSync(cmd, { stdio: 'inherit', env: { ...process.env, MODPROBE_MODULE: name }, shell: '/bin/sh' });
+    return 0;
+  } catch (e) {
+    const status = (e as { status?: number | null }).status ?? 1;
+    log(run, run.logPriority, `Error running ${type} command for ${name}\n`);
+    return -(status || 1);
+  }
+}
+
+async function insertOne(run: Run, name: string, path: string, options: string): Promise<number> {
+  try {
+    await loadModule(path, { params: options, force: run.force, check: run.check, modulesDir: run.dir, tool: 'modprobe' });
+    return 0;
+  } catch (e) {
+    if (isKmodkitError(e) && (e as KmodkitError).errno === 'EEXIST') return EEXIST;
+    if (run.verbose >= LOG_ERR) reportLoadError('modprobe', e, run.io, { path, name, tool: 'modprobe' });
+    return -1;
+  }
+}
+
+async function removeOne(run: Run, name: string): Promise<number> {
+  if (run.verbose > LOG_WARNING || run.show) run.io.out(`rmmod ${name}\n`);
+  if (run.dryRun) return 0;
+  try {
+    await unloadModule(name, { check: false, ...(run.force === true ? { force: true } : {}) });
+    return 0;
+  } catch (e) {
+    if (isKmodkitError(e) && e.errno === 'ENOENT') {
+      if (run.firstTime) log(run, run.logPriority, `Module ${name} is not in kernel.\n`);
+      return run.firstTime ? EEXIST : 0;
+    }
+    log(run, LOG_ERR, `could not remove '${name}': ${isKmodkitError(e) ? e.message : String(e)}\n`);
+    return -1;
+  }
+}
+
+async function rmmod(run: Run, name: string): Promise<number> {
+  const infos = removeInfo(run.ctx, name);
+  if (!infos) {
+    log(run, run.logPriority, `Module ${name} not found.\n`);
+    return ENOENT;
+  }
+  let err = 0;
+  for (const info of infos) {
+    err = await rmmodDo(run, info, run.removeHolders, false);
+    if (err < 0) break;
+  }
+  return err;
+}
+
+async function rmmodDo(run: Run, info: { name: string; pre: string[]; post: string[]; remove: string | null; deps: string[] }, holders: boolean, ignoreBuiltin: boolean): Promise<number> {
+  const cmd = run.ignoreCommands ? null : info.remove;
+  const pre = run.ignoreCommands ? [] : info.pre;
+  const post = run.ignoreCommands ? [] : info.post;
+  if (!cmd && !run.ignoreLoaded) {
+    const state = run.ctx.md.builtin().has(info.name) ? 'builtin' : moduleInitState(info.name);
+    if (state === 'absent') {
+      if (run.firstTime) {
+        log(run, run.logPriority, `Module ${info.name} is not in kernel.\n`);
+        return ENOENT;
+      }
+      return 0;
+    }
+    if (state === 'builtin') {
+      if (ignoreBuiltin) return 0;
+      log(run, run.logPriority, `Module ${info.name} is builtin.\n`);
+      return ENOENT;
+    }
+  }
+  const sub = async (names: readonly string[], stop: boolean): Promise<number> => {
+    for (const n of [...names].reverse()) {
+      const i = removeInfo(run.ctx, n)?.[0] ?? { name: n, pre: [], post: [], remove: null, deps: [] };
+      const e = await rmmodDo(run, i, false, true);
+      if (e < 0 && stop) return e;
+    }
+    return 0;
+  };
+  await sub(post, false);
+  if (holders) {
+    const e = await sub(moduleHolders(info.name), true);
+    if (e < 0) return e;
+  }
+  if (!cmd && !run.ignoreLoaded && moduleRefcnt(info.name) > 0) {
+    log(run, run.logPriority, `Module ${info.name} is in use.\n`);
+    return -16;
+  }
+  const err = cmd ? runCommand(run, 'remove', info.name, cmd, '') : await removeOne(run, info.name);
+  if (err < 0) return err;
+  if (!cmd) for (const d of info.deps) if (moduleInitState(d) !== 'absent' && moduleRefcnt(d) === 0) await removeOne(run, d);
+  await sub(pre, false);
+  return 0;
 }

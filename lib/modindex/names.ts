@@ -36,51 +36,55 @@ export function aliasNormalize(alias: string): string | null {
   return inBracket ? null : out;
 }
 
-/** fnmatch(3) with flags 0: '*', '?', '[...]' (with '!' / '^' negation and ranges), '\\' escapes. */
+/**
+ * fnmatch(3) with flags 0: '*', '?', '[...]' (with '!' / '^' negation and
+ * ranges), '\\' escapes. Iterative, remembering only the last '*': a
+ * mismatch resumes after that star one character further on, so the work is
+ * bounded by pattern length × text length (no exponential backtracking).
+ */
 export function fnmatch(pattern: string, text: string): boolean {
-  return matchAt(pattern, 0, text, 0);
-}
-
-function matchAt(p: string, pi: number, t: string, ti: number): boolean {
-  while (pi < p.length) {
-    const c = p[pi];
-    if (c === '*') {
-      while (p[pi] === '*') pi++;
-      if (pi === p.length) return true;
-      for (let k = ti; k <= t.length; k++) if (matchAt(p, pi, t, k)) return true;
-      return false;
-    }
-    if (ti >= t.length) return false;
-    if (c === '?') {
-      pi++;
-      ti++;
-      continue;
-    }
-    if (c === '[') {
-      const r = matchClass(p, pi, t[ti]);
-      if (r === null) {
-        // no closing bracket: '[' is literal
-        if (t[ti] !== '[') return false;
-        pi++;
+  const p = pattern;
+  const t = text;
+  let pi = 0;
+  let ti = 0;
+  let starP = -1; // pattern index just after the last '*'
+  let starT = 0; // text index that star is currently made to end at
+  while (ti < t.length) {
+    if (pi < p.length) {
+      const c = p[pi];
+      if (c === '*') {
+        while (p[pi] === '*') pi++;
+        if (pi === p.length) return true;
+        starP = pi;
+        starT = ti;
+        continue;
+      }
+      const step = matchOne(p, pi, t[ti]);
+      if (step > 0) {
+        pi += step;
         ti++;
         continue;
       }
-      if (!r.matched) return false;
-      pi = r.next;
-      ti++;
-      continue;
     }
-    if (c === '\\' && pi + 1 < p.length) {
-      if (p[pi + 1] !== t[ti]) return false;
-      pi += 2;
-      ti++;
-      continue;
-    }
-    if (c !== t[ti]) return false;
-    pi++;
-    ti++;
+    if (starP < 0) return false;
+    pi = starP;
+    ti = ++starT;
   }
-  return ti === t.length;
+  while (p[pi] === '*') pi++;
+  return pi === p.length;
+}
+
+/** Length of the pattern element at pi if it matches ch, else 0. */
+function matchOne(p: string, pi: number, ch: string): number {
+  const c = p[pi];
+  if (c === '?') return 1;
+  if (c === '[') {
+    const r = matchClass(p, pi, ch);
+    if (r === null) return ch === '[' ? 1 : 0; // no closing bracket: '[' is literal
+    return r.matched ? r.next - pi : 0;
+  }
+  if (c === '\\' && pi + 1 < p.length) return p[pi + 1] === ch ? 2 : 0;
+  return c === ch ? 1 : 0;
 }
 
 function matchClass(p: string, start: number, ch: string): { matched: boolean; next: number } | null {

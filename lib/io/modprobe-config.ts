@@ -1,0 +1,62 @@
+/**
+ * Reads the modprobe configuration from the file system the way kmod does:
+ * the configuration directories (or `-C` paths), depmod's modules.softdep,
+ * then /proc/cmdline. Every path takes the `root` prefix. Parsing is in
+ * lib/modprobe/config.ts.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import {
+  MODPROBE_CONFIG_DIRS, emptyConfig, orderConfigFiles, parseKernelCmdline, parseModprobeConf, type ModprobeConfig,
+} from '../modprobe/config.js';
+
+export interface ReadConfigOptions {
+  /** Prefix for the configuration directories and /proc/cmdline (tests, staging trees). */
+  root?: string;
+  /** `-C` paths (files or directories); they replace the default directories. */
+  configPaths?: readonly string[];
+  /** The modules directory whose modules.softdep takes part (kmod's dirname). */
+  modulesDir: string;
+  /** Read <root>/proc/cmdline (default true). */
+  kernelCmdline?: boolean;
+}
+
+function listing(path: string): { path: string; entries: string[] | null } | null {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return null;
+  }
+  if (!st.isDirectory()) return { path, entries: null };
+  try {
+    // kmod reads directories in readdir order but sorts the merged list; subdirectories are reported and skipped
+    const entries = readdirSync(path, { withFileTypes: true }).filter((d) => !d.isDirectory()).map((d) => d.name);
+    return { path, entries };
+  } catch {
+    return null;
+  }
+}
+
+export function readModprobeConfig(opts: ReadConfigOptions): ModprobeConfig {
+  const root = opts.root ?? '';
+  const paths = opts.configPaths ?? MODPROBE_CONFIG_DIRS.map((d) => `${root}${d}`);
+  const lists = paths.map(listing).filter((l): l is { path: string; entries: string[] | null } => l !== null);
+  const config = emptyConfig();
+  for (const f of orderConfigFiles(opts.modulesDir, lists)) {
+    let text: string;
+    try {
+      text = readFileSync(f.path, 'latin1');
+    } catch {
+      continue;
+    }
+    parseModprobeConf(text, f.path, config);
+  }
+  if (opts.kernelCmdline !== false) {
+    try {
+      parseKernelCmdline(readFileSync(`${root}/proc/cmdline`, 'latin1'), config);
+    } catch {
+      /* no /proc: no kernel command line options */
+    }
+  }
+  return config;
+}

@@ -1,0 +1,412 @@
+/**
+ * What `modprobe NAME` would do, computed as kmod 30's libkmod does it,
+ * without touching the kernel:
+ *
+ * - lookup (kmod_module_new_from_lookup): config `alias` lines (fnmatch),
+ *   a module name in modules.dep, `symbol:` aliases (modules.symbols),
+ *   install/remove command names, modules.alias (fnmatch, every match, in
+ *   module order), built-in names (modules.builtin), built-in aliases
+ *   (modules.builtin.modinfo); the first source with a match wins;
+ * - probe list per matched module (kmod_module_get_probe_list): its
+ *   dependencies most basic first, each preceded by its pre-softdeps and
+ *   followed by its post-softdeps (each softdep is itself looked up and
+ *   expanded), then the module itself the same way; a module is listed once;
+ * - options: every `options` line naming the module or the alias it was
+ *   reached by, then (for the module asked for) the caller's own;
+ * - blacklist: a module reached through an alias is skipped when
+ *   blacklisted; a name asked for explicitly is not (unless
+ *   `useBlacklist`, modprobe -b).
+ *
+ * kmod keeps one object per module name (and one per name+alias for an
+ * alias match); that identity decides what "listed once" means, so it is
+ * kept here too.
+ */
+import type { ModulesDir } from '../io/modules-dir.js';
+import { depPath } from '../io/modules-dir.js';
+import { decodeText } from '../bytes/reader.js';
+import { aliasNormalize, fnmatch, modnameFromPath } from '../modindex/names.js';
+import type { ConfigSource, ModprobeConfig } from './config.js';
+
+export type ModuleInitState = 'builtin' | 'live' | 'coming' | 'going' | 'absent';
+
+/** One kmod_module: a name, or a name reached through an alias. */
+interface Mod {
+  readonly name: string;
+  readonly alias: string | null;
+  builtin: boolean | undefined;
+  install: string | null | undefined;
+  installSource?: ConfigSource | undefined;
+  path: string | null | undefined;
+  deps: Mod[] | undefined;
+  visited: boolean;
+  required: boolean;
+  ignorecmd: boolean;
+}
+
+interface AliasEntry { readonly pattern: string; readonly module: string; readonly priority: number }
+
+interface WildIndex {
+  readonly exact: Map<string, AliasEntry[]>;
+  readonly wild: AliasEntry[];
+}
+
+export interface ProbeContext {
+  readonly dir: string;
+  readonly md: ModulesDir;
+  readonly config: ModprobeConfig;
+  /** State of a module in the running kernel (default: always absent). */
+  readonly initState: (name: string) => ModuleInitState;
+  readonly mods: Map<string, Mod>;
+  aliasIdx?: WildIndex;
+  symbolIdx?: WildIndex;
+  builtinAliasIdx?: WildIndex;
+  depOrder?: Map<string, number>;
+}
+
+export function probeContext(md: ModulesDir, config: ModprobeConfig, opts: { initState?: (name: string) => ModuleInitState } = {}): ProbeContext {
+  return { dir: md.dir, md, config, initState: opts.initState ?? (() => 'absent'), mods: new Map() };
+}
+
+function getMod(ctx: ProbeContext, name: string, alias: string | null): Mod {
+  const key = alias === null ? name : `${name}\\${alias}`;
+  let m = ctx.mods.get(key);
+  if (!m) {
+    m = { name, alias, builtin: undefined, install: undefined, path: undefined, deps: undefined, visited: false, required: false, ignorecmd: false };
+    ctx.mods.set(key, m);
+  }
+  return m;
+}
+
+function depOrder(ctx: ProbeContext): Map<string, number> {
+  if (!ctx.depOrder) {
+    ctx.depOrder = new Map();
+    let i = 0;
+    for (const name of ctx.md.dep().keys()) ctx.depOrder.set(name, i++);
+  }
+  return ctx.depOrder;
+}
+
+const WILD_RE = /[*?[]/;
+
+function buildIndex(entries: Iterable<{ pattern: string; module: string }>, priority: (module: string) => number, normalize: boolean): WildIndex {
+  const exact = new Map<string, AliasEntry[]>();
+  const wild: AliasEntry[] = [];
+  for (const e of entries) {
+    const pattern = normalize ? aliasNormalize(e.pattern) : e.pattern;
+    if (pattern === null) continue; // depmod leaves an alias with an unmatched bracket out of its index
+    const entry = { pattern, module: e.module, priority: priority(e.module) };
+    if (WILD_RE.test(pattern)) wild.push(entry);
+    else {
+      let l = exact.get(pattern);
+      if (!l) exact.set(pattern, (l = []));
+      l.push(entry);
+    }
+  }
+  return { exact, wild };
+}
+
+/** index_searchwild: every stored pattern matching `key`, by priority (module order), later-stored first among equals. */
+function searchWild(idx: WildIndex, key: string): string[] {
+  const hits: AliasEntry[] = [...(idx.exact.get(key) ?? [])];
+  for (const e of idx.wild) if (fnmatch(e.pattern, key)) hits.push(e);
+  hits.sort((a, b) => a.priority - b.priority || (a.pattern < b.pattern ? 1 : a.pattern > b.pattern ? -1 : 0));
+  return hits.map((h) => h.module);
+}
+
+function aliasIndex(ctx: ProbeContext): WildIndex {
+  const order = depOrder(ctx);
+  return (ctx.aliasIdx ??= buildIndex(ctx.md.aliases(), (m) => order.get(m) ?? Number.MAX_SAFE_INTEGER, true));
+}
+
+function symbolIndex(ctx: ProbeContext): WildIndex {
+  const order = depOrder(ctx);
+  return (ctx.symbolIdx ??= buildIndex(ctx.md.symbols(), (m) => order.get(m) ?? Number.MAX_SAFE_INTEGER, false));
+}
+
+function builtinAliasIndex(ctx: ProbeContext): WildIndex {
+  if (!ctx.builtinAliasIdx) {
+    const entries: { pattern: string; module: string }[] = [];
+    const info = ctx.md.builtinModinfo();
+    for (const [module, records] of info?.records ?? []) {
+      for (const r of records) {
+        if (r.length > 6 && decodeText(r.subarray(0, 6)) === 'alias=') entries.push({ pattern: decodeText(r.subarray(6)), module });
+      }
+    }
+    ctx.builtinAliasIdx = buildIndex(entries, () => 0, true);
+  }
+  return ctx.builtinAliasIdx;
+}
+
+/**
+ * kmod_module_new_from_lookup: the modules a name or alias stands for (empty
+ * when nothing matches); null when the alias is malformed (unbalanced brackets).
+ */
+function lookupMods(ctx: ProbeContext, given: string): Mod[] | null {
+  const name = aliasNormalize(given);
+  if (name === null) return null;
+  // 1. config aliases
+  const fromConfig = ctx.config.aliases.filter((a) => fnmatch(a.pattern, name)).map((a) => getMod(ctx, a.module, a.pattern));
+  if (fromConfig.length) return fromConfig;
+  // 2. modules.dep
+  if (!name.includes(':') && ctx.md.dep().has(name)) return [getMod(ctx, name, null)];
+  // 3. modules.symbols
+  if (name.startsWith('symbol:')) {
+    const s = searchWild(symbolIndex(ctx), name).map((m) => getMod(ctx, m, name));
+    if (s.length) return s;
+  }
+  // 4. install, then remove command names
+  const inst = ctx.config.installs.find((c) => c.module === name);
+  if (inst) {
+    const m = getMod(ctx, name, null);
+    m.install = inst.command;
+    m.installSource = inst.source;
+    return [m];
+  }
+  if (ctx.config.removes.some((c) => c.module === name)) return [getMod(ctx, name, null)];
+  // 5. modules.alias
+  const a = searchWild(aliasIndex(ctx), name).map((m) => getMod(ctx, m, name));
+  if (a.length) return a;
+  // 6. modules.builtin
+  if (ctx.md.builtin().has(name)) {
+    const m = getMod(ctx, name, null);
+    m.builtin = true;
+    return [m];
+  }
+  // 7. built-in aliases
+  const b = searchWild(builtinAliasIndex(ctx), name).reverse().map((m) => getMod(ctx, m, name));
+  for (const m of b) m.builtin = true;
+  return b;
+}
+
+function modPath(ctx: ProbeContext, m: Mod): string | null {
+  if (m.path === undefined) {
+    const e = ctx.md.dep().get(m.name);
+    m.path = e ? depPath(ctx.md, e.path) : null;
+  }
+  return m.path;
+}
+
+/** Dependencies, most basic first (modules.dep lists them users-first). */
+function modDeps(ctx: ProbeContext, m: Mod): Mod[] {
+  if (m.deps === undefined) {
+    const e = ctx.md.dep().get(m.name);
+    m.deps = [];
+    for (const d of [...(e?.deps ?? [])].reverse()) {
+      const dm = getMod(ctx, modnameFromPath(d), null);
+      if (dm.path === undefined) dm.path = depPath(ctx.md, d);
+      m.deps.push(dm);
+    }
+  }
+  return m.deps;
+}
+
+function isBuiltin(ctx: ProbeContext, m: Mod): boolean {
+  if (m.builtin === undefined) m.builtin = ctx.md.builtin().has(m.name);
+  return m.builtin;
+}
+
+function initState(ctx: ProbeContext, m: Mod): ModuleInitState {
+  return isBuiltin(ctx, m) ? 'builtin' : ctx.initState(m.name);
+}
+
+function inKernel(ctx: ProbeContext, m: Mod): boolean {
+  const s = initState(ctx, m);
+  return s === 'live' || s === 'builtin'; // kmod's module_is_inkernel: a module still coming is not in yet
+}
+
+function softdepsOf(ctx: ProbeContext, m: Mod): { pre: Mod[]; post: Mod[]; source?: ConfigSource } {
+  const d = ctx.config.softdeps.find((s) => fnmatch(s.module, m.name));
+  if (!d) return { pre: [], post: [] };
+  const look = (names: readonly string[]) => names.flatMap((n) => lookupMods(ctx, n) ?? []);
+  return { pre: look(d.pre), post: look(d.post), source: d.source };
+}
+
+function installOf(ctx: ProbeContext, m: Mod): { command: string; source: ConfigSource } | null {
+  if (m.install === undefined) {
+    const c = ctx.config.installs.find((i) => fnmatch(i.module, m.name));
+    m.install = c ? c.command : null;
+    m.installSource = c?.source;
+  }
+  return m.install === null ? null : { command: m.install, source: m.installSource as ConfigSource };
+}
+
+interface ProbeItem { readonly mod: Mod; readonly reason: PlanReason }
+
+function fillSoftdep(ctx: ProbeContext, m: Mod, reason: PlanReason, list: ProbeItem[]): void {
+  const { pre, post } = softdepsOf(ctx, m);
+  for (const p of pre) probeListInto(ctx, p, false, false, 'softdep-pre', list);
+  list.push({ mod: m, reason });
+  m.ignorecmd = pre.length > 0 || post.length > 0;
+  for (const p of post) probeListInto(ctx, p, false, false, 'softdep-post', list);
+}
+
+function probeListInto(ctx: ProbeContext, m: Mod, required: boolean, ignorecmd: boolean, reason: PlanReason, list: ProbeItem[]): void {
+  if (m.visited) return;
+  m.visited = true;
+  const deps = modDeps(ctx, m);
+  if (required) {
+    m.required = true;
+    for (const d of deps) d.required = true;
+  }
+  for (const d of deps) fillSoftdep(ctx, d, reason === 'requested' ? 'dependency' : reason, list);
+  if (ignorecmd) {
+    list.push({ mod: m, reason });
+    m.ignorecmd = true;
+  } else fillSoftdep(ctx, m, reason, list);
+}
+
+export type PlanReason = 'requested' | 'dependency' | 'softdep-pre' | 'softdep-post';
+
+/** One step of a plan: what modprobe would insert (or run, or find built in). */
+export interface PlanStep {
+  /** Kernel module name. */
+  readonly name: string;
+  /** The alias it was reached by, when looked up through one. */
+  readonly alias: string | null;
+  readonly reason: PlanReason;
+  /** 'insmod' a file, 'install' (run the configured command), 'builtin' (nothing to load), 'none' (no file and not built in). */
+  readonly action: 'insmod' | 'install' | 'builtin' | 'none';
+  readonly path: string | null;
+  /** The install command (action 'install'), verbatim. */
+  readonly command?: string;
+  /** The parameter string, as kmod assembles it (config options, then the caller's for the requested module). */
+  readonly options: string;
+  /** The config lines the options, install command and softdeps came from. */
+  readonly sources: readonly ConfigSource[];
+  /** Already in the kernel (live or built in) by the context's view. */
+  readonly inKernel: boolean;
+  /** kmod ignores a failure of this step (softdeps and modules not required). */
+  readonly required: boolean;
+}
+
+export interface TargetPlan {
+  /** The module this lookup result stands for. */
+  readonly name: string;
+  readonly alias: string | null;
+  /** Skipped: blacklisted (reached by alias, or `useBlacklist`). */
+  readonly blacklisted: boolean;
+  /** Skipped: already in the kernel before anything is done (without ignoreLoaded). */
+  readonly alreadyLoaded: boolean;
+  readonly steps: readonly PlanStep[];
+}
+
+export interface Plan {
+  readonly query: string;
+  /** The modules directory searched. */
+  readonly dir: string;
+  /** False when nothing matched (kmod: "Module X not found in directory D"). */
+  readonly found: boolean;
+  readonly targets: readonly TargetPlan[];
+}
+
+export interface PlanOptions {
+  /** Parameters for the module asked for (modprobe's command-line words, already joined). */
+  extraOptions?: string;
+  /** -i: ignore install commands and the requested module's softdeps. */
+  ignoreCommands?: boolean;
+  /** -b: apply the blacklist to explicit names too. */
+  useBlacklist?: boolean;
+  /** --show-depends: do not skip what is already in the kernel. */
+  ignoreLoaded?: boolean;
+}
+
+function optionsOf(ctx: ProbeContext, m: Mod): { text: string | null; sources: ConfigSource[] } {
+  const parts: string[] = [];
+  const sources: ConfigSource[] = [];
+  for (const o of ctx.config.options) {
+    if (o.module !== m.name && (m.alias === null || o.module !== m.alias)) continue;
+    if (o.options.length < 1) continue;
+    parts.push(o.options);
+    sources.push(o.source);
+  }
+  return { text: parts.length ? parts.join(' ') : null, sources };
+}
+
+function concatOptions(opt: string | null, extra: string | null): string {
+  if ((opt ?? '') === '' && (extra ?? '') === '') return '';
+  return (opt !== null ? `${opt} ` : '') + (extra ?? '');
+}
+
+function isBlacklisted(ctx: ProbeContext, m: Mod): boolean {
+  return ctx.config.blacklists.some((b) => b.module === m.name);
+}
+
+/** The plan for one name or alias, as modprobe would carry it out. */
+export function planProbe(ctx: ProbeContext, nameOrAlias: string, opts: PlanOptions = {}): Plan {
+  const mods = lookupMods(ctx, nameOrAlias);
+  if (!mods || mods.length === 0) return { query: nameOrAlias, dir: ctx.dir, found: false, targets: [] };
+  const targets: TargetPlan[] = [];
+  for (const mod of mods) {
+    const base = { name: mod.name, alias: mod.alias };
+    if (!opts.ignoreLoaded && inKernel(ctx, mod)) {
+      targets.push({ ...base, blacklisted: false, alreadyLoaded: true, steps: [] });
+      continue;
+    }
+    if ((mod.alias !== null || opts.useBlacklist) && isBlacklisted(ctx, mod)) {
+      targets.push({ ...base, blacklisted: true, alreadyLoaded: false, steps: [] });
+      continue;
+    }
+    for (const m of ctx.mods.values()) {
+      m.visited = false;
+      m.required = false;
+    }
+    const list: ProbeItem[] = [];
+    probeListInto(ctx, mod, true, !!opts.ignoreCommands, 'requested', list);
+    const steps = list.map(({ mod: m, reason }): PlanStep => {
+      const o = optionsOf(ctx, m);
+      const options = concatOptions(o.text, m === mod ? opts.extraOptions ?? null : null);
+      const sources = [...o.sources];
+      const sd = ctx.config.softdeps.find((s) => fnmatch(s.module, m.name));
+      if (sd) sources.push(sd.source);
+      const common = { name: m.name, alias: m.alias, reason, options, inKernel: inKernel(ctx, m), required: m.required };
+      const cmd = opts.ignoreCommands && m.ignorecmd ? null : installOf(ctx, m);
+      if (cmd && !m.ignorecmd) return { ...common, action: 'install', path: modPath(ctx, m), command: cmd.command, sources: [...sources, cmd.source] };
+      const path = modPath(ctx, m);
+      if (path !== null) return { ...common, action: 'insmod', path, sources };
+      return { ...common, action: initState(ctx, m) === 'builtin' ? 'builtin' : 'none', path: null, sources };
+    });
+    targets.push({ ...base, blacklisted: false, alreadyLoaded: false, steps });
+  }
+  return { query: nameOrAlias, dir: ctx.dir, found: true, targets };
+}
+
+/** `modprobe -R`: the module names a name or alias resolves to. */
+export function resolveAliasNames(ctx: ProbeContext, nameOrAlias: string): string[] | null {
+  const mods = lookupMods(ctx, nameOrAlias);
+  return mods && mods.length ? mods.map((m) => m.name) : null;
+}
+
+/** The remove-side view of a module: its softdeps, remove command and dependencies (for modprobe -r). */
+export function removeInfo(ctx: ProbeContext, nameOrAlias: string): { name: string; pre: string[]; post: string[]; remove: string | null; deps: string[] }[] | null {
+  const mods = lookupMods(ctx, nameOrAlias);
+  if (!mods || mods.length === 0) return null;
+  return mods.map((m) => {
+    const sd = softdepsOf(ctx, m);
+    const rm = ctx.config.removes.find((r) => fnmatch(r.module, m.name));
+    return { name: m.name, pre: sd.pre.map((p) => p.name), post: sd.post.map((p) => p.name), remove: rm ? rm.command : null, deps: modDeps(ctx, m).map((d) => d.name) };
+  });
+}
+
+/** `modprobe -c`: the configuration, then the alias and symbol indexes. */
+export function showConfig(ctx: ProbeContext): string {
+  const c = ctx.config;
+  let out = '';
+  for (const b of c.blacklists) out += `blacklist ${b.module}\n`;
+  for (const i of c.installs) out += `install ${i.module} ${i.command}\n`;
+  for (const r of c.removes) out += `remove ${r.module} ${r.command}\n`;
+  for (const a of c.aliases) out += `alias ${a.pattern} ${a.module}\n`;
+  for (const o of c.options) out += `options ${o.module} ${o.options}\n`;
+  for (const s of c.softdeps) out += `softdep ${s.module} ${(s.pre.length ? `pre: ${s.pre.join(' ')}` : '') + (s.post.length ? `post: ${s.post.join(' ')}` : '')}\n`;
+  out += '\n# End of configuration files. Dumping indexes now:\n\n';
+  out += dumpIndex(aliasIndex(ctx));
+  out += dumpIndex(symbolIndex(ctx));
+  return out;
+}
+
+function dumpIndex(idx: WildIndex): string {
+  const all = [...[...idx.exact.values()].flat(), ...idx.wild];
+  all.sort((a, b) => (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : a.priority - b.priority));
+  let out = '';
+  for (const e of all) out += `alias ${e.pattern} ${e.module}\n`;
+  return out;
+}
