@@ -9,11 +9,11 @@
 import { execSync } from 'node:child_process';
 import { release } from 'node:os';
 import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
-import { MODULE_DIRECTORY, openModulesDir } from '../../lib/io/modules-dir.js';
+import { MODULE_DIRECTORY, openModulesDir, type ModulesDir } from '../../lib/io/modules-dir.js';
 import { readModprobeConfig } from '../../lib/io/modprobe-config.js';
 import { moduleHolders, moduleRefcnt } from '../../lib/io/sysfs-module.js';
-import { splitModprobeOptions } from '../../lib/modprobe/config.js';
-import { planProbe, probeContext, removeInfo, resolveAliasNames, showConfig, type ProbeContext } from '../../lib/modprobe/resolve.js';
+import { splitModprobeOptions, type ModprobeConfig } from '../../lib/modprobe/config.js';
+import { planProbe, probeContext, removeInfo, resolveAliasNames, showConfig, type ProbeContext, type ProbeIndexes } from '../../lib/modprobe/resolve.js';
 import { loadModule, moduleInitState, unloadModule, type ForceOption } from '../../lib/load/loader.js';
 import { scanArgs } from '../getopt.js';
 import { reportLoadError, stdio, type LoadCliIo } from './insmod.js';
@@ -120,7 +120,22 @@ export function modprobeOptionsString(words: readonly string[]): string {
   }).join(' ');
 }
 
-export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/**
+ * What several in-process runs may share (tests running thousands of names):
+ * the parsed modules directory and its indexes per directory, the
+ * configuration per (directory, -C paths). Each run still starts with fresh
+ * module state, as a new kmod process would.
+ */
+export interface ModprobeReuse {
+  readonly dirs: Map<string, { md: ModulesDir; indexes: ProbeIndexes }>;
+  readonly configs: Map<string, ModprobeConfig>;
+}
+
+export function modprobeReuse(): ModprobeReuse {
+  return { dirs: new Map(), configs: new Map() };
+}
+
+export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio, env: NodeJS.ProcessEnv = process.env, reuse?: ModprobeReuse): Promise<number> {
   const args = env.MODPROBE_OPTIONS !== undefined ? [...splitModprobeOptions(env.MODPROBE_OPTIONS), ...argv] : [...argv];
   const r = scanArgs(args, SPEC, 'modprobe');
   if (r.error) {
@@ -176,10 +191,19 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
     return runVersions([positionals[0]]);
   }
   const dir = root !== undefined || kversion !== undefined ? `${root ?? ''}${MODULE_DIRECTORY}/${kversion ?? release()}` : `${MODULE_DIRECTORY}/${release()}`;
-  const md = openModulesDir(dir);
-  const config = readModprobeConfig({ modulesDir: dir, ...(configPaths.length ? { configPaths } : {}) });
+  let shared = reuse?.dirs.get(dir);
+  if (!shared) {
+    shared = { md: openModulesDir(dir), indexes: {} };
+    reuse?.dirs.set(dir, shared);
+  }
+  const configKey = `${dir}\0${configPaths.join('\0')}`;
+  let config = reuse?.configs.get(configKey);
+  if (!config) {
+    config = readModprobeConfig({ modulesDir: dir, ...(configPaths.length ? { configPaths } : {}) });
+    reuse?.configs.set(configKey, config);
+  }
   for (const m of config.messages) io.err(m); // libkmod logs these before modprobe sets its own log level
-  const ctx = probeContext(md, config, { initState: (name) => moduleInitState(name) });
+  const ctx = probeContext(shared.md, config, { initState: (name) => moduleInitState(name), indexes: shared.indexes });
   const run: Run = {
     io, ctx, verbose, logPriority, show: o.show, dryRun: o.dryRun, ignoreLoaded: o.ignoreLoaded, firstTime: o.firstTime,
     ignoreCommands: o.ignoreCommands, useBlacklist: o.useBlacklist, removeHolders: o.holders,

@@ -57,14 +57,25 @@ export interface ProbeContext {
   /** State of a module in the running kernel (default: always absent). */
   readonly initState: (name: string) => ModuleInitState;
   readonly mods: Map<string, Mod>;
+  /** Indexes built from the modules directory on first use; shareable between contexts of the same directory. */
+  readonly indexes: ProbeIndexes;
+}
+
+/** The alias, symbol and built-in alias indexes of one modules directory (built lazily). */
+export interface ProbeIndexes {
   aliasIdx?: WildIndex;
   symbolIdx?: WildIndex;
   builtinAliasIdx?: WildIndex;
   depOrder?: Map<string, number>;
 }
 
-export function probeContext(md: ModulesDir, config: ModprobeConfig, opts: { initState?: (name: string) => ModuleInitState } = {}): ProbeContext {
-  return { dir: md.dir, md, config, initState: opts.initState ?? (() => 'absent'), mods: new Map() };
+/**
+ * A fresh lookup context (kmod_new): module objects start unvisited.
+ * `indexes` may be passed from an earlier context of the same directory to
+ * skip rebuilding them.
+ */
+export function probeContext(md: ModulesDir, config: ModprobeConfig, opts: { initState?: (name: string) => ModuleInitState; indexes?: ProbeIndexes } = {}): ProbeContext {
+  return { dir: md.dir, md, config, initState: opts.initState ?? (() => 'absent'), mods: new Map(), indexes: opts.indexes ?? {} };
 }
 
 function getMod(ctx: ProbeContext, name: string, alias: string | null): Mod {
@@ -78,12 +89,12 @@ function getMod(ctx: ProbeContext, name: string, alias: string | null): Mod {
 }
 
 function depOrder(ctx: ProbeContext): Map<string, number> {
-  if (!ctx.depOrder) {
-    ctx.depOrder = new Map();
+  if (!ctx.indexes.depOrder) {
+    ctx.indexes.depOrder = new Map();
     let i = 0;
-    for (const name of ctx.md.dep().keys()) ctx.depOrder.set(name, i++);
+    for (const name of ctx.md.dep().keys()) ctx.indexes.depOrder.set(name, i++);
   }
-  return ctx.depOrder;
+  return ctx.indexes.depOrder;
 }
 
 const WILD_RE = /[*?[]/;
@@ -115,16 +126,16 @@ function searchWild(idx: WildIndex, key: string): string[] {
 
 function aliasIndex(ctx: ProbeContext): WildIndex {
   const order = depOrder(ctx);
-  return (ctx.aliasIdx ??= buildIndex(ctx.md.aliases(), (m) => order.get(m) ?? Number.MAX_SAFE_INTEGER, true));
+  return (ctx.indexes.aliasIdx ??= buildIndex(ctx.md.aliases(), (m) => order.get(m) ?? Number.MAX_SAFE_INTEGER, true));
 }
 
 function symbolIndex(ctx: ProbeContext): WildIndex {
   const order = depOrder(ctx);
-  return (ctx.symbolIdx ??= buildIndex(ctx.md.symbols(), (m) => order.get(m) ?? Number.MAX_SAFE_INTEGER, false));
+  return (ctx.indexes.symbolIdx ??= buildIndex(ctx.md.symbols(), (m) => order.get(m) ?? Number.MAX_SAFE_INTEGER, false));
 }
 
 function builtinAliasIndex(ctx: ProbeContext): WildIndex {
-  if (!ctx.builtinAliasIdx) {
+  if (!ctx.indexes.builtinAliasIdx) {
     const entries: { pattern: string; module: string }[] = [];
     const info = ctx.md.builtinModinfo();
     for (const [module, records] of info?.records ?? []) {
@@ -132,9 +143,9 @@ function builtinAliasIndex(ctx: ProbeContext): WildIndex {
         if (r.length > 6 && decodeText(r.subarray(0, 6)) === 'alias=') entries.push({ pattern: decodeText(r.subarray(6)), module });
       }
     }
-    ctx.builtinAliasIdx = buildIndex(entries, () => 0, true);
+    ctx.indexes.builtinAliasIdx = buildIndex(entries, () => 0, true);
   }
-  return ctx.builtinAliasIdx;
+  return ctx.indexes.builtinAliasIdx;
 }
 
 /**
