@@ -31,6 +31,8 @@ export type KmodkitErrorCode =
   | 'ETARGET' // target kernel description malformed
   | 'EUNSUPPORTED' // platform or feature cannot be served here
   | 'EREJECTED' // pre-flight check refused the module
+  | 'EFOREIGN' // the module in the kernel is not the one this process (or its recorded previous run) loaded
+  | 'ECOMMAND' // modprobe.d would run an install/remove command and the caller did not allow commands
   | 'ESYSCALL'; // a module syscall failed (see `errno`)
 
 export interface KmodkitErrorOptions {

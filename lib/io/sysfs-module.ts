@@ -21,3 +21,37 @@ export function moduleHolders(name: string, root = ''): string[] {
     return [];
   }
 }
+
+/**
+ * The kernel's view of one loaded module instance: its size and load
+ * address from /proc/modules (as root the address is real; a module
+ * unloaded and loaded again by someone else gets another instance), plus
+ * /sys/module/NAME/srcversion when present. null when not loaded.
+ */
+export function kernelModuleIdentity(name: string, root = ''): string | null {
+  let text: string;
+  try {
+    text = readFileSync(`${root}/proc/modules`, 'latin1');
+  } catch {
+    return null;
+  }
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) return null;
+  const f = line.split(' ');
+  let src = '';
+  try {
+    src = readFileSync(`${root}/sys/module/${name}/srcversion`, 'latin1').trim();
+  } catch {
+    /* no srcversion */
+  }
+  return `${f[1] ?? ''} ${f[5] ?? ''} ${src}`.trim();
+}
+
+/** /proc/sys/kernel/random/boot_id (null when unreadable): tells one boot from the next. */
+export function bootId(root = ''): string | null {
+  try {
+    return readFileSync(`${root}/proc/sys/kernel/random/boot_id`, 'latin1').trim() || null;
+  } catch {
+    return null;
+  }
+}

@@ -35,6 +35,7 @@ import { KmodkitError, isKmodkitError } from '../errors.js';
 import { strerror } from '../errno.js';
 import { lookupName, modulesDirPath, openModulesDir } from '../io/modules-dir.js';
 import { modnameFromPath, modnameNormalize } from '../modindex/names.js';
+import { resolveModuleFile } from '../modprobe/module-file.js';
 import { moduleName } from '../module/layout.js';
 import { moduleFromBytes, type KernelModule } from '../module/module.js';
 import { decodeParams, type KernelParam } from '../module/params.js';
@@ -224,7 +225,7 @@ function refusal(name: string, path: string, r: CheckResult): KmodkitError {
 /** Load a module file (or a module name from modules.dep) into the running kernel. */
 export async function loadModule(fileOrName: string, opts: LoadOptions = {}): Promise<LoadedModule> {
   const root = opts.root ?? '';
-  const resolved = resolveModule(fileOrName, opts);
+  const resolved = resolveModuleFile(fileOrName, opts);
   const path = resolved.path;
   const { bytes, mod } = await readModuleForLoad(path);
   const name = kernelName(mod, path);

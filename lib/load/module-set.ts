@@ -20,6 +20,12 @@ import { readdirSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import { lookupName, modulesDirPath, openModulesDir, type ModulesDir } from '../io/modules-dir.js';
+import { readModprobeConfig } from '../io/modprobe-config.js';
+import { readOwnershipRecord, writeOwnershipRecord, type OwnershipEntry } from '../io/ownership-record.js';
+import { bootId, kernelModuleIdentity } from '../io/sysfs-module.js';
+import { emptyConfig, type ModprobeConfig } from '../modprobe/config.js';
+import { isModulePath } from '../modprobe/module-file.js';
+import { planProbe, probeContext } from '../modprobe/resolve.js';
 import { modnameFromPath, modnameNormalize } from '../modindex/names.js';
 import { modinfoDepends } from '../module/modinfo.js';
 import { moduleInfo, type KernelModule } from '../module/module.js';
@@ -60,6 +66,26 @@ export interface ModuleSetOptions {
   /** Called for each module close() could not unload (default: write a line to stderr). */
   onCloseError?: (name: string, error: unknown) => void;
   tool?: KmodTool;
+  /**
+   * modprobe.d configuration for names and aliases resolved through the
+   * modules directory: true (default) reads <root>/etc/modprobe.d etc. as
+   * kmod does; false uses none; or a parsed configuration.
+   */
+  modprobeConfig?: boolean | ModprobeConfig;
+  /**
+   * A module the configuration would load through an `install` command:
+   * 'refuse' (default, KmodkitError 'ECOMMAND') or 'ignore' (load its file,
+   * as modprobe -i). kmodkit's library never runs configured commands.
+   */
+  installCommands?: 'refuse' | 'ignore';
+  /**
+   * Ownership record (e.g. '/run/mydaemon/modules.json'): written before each
+   * load and after each unload, so that after a crash the next run adopts
+   * (and will unload) exactly the modules the previous run loaded — when the
+   * kernel still holds the same instance (size, address, srcversion) in the
+   * same boot. Anything else already loaded stays someone else's.
+   */
+  ownershipFile?: string;
 }
 
 export interface PlannedModule {
@@ -69,6 +95,10 @@ export interface PlannedModule {
   readonly deps: readonly string[];
   /** Requested by the caller (not pulled in as a dependency). */
   readonly requested: boolean;
+  /** Why it is in the plan (softdeps come from modprobe.d or the module's softdep= lines). */
+  readonly reason?: 'requested' | 'dependency' | 'softdep-pre' | 'softdep-post';
+  /** Options modprobe.d gives it (used when the caller gives no params for it). */
+  readonly options?: string;
 }
 
 export interface CloseResult {
@@ -82,6 +112,9 @@ export class ModuleSet {
   readonly items: readonly string[];
   private readonly opts: ModuleSetOptions;
   private owned: LoadedModule[] = [];
+  /** name → the kernel's identity of the instance this set loaded (or adopted). */
+  private readonly identities = new Map<string, string | null>();
+  private readonly adoptedNames = new Set<string>();
   private plannedList: PlannedModule[] | undefined;
   private sys: ModuleSyscalls | undefined;
   private closed = false;
@@ -100,6 +133,11 @@ export class ModuleSet {
   /** Names of the modules this set loaded, in load order. */
   get loaded(): readonly string[] {
     return this.owned.map((m) => m.name);
+  }
+
+  /** Modules a previous run (per the ownership record) loaded and this set took over. */
+  get adopted(): readonly string[] {
+    return [...this.adoptedNames];
   }
 
   /** Handles of the modules this set loaded. */
@@ -153,8 +191,12 @@ export class ModuleSet {
     const state = new Map<string, 'visiting' | 'done'>();
     const requested = new Set<string>();
 
-    const resolve = async (item: string): Promise<{ name: string; path: string | null; deps: string[] }> => {
-      const isPath = item.includes('/') || MODULE_FILE_RE.test(item);
+    const resolve = async (item: string, isDep: boolean): Promise<{ name: string; path: string | null; deps: string[] }> => {
+      // depends= entries are module names: never a path, never a file outside the search paths
+      if (isDep && (item === '' || item.includes('/') || item.includes('\0'))) {
+        throw new KmodkitError('EINPUT', `dependency '${item}' is not a module name`, { detail: { module: item } });
+      }
+      const isPath = !isDep && isModulePath(item);
       let path: string | undefined;
       let fromDep: string[] | undefined;
       if (isPath) path = item;
@@ -183,7 +225,7 @@ export class ModuleSet {
     };
 
     const visit = async (item: string, isRequested: boolean, chain: string[]): Promise<void> => {
-      const r = await resolve(item);
+      const r = await resolve(item, !isRequested);
       if (isRequested) requested.add(r.name);
       const st = state.get(r.name);
       if (st === 'done') return;
@@ -193,9 +235,52 @@ export class ModuleSet {
       state.set(r.name, 'done');
       if (r.path) order.push({ name: r.name, path: r.path, deps: r.deps.map((d) => modnameNormalize(d)), requested: false });
     };
-    for (const item of this.items) await visit(item, true, []);
+    const config = this.config();
+    for (const item of this.items) {
+      const n = modnameNormalize(item);
+      if (!isModulePath(item) && !search.has(n) && md) {
+        // a name or alias through the modules directory: kmod's plan (softdeps, blacklist, options)
+        await this.planThroughModprobe(md, config, item, order, state, requested);
+        continue;
+      }
+      await visit(item, true, []);
+    }
     this.plannedList = order.map((p) => ({ ...p, requested: requested.has(p.name) }));
     return this.plannedList;
+  }
+
+  private config(): ModprobeConfig {
+    const c = this.opts.modprobeConfig;
+    if (c === false) return emptyConfig();
+    if (c && c !== true) return c;
+    const dir = this.opts.modulesDir ?? modulesDirPath({ basedir: this.opts.root ?? '' }).dir;
+    return readModprobeConfig({ root: this.opts.root ?? '', modulesDir: dir });
+  }
+
+  private async planThroughModprobe(md: ModulesDir, config: ModprobeConfig, item: string, order: PlannedModule[], state: Map<string, 'visiting' | 'done'>, requested: Set<string>): Promise<void> {
+    const root = this.opts.root ?? '';
+    const plan = planProbe(probeContext(md, config), item, { ignoreLoaded: true, ignoreCommands: this.opts.installCommands === 'ignore' });
+    if (!plan.found) {
+      if (isLoaded(modnameNormalize(item), root)) return;
+      throw new KmodkitError('ENOENT', `Module ${item} not found in directory ${md.dir}`, { errno: 'ENOENT', detail: { module: item, modulesDir: md.dir } });
+    }
+    for (const t of plan.targets) {
+      if (t.blacklisted) continue; // a blacklisted alias is skipped, as modprobe does
+      for (const st of t.steps) {
+        if (st.reason === 'requested') requested.add(st.name);
+        if (state.get(st.name) === 'done') continue;
+        if (st.action === 'install' && this.opts.installCommands !== 'ignore') {
+          throw new KmodkitError('ECOMMAND', `modprobe.d would load ${st.name} by running '${st.command}' (${st.sources.map((s) => `${s.file}:${s.line}`).join(', ')}); kmodkit does not run configured commands (installCommands: 'ignore' loads the file instead)`, { detail: { module: st.name, command: st.command } });
+        }
+        if (st.path === null) {
+          if (st.action === 'none' && st.required && !isLoaded(st.name, root)) throw new KmodkitError('ENOENT', `Module ${st.name} not found in directory ${md.dir}`, { errno: 'ENOENT', detail: { module: st.name } });
+          continue;
+        }
+        state.set(st.name, 'done');
+        const deps = (md.dep().get(st.name)?.deps ?? []).map((d) => modnameFromPath(d));
+        order.push({ name: st.name, path: st.path, deps, requested: false, reason: st.reason, ...(st.options ? { options: st.options } : {}) });
+      }
+    }
   }
 
   /**
@@ -210,11 +295,13 @@ export class ModuleSet {
     this.installHooks();
     const root = this.opts.root ?? '';
     const companions: KernelModule[] = [];
+    this.adopt(plan);
     try {
       for (const p of plan) {
         if (this.owned.some((o) => o.name === p.name)) continue;
         if (isLoaded(p.name, root)) continue; // someone else's: use it, never unload it
-        const params = p.requested ? findParams(this.opts.params, p.name) : undefined;
+        const params = (p.requested ? findParams(this.opts.params, p.name) : undefined) ?? p.options;
+        this.record({ name: p.name, path: p.path, identity: null });
         const h = await loadModule(p.path, {
           ...(params !== undefined ? { params } : {}),
           ...(this.opts.check !== undefined ? { check: this.opts.check } : {}),
@@ -227,6 +314,8 @@ export class ModuleSet {
           companions,
         });
         this.owned.push(h);
+        this.identities.set(h.name, kernelModuleIdentity(h.name, root));
+        this.record({ name: h.name, path: h.path, identity: this.identities.get(h.name) ?? null }, p.name);
         try {
           companions.push((await readModuleForLoad(p.path)).mod);
         } catch {
@@ -234,10 +323,69 @@ export class ModuleSet {
         }
       }
     } catch (e) {
+      this.dropPending();
       if (this.opts.rollback !== false) this.unloadOwned();
       throw e;
     }
     return [...this.owned];
+  }
+
+  // --- ownership record -----------------------------------------------------
+
+  private entries(): OwnershipEntry[] {
+    const f = this.opts.ownershipFile;
+    if (!f) return [];
+    const r = readOwnershipRecord(f);
+    return r && r.bootId === bootId(this.opts.root ?? '') ? [...r.modules] : [];
+  }
+
+  private writeEntries(list: OwnershipEntry[]): void {
+    const f = this.opts.ownershipFile;
+    if (f) writeOwnershipRecord(f, { version: 1, bootId: bootId(this.opts.root ?? ''), modules: list });
+  }
+
+  /** Add or replace the entry for a module (`replaces`: the planned name it was recorded under). */
+  private record(e: OwnershipEntry, replaces = e.name): void {
+    if (!this.opts.ownershipFile) return;
+    this.writeEntries([...this.entries().filter((x) => x.name !== e.name && x.name !== replaces), e]);
+  }
+
+  private forget(name: string): void {
+    if (!this.opts.ownershipFile) return;
+    this.writeEntries(this.entries().filter((x) => x.name !== name));
+  }
+
+  /** Entries still pending after a failed load: keep only those the kernel has (they may be ours). */
+  private dropPending(): void {
+    if (!this.opts.ownershipFile) return;
+    const root = this.opts.root ?? '';
+    this.writeEntries(this.entries().filter((x) => x.identity !== null || kernelModuleIdentity(x.name, root) !== null));
+  }
+
+  /**
+   * Take over the modules the previous run recorded, when the kernel still
+   * holds that instance: same name, same identity (or a load that was in
+   * flight when the previous run died, in this boot). Entries for modules
+   * no longer loaded, or loaded anew by someone else, are dropped.
+   */
+  private adopt(plan: readonly PlannedModule[]): void {
+    if (!this.opts.ownershipFile) return;
+    const root = this.opts.root ?? '';
+    const keep: OwnershipEntry[] = [];
+    for (const e of this.entries()) {
+      const now = kernelModuleIdentity(e.name, root);
+      if (now === null || (e.identity !== null && e.identity !== now)) continue;
+      keep.push({ ...e, identity: now });
+      if (this.owned.some((o) => o.name === e.name)) continue;
+      const sys = this.sys as ModuleSyscalls;
+      this.owned.push(adoptedHandle(e.name, e.path, () => unloadModuleSync(e.name, { syscalls: sys, root, check: false })));
+      this.identities.set(e.name, now);
+      this.adoptedNames.add(e.name);
+    }
+    // keep the adopted ones in plan order, so close() unloads in reverse of it
+    const pos = new Map(plan.map((p, i) => [p.name, i]));
+    this.owned.sort((a, b) => (pos.get(a.name) ?? -1) - (pos.get(b.name) ?? -1));
+    this.writeEntries(keep);
   }
 
   private installHooks(): void {
@@ -277,6 +425,18 @@ export class ModuleSet {
     const sys = this.sys;
     for (const h of [...this.owned].reverse()) {
       if (!sys) break;
+      const root = this.opts.root ?? '';
+      const mine = this.identities.get(h.name);
+      const now = kernelModuleIdentity(h.name, root);
+      if (mine != null && now !== null && now !== mine) {
+        // unloaded and loaded again by someone else since: not ours to remove
+        const error = new KmodkitError('EFOREIGN', `not unloading ${h.name}: the module in the kernel is not the instance this set loaded`, { detail: { module: h.name } });
+        failed.push({ name: h.name, error });
+        (this.opts.onCloseError ?? defaultCloseError)(h.name, error);
+        this.identities.delete(h.name);
+        this.forget(h.name);
+        continue;
+      }
       try {
         unloadModuleSync(h.name, {
           syscalls: sys,
@@ -285,16 +445,18 @@ export class ModuleSet {
           ...(this.opts.waitOnClose ? { wait: true } : {}),
         });
         unloaded.push(h.name);
+        this.forget(h.name);
       } catch (e) {
         if (isKmodkitError(e) && e.errno === 'ENOENT') {
           unloaded.push(h.name); // already gone
+          this.forget(h.name);
         } else {
           failed.push({ name: h.name, error: e });
           (this.opts.onCloseError ?? defaultCloseError)(h.name, e);
         }
       }
     }
-    const gone = new Set(unloaded);
+    const gone = new Set([...unloaded, ...failed.filter((f) => isKmodkitError(f.error) && f.error.code === 'EFOREIGN').map((f) => f.name)]);
     this.owned = this.owned.filter((h) => !gone.has(h.name));
     return { unloaded, failed };
   }
@@ -310,6 +472,11 @@ export class ModuleSet {
     this.closing = this.unloadOwned();
     return this.closing;
   }
+}
+
+/** A handle for a module a previous run loaded (per the ownership record). */
+function adoptedHandle(name: string, path: string, unload: () => void): LoadedModule {
+  return { name, path, loadedBy: 'finit', flags: 0, params: '', stripped: false, unload: async () => unload() };
 }
 
 function defaultCloseError(name: string, e: unknown): void {
