@@ -137,7 +137,7 @@ async function main(): Promise<number> {
     )
     .command(
       'modprobe',
-      'Load a module and its dependencies from modules.dep (NAME [name=value...]; -r, -n, -D/--show-depends, -b, -d, -S, -f, --first-time, --no-check)',
+      'kmod 30\'s modprobe: aliases, modprobe.d, softdeps (NAME [name=value...]; -a, -r, --remove-holders, -D/--show-depends, -c, -R, -n, -v, -q, -i, -b, -C, -d, -S, -f, --first-time, --no-check)',
       (y) => y.help(false).version(false).strict(false),
       async () => {
         code = await (await commands.modprobe()).runModprobe(rawAfter('modprobe'));
