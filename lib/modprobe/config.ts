@@ -166,6 +166,15 @@ export function parseModprobeConf(text: string, file: string, into: ModprobeConf
         else into.softdeps.push({ module, ...splitSoftdep(rest), source });
         break;
       }
+      case 'weakdep': {
+        // kmod 33+: "weakdep MOD DEP..." (modules that may be used, loaded by nothing). kmod 30 reports the line as bad;
+        // it is recorded here and reported the same way, so the output stays kmod 30's.
+        const module = underscores(tok.next());
+        const deps = (tok.rest() ?? '').split(/[ \t]+/).filter(Boolean);
+        if (module !== null && deps.length) into.weakdeps.push({ module, deps, source });
+        ok = false;
+        break;
+      }
       case 'include':
       case 'config':
         into.messages.push(`${DEPRECATED_ERR}${file}: command ${cmd} is deprecated and not parsed anymore\n`);

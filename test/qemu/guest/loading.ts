@@ -14,13 +14,14 @@
  * Module.symvers, and /extra/hello-badmagic.ko(.gz) (vermagic patched).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isKmodkitError, type KmodkitError } from '../../../lib/errors.js';
 import { isBlocking } from '../../../lib/check/findings.js';
 import { kernelCompression, listModules, formatLsmod, loadModule, readModuleForLoad, unloadModule, type LoadOptions } from '../../../lib/load/loader.js';
 import { preflight, runningTarget } from '../../../lib/load/preflight.js';
 import { encodeParams, type ParamsInput } from '../../../lib/load/params-string.js';
 import { loadSyscalls, MODULE_INIT_COMPRESSED_FILE } from '../../../lib/load/syscalls.js';
+import { ModuleSet } from '../../../lib/load/module-set.js';
 import type { KernelModule } from '../../../lib/module/module.js';
 
 const KO = '/kmodkit/samples/ko';
@@ -453,6 +454,57 @@ async function main(): Promise<number> {
     start();
     const r9 = cli(['modprobe', 'nosuch']);
     record({ case: 'cli.modprobe-not-found', expected: `1|modprobe: FATAL: Module nosuch not found in directory ${MODDIR}`, got: `${r9.status}|${r9.stderr.trim()}` });
+  }
+
+  // ---- 13. modprobe resolution: an alias, softdep order, options from modprobe.d, a blacklisted alias
+  {
+    mkdirSync('/etc/modprobe.d', { recursive: true });
+    const conf = '/etc/modprobe.d/kmodkit-qemu.conf';
+    const aliasFile = `${MODDIR}/modules.alias`;
+    writeFileSync(conf, 'options kmodkit_params intval=42\nsoftdep kmodkit_consumer pre: kmodkit-greeting post: kmodkit_params\nblacklist kmodkit_initfail\n');
+    writeFileSync(aliasFile, 'alias kmodkit-greeting hello\nalias kmodkit-failing kmodkit_initfail\n');
+    try {
+      start();
+      const a = cli(['modprobe', 'kmodkit-greeting']);
+      record({ case: 'modprobe.alias-load', expected: '0|true', got: `${a.status}|${isIn('hello')}`, detail: { stderr: a.stderr } });
+      start();
+      const ar = cli(['modprobe', '-r', 'kmodkit-greeting']);
+      record({ case: 'modprobe.alias-remove', expected: '0|false', got: `${ar.status}|${isIn('hello')}`, detail: { stderr: ar.stderr } });
+      start();
+      const v = cli(['modprobe', '-v', 'kmodkit_consumer']);
+      const order = v.stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[1]?.split('/').pop());
+      record({
+        case: 'modprobe.softdep-order', expected: '0|kmodkit_exporter.ko,hello.ko,kmodkit_consumer.ko,kmodkit_params.ko|true',
+        got: `${v.status}|${order.join(',')}|${['kmodkit_exporter', 'hello', 'kmodkit_consumer', 'kmodkit_params'].every(isIn)}`, detail: { stdout: v.stdout, stderr: v.stderr },
+      });
+      start();
+      record({ case: 'modprobe.options-from-modprobe.d', expected: '42', got: sysParam('kmodkit_params', 'intval') });
+      start();
+      const vr = cli(['modprobe', '-r', '-v', 'kmodkit_consumer']);
+      record({
+        case: 'modprobe.softdep-remove', expected: '0|rmmod kmodkit_params,rmmod kmodkit_consumer,rmmod kmodkit_exporter,rmmod hello|false',
+        got: `${vr.status}|${vr.stdout.split('\n').filter(Boolean).join(',')}|${['kmodkit_exporter', 'hello', 'kmodkit_consumer', 'kmodkit_params'].some(isIn)}`, detail: { stderr: vr.stderr },
+      });
+      start();
+      const b = cli(['modprobe', 'kmodkit-failing']);
+      record({ case: 'modprobe.blacklisted-alias-skipped', expected: '0||', got: `${b.status}|${b.stdout}|${b.stderr}` });
+      start();
+      const be = cli(['modprobe', 'kmodkit_initfail']);
+      record({ case: 'modprobe.blacklist-not-for-names', expected: `1|modprobe: ERROR: could not insert 'kmodkit_initfail': No such device`, got: `${be.status}|${be.stderr.split('\n')[0]}` });
+      start();
+      const set = new ModuleSet(['kmodkit_consumer'], { signals: false, exitHook: false });
+      await set.load();
+      const loadedOrder = set.loaded.join(',');
+      const p42 = sysParam('kmodkit_params', 'intval');
+      const closed = set.close();
+      record({
+        case: 'moduleset.softdeps-and-options', expected: 'kmodkit_exporter,hello,kmodkit_consumer,kmodkit_params|42|kmodkit_params,kmodkit_consumer,hello,kmodkit_exporter|false',
+        got: `${loadedOrder}|${p42}|${closed.unloaded.join(',')}|${['kmodkit_exporter', 'hello', 'kmodkit_consumer', 'kmodkit_params'].some(isIn)}`,
+      });
+    } finally {
+      unlinkSync(conf);
+      unlinkSync(aliasFile);
+    }
   }
 
   // ---- end state

@@ -24,7 +24,9 @@ test('every command, underscoring, bad lines reported as libkmod does', (t) => {
     'include /x',
     'weird',
     'options pci:v[0-9]-x a=1',
+    'weakdep nvme-core nvme_auth  x',
   ].join('\n'), '/etc/modprobe.d/t.conf', c);
+  t.deepEqual(c.weakdeps.map((w) => [w.module, w.deps]), [['nvme_core', ['nvme_auth', 'x']]]);
   t.deepEqual(c.aliases.map((a) => [a.pattern, a.module, a.source.line]), [['fs_vfat*', 'snd_x', 1]]);
   t.deepEqual(c.blacklists.map((b) => b.module), ['snd_pcsp']);
   t.deepEqual(c.options.map((o) => [o.module, o.options]), [['e1000e', ' IntMode=1 x=2'], ['pci:v[0-9]_x', 'a=1']]);
@@ -37,6 +39,7 @@ test('every command, underscoring, bad lines reported as libkmod does', (t) => {
     "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: /etc/modprobe.d/t.conf line 8: ignoring bad line starting with 'softdep'\n",
     'libkmod: ERROR ../libkmod/libkmod-config.c:708 kmod_config_parse: /etc/modprobe.d/t.conf: command include is deprecated and not parsed anymore\n',
     "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: /etc/modprobe.d/t.conf line 10: ignoring bad line starting with 'weird'\n",
+    "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: /etc/modprobe.d/t.conf line 12: ignoring bad line starting with 'weakdep'\n",
   ]);
   t.is(underscores('a-[b-c]-d'), 'a_[b-c]_d');
   t.is(underscores('a[b'), null);
