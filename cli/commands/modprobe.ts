@@ -169,7 +169,9 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
       case 'resolve-alias': o.lookupOnly = true; break;
       case 'showconfig': case 'show-config': o.showConfig = true; break;
       case 'show-modversions': case 'dump-modversions': o.modversions = true; break;
-      case 'show-exports': o.modversions = true; break;
+      case 'show-exports':
+        io.err('modprobe: ERROR: --show-exports is not supported by kmodkit; use kmodkit symbols --exports FILE\n');
+        return 1;
       case 'dry-run': case 'show': o.dryRun = true; break;
       case 'config': configPaths.push(opt.value as string); break;
       case 'dirname': root = opt.value; break;

@@ -7,13 +7,14 @@
  *   sigterm     waits; the parent's SIGTERM closes the set and re-raises (dies by SIGTERM)
  *   own-handler has its own SIGTERM listener: the set closes, the app exits 7
  *   exit        on SIGUSR2 calls process.exit(0): the 'exit' hook closes the set
+ * A third argument names an ownership record file (ModuleSet's ownershipFile).
  */
 import { ModuleSet } from '../../../lib/load/module-set.js';
 
-const [variant = 'sigterm', modulesDir] = process.argv.slice(2);
+const [variant = 'sigterm', modulesDir, ownershipFile] = process.argv.slice(2);
 
 async function main(): Promise<void> {
-  const set = new ModuleSet(['kmodkit_consumer', 'hello'], { ...(modulesDir ? { modulesDir } : {}) });
+  const set = new ModuleSet(['kmodkit_consumer', 'hello'], { ...(modulesDir ? { modulesDir } : {}), ...(ownershipFile ? { ownershipFile } : {}) });
   if (variant === 'own-handler') {
     process.on('SIGTERM', () => {
       console.log(`APP-SIGTERM closed=${set.isClosed}`);

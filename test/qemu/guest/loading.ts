@@ -507,6 +507,42 @@ async function main(): Promise<number> {
     }
   }
 
+  // ---- 14. a daemon killed with SIGKILL, restarted with the same ownership record
+  {
+    start();
+    const ownershipFile = '/run/kmodkit-owned.json';
+    await loadModule(`${KO}/hello.ko`); // someone else's
+    const child = spawn(process.execPath, ['dist/test/qemu/guest/daemon.js', 'sigterm', MODDIR, ownershipFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const ready = await new Promise<string | null>((resolve) => {
+      const poll = setInterval(() => {
+        const m = /READY (\S+)/.exec(out);
+        if (m) {
+          clearInterval(poll);
+          resolve(m[1]);
+        }
+      }, 20);
+      child.on('exit', () => {
+        clearInterval(poll);
+        resolve(null);
+      });
+    });
+    child.kill('SIGKILL');
+    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.on('exit', resolve)));
+    const survived = ['kmodkit_exporter', 'kmodkit_consumer'].every(isIn);
+    const run2 = new ModuleSet(['kmodkit_consumer', 'hello'], { modulesDir: MODDIR, ownershipFile, signals: false, exitHook: false });
+    await run2.load();
+    const adopted = run2.adopted.join(',');
+    const closed = run2.close().unloaded.join(',');
+    record({
+      case: 'moduleset.restart-adopts-own-modules',
+      expected: 'kmodkit_exporter,kmodkit_consumer|true|kmodkit_exporter,kmodkit_consumer|kmodkit_consumer,kmodkit_exporter|hello-stays=true|record-gone=true',
+      got: `${ready}|${survived}|${adopted}|${closed}|hello-stays=${isIn('hello')}|record-gone=${!existsSync(ownershipFile)}`,
+    });
+    await unloadModule('hello');
+  }
+
   // ---- end state
   start();
   record({ case: 'final.proc-modules-as-at-start', expected: baseline, got: procModules() });
