@@ -43,3 +43,4 @@ export type { TargetKernel } from './check/target.js';
 export { RULES, type Finding, type Severity } from './check/findings.js';
 export { parseSymvers, type Symvers, type SymversEntry } from './check/symvers.js';
 export { parseVermagic, sameMagic, expectedVermagic } from './check/vermagic.js';
+export { parseModprobeConf, parseKernelCmdline, orderConfigFiles, emptyConfig, type ModprobeConfig } from './modprobe/config.js';
