@@ -141,3 +141,27 @@ function attributed<T>(path: string, fn: () => T): T {
     throw fsError(path, e);
   }
 }
+
+/**
+ * Read a module file, pass its decompressed image through `transform`, and
+ * write the result to `output` (default: the file itself) compressed as the
+ * input was, or as `compression` says.
+ */
+export async function rewriteModuleFile(
+  path: string,
+  transform: (image: Uint8Array) => Uint8Array,
+  options: { output?: string; compression?: Compression } = {},
+): Promise<{ written: string; compression: Compression; size: number }> {
+  const mod = await readModuleBytes(path);
+  let image: Uint8Array;
+  try {
+    image = transform(mod.image);
+  } catch (e) {
+    throw fsError(path, e);
+  }
+  const compression = options.compression ?? mod.compression;
+  const bytes = await compressImage(compression, image);
+  const written = options.output ?? path;
+  writeFileAtomic(written, bytes, options.output ? undefined : statSync(path).mode & 0o7777);
+  return { written, compression, size: bytes.length };
+}
