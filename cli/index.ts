@@ -50,6 +50,7 @@ const DIRECT: Record<string, () => Promise<number>> = {
   strip: async () => (await import('./commands/strip.js')).runStrip(rawAfter('strip')),
   compress: async () => (await import('./commands/compress.js')).runCompress(rawAfter('compress')),
   decompress: async () => (await import('./commands/compress.js')).runDecompress(rawAfter('decompress')),
+  install: async () => (await import('./commands/install.js')).runInstall(rawAfter('install')),
 };
 
 async function main(): Promise<number> {
