@@ -1,5 +1,5 @@
 /**
- * `kmodkit sign [-dp] [--resign] HASH KEY CERT MODULE [DEST]`: the kernel's
+ * `kmodkit sign [-dpk] [--resign] HASH KEY CERT MODULE [DEST]`: the kernel's
  * scripts/sign-file, same arguments and same output bytes (RSA), plus
  * compressed modules (decompressed, signed, recompressed in their format)
  * and a refusal to sign a signed module twice.
@@ -10,10 +10,10 @@ import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
 
 const PROG = 'kmodkit sign';
-const SPEC = { short: { d: 'detached', p: 'keep-signature', r: 'resign', h: 'help' }, long: { detached: false, 'keep-signature': false, resign: false, help: false } };
+const SPEC = { short: { d: 'detached', p: 'keep-signature', k: 'key-id', r: 'resign', h: 'help' }, long: { detached: false, 'keep-signature': false, 'key-id': false, resign: false, help: false } };
 
 export const signUsage = `Usage:
-\tkmodkit sign [-dp] [--resign] HASH KEY CERT MODULE [DEST]
+\tkmodkit sign [-dpk] [--resign] HASH KEY CERT MODULE [DEST]
 Append a module signature as the kernel's scripts/sign-file does: PKCS#7
 SignedData (issuer and serial number, no attributes), struct module_signature
 and "~Module signature appended~". Byte-identical to sign-file for RSA keys.
@@ -47,7 +47,7 @@ export async function runSign(args: readonly string[], out = new Output()): Prom
   try {
     await signModuleFile({
       hash: p[0], keyPath: p[1], certPath: p[2], modulePath: p[3], destPath: p[4],
-      detached: flags.has('detached'), keepSignature: flags.has('keep-signature'), resign: flags.has('resign'),
+      detached: flags.has('detached'), keepSignature: flags.has('keep-signature'), resign: flags.has('resign'), useKeyId: flags.has('key-id'),
     });
   } catch (e) {
     out.error(errorLine((e as { file?: string }).file ?? p[3], e));

@@ -99,11 +99,13 @@ export interface SignFileOptions {
   keepSignature?: boolean;
   /** replace an existing signature instead of refusing */
   resign?: boolean;
+  /** sign-file -k: name the signer by subjectKeyIdentifier */
+  useKeyId?: boolean;
 }
 
 /** `sign-file` on files; returns the paths written. Compressed modules are recompressed in their format. */
 export async function signModuleFile(o: SignFileOptions): Promise<string[]> {
-  const signer = signerFromFiles(o.hash, o.keyPath, o.certPath);
+  const signer = { ...signerFromFiles(o.hash, o.keyPath, o.certPath), useKeyId: o.useKeyId === true };
   const mod = await readModuleBytes(o.modulePath);
   let signed;
   try {

@@ -22,9 +22,9 @@
  * whole file equals sign-file's byte for byte.
  */
 import { KmodkitError } from '../errors.js';
-import { derDecode, derExpect, findSignature, OID_DATA, OID_SIGNED_DATA, SIGNATURE_MARKER } from '../module/signature.js';
+import { derContent, derDecode, derExpect, derOid, findSignature, OID_DATA, OID_SIGNED_DATA, SIGNATURE_MARKER } from '../module/signature.js';
 import { isModuleImage } from './module-image.js';
-import { derExplicit, derNull, derObjectIdentifier, derOctetString, derSequence, derSet, derSmallInteger } from './der-writer.js';
+import { derExplicit, derImplicitPrimitive, derNull, derObjectIdentifier, derOctetString, derSequence, derSet, derSmallInteger } from './der-writer.js';
 
 export type SigningKeyType = 'rsa' | 'ec';
 
@@ -37,6 +37,8 @@ export interface ModuleSigner {
   keyType: SigningKeyType;
   /** signature over `data` with `hash` (RSA PKCS#1 v1.5, or DER-encoded ECDSA) */
   sign(data: Uint8Array): Uint8Array;
+  /** name the signer by subjectKeyIdentifier instead of issuer + serial (sign-file -k) */
+  useKeyId?: boolean;
 }
 
 export interface SignOptions {
@@ -82,8 +84,10 @@ const PKEY_ID_PKCS7 = 2;
 
 const MARKER = new TextEncoder().encode(SIGNATURE_MARKER);
 
-/** The certificate's issuer Name and serialNumber INTEGER, each as its DER TLV. */
-function issuerAndSerial(cert: Uint8Array): { issuer: Uint8Array; serial: Uint8Array } {
+const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
+
+/** The certificate's issuer Name and serialNumber INTEGER, each as its DER TLV, and its subjectKeyIdentifier. */
+function certificateIds(cert: Uint8Array): { issuer: Uint8Array; serial: Uint8Array; skid?: Uint8Array } {
   try {
     const c = derExpect(derDecode(cert), 16, 'Certificate');
     const tbs = derExpect(c.children[0], 16, 'TBSCertificate');
@@ -91,7 +95,16 @@ function issuerAndSerial(cert: Uint8Array): { issuer: Uint8Array; serial: Uint8A
     if (tbs.children[0]?.cls === 2 && tbs.children[0].tag === 0) i++; // [0] version
     const serial = derExpect(tbs.children[i], 2, 'serialNumber');
     const issuer = derExpect(tbs.children[i + 2], 16, 'issuer');
-    return { serial: cert.slice(serial.start, serial.end), issuer: cert.slice(issuer.start, issuer.end) };
+    let skid: Uint8Array | undefined;
+    for (const f of tbs.children.slice(i + 3)) {
+      if (f.cls !== 2 || f.tag !== 3) continue; // [3] extensions
+      for (const ext of derExpect(f.children[0], 16, 'Extensions').children) {
+        if (derOid(ext.children[0], 'extnID') !== OID_SUBJECT_KEY_IDENTIFIER) continue;
+        const value = derContent(derExpect(ext.children[ext.children.length - 1], 4, 'extnValue'));
+        skid = derContent(derExpect(derDecode(value), 4, 'SubjectKeyIdentifier')).slice();
+      }
+    }
+    return { serial: cert.slice(serial.start, serial.end), issuer: cert.slice(issuer.start, issuer.end), skid };
   } catch (e) {
     if (e instanceof KmodkitError) throw new KmodkitError('EINPUT', `malformed certificate: ${e.message}`, { cause: e });
     throw e;
@@ -106,17 +119,20 @@ export function moduleSignedData(image: Uint8Array, signer: ModuleSigner): Uint8
     signer.keyType === 'rsa'
       ? derSequence(derObjectIdentifier(OID_RSA_ENCRYPTION), derNull())
       : derSequence(derObjectIdentifier(ECDSA_OIDS[signer.hash]));
-  const { issuer, serial } = issuerAndSerial(signer.certificate);
+  const { issuer, serial, skid } = certificateIds(signer.certificate);
+  if (signer.useKeyId && !skid) throw new KmodkitError('EINPUT', 'the certificate has no subjectKeyIdentifier (needed to sign with -k)');
+  // CMS: version 3 with a subjectKeyIdentifier SignerIdentifier, else 1 (RFC 5652 5.1, 5.3)
+  const version = signer.useKeyId ? 3 : 1;
   const digestAlg = derSequence(derObjectIdentifier(digestOid));
   const signerInfo = derSequence(
-    derSmallInteger(1),
-    derSequence(issuer, serial),
+    derSmallInteger(version),
+    signer.useKeyId ? derImplicitPrimitive(0, skid!) : derSequence(issuer, serial),
     digestAlg,
     sigAlg,
     derOctetString(signer.sign(image)),
   );
   const signedData = derSequence(
-    derSmallInteger(1),
+    derSmallInteger(version),
     derSet(digestAlg),
     derSequence(derObjectIdentifier(OID_DATA)),
     derSet(signerInfo),

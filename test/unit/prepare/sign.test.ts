@@ -66,7 +66,7 @@ test('RSA: byte-identical to sign-file over the samples and Debian modules, sha2
   t.true(sampleKos.length >= 5);
 });
 
-test('CLI: sign, -d and -p write what sign-file writes; compressed input is signed inside and recompressed', (t) => {
+test('CLI: sign, -d, -p and -k write what sign-file writes; compressed input is signed inside and recompressed', (t) => {
   if (!signFile.path || !rsa) {
     t.log(`skipped: ${signFile.reason}`);
     t.pass();
@@ -80,6 +80,11 @@ test('CLI: sign, -d and -p write what sign-file writes; compressed input is sign
   t.is(r.status, 0, r.stderr.toString());
   t.deepEqual(readFileSync(join(dir, 'ours.ko')), ref);
   t.deepEqual(readFileSync(`${mod}.p7s`), refP7s);
+  // -k: subjectKeyIdentifier instead of issuer + serial (CMS version 3)
+  const refK = referenceSign('sha256', rsa.key, rsa.cert, readFileSync(mod), ['-k']);
+  const k = spawnSync(process.execPath, [CLI, 'sign', '-k', 'sha256', rsa.key, rsa.cert, mod, join(dir, 'ours-k.ko')]);
+  t.is(k.status, 0, k.stderr.toString());
+  t.deepEqual(readFileSync(join(dir, 'ours-k.ko')), refK);
   for (const [ext, decode] of [['xz', 'xz'], ['zst', 'zstd'], ['gz', 'gzip']] as const) {
     const z = join(dir, `hello.ko.${ext}`);
     copyFileSync(join(SAMPLES, `hello.ko.${ext}`), z);
