@@ -46,6 +46,11 @@ const DIRECT: Record<string, () => Promise<number>> = {
   rmmod: async () => (await commands.rmmod()).runRmmod(rawAfter('rmmod')),
   lsmod: async () => (await commands.lsmod()).runLsmod(rawAfter('lsmod')),
   modprobe: async () => (await commands.modprobe()).runModprobe(rawAfter('modprobe')),
+  sign: async () => (await import('./commands/sign.js')).runSign(rawAfter('sign')),
+  strip: async () => (await import('./commands/strip.js')).runStrip(rawAfter('strip')),
+  compress: async () => (await import('./commands/compress.js')).runCompress(rawAfter('compress')),
+  decompress: async () => (await import('./commands/compress.js')).runDecompress(rawAfter('decompress')),
+  install: async () => (await import('./commands/install.js')).runInstall(rawAfter('install')),
 };
 
 async function main(): Promise<number> {

@@ -44,3 +44,8 @@ export { RULES, type Finding, type Severity } from './check/findings.js';
 export { parseSymvers, type Symvers, type SymversEntry } from './check/symvers.js';
 export { parseVermagic, sameMagic, expectedVermagic } from './check/vermagic.js';
 export { parseModprobeConf, parseKernelCmdline, orderConfigFiles, emptyConfig, type ModprobeConfig } from './modprobe/config.js';
+
+// Preparation (sign, strip, compress): bytes in, bytes out
+export { signModuleImage, moduleSignedData, unsignedImage, type ModuleSigner, type SignedModule } from './prepare/sign-module.js';
+export { stripDebug } from './prepare/strip-debug.js';
+export { prepareModule, preparationPlan, targetCompression, type PrepareOptions, type PreparedModule, type PreparationPlan } from './prepare/prepare-module.js';

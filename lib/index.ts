@@ -14,6 +14,12 @@ export { openModulesDir, modulesDirPath, lookupName, lookupAlias, type ModulesDi
 export { loadTarget, type TargetOptions } from './io/target.js';
 export { verifyModuleSignature, type VerifyResult } from './check/signature-verify.js';
 
+// Preparation on files: sign-file, strip, compression, install
+export { moduleSigner } from './prepare/sign-key.js';
+export { signModuleFile, rewriteModuleFile, writeFileAtomic, type SignFileOptions } from './io/prepare-files.js';
+export { encodeModule, type EncodeFormat } from './io/native/encode.js';
+export { installModule, type InstallOptions, type InstallReport } from './io/install-module.js';
+
 // Loading
 export {
   loadModule, unloadModule, listModules, isLoaded, formatLsmod,

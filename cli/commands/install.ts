@@ -1,0 +1,127 @@
+/**
+ * `kmodkit install MODULE... --kernel RELEASE [--root DIR] [--dir updates|extra]
+ * [--sign KEY CERT] [--strip] [--compress auto|none|gzip|xz|zstd] [--dry-run]`:
+ * the DKMS / modules_install flow in one command (lib/io/install-module.ts).
+ */
+import { installModule, type InstallReport } from '../../lib/io/install-module.js';
+import type { CompressChoice } from '../../lib/prepare/prepare-module.js';
+import { scanArgs } from '../getopt.js';
+import { Output } from '../format/output.js';
+import { errorLine } from '../each-module.js';
+
+const PROG = 'kmodkit install';
+const SPEC = {
+  short: { k: 'kernel', r: 'root', s: 'strip', n: 'dry-run', h: 'help' },
+  long: { kernel: true, root: true, dir: true, strip: false, compress: true, hash: true, config: true, symvers: true, 'dry-run': false, 'no-depmod': false, json: false, help: false },
+};
+const COMPRESS = ['auto', 'none', 'gzip', 'xz', 'zstd'];
+
+export const installUsage = `Usage:
+\tkmodkit install MODULE... --kernel RELEASE [--root DIR] [--dir updates|extra]
+\t               [--sign KEY CERT] [--strip] [--compress auto|none|gzip|xz|zstd] [--dry-run]
+Prepare out-of-tree modules for a kernel and install them, as DKMS and
+modules_install do: strip debug information (--strip, INSTALL_MOD_STRIP=1),
+sign with the kernel's CONFIG_MODULE_SIG_HASH (--sign), compress as its
+CONFIG_MODULE_COMPRESS_* says (--compress auto), place them under
+DIR/lib/modules/RELEASE/updates/ (temporary file + rename), refresh the
+indexes with depmod -b DIR RELEASE, and run the pre-flight check against
+that kernel. The kernel's .config is read from DIR/boot/config-RELEASE or
+lib/modules/RELEASE/build/.config (or --config).
+Options:
+\t-k, --kernel RELEASE    Target kernel release (required)
+\t-r, --root DIR          Root directory (default /)
+\t    --dir SUBDIR        Under lib/modules/RELEASE (default updates; extra as Kbuild's M=)
+\t    --sign KEY CERT     Sign with this PEM private key and its certificate (PEM or DER)
+\t    --hash HASH         Sign with HASH instead of CONFIG_MODULE_SIG_HASH
+\t-s, --strip             Strip debug information (strip --strip-debug)
+\t    --compress FMT      auto (the kernel's choice, default), none, gzip, xz, zstd
+\t    --config FILE       The target's .config
+\t    --symvers FILE      The target's Module.symvers (for the check)
+\t    --no-depmod         Do not run depmod
+\t-n, --dry-run           Print the plan, write nothing
+\t    --json              The report as JSON
+\t-h, --help              Show this help
+`;
+
+function describePlan(r: InstallReport, signKey?: string): string {
+  const steps: string[] = [];
+  if (r.plan.strip) steps.push('strip debug information');
+  if (r.plan.hash) steps.push(`sign with ${r.plan.hash} (${r.plan.hashFrom}) using ${signKey}`);
+  steps.push(r.plan.compression === 'none' ? `no compression (${r.plan.compressionFrom})` : `compress ${r.plan.compression} (${r.plan.compressionFrom})`);
+  return `plan: ${steps.join('; ')}; install into ${r.modulesDir}/${r.dir}/\n`;
+}
+
+export async function runInstall(args: readonly string[], out = new Output()): Promise<number> {
+  // --sign takes two arguments, which getopt cannot express: take them out first.
+  const rest: string[] = [];
+  let sign: { key: string; cert: string } | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--sign') {
+      if (args[i + 2] === undefined) {
+        out.error(`${PROG}: --sign needs KEY and CERT`);
+        return 2;
+      }
+      sign = { key: args[i + 1], cert: args[i + 2] };
+      i += 2;
+    } else rest.push(args[i]);
+  }
+  const scanned = scanArgs(rest, SPEC, PROG);
+  if (scanned.error) {
+    out.error(scanned.error);
+    return 2;
+  }
+  const opt = (n: string) => scanned.opts.filter((o) => o.name === n).pop();
+  if (opt('help')) {
+    out.text(installUsage);
+    out.flush();
+    return 0;
+  }
+  const kernel = opt('kernel')?.value;
+  const compress = opt('compress')?.value ?? 'auto';
+  if (!kernel || scanned.positionals.length === 0 || !COMPRESS.includes(compress)) {
+    out.error(`${PROG}: ${!kernel ? 'give --kernel RELEASE' : scanned.positionals.length === 0 ? 'name one or more modules' : `unknown --compress ${compress}`}\n${installUsage}`);
+    return 2;
+  }
+  let report: InstallReport;
+  try {
+    report = await installModule(scanned.positionals, {
+      kernel,
+      root: opt('root')?.value,
+      dir: opt('dir')?.value,
+      sign,
+      hash: opt('hash')?.value,
+      strip: opt('strip') !== undefined,
+      compress: compress as CompressChoice,
+      config: opt('config')?.value,
+      symvers: opt('symvers')?.value,
+      dryRun: opt('dry-run') !== undefined,
+      ...(opt('no-depmod') ? { depmod: null } : {}),
+    });
+  } catch (e) {
+    out.error(errorLine((e as { file?: string }).file ?? kernel, e));
+    return 1;
+  }
+  for (const f of report.failed) out.error(errorLine(f.error.file ?? f.source, f.error));
+  if (opt('json')) {
+    out.text(JSON.stringify({ ...report, failed: report.failed.map((f) => ({ source: f.source, code: f.error.code, message: f.error.message })) }, null, 2) + '\n');
+  } else {
+    out.text(describePlan(report, sign?.key));
+    for (const m of report.installed) {
+      out.text(`${opt('dry-run') ? 'would install' : 'installed'} ${m.source} -> ${m.dest} (${m.size} bytes${m.stripped.length ? `, ${m.stripped.length} debug sections dropped` : ''})\n`);
+      for (const r of m.replaced) out.text(`  removed ${r}\n`);
+    }
+    if (report.depmod) out.text(`depmod: ${report.depmod.command.join(' ')}: ${report.depmod.status === 0 ? 'ok' : `exit ${report.depmod.status}: ${report.depmod.stderr.trim()}`}\n`);
+    else if (!opt('dry-run') && report.installed.length) out.text('depmod: not run (no depmod found, or --no-depmod)\n');
+    for (const m of report.installed) {
+      if (!m.check) continue;
+      const errors = m.check.findings.filter((f) => f.status === 'failed' && f.severity === 'error');
+      const warnings = m.check.findings.filter((f) => f.status === 'failed' && f.severity === 'warning');
+      out.text(`check ${m.check.module.name}: ${m.check.verdict === 'loads' ? 'would load' : 'would NOT load'} on ${kernel}${warnings.length ? ` (${warnings.length} warnings)` : ''}\n`);
+      for (const f of [...errors, ...warnings]) out.text(`  ${f.severity}: ${f.message}\n`);
+    }
+  }
+  out.flush();
+  const checkFailed = report.installed.some((m) => m.check?.verdict === 'fails');
+  const depmodFailed = report.depmod !== undefined && report.depmod.status !== 0;
+  return report.failed.length || checkFailed || depmodFailed ? 1 : 0;
+}

@@ -1,0 +1,83 @@
+/**
+ * `kmodkit strip [--signature] [--debug] [--modversions] [--vermagic] [-o OUT] MODULE...`:
+ * remove a module's signature (the exact unsigned bytes come back), its debug
+ * information (`strip --strip-debug`, what INSTALL_MOD_STRIP=1 does), or,
+ * as insmod -f does, its symbol versions / vermagic. Compressed modules stay
+ * in their format.
+ */
+import { rewriteModuleFile } from '../../lib/io/prepare-files.js';
+import { stripForForce } from '../../lib/load/strip.js';
+import { findSignature } from '../../lib/module/signature.js';
+import { KmodkitError } from '../../lib/errors.js';
+import { stripDebug } from '../../lib/prepare/strip-debug.js';
+import { unsignedImage } from '../../lib/prepare/sign-module.js';
+import { scanArgs } from '../getopt.js';
+import { Output } from '../format/output.js';
+import { errorLine } from '../each-module.js';
+
+const PROG = 'kmodkit strip';
+const SPEC = {
+  short: { s: 'signature', g: 'debug', o: 'output', h: 'help' },
+  long: { signature: false, debug: false, modversions: false, vermagic: false, output: true, help: false },
+};
+
+export const stripUsage = `Usage:
+\tkmodkit strip [--signature] [--debug] [--modversions] [--vermagic] [-o OUT] MODULE...
+Remove parts of kernel modules, in place (or into OUT for one MODULE).
+Compressed modules (.gz/.xz/.zst) are rewritten in their format.
+Options:
+\t-s, --signature    Remove the appended signature: the exact unsigned bytes
+\t-g, --debug        Remove debug information as \`strip --strip-debug\`
+\t                   (INSTALL_MOD_STRIP=1): .debug_* and their relocations
+\t    --modversions  Drop the symbol versions (as insmod --force-modversion)
+\t    --vermagic     Blank the vermagic (as insmod --force-vermagic)
+\t-o, --output OUT   Write to OUT instead of replacing MODULE
+\t-h, --help         Show this help
+`;
+
+export async function runStrip(args: readonly string[], out = new Output()): Promise<number> {
+  const scanned = scanArgs(args, SPEC, PROG);
+  if (scanned.error) {
+    out.error(scanned.error);
+    return 2;
+  }
+  const flags = new Set(scanned.opts.map((o) => o.name));
+  const output = scanned.opts.find((o) => o.name === 'output')?.value;
+  if (flags.has('help')) {
+    out.text(stripUsage);
+    out.flush();
+    return 0;
+  }
+  const files = scanned.positionals;
+  const what = ['signature', 'debug', 'modversions', 'vermagic'].filter((f) => flags.has(f));
+  if (files.length === 0 || what.length === 0 || (output && files.length > 1)) {
+    out.error(`${PROG}: name what to strip and one or more modules (-o with one module only)\n${stripUsage}`);
+    return 2;
+  }
+  const transform = (image: Uint8Array): Uint8Array => {
+    let img = image;
+    if (flags.has('signature')) {
+      if (findSignature(img) === null) throw new KmodkitError('EINPUT', 'module is not signed');
+      img = unsignedImage(img).slice();
+    }
+    if (flags.has('debug')) {
+      if (findSignature(img) !== null) throw new KmodkitError('EINPUT', 'module is signed: stripping debug information would invalidate the signature (add --signature, then sign again)');
+      img = stripDebug(img).image;
+    }
+    if (flags.has('modversions') || flags.has('vermagic')) {
+      img = stripForForce(img, { modversions: flags.has('modversions'), vermagic: flags.has('vermagic') }).image;
+    }
+    return img;
+  };
+  let failed = false;
+  for (const f of files) {
+    try {
+      await rewriteModuleFile(f, transform, { output });
+    } catch (e) {
+      out.error(errorLine((e as { file?: string }).file ?? f, e));
+      failed = true;
+    }
+  }
+  out.flush();
+  return failed ? 1 : 0;
+}

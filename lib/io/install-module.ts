@@ -1,0 +1,143 @@
+/**
+ * `installModule`: the DKMS / modules_install flow for out-of-tree modules in
+ * one call. For each module: strip (INSTALL_MOD_STRIP=1), sign with the
+ * target's CONFIG_MODULE_SIG_HASH, compress as its CONFIG_MODULE_COMPRESS_*
+ * says, place under ROOT/lib/modules/RELEASE/DIR/ (temporary file + rename),
+ * then refresh the indexes with depmod and run the pre-flight check against
+ * that kernel. Every module is prepared before anything is written, so a bad
+ * input leaves the destination untouched.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { checkModule, type CheckResult } from '../check/run.js';
+import { KmodkitError } from '../errors.js';
+import { COMPRESSION_SUFFIX, preparationPlan, prepareModule, type CompressChoice, type PreparationPlan } from '../prepare/prepare-module.js';
+import { encodeModule } from './native/encode.js';
+import { readModuleFile } from './open.js';
+import { readInputFile, signerFromFiles, writeFileAtomic } from './prepare-files.js';
+import { loadTarget } from './target.js';
+
+export interface InstallOptions {
+  /** kernel release: lib/modules/RELEASE */
+  kernel: string;
+  /** root directory (default /) */
+  root?: string;
+  /** subdirectory of lib/modules/RELEASE (default updates, as DKMS) */
+  dir?: string;
+  sign?: { key: string; cert: string };
+  /** override CONFIG_MODULE_SIG_HASH */
+  hash?: string;
+  strip?: boolean;
+  compress?: CompressChoice;
+  /** the target's .config (default: ROOT/boot/config-RELEASE, then lib/modules/RELEASE/build/.config) */
+  config?: string;
+  symvers?: string;
+  dryRun?: boolean;
+  /** the depmod binary (default: kmod's depmod from PATH); null skips it */
+  depmod?: string | null;
+}
+
+export interface InstalledModule {
+  source: string;
+  dest: string;
+  size: number;
+  /** sections strip dropped */
+  stripped: string[];
+  /** other copies of the module (other compression) removed from DIR */
+  replaced: string[];
+  check?: CheckResult;
+}
+
+export interface InstallReport {
+  plan: PreparationPlan;
+  modulesDir: string;
+  dir: string;
+  installed: InstalledModule[];
+  failed: { source: string; error: KmodkitError }[];
+  depmod?: { command: string[]; status: number | null; stderr: string };
+  /** where the target's description came from / what was missing */
+  target: { sources: Record<string, string>; missing: Record<string, string> };
+}
+
+const MODULE_NAME_RE = /\.ko(\.gz|\.xz|\.zst)?$/;
+
+function findDepmod(): string | null {
+  for (const d of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
+    if (d && existsSync(join(d, 'depmod'))) return join(d, 'depmod');
+  }
+  return null;
+}
+
+function configCandidate(root: string, kernel: string, given?: string): string | undefined {
+  if (given) return given;
+  const boot = join(root, 'boot', `config-${kernel}`);
+  return existsSync(boot) ? boot : undefined;
+}
+
+export async function installModule(modules: readonly string[], o: InstallOptions): Promise<InstallReport> {
+  if (!/^[^/\0]+$/.test(o.kernel) || o.kernel === '.' || o.kernel === '..') throw new KmodkitError('EINPUT', `bad kernel release "${o.kernel}"`);
+  const dir = o.dir ?? 'updates';
+  if (dir.split('/').includes('..') || dir.startsWith('/')) throw new KmodkitError('EINPUT', `bad --dir "${dir}" (a path inside lib/modules/RELEASE)`);
+  const root = o.root ?? '/';
+  const modulesDir = join(root, 'lib/modules', o.kernel);
+  const targetOptions = { kernelRelease: o.kernel, modulesDir, configPath: configCandidate(root, o.kernel, o.config), symversPath: o.symvers, running: false, ...(o.sign ? { certs: [o.sign.cert] } : {}) };
+  const target = await loadTarget(targetOptions);
+  if (o.sign) readInputFile(o.sign.cert);
+  const signer = o.sign ? (hash: string) => signerFromFiles(hash, o.sign!.key, o.sign!.cert) : undefined;
+  const prepOpts = { strip: o.strip, signer, hash: o.hash, compress: o.compress, encode: encodeModule };
+  const plan = preparationPlan(target, prepOpts);
+  const report: InstallReport = { plan, modulesDir, dir, installed: [], failed: [], target: { sources: target.sources, missing: target.missing } };
+  const destDir = join(modulesDir, dir);
+
+  const prepared: { source: string; dest: string; bytes: Uint8Array; stripped: string[] }[] = [];
+  for (const source of modules) {
+    try {
+      const raw = readInputFile(source);
+      const p = await prepareModule(raw, target, prepOpts);
+      const name = basename(source).replace(MODULE_NAME_RE, '');
+      prepared.push({ source, dest: join(destDir, `${name}.ko${p.plan.suffix}`), bytes: p.bytes, stripped: p.stripped });
+    } catch (e) {
+      if (!(e instanceof KmodkitError)) throw e;
+      if (e.file === undefined) e.file = source;
+      report.failed.push({ source, error: e });
+    }
+  }
+  if (o.dryRun) {
+    report.installed = prepared.map((p) => ({ source: p.source, dest: p.dest, size: p.bytes.length, stripped: p.stripped, replaced: [] }));
+    return report;
+  }
+  if (prepared.length > 0) {
+    try {
+      mkdirSync(destDir, { recursive: true });
+    } catch (e) {
+      throw new KmodkitError('EIO', (e as Error).message, { file: destDir, cause: e });
+    }
+  }
+  for (const p of prepared) {
+    writeFileAtomic(p.dest, p.bytes, 0o644);
+    const replaced: string[] = [];
+    for (const suffix of Object.values(COMPRESSION_SUFFIX)) {
+      const other = p.dest.replace(MODULE_NAME_RE, `.ko${suffix}`);
+      if (other !== p.dest && existsSync(other)) {
+        unlinkSync(other);
+        replaced.push(other);
+      }
+    }
+    report.installed.push({ source: p.source, dest: p.dest, size: p.bytes.length, stripped: p.stripped, replaced });
+  }
+  if (report.installed.length === 0) return report;
+
+  const depmod = o.depmod === undefined ? findDepmod() : o.depmod;
+  if (depmod) {
+    const command = [depmod, ...(root === '/' ? [] : ['-b', root]), o.kernel];
+    const r = spawnSync(command[0], command.slice(1), { encoding: 'utf8', timeout: 300_000 });
+    report.depmod = { command, status: r.status, stderr: (r.stderr ?? '') + (r.error ? r.error.message : '') };
+  }
+  // the check sees the refreshed indexes
+  const checkTarget = await loadTarget(targetOptions);
+  for (const m of report.installed) {
+    m.check = await checkModule(await readModuleFile(m.dest), checkTarget);
+  }
+  return report;
+}
