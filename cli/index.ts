@@ -46,6 +46,7 @@ const DIRECT: Record<string, () => Promise<number>> = {
   rmmod: async () => (await commands.rmmod()).runRmmod(rawAfter('rmmod')),
   lsmod: async () => (await commands.lsmod()).runLsmod(rawAfter('lsmod')),
   modprobe: async () => (await commands.modprobe()).runModprobe(rawAfter('modprobe')),
+  web: async () => (await import('./commands/web.js')).runWeb(rawAfter('web')),
 };
 
 async function main(): Promise<number> {

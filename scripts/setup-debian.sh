@@ -4,6 +4,7 @@
 #   xz-utils zstd   make compressed module copies for the corpus tier
 #   openssl         throw-away signing keys in signature tests
 #   qemu-system-x86 busybox-static cpio   the real-kernel (QEMU) tier
+#   chromium        the browser tier (test/browser, driven by playwright-core)
 # Kernel packages themselves are fetched by the tiers with `apt-get download`
 # into ~/.cache/kmodkit (never into the repository).
 set -euo pipefail
@@ -13,5 +14,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
   kmod xz-utils zstd gzip openssl ca-certificates \
-  qemu-system-x86 busybox-static cpio >/dev/null
+  qemu-system-x86 busybox-static cpio chromium >/dev/null
 echo "setup-debian: system packages installed"
