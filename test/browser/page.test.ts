@@ -99,6 +99,8 @@ interface Case {
   badFiles?: string[];
   via?: 'http' | 'file';
   drop?: boolean;
+  /** Start the page without Web Workers: it must fall back to the main thread, with a note. */
+  noWorker?: boolean;
 }
 
 const read = (p: string) => new Uint8Array(readFileSync(p));
@@ -171,6 +173,7 @@ function run(c: Case): void {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.setViewportSize({ width: 1280, height: 900 });
+    if (c.noWorker) await page.addInitScript(() => { Reflect.deleteProperty(globalThis, 'Worker'); });
     await page.goto(c.via === 'file' ? pathToFileURL(PAGE).href : baseUrl);
     if (c.target) await page.fill('#release', RELEASE);
     const paths = [...names, ...extra].map((n) => join(dir, n));
@@ -186,7 +189,8 @@ function run(c: Case): void {
     await page.waitForFunction((n) => document.body.dataset.state === 'done' && document.querySelectorAll('article.module').length === n, names.length, { timeout: 60_000 });
     const s = await shown(page);
     t.deepEqual(errors, [], 'no script errors');
-    t.is(s.mode, 'worker', `ran in a Web Worker: ${s.status}`);
+    t.is(s.mode, c.noWorker ? 'main' : 'worker', `where it ran: ${s.status}`);
+    if (c.noWorker) t.regex(s.status, /main thread/);
     t.deepEqual(s.modules.map((m) => m.file), names);
 
     // Bad files: the CLI's one line, in the page.
@@ -262,6 +266,7 @@ run({
   ],
   expectErrors: { 'vermagic.ko': ['vermagic.mismatch'], 'gpl.ko': ['symbol.gpl-only'], 'kmodkit_nsmissing.ko': ['namespace.missing-import'], 'arch.ko': ['arch.mismatch'] },
 });
+run({ name: 'no worker', via: 'file', noWorker: true, modules: [ko('hello.ko.xz'), ko('kmodkit_params.ko')] });
 run({ name: 'symbol unknown', target: true, via: 'file', modules: [ko('kmodkit_consumer.ko')], expectErrors: { 'kmodkit_consumer.ko': ['symbol.unknown'] } });
 run({
   name: 'crc mismatch', target: true,

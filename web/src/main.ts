@@ -7,6 +7,8 @@
 import type { ModuleView, PageResult, DroppedFile, SectionBox } from './analyse.js';
 
 declare const WORKER_SOURCE: string;
+/** The worker's bundled code (inlined by web/build.mjs; referenced once so it is inlined once). */
+const WORKER_CODE: string = WORKER_SOURCE;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = $<HTMLParagraphElement>('status');
@@ -27,7 +29,7 @@ type Run = (files: DroppedFile[], release: string) => Promise<PageResult>;
 
 function startWorker(): Run | null {
   try {
-    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+    const url = URL.createObjectURL(new Blob([WORKER_CODE], { type: 'text/javascript' }));
     const w = new Worker(url);
     let next = 0;
     const waiting = new Map<number, { ok: (r: PageResult) => void; fail: (e: Error) => void }>();
@@ -57,7 +59,7 @@ let run: Run = startWorker() ?? (mode = 'main', mainThread);
 
 async function mainThread(files: DroppedFile[], release: string): Promise<PageResult> {
   // Same code as the worker, evaluated here (a note says so on the page).
-  const fn = new Function('self', WORKER_SOURCE + '\n;return self.onmessage;');
+  const fn = new Function('self', WORKER_CODE + '\n;return self.onmessage;');
   const self: { onmessage?: (e: { data: unknown }) => Promise<void>; postMessage?: (m: unknown) => void } = {};
   let reply: { result?: PageResult; error?: string } = {};
   self.postMessage = (m) => { reply = m as typeof reply; };
@@ -167,7 +169,7 @@ function sectionMap(v: ModuleView): HTMLElement {
   const describe = (name: string, type: string, size: number, flags: string) => `${name}: ${type}, ${size} bytes (${((100 * size) / total).toFixed(1)} %), flags ${flags}`;
   const add = (name: string, kind: string, type: string, size: number, flags: string) => {
     const text = describe(name, type, size, flags);
-    const b = el('span', { class: `sec k-${kind}`, tabindex: '0', role: 'listitem', 'aria-label': text, title: text, 'data-section': name }, size / total > 0.06 ? name : '');
+    const b = el('span', { class: `sec k-${kind}`, tabindex: boxes.length === 0 ? '0' : '-1', role: 'listitem', 'aria-label': text, title: text, 'data-section': name }, size / total > 0.06 ? name : '');
     b.style.flexGrow = String(size);
     const show = () => { info.textContent = text; };
     b.addEventListener('mouseenter', show);
@@ -183,7 +185,19 @@ function sectionMap(v: ModuleView): HTMLElement {
     return el('div', {}, el('p', {}, `${d.file.compression}: ${kib(d.file.storedSize)} stored, ${kib(total)} decompressed (${((100 * d.file.storedSize) / total).toFixed(0)} %).`), bar);
   })();
   const legend = el('p', { class: 'legend' }, ...['text', 'data', 'reloc', 'symtab', 'debug', 'btf', 'sig', 'other'].map((k) => el('span', { class: `key k-${k}` }, k)));
-  return el('section', { class: 'map' }, el('h3', {}, 'Where the bytes go'), cmp, el('div', { class: 'bar', role: 'list', 'aria-label': 'Sections in file order, sized by bytes' }, ...boxes), info, legend);
+  // One tab stop for the whole map; arrow keys (Home/End) move between sections.
+  const bar = el('div', { class: 'bar', role: 'list', 'aria-label': 'Sections in file order, sized by bytes (arrow keys move between them)' }, ...boxes);
+  bar.addEventListener('keydown', (e) => {
+    const i = boxes.indexOf(document.activeElement as HTMLElement);
+    const to = e.key === 'ArrowRight' || e.key === 'ArrowDown' ? i + 1 : e.key === 'ArrowLeft' || e.key === 'ArrowUp' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? boxes.length - 1 : null;
+    if (to === null || i < 0) return;
+    e.preventDefault();
+    const next = boxes[Math.max(0, Math.min(boxes.length - 1, to))];
+    boxes[i].tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
+  });
+  return el('section', { class: 'map' }, el('h3', {}, 'Where the bytes go'), cmp, bar, info, legend);
 }
 
 function signature(v: ModuleView): HTMLElement {
