@@ -231,6 +231,27 @@ function run(c: Case): void {
     }
     if (c.certs) for (const m of s.modules.filter((x) => x.file.startsWith('signed'))) t.is(m.verify, m.file.includes('tampered') ? 'false' : 'true', `${m.file}: signature verification shown`);
 
+    // Keyboard and screen reader: every control has an accessible name; the
+    // section map is one tab stop whose arrow keys move through the sections,
+    // each announcing name, type, size and flags.
+    const unlabelled = await page.evaluate(() => [...document.querySelectorAll<HTMLInputElement | HTMLButtonElement>('input, button')]
+      .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || e.textContent?.trim())).map((e) => e.outerHTML));
+    t.deepEqual(unlabelled, [], 'every control is labelled');
+    const firstGood = s.modules.findIndex((m) => !m.error);
+    if (firstGood >= 0) {
+      const bar = page.locator('article.module').nth(firstGood).locator('.bar');
+      t.is(await bar.locator('.sec[tabindex="0"]').count(), 1, 'one tab stop per section map');
+      await bar.locator('.sec').first().focus();
+      await page.keyboard.press('ArrowRight');
+      const focused = await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '');
+      const info = await page.locator('article.module').nth(firstGood).locator('.mapinfo').textContent();
+      t.regex(focused, /^\S.*: ([A-Z_]+|appended|0x[0-9a-f]+), \d+ bytes \([\d.]+ %\), flags \S+$/, `section details: name, type, size, flags (${focused})`);
+      t.is(info, focused, 'focus shows the details');
+      const secs = await bar.locator('.sec').evaluateAll((els) => els.map((e) => e.getAttribute('data-section')));
+      const doc = JSON.parse(s.modules[firstGood].inspect!) as { file: { imageSize: number } };
+      t.true(secs.length > 3 && doc.file.imageSize > 0, `${secs.length} sections drawn`);
+    }
+
     const slug = `${c.name.replace(/\W+/g, '-')}-${c.via ?? 'http'}`;
     await page.screenshot({ path: join(SHOTS, `${slug}-desktop.png`), fullPage: true });
     await page.screenshot({ path: join(SHOTS, `${slug}-desktop-top.png`) });

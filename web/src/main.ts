@@ -71,6 +71,8 @@ async function mainThread(files: DroppedFile[], release: string): Promise<PageRe
 
 /** Every file given so far (dropping adds; Clear empties). */
 let current: DroppedFile[] = [];
+/** The release the shown results were computed with. */
+let lastRelease = '';
 
 async function addFiles(list: FileList | File[]): Promise<void> {
   const added = await Promise.all([...list].map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
@@ -90,8 +92,9 @@ async function refresh(): Promise<void> {
   // Each run gets copies: the worker takes ownership of what it is sent.
   const copies = current.map((f) => ({ name: f.name, bytes: f.bytes.slice() }));
   let r: PageResult;
+  lastRelease = ($('release') as HTMLInputElement).value.trim();
   try {
-    r = await run(copies, ($('release') as HTMLInputElement).value.trim());
+    r = await run(copies, lastRelease);
   } catch (e) {
     if (mode === 'worker') {
       mode = 'main';
@@ -293,5 +296,8 @@ $('clear').addEventListener('click', () => {
   current = [];
   void refresh();
 });
-$('release').addEventListener('change', () => void refresh());
+$('release').addEventListener('change', () => {
+  // Only a different release is worth a new run (change also fires on a mere blur after typing).
+  if (($('release') as HTMLInputElement).value.trim() !== lastRelease) void refresh();
+});
 status.textContent = 'No files yet.';
