@@ -51,6 +51,7 @@ const DIRECT: Record<string, () => Promise<number>> = {
   compress: async () => (await import('./commands/compress.js')).runCompress(rawAfter('compress')),
   decompress: async () => (await import('./commands/compress.js')).runDecompress(rawAfter('decompress')),
   install: async () => (await import('./commands/install.js')).runInstall(rawAfter('install')),
+  web: async () => (await import('./commands/web.js')).runWeb(rawAfter('web')),
 };
 
 async function main(): Promise<number> {

@@ -18,7 +18,7 @@ export interface ModinfoTextOptions {
 
 function padKey(key: string): string {
   // printf("%s:%-*s", key, 15 - strlen(key), "")
-  const pad = 15 - Buffer.byteLength(key);
+  const pad = 15 - enc.encode(key).length;
   return key + ':' + (pad > 0 ? ' '.repeat(pad) : '');
 }
 

@@ -4,6 +4,7 @@
  */
 import { KmodkitError } from '../errors.js';
 import { EM } from '../elf/constants.js';
+import { kconfigEnabled, type Kconfig } from './kconfig.js';
 
 export interface TargetArch {
   /** Canonical name (uname -m flavour): x86_64, i386, aarch64, arm, riscv64, ppc64le, s390x, mips64 … */
@@ -70,4 +71,26 @@ export function hostArch(nodeArch: string = process.arch): TargetArch {
 /** Canonical names parseArch() knows. */
 export function knownArchNames(): string[] {
   return ROWS.map((r) => r.name);
+}
+
+/** The architecture a kernel .config describes (CONFIG_X86_64, CONFIG_ARM64 …), when it says. */
+export function archFromConfig(cfg: Kconfig): TargetArch | undefined {
+  const on = (s: string) => kconfigEnabled(cfg, s);
+  const le = on('CPU_LITTLE_ENDIAN') ? true : on('CPU_BIG_ENDIAN') ? false : undefined;
+  if (on('X86_64')) return parseArch('x86_64');
+  if (on('X86_32') || (on('X86') && !on('64BIT'))) return parseArch('i386');
+  if (on('ARM64')) return parseArch(on('CPU_BIG_ENDIAN') ? 'aarch64_be' : 'aarch64');
+  if (on('ARM')) return parseArch(on('CPU_BIG_ENDIAN') ? 'armeb' : 'arm');
+  if (on('RISCV')) return parseArch(on('64BIT') ? 'riscv64' : 'riscv32');
+  if (on('PPC64')) return parseArch(le ? 'ppc64le' : 'ppc64');
+  if (on('PPC')) return parseArch('ppc');
+  if (on('S390')) return parseArch('s390x');
+  if (on('LOONGARCH')) return parseArch('loongarch64');
+  if (on('MIPS')) {
+    const is64 = on('64BIT');
+    if (le === true) return parseArch(is64 ? 'mips64el' : 'mipsel');
+    if (le === false) return { ...parseArch(is64 ? 'mips64' : 'mips'), elfClass: is64 ? 64 : 32, littleEndian: false };
+    return parseArch(is64 ? 'mips64' : 'mips');
+  }
+  return undefined;
 }

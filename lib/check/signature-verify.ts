@@ -16,8 +16,8 @@
 import { X509Certificate, createHash, publicDecrypt, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
 import { KmodkitError } from '../errors.js';
 import { hex } from '../bytes/reader.js';
+import { signatureToVerify } from './signature-verify-base.js';
 import {
-  findSignature,
   derDecode,
   derContent,
   derIntegerBytes,
@@ -274,22 +274,9 @@ function verifyLegacy(image: Uint8Array, sig: ModuleSignature, certs: ParsedCert
  */
 export function verifyModuleSignature(image: Uint8Array, certs: CertificateInput[]): VerifyResult {
   const parsed = certs.flatMap(certificateBlobs).map(parseCertificate);
-  let sig: ModuleSignature | null;
-  try {
-    sig = findSignature(image);
-  } catch (e) {
-    if (e instanceof KmodkitError && e.code === 'ESIGNATURE') return { verified: false, reason: `malformed signature: ${e.message}` };
-    throw e;
-  }
-  if (sig === null) return { verified: false, reason: 'module is not signed' };
-  const base: VerifyResult = {
-    verified: false,
-    signer: sig.signer,
-    keyId: colonHex(sig.keyId),
-    hashAlgorithm: sig.hashAlgorithm,
-  };
-  if (sig.signatureAlgorithm) base.signatureAlgorithm = sig.signatureAlgorithm;
-  if (!sig.kernel.ok) base.warnings = [`the kernel would refuse this signature: ${sig.kernel.reason}`];
+  const found = signatureToVerify(image);
+  if (found.done) return found.done;
+  const { sig, base } = found;
   const result = sig.idType === 'PKCS#7' ? verifyPkcs7(image, sig, parsed, base) : verifyLegacy(image, sig, parsed, base);
   if (result.verified) delete result.reason;
   return result;

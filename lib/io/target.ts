@@ -18,7 +18,7 @@ import { modnameFromPath, modnameNormalize } from '../modindex/names.js';
 import { moduleExports } from '../module/exports.js';
 import { moduleInfo } from '../module/module.js';
 import { modinfoValue } from '../module/modinfo.js';
-import { hostArch, parseArch, type TargetArch } from '../check/arch.js';
+import { archFromConfig, hostArch, parseArch, type TargetArch } from '../check/arch.js';
 import { kconfigEnabled, kconfigMentions, parseKconfig, type Kconfig } from '../check/kconfig.js';
 import { verifyModuleSignature, type CertificateInput } from '../check/signature-verify.js';
 import { parseSymvers, type Symvers } from '../check/symvers.js';
@@ -121,27 +121,6 @@ function firstExisting(paths: string[]): string | undefined {
 export function parseLockdown(text: string): Lockdown | undefined {
   const m = /\[(none|integrity|confidentiality)\]/.exec(text);
   return m ? (m[1] as Lockdown) : undefined;
-}
-
-function archFromConfig(cfg: Kconfig): TargetArch | undefined {
-  const on = (s: string) => kconfigEnabled(cfg, s);
-  const le = on('CPU_LITTLE_ENDIAN') ? true : on('CPU_BIG_ENDIAN') ? false : undefined;
-  if (on('X86_64')) return parseArch('x86_64');
-  if (on('X86_32') || (on('X86') && !on('64BIT'))) return parseArch('i386');
-  if (on('ARM64')) return parseArch(on('CPU_BIG_ENDIAN') ? 'aarch64_be' : 'aarch64');
-  if (on('ARM')) return parseArch(on('CPU_BIG_ENDIAN') ? 'armeb' : 'arm');
-  if (on('RISCV')) return parseArch(on('64BIT') ? 'riscv64' : 'riscv32');
-  if (on('PPC64')) return parseArch(le ? 'ppc64le' : 'ppc64');
-  if (on('PPC')) return parseArch('ppc');
-  if (on('S390')) return parseArch('s390x');
-  if (on('LOONGARCH')) return parseArch('loongarch64');
-  if (on('MIPS')) {
-    const is64 = on('64BIT');
-    if (le === true) return parseArch(is64 ? 'mips64el' : 'mipsel');
-    if (le === false) return { ...parseArch(is64 ? 'mips64' : 'mips'), elfClass: is64 ? 64 : 32, littleEndian: false };
-    return parseArch(is64 ? 'mips64' : 'mips');
-  }
-  return undefined;
 }
 
 // ---------------------------------------------------------------------------
