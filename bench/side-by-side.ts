@@ -13,9 +13,10 @@
  *   modules tree) vs `depmod -e -E Module.symvers` on a copy of the tree;
  * - check at 1,000 / 2,000 / all modules (evenly spread), to show linearity.
  *
- *   npm run bench [-- --quick] [--runs N] [--only modinfo|check]
+ *   npm run bench [-- --quick] [--runs N] [--only modinfo|check|6.12|.ko.zst|...]
  *
- * --quick: 3 runs, no 2,000-module step, no 6.12 tree. The trees come from the
+ * --quick: 3 runs, no 2,000-module step, no 6.12 tree. --only runs the rows
+ * whose label contains the text. The trees come from the
  * corpus cache (test/corpus: `npm run corpus:fetch` fills it).
  */
 import { spawnSync } from 'node:child_process';
@@ -31,6 +32,7 @@ const opt = (name: string): string | undefined => {
 const quick = args.includes('--quick');
 const runs = Number(opt('--runs') ?? (quick ? 3 : 5));
 const only = opt('--only');
+const want = (label: string): boolean => only === undefined || label.includes(only);
 const cli = resolve(new URL('../cli/index.js', import.meta.url).pathname);
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
@@ -65,6 +67,8 @@ interface Sample {
   seconds: number;
   /** Peak RSS in KiB over the invocations (0: unknown). */
   rssKiB: number;
+  /** User + system CPU seconds (0: unknown). */
+  cpu: number;
   out: Buffer;
 }
 
@@ -72,17 +76,21 @@ interface Sample {
 function measure(cmd: string, argv: readonly string[][], keepOutput: boolean): Sample {
   const parts: Buffer[] = [];
   let rss = 0;
+  let cpu = 0;
   const t0 = process.hrtime.bigint();
   for (const a of argv) {
-    const full = TIME ? [TIME, '-f', 'KMODKIT-BENCH %M', cmd, ...a] : [cmd, ...a];
+    const full = TIME ? [TIME, '-f', 'KMODKIT-BENCH %M %U %S', cmd, ...a] : [cmd, ...a];
     const r = spawnSync(full[0], full.slice(1), { maxBuffer: 1 << 30, stdio: ['ignore', keepOutput ? 'pipe' : 'ignore', 'pipe'] });
     if (r.error) throw r.error;
-    const m = /KMODKIT-BENCH (\d+)\s*$/.exec(r.stderr.toString());
-    if (m) rss = Math.max(rss, Number(m[1]));
+    const m = /KMODKIT-BENCH (\d+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr.toString());
+    if (m) {
+      rss = Math.max(rss, Number(m[1]));
+      cpu += Number(m[2]) + Number(m[3]);
+    }
     if (keepOutput) parts.push(r.stdout);
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { seconds, rssKiB: rss, out: Buffer.concat(parts) };
+  return { seconds, rssKiB: rss, cpu, out: Buffer.concat(parts) };
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -100,7 +108,9 @@ interface Row {
   ref: string;
   refSeconds: number;
   refRss: number;
+  refCpu: number;
   oursSeconds: number;
+  oursCpu: number;
   oursRss: number;
   identical?: boolean;
   note?: string;
@@ -122,8 +132,8 @@ function sideBySide(work: string, files: number, refName: string, ref: Side, our
   }
   const row: Row = {
     work, files, ref: refName,
-    refSeconds: median(r.map((s) => s.seconds)), refRss: Math.max(...r.map((s) => s.rssKiB)),
-    oursSeconds: median(o.map((s) => s.seconds)), oursRss: Math.max(...o.map((s) => s.rssKiB)),
+    refSeconds: median(r.map((s) => s.seconds)), refRss: Math.max(...r.map((s) => s.rssKiB)), refCpu: median(r.map((s) => s.cpu)),
+    oursSeconds: median(o.map((s) => s.seconds)), oursRss: Math.max(...o.map((s) => s.rssKiB)), oursCpu: median(o.map((s) => s.cpu)),
     ...(compare ? { identical } : {}),
     ...(note ? { note } : {}),
   };
@@ -135,9 +145,10 @@ const mib = (kib: number): string => (kib ? `${(kib / 1024).toFixed(0)} MiB` : '
 
 function print(r: Row): void {
   const same = r.identical === undefined ? '' : r.identical ? '  output identical' : '  OUTPUT DIFFERS';
+  const side = (sec: number, cpu: number, rss: number) => `${sec.toFixed(3).padStart(7)} s (cpu ${cpu.toFixed(2).padStart(6)} s) ${mib(rss).padStart(8)}`;
   console.log(
-    `${r.work.padEnd(34)} ${String(r.files).padStart(5)}  ${r.ref.padEnd(22)} ${r.refSeconds.toFixed(3).padStart(7)} s ${mib(r.refRss).padStart(8)}` +
-      `  kmodkit ${r.oursSeconds.toFixed(3).padStart(7)} s ${mib(r.oursRss).padStart(8)}  ratio ${(r.oursSeconds / r.refSeconds).toFixed(2).padStart(5)}${same}${r.note ? `  (${r.note})` : ''}`,
+    `${r.work.padEnd(34)} ${String(r.files).padStart(5)}  ${r.ref.padEnd(22)} ${side(r.refSeconds, r.refCpu, r.refRss)}  kmodkit ${side(r.oursSeconds, r.oursCpu, r.oursRss)}` +
+      `  ratio ${(r.oursSeconds / r.refSeconds).toFixed(2).padStart(5)} (cpu ${(r.oursCpu / (r.refCpu || NaN)).toFixed(2)})${same}${r.note ? `  (${r.note})` : ''}`,
   );
 }
 
@@ -145,7 +156,9 @@ function print(r: Row): void {
 
 const cache = process.env.KMODKIT_CORPUS_DIR ?? join(homedir(), '.cache/kmodkit/corpus');
 const pkgs = join(cache, 'pkgs');
-const pick = (re: RegExp): string | undefined => (existsSync(pkgs) ? readdirSync(pkgs).filter((d) => re.test(d)).sort().pop() : undefined);
+/** The newest unpacked package matching `re` (one still being fetched has no `need` yet). */
+const pick = (re: RegExp, need = 'lib/modules'): string | undefined =>
+  existsSync(pkgs) ? readdirSync(pkgs).filter((d) => re.test(d) && existsSync(join(pkgs, d, need))).sort().pop() : undefined;
 const img61 = pick(/^linux-image-6\.1\.0-\d+-amd64_/);
 if (!img61) {
   console.error('bench: no Debian 6.1 amd64 tree in the corpus cache; run `npm run corpus:fetch`');
@@ -165,8 +178,9 @@ console.log(`${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*
 console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const rows: Row[] = [];
 
-if (only !== 'check') {
+{
   const modinfo = (work: string, files: string[], refFiles: string[] | undefined, note?: string) => {
+    if (!want(work)) return;
     const c = chunks(files);
     rows.push(sideBySide(work, files.length, refFiles ? 'kmod modinfo (on .ko)' : 'kmod modinfo', { cmd: 'modinfo', argv: chunks(refFiles ?? files) }, { cmd: process.execPath, argv: c.map((a) => [cli, 'modinfo', ...a]) }, !refFiles, note));
   };
@@ -180,12 +194,12 @@ if (only !== 'check') {
     const readable = kmodReads(files[0]);
     modinfo(`modinfo ${ext} (6.1 recompressed)`, files, readable ? undefined : files.map((f) => plainOf(root, f, ext.slice(3))), readable ? undefined : `kmod ${ext} unreadable: kmod on the .ko`);
   }
-  const img612 = quick ? undefined : pick(/^linux-image-6\.12\.\S+-amd64_/);
+  const img612 = quick ? undefined : pick(/^linux-image-6\.12\.\S+\+deb12-amd64_/);
   if (img612) modinfo('modinfo .ko.xz (6.12 as shipped)', walk(join(pkgs, img612, 'lib/modules'), '.ko.xz').sort(), undefined);
 }
 
-if (only !== 'modinfo') {
-  const hdr = pick(new RegExp(`^linux-headers-${release.replace(/[.+]/g, '\\$&')}_`));
+if (want('check')) {
+  const hdr = pick(new RegExp(`^linux-headers-${release.replace(/[.+]/g, '\\$&')}_`), 'usr/src');
   const symvers = hdr ? join(pkgs, hdr, 'usr/src', `linux-headers-${release}`, 'Module.symvers') : undefined;
   const config = join(pkgs, img61, 'boot', `config-${release}`);
   if (!symvers || !existsSync(symvers)) {
