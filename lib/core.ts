@@ -30,6 +30,7 @@ export { findSignature, signatureModinfoEntries, type ModuleSignature } from './
 export { moduleVersions, dumpModversionsKmod30, type ModversionInfo, type ModuleVersions } from './module/versions.js';
 export { moduleExports, type KernelSymbolExport } from './module/exports.js';
 export { moduleImports, type ModuleImport } from './module/imports.js';
+export { moduleFacts, indexModuleFacts, exporterOf, type ModuleFacts, type ModuleFactsIndex, type ExportedBy } from './module/facts.js';
 export { decodeParams, moduleParams, type KernelParam, type ParamsResult } from './module/params.js';
 export { moduleLayout, moduleName, thisModuleInfo, buildId, type ModuleLayout } from './module/layout.js';
 export { moduleLicense, isGplCompatible, GPL_COMPATIBLE_LICENSES } from './module/license.js';

@@ -10,6 +10,7 @@ export * from './core.js';
 
 // Files and /lib/modules/<release>
 export { openModule, readModuleFile, type OpenedModule } from './io/open.js';
+export { decompressNative, decoderBackend, type DecoderBackend, type NativeDecompressOptions } from './io/native/decompress.js';
 export { openModulesDir, modulesDirPath, lookupName, lookupAlias, type ModulesDir, type Resolved } from './io/modules-dir.js';
 export { loadTarget, type TargetOptions } from './io/target.js';
 export { verifyModuleSignature, type VerifyResult } from './check/signature-verify.js';

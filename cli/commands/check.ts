@@ -8,11 +8,11 @@ import cliProgress from 'cli-progress';
 const { SingleBar, Presets } = cliProgress;
 type SingleBar = InstanceType<typeof cliProgress.SingleBar>;
 import { KmodkitError } from '../../lib/errors.js';
-import { readModuleFile } from '../../lib/io/open.js';
+import { openModule } from '../../lib/io/open.js';
 import { loadTarget, type TargetOptions } from '../../lib/io/target.js';
 import { checkModule, type CheckResult } from '../../lib/check/run.js';
 import { failed, countFindings } from '../../lib/check/findings.js';
-import type { KernelModule } from '../../lib/module/module.js';
+import { indexModuleFacts, moduleFacts, type ModuleFacts } from '../../lib/module/facts.js';
 import { scanArgs } from '../getopt.js';
 import { Output } from '../format/output.js';
 import { exitCode, summarizeTarget, type CheckReport, type InputError } from '../format/check-report.js';
@@ -194,31 +194,53 @@ export async function runCheck(args: readonly string[], version: string): Promis
   const files: string[] = [];
   for (const p of scanned.positionals) collect(p, files, inputErrors);
 
-  // Read every module first: they are each other's companions.
+  // Every module is each other's companion: a first pass decodes each one's
+  // name and exports into an index and lets the image go; the second reads
+  // each module again and checks it. Time and memory stay linear.
   const progress = new Progress(files.length * 2, process.stderr.isTTY === true && files.length >= 20);
-  const loaded: Array<{ path: string; mod?: KernelModule; error?: KmodkitError }> = [];
+  const readable: Array<{ path: string; error?: KmodkitError }> = [];
+  const facts: ModuleFacts[] = [];
   let n = 0;
   for (const path of files) {
     progress.tick(++n, path);
     try {
-      loaded.push({ path, mod: await readModuleFile(path) });
+      const opened = await openModule(path);
+      try {
+        facts.push(moduleFacts(opened.module, { imports: false }));
+      } finally {
+        opened.close();
+      }
+      readable.push({ path });
     } catch (e) {
       if (!(e instanceof KmodkitError)) throw e;
       if (isInputError(e)) inputErrors.push({ path, code: e.code, message: e.message });
-      else loaded.push({ path, error: e });
+      else readable.push({ path, error: e });
     }
   }
-  const companions = loaded.flatMap((l) => (l.mod ? [l.mod] : []));
+  const companionIndex = indexModuleFacts(facts);
+  facts.length = 0;
   const results: CheckResult[] = [];
-  for (const l of loaded) {
+  for (const l of readable) {
     progress.tick(++n, l.path);
-    if (l.mod) {
-      results.push(await checkModule(l.mod, target, { path: l.path, companions, ...(params.length ? { params } : {}) }));
-    } else {
-      const f = failed('module.malformed', `not a loadable module: ${l.error!.message}`, { errno: l.error!.errno ?? 'ENOEXEC' });
-      const name = l.path.slice(l.path.lastIndexOf('/') + 1).replace(/\..*$/, '').replace(/-/g, '_');
-      results.push({ module: { name, path: l.path, compression: 'unknown' }, verdict: 'fails', findings: [f], counts: countFindings([f]) });
+    let error = l.error;
+    if (!error) {
+      try {
+        const opened = await openModule(l.path);
+        try {
+          results.push(await checkModule(opened.module, target, { path: l.path, companionIndex, ...(params.length ? { params } : {}) }));
+        } finally {
+          opened.close();
+        }
+        continue;
+      } catch (e) {
+        // The file changed between the two passes.
+        if (!(e instanceof KmodkitError)) throw e;
+        error = e;
+      }
     }
+    const f = failed('module.malformed', `not a loadable module: ${error.message}`, { errno: error.errno ?? 'ENOEXEC' });
+    const name = l.path.slice(l.path.lastIndexOf('/') + 1).replace(/\..*$/, '').replace(/-/g, '_');
+    results.push({ module: { name, path: l.path, compression: 'unknown' }, verdict: 'fails', findings: [f], counts: countFindings([f]) });
   }
   progress.end();
 

@@ -15,7 +15,7 @@ import { KmodkitError } from '../errors.js';
 import { detectCompression, type Compression } from './detect.js';
 import { decompressGzip } from './gzip.js';
 import { decompressXz } from './xz.js';
-import type { XzCheck } from './xz-info.js';
+import type { XzCheck, XzInfo } from './xz-info.js';
 import { decompressZstd } from './zstd.js';
 
 export { detectCompression, DETECT_HEAD_LENGTH, type Compression } from './detect.js';
@@ -80,6 +80,19 @@ function wrap(format: Compression, e: unknown): KmodkitError {
   return new KmodkitError('ECOMPRESS', `${format}: decoder failed: ${msg}`, { cause: e });
 }
 
+/** The container facts decompress() reports for an xz file. */
+export function xzSummary(i: XzInfo): XzSummary {
+  return {
+    check: i.check,
+    checks: i.checks,
+    streams: i.streams,
+    streamPadding: i.streamPadding,
+    blocks: i.blocks,
+    dictSize: i.dictSize,
+    kernelCompatible: i.kernelCompatible,
+  };
+}
+
 /** Decompress a module file of any supported format (detected by magic). */
 export async function decompress(data: Uint8Array, options?: DecompressOptions): Promise<Decompressed> {
   checkData(data);
@@ -87,21 +100,7 @@ export async function decompress(data: Uint8Array, options?: DecompressOptions):
   const maxOutput = maxOutputOf(options);
   try {
     const r = await decompressXz(data, maxOutput);
-    const i = r.info;
-    return {
-      data: r.data,
-      compression: 'xz',
-      compressedSize: data.length,
-      xz: {
-        check: i.check,
-        checks: i.checks,
-        streams: i.streams,
-        streamPadding: i.streamPadding,
-        blocks: i.blocks,
-        dictSize: i.dictSize,
-        kernelCompatible: i.kernelCompatible,
-      },
-    };
+    return { data: r.data, compression: 'xz', compressedSize: data.length, xz: xzSummary(r.info) };
   } catch (e) {
     throw wrap('xz', e);
   }

@@ -10,6 +10,10 @@ import { detectCompression } from '../compress/detect.js';
 import { KmodkitError } from '../errors.js';
 import { moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type OpenOptions } from '../module/module.js';
 import { fileSource } from './file-source.js';
+import { decompressNative } from './native/decompress.js';
+
+/** The Node layer decodes with the native decoders where they apply (KMODKIT_DECODERS=pure: never). */
+const withNative = (o: OpenOptions): OpenOptions => (o.decompress ? o : { ...o, decompress: decompressNative });
 
 export type { OpenOptions };
 export interface OpenedModule {
@@ -53,7 +57,7 @@ export async function openModule(path: string, options: OpenOptions = {}): Promi
       keepOpen = true;
       return { path, module, close: () => closeSync(fd) };
     }
-    const module = await moduleFromBytes(src.read(0, src.size), options);
+    const module = await moduleFromBytes(src.read(0, src.size), withNative(options));
     return { path, module, close() {} };
   } catch (e) {
     if (e instanceof KmodkitError && e.file === undefined) e.file = path;
@@ -72,7 +76,7 @@ export async function readModuleFile(path: string, options: OpenOptions = {}): P
     throw fsError(path, e);
   }
   try {
-    return await moduleFromBytes(data, options);
+    return await moduleFromBytes(data, withNative(options));
   } catch (e) {
     if (e instanceof KmodkitError && e.file === undefined) e.file = path;
     throw e;

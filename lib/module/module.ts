@@ -9,7 +9,7 @@ import { readElf, section, sectionBytes, type ElfFile } from '../elf/file.js';
 import { parseModinfo, type ModinfoEntry } from './modinfo.js';
 import { findSignatureIn, type ModuleSignature } from './signature-source.js';
 import { detectCompression, type Compression } from '../compress/detect.js';
-import { decompress, DEFAULT_MAX_OUTPUT } from '../compress/index.js';
+import { decompress, DEFAULT_MAX_OUTPUT, type Decompressed, type DecompressOptions } from '../compress/index.js';
 import { memorySource } from '../bytes/source.js';
 
 export interface CompressionInfo {
@@ -65,6 +65,8 @@ export function moduleSignature(mod: KernelModule): ModuleSignature | null {
 export interface OpenOptions {
   /** Cap on decompressed size (default 1 GiB); larger output fails with 'ETOOBIG'. */
   maxOutput?: number;
+  /** The decoder to use (default: lib/compress's pure decompress; the Node layer passes its native one). */
+  decompress?: (data: Uint8Array, options: DecompressOptions) => Promise<Decompressed>;
 }
 
 /** The bytes kmod reads to sniff the format; a shorter file is EINVAL. */
@@ -75,7 +77,7 @@ export async function moduleFromBytes(data: Uint8Array, options: OpenOptions = {
   if (data.length < MAGIC_PROBE) throw new KmodkitError('EFORMAT', `file too short (${data.length} bytes)`, { errno: 'EINVAL' });
   const format = detectCompression(data.subarray(0, 16));
   if (format === 'none') return readModule(memorySource(data), { format, storedSize: data.length });
-  const out = await decompress(data, { maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT });
+  const out = await (options.decompress ?? decompress)(data, { maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT });
   return readModule(memorySource(out.data), {
     format: out.compression,
     storedSize: data.length,

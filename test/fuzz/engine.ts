@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { KmodkitError } from '../../lib/errors.js';
 import { memorySource } from '../../lib/bytes/source.js';
 import { moduleFromBytes, readModule, type KernelModule } from '../../lib/module/module.js';
+import { decompressNative } from '../../lib/io/native/decompress.js';
 import { rngFor, type Rng } from './prng.js';
 import { family, type Mutator } from './mutators.js';
 import type { Seed } from './seeds.js';
@@ -211,7 +212,7 @@ function makeContext(data: Uint8Array, maxOutput: number): FuzzContext {
     async module() {
       if (!ctx.opened) {
         try {
-          ctx.opened = { mod: await moduleFromBytes(data, { maxOutput }) };
+          ctx.opened = { mod: await moduleFromBytes(data, { maxOutput, decompress: decompressNative }) };
         } catch (e) {
           ctx.opened = { error: e };
         }

@@ -35,6 +35,8 @@ export interface FuzzOptions {
   log?: (line: string) => void;
   /** Periodic progress (every progressMs). */
   progressMs?: number;
+  /** Decoder backend of the children (KMODKIT_DECODERS; default: as the environment says). */
+  decoders?: 'native' | 'pure';
 }
 
 export interface FuzzReport {
@@ -80,6 +82,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         writeFileSync(progressFile, String(start).padEnd(16));
         const child: ChildProcess = fork(CHILD, [], {
           execArgv: [`--max-old-space-size=${o.heapMb ?? 1024}`],
+          env: o.decoders ? { ...process.env, KMODKIT_DECODERS: o.decoders } : process.env,
           stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         });
         let stderr = '';

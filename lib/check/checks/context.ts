@@ -7,7 +7,7 @@ import type { KernelModule } from '../../module/module.js';
 import { moduleInfo } from '../../module/module.js';
 import { modinfoValue, type ModinfoEntry } from '../../module/modinfo.js';
 import { moduleName } from '../../module/layout.js';
-import { moduleExports, type KernelSymbolExport } from '../../module/exports.js';
+import { indexModuleFacts, moduleFacts, type ModuleFactsIndex } from '../../module/facts.js';
 import type { TargetKernel } from '../target.js';
 import type { Finding } from '../findings.js';
 
@@ -20,13 +20,14 @@ export interface CheckOptions {
    * their names satisfy its depends=.
    */
   companions?: readonly KernelModule[];
+  /**
+   * The same, already decoded and indexed (indexModuleFacts over
+   * moduleFacts): what a whole-tree run passes, so each module is decoded
+   * once and no image stays alive. Takes precedence over `companions`.
+   */
+  companionIndex?: ModuleFactsIndex;
   /** File name, for messages. */
   path?: string;
-}
-
-export interface Companion {
-  readonly name: string;
-  readonly exports: readonly KernelSymbolExport[];
 }
 
 export interface CheckContext {
@@ -37,7 +38,8 @@ export interface CheckContext {
   readonly modinfo: readonly ModinfoEntry[] | null;
   /** Module name (modinfo name=, struct module, or the file name). */
   readonly name: string;
-  companions(): Companion[];
+  /** The modules checked alongside (other than this one by name), indexed. */
+  companions(): ModuleFactsIndex;
 }
 
 export type Check = (ctx: CheckContext) => Promise<Finding[]> | Finding[];
@@ -64,7 +66,7 @@ export function createContext(mod: KernelModule, target: TargetKernel, opts: Che
     name = undefined;
   }
   name ??= (modinfo && modinfoValue(modinfo, 'name')) || nameFromPath(opts.path) || 'unknown';
-  let companions: Companion[] | undefined;
+  let companions: ModuleFactsIndex | undefined = opts.companionIndex;
   return {
     mod,
     target,
@@ -72,21 +74,7 @@ export function createContext(mod: KernelModule, target: TargetKernel, opts: Che
     modinfo,
     name,
     companions() {
-      if (!companions) {
-        companions = [];
-        for (const c of opts.companions ?? []) {
-          if (c === mod) continue;
-          let cname: string | undefined;
-          let exports: KernelSymbolExport[] = [];
-          try {
-            cname = moduleName(c).name;
-            exports = moduleExports(c.elf);
-          } catch {
-            /* a companion we cannot decode contributes nothing */
-          }
-          if (cname && cname !== name) companions.push({ name: cname, exports });
-        }
-      }
+      companions ??= indexModuleFacts((opts.companions ?? []).filter((c) => c !== mod).map((c) => moduleFacts(c, { imports: false })));
       return companions;
     },
   };

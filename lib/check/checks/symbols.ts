@@ -8,13 +8,14 @@
 import { EM } from '../../elf/constants.js';
 import { moduleImports, type ModuleImport } from '../../module/imports.js';
 import { moduleExports } from '../../module/exports.js';
+import { exporterOf } from '../../module/facts.js';
 import { effectiveModversions } from '../../module/versions.js';
 import { moduleLicense } from '../../module/license.js';
 import { modinfoValues } from '../../module/modinfo.js';
 import { fnmatch } from '../../modindex/names.js';
 import { hex32 } from '../../bytes/reader.js';
 import { isVmlinux, symversModuleName } from '../symvers.js';
-import { targetModversions, targetOption, type TargetExport } from '../target.js';
+import { targetModversions, targetOption, type TargetExport, type TargetKernel } from '../target.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
 import type { CheckContext } from './context.js';
 
@@ -37,7 +38,8 @@ function namespaceOk(ns: string, imported: readonly string[], modname: string): 
   return false;
 }
 
-async function lookup(ctx: CheckContext, name: string): Promise<TargetExport | undefined> {
+/** The symbol in Module.symvers or a companion: no I/O, so no await per import. */
+function lookupKnown(ctx: CheckContext, name: string): TargetExport | undefined {
   const t = ctx.target;
   const s = t.symvers?.bySymbol.get(name);
   if (s) {
@@ -50,14 +52,24 @@ async function lookup(ctx: CheckContext, name: string): Promise<TargetExport | u
       source: 'symvers',
     };
   }
-  for (const c of ctx.companions()) {
-    const x = c.exports.find((e) => e.name === name);
-    if (x) return { name, ...(x.crc !== undefined ? { crc: x.crc } : {}), gplOnly: x.gplOnly, ...(x.namespace ? { namespace: x.namespace } : {}), owner: c.name, source: 'companion' };
+  const c = exporterOf(ctx.companions(), name, ctx.name);
+  if (c) {
+    const x = c.export;
+    return { name, ...(x.crc !== undefined ? { crc: x.crc } : {}), gplOnly: x.gplOnly, ...(x.namespace ? { namespace: x.namespace } : {}), owner: c.owner, source: 'companion' };
   }
-  if (t.modules) {
-    const list = await t.modules.exportsOf(name);
-    if (list.length) return list.find((x) => x.source === 'module') ?? list[0];
-  }
+  return undefined;
+}
+
+/** Synchronous when the symbol is known without I/O (the common case: no promise per import). */
+function lookup(ctx: CheckContext, name: string): TargetExport | undefined | Promise<TargetExport | undefined> {
+  const known = lookupKnown(ctx, name);
+  if (known || !ctx.target.modules) return known;
+  return lookupInTree(ctx.target.modules, name);
+}
+
+async function lookupInTree(modules: NonNullable<TargetKernel['modules']>, name: string): Promise<TargetExport | undefined> {
+  const list = await modules.exportsOf(name);
+  if (list.length) return list.find((x) => x.source === 'module') ?? list[0];
   return undefined;
 }
 
@@ -105,7 +117,8 @@ export async function checkSymbols(ctx: CheckContext): Promise<Finding[]> {
   for (const imp of imports) {
     if (archInternal(elf.header.machine, imp.name)) continue;
     const name = elf.header.machine === EM.PPC64 && imp.name.startsWith('.') ? imp.name.slice(1) : imp.name;
-    const exp = await lookup(ctx, name);
+    const found = lookup(ctx, name);
+    const exp = found instanceof Promise ? await found : found;
     if (!exp) {
       if (imp.weak) continue; // weak references may stay unresolved
       unknown++;

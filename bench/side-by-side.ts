@@ -1,0 +1,229 @@
+/**
+ * `npm run bench`: kmodkit against the reference tools, side by side in one
+ * run, alternating (reference, kmodkit, reference, ...), median of N runs
+ * (default 5), with each command's peak RSS (/usr/bin/time's %M, the largest
+ * over a command's argument chunks):
+ *
+ * - modinfo vs kmod's modinfo over the Debian 6.1 amd64 tree (4,023 .ko), the
+ *   same recompressed as .ko.xz, .ko.zst and .ko.gz (the corpus cache's
+ *   compressed/ copies) and Debian 6.12's .ko.xz as shipped. Where kmod
+ *   cannot read a format (Debian 12's kmod 30 has no zlib), kmod runs on the
+ *   uncompressed .ko of the same modules, and the table says so.
+ * - check of the whole tree against its own kernel (Module.symvers, .config,
+ *   modules tree) vs `depmod -e -E Module.symvers` on a copy of the tree;
+ * - check at 1,000 / 2,000 / all modules (evenly spread), to show linearity.
+ *
+ *   npm run bench [-- --quick] [--runs N] [--only modinfo|check|6.12|.ko.zst|...]
+ *
+ * --quick: 3 runs, no 2,000-module step, no 6.12 tree. --only runs the rows
+ * whose label contains the text. The trees come from the
+ * corpus cache (test/corpus: `npm run corpus:fetch` fills it).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = args.includes('--quick');
+const runs = Number(opt('--runs') ?? (quick ? 3 : 5));
+const only = opt('--only');
+const want = (label: string): boolean => only === undefined || label.includes(only);
+const cli = resolve(new URL('../cli/index.js', import.meta.url).pathname);
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+function walk(dir: string, suffix: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, suffix, out);
+    else if (e.isFile() && e.name.endsWith(suffix)) out.push(p);
+  }
+  return out;
+}
+
+/** Argument lists of at most ~1 MiB (both tools get identical chunks). */
+function chunks(files: readonly string[]): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let len = 0;
+  for (const f of files) {
+    if (len + f.length + 1 > 1_000_000 && cur.length) {
+      out.push(cur);
+      cur = [];
+      len = 0;
+    }
+    cur.push(f);
+    len += f.length + 1;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+interface Sample {
+  seconds: number;
+  /** Peak RSS in KiB over the invocations (0: unknown). */
+  rssKiB: number;
+  /** User + system CPU seconds (0: unknown). */
+  cpu: number;
+  out: Buffer;
+}
+
+/** Run `cmd` once per argument list; wall time of all, peak RSS of the largest. */
+function measure(cmd: string, argv: readonly string[][], keepOutput: boolean): Sample {
+  const parts: Buffer[] = [];
+  let rss = 0;
+  let cpu = 0;
+  const t0 = process.hrtime.bigint();
+  for (const a of argv) {
+    const full = TIME ? [TIME, '-f', 'KMODKIT-BENCH %M %U %S', cmd, ...a] : [cmd, ...a];
+    const r = spawnSync(full[0], full.slice(1), { maxBuffer: 1 << 30, stdio: ['ignore', keepOutput ? 'pipe' : 'ignore', 'pipe'] });
+    if (r.error) throw r.error;
+    const m = /KMODKIT-BENCH (\d+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr.toString());
+    if (m) {
+      rss = Math.max(rss, Number(m[1]));
+      cpu += Number(m[2]) + Number(m[3]);
+    }
+    if (keepOutput) parts.push(r.stdout);
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { seconds, rssKiB: rss, cpu, out: Buffer.concat(parts) };
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface Side {
+  cmd: string;
+  argv: string[][];
+  /** Run before every measurement (not timed). */
+  before?: () => void;
+}
+
+interface Row {
+  work: string;
+  files: number;
+  ref: string;
+  refSeconds: number;
+  refRss: number;
+  refCpu: number;
+  oursSeconds: number;
+  oursCpu: number;
+  oursRss: number;
+  identical?: boolean;
+  note?: string;
+}
+
+/** Alternate reference and kmodkit `runs` times; medians. */
+function sideBySide(work: string, files: number, refName: string, ref: Side, ours: Side, compare: boolean, note?: string): Row {
+  const r: Sample[] = [];
+  const o: Sample[] = [];
+  let identical = true;
+  for (let i = 0; i < runs; i++) {
+    ref.before?.();
+    const a = measure(ref.cmd, ref.argv, compare);
+    ours.before?.();
+    const b = measure(ours.cmd, ours.argv, compare);
+    r.push(a);
+    o.push(b);
+    if (compare && !a.out.equals(b.out)) identical = false;
+  }
+  const row: Row = {
+    work, files, ref: refName,
+    refSeconds: median(r.map((s) => s.seconds)), refRss: Math.max(...r.map((s) => s.rssKiB)), refCpu: median(r.map((s) => s.cpu)),
+    oursSeconds: median(o.map((s) => s.seconds)), oursRss: Math.max(...o.map((s) => s.rssKiB)), oursCpu: median(o.map((s) => s.cpu)),
+    ...(compare ? { identical } : {}),
+    ...(note ? { note } : {}),
+  };
+  print(row);
+  return row;
+}
+
+const mib = (kib: number): string => (kib ? `${(kib / 1024).toFixed(0)} MiB` : '?');
+
+function print(r: Row): void {
+  const same = r.identical === undefined ? '' : r.identical ? '  output identical' : '  OUTPUT DIFFERS';
+  const side = (sec: number, cpu: number, rss: number) => `${sec.toFixed(3).padStart(7)} s (cpu ${cpu.toFixed(2).padStart(6)} s) ${mib(rss).padStart(8)}`;
+  console.log(
+    `${r.work.padEnd(34)} ${String(r.files).padStart(5)}  ${r.ref.padEnd(22)} ${side(r.refSeconds, r.refCpu, r.refRss)}  kmodkit ${side(r.oursSeconds, r.oursCpu, r.oursRss)}` +
+      `  ratio ${(r.oursSeconds / r.refSeconds).toFixed(2).padStart(5)} (cpu ${(r.oursCpu / (r.refCpu || NaN)).toFixed(2)})${same}${r.note ? `  (${r.note})` : ''}`,
+  );
+}
+
+// ---------------------------------------------------------------------------
+
+const cache = process.env.KMODKIT_CORPUS_DIR ?? join(homedir(), '.cache/kmodkit/corpus');
+const pkgs = join(cache, 'pkgs');
+/** The newest unpacked package matching `re` (one still being fetched has no `need` yet). */
+const pick = (re: RegExp, need = 'lib/modules'): string | undefined =>
+  existsSync(pkgs) ? readdirSync(pkgs).filter((d) => re.test(d) && existsSync(join(pkgs, d, need))).sort().pop() : undefined;
+const img61 = pick(/^linux-image-6\.1\.0-\d+-amd64_/);
+if (!img61) {
+  console.error('bench: no Debian 6.1 amd64 tree in the corpus cache; run `npm run corpus:fetch`');
+  process.exit(2);
+}
+const modulesRoot = join(pkgs, img61, 'lib/modules');
+const release = readdirSync(modulesRoot)[0];
+const tree = join(modulesRoot, release);
+const kos = walk(tree, '.ko').sort();
+
+/** kmod can read the format when modinfo on one file of it succeeds. */
+const kmodReads = (file: string): boolean => spawnSync('modinfo', ['-F', 'name', file]).status === 0;
+const plainOf = (compressedRoot: string, file: string, ext: string): string => join(pkgs, img61, file.slice(compressedRoot.length).replace(new RegExp(`\\${ext}$`), ''));
+
+console.log(`kmodkit bench: median of ${runs} runs, alternating; peak RSS ${TIME ? 'by /usr/bin/time' : 'unknown (no /usr/bin/time)'}`);
+console.log(`${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU'}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} CPUs, node ${process.version}, decoders ${process.env.KMODKIT_DECODERS === 'pure' ? 'pure' : 'native'}`);
+console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const rows: Row[] = [];
+
+{
+  const modinfo = (work: string, files: string[], refFiles: string[] | undefined, note?: string) => {
+    if (!want(work)) return;
+    const c = chunks(files);
+    rows.push(sideBySide(work, files.length, refFiles ? 'kmod modinfo (on .ko)' : 'kmod modinfo', { cmd: 'modinfo', argv: chunks(refFiles ?? files) }, { cmd: process.execPath, argv: c.map((a) => [cli, 'modinfo', ...a]) }, !refFiles, note));
+  };
+  modinfo('modinfo .ko (6.1)', kos, undefined);
+  const compressed = join(cache, 'compressed', img61);
+  for (const [ext, dir] of [['.ko.xz', 'xz'], ['.ko.zst', 'zst'], ['.ko.gz', 'gz']] as const) {
+    const root = join(compressed, dir);
+    if (!existsSync(root)) continue;
+    const files = walk(root, ext).sort();
+    if (!files.length) continue;
+    const readable = kmodReads(files[0]);
+    modinfo(`modinfo ${ext} (6.1 recompressed)`, files, readable ? undefined : files.map((f) => plainOf(root, f, ext.slice(3))), readable ? undefined : `kmod ${ext} unreadable: kmod on the .ko`);
+  }
+  const img612 = quick ? undefined : pick(/^linux-image-6\.12\.\S+\+deb12-amd64_/);
+  if (img612) modinfo('modinfo .ko.xz (6.12 as shipped)', walk(join(pkgs, img612, 'lib/modules'), '.ko.xz').sort(), undefined);
+}
+
+if (want('check')) {
+  const hdr = pick(new RegExp(`^linux-headers-${release.replace(/[.+]/g, '\\$&')}_`), 'usr/src');
+  const symvers = hdr ? join(pkgs, hdr, 'usr/src', `linux-headers-${release}`, 'Module.symvers') : undefined;
+  const config = join(pkgs, img61, 'boot', `config-${release}`);
+  if (!symvers || !existsSync(symvers)) {
+    console.log(`check: no linux-headers-${release} (Module.symvers) in the corpus cache: skipped`);
+  } else {
+    const copy = mkdtempSync(join(tmpdir(), 'kmodkit-bench-'));
+    try {
+      cpSync(tree, join(copy, 'lib/modules', release), { recursive: true });
+      const depmod: Side = { cmd: 'depmod', argv: [['-b', copy, '-e', '-E', symvers, release]] };
+      const check = (files: readonly string[]): Side => ({
+        cmd: process.execPath,
+        argv: [[cli, 'check', '-k', release, '-m', tree, '-c', config, '-s', symvers, ...files]],
+      });
+      const whole = sideBySide('check, whole tree', kos.length, 'depmod -e -E', depmod, check(kos), false);
+      rows.push(whole);
+      const steps = quick ? [1000] : [1000, 2000];
+      const spread = (n: number) => Array.from({ length: n }, (_, i) => kos[Math.floor((i * kos.length) / n)]);
+      const scaling = [...steps.filter((n) => n < kos.length).map((n) => ({ n, s: sideBySide(`check, ${n} modules`, n, 'depmod -e -E (whole)', depmod, check(spread(n)), false) })), { n: kos.length, s: whole }];
+      console.log('check per module: ' + scaling.map(({ n, s }) => `${n}: ${((s.oursSeconds / n) * 1000).toFixed(3)} ms`).join(', '));
+      const [a, b] = [scaling[0], scaling[scaling.length - 1]];
+      console.log(`check marginal cost ${a.n}→${b.n}: ${(((b.s.oursSeconds - a.s.oursSeconds) / (b.n - a.n)) * 1000).toFixed(3)} ms/module`);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  }
+}
+console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

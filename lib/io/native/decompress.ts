@@ -1,0 +1,165 @@
+/**
+ * Native decoders for module files: gzip through node:zlib, xz through the
+ * system's liblzma, zstd through the system's libzstd (lib/io/native/libs.ts).
+ *
+ * Same results as the pure decoders (lib/compress), by construction: the
+ * native path takes only the plain case — a file the pure container checks
+ * accept, one gzip member ending at the end of the file, xz/zstd whose
+ * declared sizes fit the cap — and every other case (corrupt, truncated,
+ * unusual or unsupported input, a library that cannot be loaded) is handed to
+ * the pure decoder, whose verdict (data, or typed error and code) stands.
+ * Over the cap, zlib stops at the cap and the error is the pure one's
+ * ETOOBIG, so a bomb is never decoded twice.
+ *
+ * KMODKIT_DECODERS=pure (or decoders: 'pure') forces the pure path.
+ */
+import * as zlib from 'node:zlib';
+import { KmodkitError } from '../../errors.js';
+import { DEFAULT_MAX_OUTPUT, decompress, detectCompression, xzInfo, xzSummary, zstdFrames, type Decompressed, type DecompressOptions } from '../../compress/index.js';
+import { crc32 } from '../../compress/crc32.js';
+import { nativeLibs, type Liblzma, type Libzstd } from './libs.js';
+
+export type DecoderBackend = 'native' | 'pure';
+
+/** The backend the environment asks for: KMODKIT_DECODERS=pure forces the pure decoders. */
+export function decoderBackend(env: NodeJS.ProcessEnv = process.env): DecoderBackend {
+  return env.KMODKIT_DECODERS === 'pure' ? 'pure' : 'native';
+}
+
+export interface NativeDecompressOptions extends DecompressOptions {
+  /** Which decoders to use (default: decoderBackend()). */
+  decoders?: DecoderBackend;
+}
+
+const FTEXT_RESERVED = 0xe0;
+const FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16;
+
+/** End of a gzip member header (RFC 1952 §2.3), or -1 when it is not a plain one. */
+function gzipHeaderEnd(d: Uint8Array): number {
+  if (d.length < 18 || d[0] !== 0x1f || d[1] !== 0x8b || d[2] !== 8 || d[3] & FTEXT_RESERVED) return -1;
+  const flags = d[3];
+  let p = 10;
+  if (flags & FEXTRA) p += 2 + (d[p] | (d[p + 1] << 8));
+  for (const f of [FNAME, FCOMMENT]) {
+    if (!(flags & f)) continue;
+    while (p < d.length && d[p] !== 0) p++;
+    p++;
+  }
+  if (flags & FHCRC) p += 2;
+  return p < d.length ? p : -1;
+}
+
+function le32(d: Uint8Array, o: number): number {
+  return (d[o] | (d[o + 1] << 8) | (d[o + 2] << 16) | (d[o + 3] << 24)) >>> 0;
+}
+
+const zlibCrc32 = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+function gzipTooBig(maxOutput: number): KmodkitError {
+  return new KmodkitError('ETOOBIG', `gzip: decompressed data exceeds the limit of ${maxOutput} bytes`, { detail: { maxOutput } });
+}
+
+/** One member filling the whole file, or undefined (not the plain case). */
+function gunzipPlain(data: Uint8Array, maxOutput: number): Uint8Array | undefined {
+  const start = gzipHeaderEnd(data);
+  if (start < 0) return undefined;
+  let out: Buffer;
+  let consumed: number;
+  try {
+    const r = zlib.inflateRawSync(data.subarray(start), { info: true, maxOutputLength: Math.max(1, maxOutput) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    out = r.buffer;
+    consumed = r.engine.bytesWritten;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw gzipTooBig(maxOutput);
+    return undefined;
+  }
+  if (out.length > maxOutput) throw gzipTooBig(maxOutput);
+  const end = start + consumed;
+  if (end + 8 !== data.length) return undefined;
+  const crc = zlibCrc32 ? zlibCrc32(out) >>> 0 : crc32(out);
+  if (crc !== le32(data, end) || out.length % 2 ** 32 !== le32(data, end + 4)) return undefined;
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+const LZMA_CONCATENATED = 0x08;
+const LZMA_OK = 0;
+const XZ_MEMLIMIT = 256 * 1024 * 1024;
+
+async function unxzPlain(lzma: Liblzma, data: Uint8Array, maxOutput: number): Promise<Decompressed | undefined> {
+  const info = xzInfo(data);
+  if (info.uncompressedSize > maxOutput || info.checks.includes('sha256') || info.dictSize > 64 * 1024 * 1024) return undefined;
+  const out = new Uint8Array(info.uncompressedSize);
+  const inPos = [0];
+  const outPos = [0];
+  const ret = lzma.lzma_stream_buffer_decode([XZ_MEMLIMIT], LZMA_CONCATENATED, null, data, inPos, data.length, out, outPos, out.length);
+  if (ret !== LZMA_OK || Number(inPos[0]) !== data.length || Number(outPos[0]) !== out.length) return undefined;
+  return { data: out, compression: 'xz', compressedSize: data.length, xz: xzSummary(info) };
+}
+
+function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number): Uint8Array | undefined {
+  const frames = zstdFrames(data);
+  let declared = 0;
+  for (const f of frames) {
+    if (f.skippable) continue;
+    if (f.contentSize === undefined) return undefined;
+    declared += f.contentSize;
+  }
+  if (declared > maxOutput) return undefined;
+  const out = new Uint8Array(declared);
+  let pos = 0;
+  for (const f of frames) {
+    if (f.skippable || f.contentSize === 0) continue;
+    const n = zstd.ZSTD_decompress(out.subarray(pos, pos + f.contentSize!), f.contentSize, data.subarray(f.offset, f.offset + f.size), f.size);
+    if (zstd.ZSTD_isError(n) || Number(n) !== f.contentSize) return undefined;
+    pos += f.contentSize!;
+  }
+  return out;
+}
+
+function validMaxOutput(options: unknown): number | undefined {
+  if (options === undefined || options === null) return DEFAULT_MAX_OUTPUT;
+  if (typeof options !== 'object') return undefined;
+  const m = (options as DecompressOptions).maxOutput;
+  if (m === undefined) return DEFAULT_MAX_OUTPUT;
+  return typeof m === 'number' && Number.isSafeInteger(m) && m >= 0 ? m : undefined;
+}
+
+async function nativePlain(data: Uint8Array, maxOutput: number): Promise<Decompressed | undefined> {
+  const compressedSize = data.length;
+  switch (detectCompression(data)) {
+    case 'gzip': {
+      const out = gunzipPlain(data, maxOutput);
+      return out && { data: out, compression: 'gzip', compressedSize };
+    }
+    case 'xz': {
+      const { lzma } = await nativeLibs();
+      return lzma ? unxzPlain(lzma, data, maxOutput) : undefined;
+    }
+    case 'zstd': {
+      const { zstd } = await nativeLibs();
+      const out = zstd ? unzstdPlain(zstd, data, maxOutput) : undefined;
+      return out && { data: out, compression: 'zstd', compressedSize };
+    }
+    case 'none':
+      return undefined;
+  }
+}
+
+/**
+ * decompress() with the native decoders where they apply: the same data,
+ * `Decompressed` facts and typed errors as lib/compress's decompress().
+ */
+export async function decompressNative(data: Uint8Array, options?: NativeDecompressOptions): Promise<Decompressed> {
+  const backend = options?.decoders ?? decoderBackend();
+  const maxOutput = validMaxOutput(options);
+  if (backend === 'native' && data instanceof Uint8Array && maxOutput !== undefined) {
+    try {
+      const r = await nativePlain(data, maxOutput);
+      if (r) return r;
+    } catch (e) {
+      if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;
+      /* the pure decoder gives the verdict */
+    }
+  }
+  return decompress(data, options);
+}
