@@ -10,75 +10,24 @@
  * - gzip: `gzip -n` — node:zlib at level 6 with a zero mtime (GNU gzip has its
  *         own deflate, so the stream is equivalent, not byte-identical).
  *
- * liblzma.so.5 and libzstd.so.1 are opened through koffi on first use; a
- * missing library is a KmodkitError 'EUNSUPPORTED' naming it.
+ * liblzma.so.5 and libzstd.so.1 are bound once by ./libs.ts (shared with the
+ * native decoders); a missing library is a KmodkitError 'EUNSUPPORTED' naming it.
  */
 import { gzipSync } from 'node:zlib';
 import { KmodkitError } from '../../errors.js';
+import { nativeLibs, type NativeLibs } from './libs.js';
 
 export type EncodeFormat = 'gzip' | 'xz' | 'zstd';
 
-type Koffi = typeof import('koffi');
-
-interface Lzma {
-  lzma_lzma_preset(options: Buffer, preset: number): number;
-  lzma_stream_encoder(strm: Buffer, filters: Buffer, check: number): number;
-  lzma_code(strm: Buffer, action: number): number;
-  lzma_end(strm: Buffer): void;
-}
-
-interface Zstd {
-  ZSTD_createCCtx(): unknown;
-  ZSTD_freeCCtx(cctx: unknown): number;
-  ZSTD_CCtx_setParameter(cctx: unknown, param: number, value: number): number;
-  ZSTD_compress2(cctx: unknown, dst: Buffer, dstCapacity: number, src: Buffer, srcSize: number): number;
-  ZSTD_compressBound(size: number): number;
-  ZSTD_isError(code: number): number;
-  ZSTD_getErrorName(code: number): string;
-}
-
-async function loadKoffi(): Promise<Koffi> {
-  const mod = (await import('koffi')) as unknown as { default?: Koffi } & Koffi;
-  return mod.default ?? mod;
-}
-
-function openLibrary(koffi: Koffi, names: string[], what: string): ReturnType<Koffi['load']> {
-  for (const name of names) {
-    try {
-      return koffi.load(name);
-    } catch {
-      // try the next name
-    }
+/** The bound library of `format`, or a clear error naming what is missing. */
+async function library<K extends 'lzma' | 'zstd'>(which: K): Promise<{ koffi: NonNullable<NativeLibs['koffi']>; lib: NonNullable<NativeLibs[K]> }> {
+  const libs = await nativeLibs();
+  const lib = libs[which];
+  if (!libs.koffi || !lib) {
+    const [format, soname, pkg] = which === 'lzma' ? ['xz', 'liblzma.so.5', 'liblzma5'] : ['zstd', 'libzstd.so.1', 'libzstd1'];
+    throw new KmodkitError('EUNSUPPORTED', `${format} compression needs ${soname}, which could not be loaded (install it, e.g. Debian's ${pkg})`);
   }
-  throw new KmodkitError('EUNSUPPORTED', `${what} compression needs ${names[0]}, which could not be loaded (install it, e.g. Debian's ${what === 'xz' ? 'liblzma5' : 'libzstd1'})`);
-}
-
-async function loadLzma(): Promise<{ koffi: Koffi; lib: Lzma }> {
-  const koffi = await loadKoffi();
-  const l = openLibrary(koffi, ['liblzma.so.5', 'liblzma.so'], 'xz');
-  return {
-    koffi,
-    lib: {
-      lzma_lzma_preset: l.func('uint8 lzma_lzma_preset(void *options, uint32 preset)') as Lzma['lzma_lzma_preset'],
-      lzma_stream_encoder: l.func('int lzma_stream_encoder(void *strm, void *filters, int check)') as Lzma['lzma_stream_encoder'],
-      lzma_code: l.func('int lzma_code(void *strm, int action)') as Lzma['lzma_code'],
-      lzma_end: l.func('void lzma_end(void *strm)') as Lzma['lzma_end'],
-    },
-  };
-}
-
-async function loadZstd(): Promise<Zstd> {
-  const koffi = await loadKoffi();
-  const l = openLibrary(koffi, ['libzstd.so.1', 'libzstd.so'], 'zstd');
-  return {
-    ZSTD_createCCtx: l.func('void *ZSTD_createCCtx()') as Zstd['ZSTD_createCCtx'],
-    ZSTD_freeCCtx: l.func('size_t ZSTD_freeCCtx(void *cctx)') as Zstd['ZSTD_freeCCtx'],
-    ZSTD_CCtx_setParameter: l.func('size_t ZSTD_CCtx_setParameter(void *cctx, int param, int value)') as Zstd['ZSTD_CCtx_setParameter'],
-    ZSTD_compress2: l.func('size_t ZSTD_compress2(void *cctx, void *dst, size_t cap, const void *src, size_t size)') as Zstd['ZSTD_compress2'],
-    ZSTD_compressBound: l.func('size_t ZSTD_compressBound(size_t size)') as Zstd['ZSTD_compressBound'],
-    ZSTD_isError: l.func('uint32 ZSTD_isError(size_t code)') as Zstd['ZSTD_isError'],
-    ZSTD_getErrorName: l.func('const char *ZSTD_getErrorName(size_t code)') as Zstd['ZSTD_getErrorName'],
-  };
+  return { koffi: libs.koffi, lib: lib as NonNullable<NativeLibs[K]> };
 }
 
 // liblzma constants (lzma/check.h, lzma/filter.h, lzma/base.h, lzma/lzma12.h)
@@ -104,7 +53,7 @@ function u8(b: Buffer): Uint8Array {
 }
 
 async function encodeXz(data: Uint8Array): Promise<Uint8Array> {
-  const { koffi, lib } = await loadLzma();
+  const { koffi, lib } = await library('lzma');
   const options = Buffer.alloc(LZMA_OPTIONS_BYTES);
   if (lib.lzma_lzma_preset(options, 6) !== 0) throw new KmodkitError('EUNSUPPORTED', 'liblzma has no preset 6');
   options.writeUInt32LE(1 << 20, 0); // --lzma2=dict=1MiB
@@ -144,18 +93,19 @@ const ZSTD_c_checksumFlag = 201;
 const ZSTD_c_contentSizeFlag = 200;
 
 async function encodeZstd(data: Uint8Array): Promise<Uint8Array> {
-  const lib = await loadZstd();
+  const { lib } = await library('zstd');
   const cctx = lib.ZSTD_createCCtx();
   if (!cctx) throw new KmodkitError('ECOMPRESS', 'libzstd could not allocate a context');
   try {
-    const check = (code: number): number => {
+    const check = (ret: unknown): number => {
+      const code = Number(ret);
       if (lib.ZSTD_isError(code)) throw new KmodkitError('ECOMPRESS', `libzstd: ${lib.ZSTD_getErrorName(code)}`);
       return code;
     };
     check(lib.ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3));
     check(lib.ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1));
     check(lib.ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1));
-    const out = Buffer.alloc(lib.ZSTD_compressBound(data.length));
+    const out = Buffer.alloc(Number(lib.ZSTD_compressBound(data.length)));
     const n = check(lib.ZSTD_compress2(cctx, out, out.length, Buffer.from(data.buffer, data.byteOffset, data.byteLength), data.length));
     return u8(out.subarray(0, n));
   } finally {

@@ -10,6 +10,8 @@
 /** The subset of koffi's API used here. */
 interface KoffiLike {
   load(path: string): { func(decl: string): (...args: unknown[]) => unknown };
+  /** The address of a Buffer's memory, for the pointer fields of C structs. */
+  address(buf: Buffer): bigint | number;
 }
 
 export type NativeFunction = (...args: unknown[]) => unknown;
@@ -17,6 +19,14 @@ export type NativeFunction = (...args: unknown[]) => unknown;
 export interface Liblzma {
   /** lzma_ret lzma_stream_buffer_decode(uint64_t *memlimit, uint32_t flags, const lzma_allocator *, const uint8_t *in, size_t *in_pos, size_t in_size, uint8_t *out, size_t *out_pos, size_t out_size) */
   readonly lzma_stream_buffer_decode: NativeFunction;
+  /** lzma_bool lzma_lzma_preset(lzma_options_lzma *options, uint32_t preset) */
+  readonly lzma_lzma_preset: NativeFunction;
+  /** lzma_ret lzma_stream_encoder(lzma_stream *strm, const lzma_filter *filters, lzma_check check) */
+  readonly lzma_stream_encoder: NativeFunction;
+  /** lzma_ret lzma_code(lzma_stream *strm, lzma_action action) */
+  readonly lzma_code: NativeFunction;
+  /** void lzma_end(lzma_stream *strm) */
+  readonly lzma_end: NativeFunction;
 }
 
 export interface Libzstd {
@@ -24,6 +34,18 @@ export interface Libzstd {
   readonly ZSTD_decompress: NativeFunction;
   /** unsigned ZSTD_isError(size_t code) */
   readonly ZSTD_isError: NativeFunction;
+  /** const char *ZSTD_getErrorName(size_t code) */
+  readonly ZSTD_getErrorName: NativeFunction;
+  /** ZSTD_CCtx *ZSTD_createCCtx(void) */
+  readonly ZSTD_createCCtx: NativeFunction;
+  /** size_t ZSTD_freeCCtx(ZSTD_CCtx *cctx) */
+  readonly ZSTD_freeCCtx: NativeFunction;
+  /** size_t ZSTD_CCtx_setParameter(ZSTD_CCtx *cctx, ZSTD_cParameter param, int value) */
+  readonly ZSTD_CCtx_setParameter: NativeFunction;
+  /** size_t ZSTD_compress2(ZSTD_CCtx *cctx, void *dst, size_t dstCapacity, const void *src, size_t srcSize) */
+  readonly ZSTD_compress2: NativeFunction;
+  /** size_t ZSTD_compressBound(size_t srcSize) */
+  readonly ZSTD_compressBound: NativeFunction;
 }
 
 async function koffi(): Promise<KoffiLike | null> {
@@ -48,6 +70,8 @@ function bind<T>(k: KoffiLike | null, soname: string, decls: Record<keyof T, str
 }
 
 export interface NativeLibs {
+  /** koffi itself (null when it has no prebuilt binary here): encoders need its address(). */
+  readonly koffi: KoffiLike | null;
   readonly lzma: Liblzma | null;
   readonly zstd: Libzstd | null;
 }
@@ -56,13 +80,24 @@ export interface NativeLibs {
 async function bindAll(): Promise<NativeLibs> {
   const k = await koffi();
   return {
+    koffi: k,
     lzma: bind<Liblzma>(k, 'liblzma.so.5', {
       lzma_stream_buffer_decode:
         'int lzma_stream_buffer_decode(_Inout_ uint64_t *memlimit, uint32_t flags, void *allocator, const uint8_t *in, _Inout_ size_t *in_pos, size_t in_size, _Out_ uint8_t *out, _Inout_ size_t *out_pos, size_t out_size)',
+      lzma_lzma_preset: 'uint8 lzma_lzma_preset(void *options, uint32 preset)',
+      lzma_stream_encoder: 'int lzma_stream_encoder(void *strm, void *filters, int check)',
+      lzma_code: 'int lzma_code(void *strm, int action)',
+      lzma_end: 'void lzma_end(void *strm)',
     }),
     zstd: bind<Libzstd>(k, 'libzstd.so.1', {
       ZSTD_decompress: 'size_t ZSTD_decompress(_Out_ void *dst, size_t dstCapacity, const void *src, size_t srcSize)',
       ZSTD_isError: 'unsigned int ZSTD_isError(size_t code)',
+      ZSTD_getErrorName: 'const char *ZSTD_getErrorName(size_t code)',
+      ZSTD_createCCtx: 'void *ZSTD_createCCtx()',
+      ZSTD_freeCCtx: 'size_t ZSTD_freeCCtx(void *cctx)',
+      ZSTD_CCtx_setParameter: 'size_t ZSTD_CCtx_setParameter(void *cctx, int param, int value)',
+      ZSTD_compress2: 'size_t ZSTD_compress2(void *cctx, void *dst, size_t cap, const void *src, size_t size)',
+      ZSTD_compressBound: 'size_t ZSTD_compressBound(size_t size)',
     }),
   };
 }
