@@ -90,12 +90,12 @@ async function main(): Promise<number> {
     )
     .command(
       'inspect <files..>',
-      'Everything kmodkit decodes about modules: identity, layout, parameters, symbols, signature, taints (--json: one document, an array for several files; --ndjson: one per line; schema in docs/inspect-schema.md)',
+      'Everything kmodkit decodes about modules: identity, layout, parameters, symbols, signature, taints (--json: one document per file and line; schema in docs/inspect-schema.md)',
       (y) =>
         y
           .positional('files', { type: 'string', array: true, demandOption: true, describe: 'module files (.ko, .ko.gz, .ko.xz, .ko.zst)' })
           .option('json', { type: 'boolean', default: false, describe: 'JSON document(s) instead of text' })
-          .option('ndjson', { type: 'boolean', default: false, describe: 'one JSON document per line' }),
+          .option('ndjson', { type: 'boolean', default: false, describe: 'the same as --json (one JSON document per line)' }),
       async (argv) => {
         code = await (await commands.inspect()).runInspect(argv.files as string[], { json: argv.json, ndjson: argv.ndjson });
       },
@@ -106,7 +106,7 @@ async function main(): Promise<number> {
       (y) =>
         y
           .positional('files', { type: 'string', array: true, demandOption: true, describe: 'module files' })
-          .option('json', { type: 'boolean', default: false, describe: 'JSON instead of a table' }),
+          .option('json', { type: 'boolean', default: false, describe: 'one JSON document per file and line instead of a table' }),
       async (argv) => {
         code = await (await commands.params()).runParams(argv.files as string[], { json: argv.json });
       },

@@ -4,10 +4,12 @@
  * CRC it recorded and whether the reference is weak).
  */
 import { moduleExports, type KernelSymbolExport } from '../../lib/module/exports.js';
+import { exportPart, importPart } from '../../lib/module/document-parts.js';
+import { writeDocument } from '../format/json-documents.js';
 import { moduleImports, type ModuleImport } from '../../lib/module/imports.js';
 import { scanArgs } from '../getopt.js';
 import { Output } from '../format/output.js';
-import { eachModule } from '../each-module.js';
+import { eachModuleOutput } from '../each-module.js';
 
 const PROG = 'kmodkit symbols';
 const SPEC = {
@@ -20,7 +22,8 @@ export const symbolsUsage = `Usage:
 Options:
 \t-e, --exports  Exported symbols: CRC, EXPORT_SYMBOL type, name, namespace
 \t-i, --imports  Imported (undefined) symbols: CRC recorded by the module, U/W, name
-\t-j, --json     One JSON object per file
+\t-j, --json     One JSON document per file and line
+With several files, each file's table follows a "FILE:" line.
 \t-h, --help     Show this help
 `;
 
@@ -67,17 +70,15 @@ export async function runSymbols(args: readonly string[], out = new Output()): P
     out.error('kmodkit: symbols: name at least one module file (see --help)');
     return 2;
   }
-  const many = scanned.positionals.length > 1;
-  const failed = await eachModule(scanned.positionals, out, (mod, file) => {
-    const elf = mod.elf;
+  const failed = await eachModuleOutput(scanned.positionals, out, json, ({ elf }, file, header) => {
     if (mode === 'exports') {
       const list = moduleExports(elf);
-      if (json) out.text(JSON.stringify({ file, exports: list }) + '\n');
-      else out.text((many ? `${file}:\n` : '') + exportsText(list));
+      if (json) writeDocument(out, file, { exports: list.map(exportPart) });
+      else out.text(header + exportsText(list));
     } else {
       const list = moduleImports(elf);
-      if (json) out.text(JSON.stringify({ file, imports: list }) + '\n');
-      else out.text((many ? `${file}:\n` : '') + importsText(list));
+      if (json) writeDocument(out, file, { imports: list.map(importPart) });
+      else out.text(header + importsText(list));
     }
   });
   out.flush();
