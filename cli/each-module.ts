@@ -50,16 +50,17 @@ export async function eachModule(
 
 /**
  * `eachModule` for commands with a text and a JSON form: in text, `render`
- * gets the `FILE:` header to print first (empty for a single file); in JSON,
- * a file that fails becomes an error document in its place.
+ * calls `header()` for the `FILE:` line to print just before its output
+ * (after any decoding that may fail; empty for a single file); in JSON, a
+ * file that fails becomes an error document in its place.
  */
 export function eachModuleOutput(
   files: readonly string[],
   out: Sink,
   json: boolean,
-  render: (mod: KernelModule, file: string, header: string) => void,
+  render: (mod: KernelModule, file: string, header: () => string) => void,
   line: (file: string, e: unknown) => string = errorLine,
 ): Promise<boolean> {
   const header = fileHeaders(json ? 0 : files.length);
-  return eachModule(files, out, (mod, file) => render(mod, file, header(file)), line, json ? (file, e) => writeErrorDocument(out, file, e) : undefined);
+  return eachModule(files, out, (mod, file) => render(mod, file, () => header(file)), line, json ? (file, e) => writeErrorDocument(out, file, e) : undefined);
 }

@@ -52,7 +52,7 @@ export async function runParams(files: readonly string[], opts: ParamsCommandOpt
   const failed = await eachModuleOutput(files, out, opts.json ?? false, (mod, file, header) => {
     const r: ParamsResult = decodeParams(mod);
     if (opts.json) writeDocument(out, file, { params: r.params, modinfoOnly: r.modinfoOnly, warnings: r.warnings, layout: r.layout });
-    else out.text(header + paramsTable(r));
+    else out.text(header() + paramsTable(r));
   });
   out.flush();
   return failed ? 1 : 0;

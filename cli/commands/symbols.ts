@@ -74,11 +74,11 @@ export async function runSymbols(args: readonly string[], out = new Output()): P
     if (mode === 'exports') {
       const list = moduleExports(elf);
       if (json) writeDocument(out, file, { exports: list.map(exportPart) });
-      else out.text(header + exportsText(list));
+      else out.text(header() + exportsText(list));
     } else {
       const list = moduleImports(elf);
       if (json) writeDocument(out, file, { imports: list.map(importPart) });
-      else out.text(header + importsText(list));
+      else out.text(header() + importsText(list));
     }
   });
   out.flush();

@@ -58,8 +58,9 @@ export async function runVersions(args: readonly string[], out = new Output()): 
         const extended = extendedModversions(elf);
         writeDocument(out, file, { basic: basic?.map(modversionPart) ?? null, extended: extended?.map(modversionPart) ?? null });
       } else {
-        out.text(header);
-        out.bytes(dumpModversionsKmod30(elf));
+        const dump = dumpModversionsKmod30(elf);
+        out.text(header());
+        out.bytes(dump);
       }
     },
     (file, e) => {
