@@ -8,24 +8,28 @@ import { exportPart, importPart } from '../../lib/module/document-parts.js';
 import { writeDocument } from '../format/json-documents.js';
 import { moduleImports, type ModuleImport } from '../../lib/module/imports.js';
 import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, optSpec, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
 import { eachModuleOutput } from '../each-module.js';
 
 const PROG = 'kmodkit symbols';
-const SPEC = {
-  short: { e: 'exports', i: 'imports', j: 'json', h: 'help' },
-  long: { exports: false, imports: false, json: false, help: false },
+const HELP: CommandHelp = {
+  usage: ['--exports|--imports [--json] FILE...'],
+  summary: `List the symbols a module exports (CRC, EXPORT_SYMBOL flavour, namespace) or
+imports (the CRC it recorded, U or W for weak); with several files, each
+file's table follows a "FILE:" line.`,
+  options: [
+    { long: 'exports', short: 'e', describe: 'Exported symbols: CRC, EXPORT_SYMBOL type, name, namespace' },
+    { long: 'imports', short: 'i', describe: 'Imported (undefined) symbols: CRC recorded by the module, U/W, name' },
+    { long: 'json', short: 'j', describe: 'One JSON document per file and line (docs/json.md)' },
+    HELP_ROW,
+  ],
+  exits: PER_FILE_EXITS,
+  example: 'kmodkit symbols --exports --json samples/ko/kmodkit_exporter.ko | jq .exports[].name',
 };
+const SPEC = optSpec(HELP);
 
-export const symbolsUsage = `Usage:
-\tkmodkit symbols --exports|--imports [--json] FILE...
-Options:
-\t-e, --exports  Exported symbols: CRC, EXPORT_SYMBOL type, name, namespace
-\t-i, --imports  Imported (undefined) symbols: CRC recorded by the module, U/W, name
-\t-j, --json     One JSON document per file and line
-With several files, each file's table follows a "FILE:" line.
-\t-h, --help     Show this help
-`;
+export const symbolsUsage = helpText(PROG, HELP);
 
 const crcText = (crc: number | undefined) => (crc === undefined ? '-' : '0x' + crc.toString(16).padStart(8, '0'));
 

@@ -11,23 +11,27 @@ import { strerror } from '../../lib/errno.js';
 import { basicModversions, dumpModversionsKmod30, extendedModversions } from '../../lib/module/versions.js';
 import { modversionPart } from '../../lib/module/document-parts.js';
 import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, optSpec, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
 import { eachModuleOutput, errorLine } from '../each-module.js';
 import { writeDocument } from '../format/json-documents.js';
 
 const PROG = 'kmodkit versions';
-const SPEC = { short: { j: 'json', h: 'help' }, long: { json: false, help: false } };
-
-export const versionsUsage = `Usage:
-\tkmodkit versions [--json] FILE...
-Print the symbol versions (CRCs) a module records for the symbols it imports,
+const HELP: CommandHelp = {
+  usage: ['[--json] FILE...'],
+  summary: `Print the symbol versions (CRCs) a module records for the symbols it imports,
 as kmod 30's \`modprobe --dump-modversions FILE\` does (the __versions table);
-with several files, each file's list follows a "FILE:" line.
-Options:
-\t-j, --json    One JSON document per file and line: the basic (__versions) and
-\t              extended (__version_ext_crcs/__version_ext_names) tables
-\t-h, --help    Show this help
-`;
+with several files, each file's list follows a "FILE:" line.`,
+  options: [
+    { long: 'json', short: 'j', describe: 'One JSON document per file and line: the basic (__versions) and\nextended (__version_ext_crcs/__version_ext_names) tables (docs/json.md)' },
+    HELP_ROW,
+  ],
+  exits: PER_FILE_EXITS,
+  example: 'kmodkit versions /lib/modules/$(uname -r)/kernel/fs/fat/fat.ko.xz',
+};
+const SPEC = optSpec(HELP);
+
+export const versionsUsage = helpText(PROG, HELP);
 
 export async function runVersions(args: readonly string[], out = new Output()): Promise<number> {
   const scanned = scanArgs(args, SPEC, PROG);
