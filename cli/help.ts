@@ -4,7 +4,8 @@
  * what `--help` prints (usage, every option with its argument and meaning,
  * exit codes, an example), so the two cannot drift apart.
  */
-import type { OptSpec } from './getopt.js';
+import { scanArgs, type OptSpec, type ScannedOpt } from './getopt.js';
+import type { Output } from './format/output.js';
 
 export interface OptionRow {
   /** Long name, without the dashes. */
@@ -55,4 +56,29 @@ export function helpText(prog: string, help: CommandHelp): string {
 
 /** Rows and exit codes every per-file inspection command shares. */
 export const HELP_ROW: OptionRow = { long: 'help', short: 'h', describe: 'Show this help' };
+export const JSON_ROW: OptionRow = { long: 'json', short: 'j', describe: 'One JSON document per file and line (docs/json.md)' };
 export const PER_FILE_EXITS: [number, string][] = [[0, 'every file was read'], [1, 'some file could not be read (an error line for each)'], [2, 'usage error']];
+
+/**
+ * Scan a per-file command's arguments against its table: a usage error or a
+ * missing FILE gives exit status 2, --help prints the help (status 0); both
+ * return the status. Otherwise the options given and the files.
+ */
+export function parseCommand(args: readonly string[], command: string, help: CommandHelp, out: Output): { opts: ScannedOpt[]; files: string[] } | number {
+  const prog = `kmodkit ${command}`;
+  const scanned = scanArgs(args, optSpec(help), prog);
+  if (scanned.error) {
+    out.error(scanned.error);
+    return 2;
+  }
+  if (scanned.opts.some((o) => o.name === 'help')) {
+    out.text(helpText(prog, help));
+    out.flush();
+    return 0;
+  }
+  if (scanned.positionals.length === 0) {
+    out.error(`${prog}: name at least one module file (see --help)`);
+    return 2;
+  }
+  return { opts: scanned.opts, files: scanned.positionals };
+}

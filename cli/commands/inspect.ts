@@ -16,6 +16,7 @@ import { inspectModule, type InspectDocument } from '../../lib/module/inspect.js
 import { Output } from '../format/output.js';
 import { paramsTable } from './params.js';
 import { eachModuleOutput } from '../each-module.js';
+import { HELP_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 
 export interface InspectCommandOptions {
   json?: boolean;
@@ -156,4 +157,25 @@ export async function runInspect(files: readonly string[], opts: InspectCommandO
   });
   out.flush();
   return failed ? 1 : 0;
+}
+
+const HELP: CommandHelp = {
+  usage: ['[--json] FILE...'],
+  summary: `Everything kmodkit decodes about modules: identity, ELF, layout, build,
+signature, parameters, exports, imports, taints; a readable summary per file,
+or one JSON document per file and line (docs/inspect-schema.md).`,
+  options: [
+    JSON_ROW,
+    { long: 'ndjson', describe: 'The same as --json' },
+    HELP_ROW,
+  ],
+  exits: PER_FILE_EXITS,
+  example: 'kmodkit inspect --json samples/ko/signed/hello.ko.xz | jq .signature',
+};
+
+/** `kmodkit inspect ARGS`: the options of the help table, then runInspect. */
+export async function runInspectArgs(args: readonly string[]): Promise<number> {
+  const parsed = parseCommand(args, 'inspect', HELP, new Output());
+  if (typeof parsed === 'number') return parsed;
+  return runInspect(parsed.files, { json: parsed.opts.some((o) => o.name === 'json' || o.name === 'ndjson') });
 }

@@ -9,6 +9,7 @@
 import { decodeParams, permText, type KernelParam, type ParamsResult } from '../../lib/module/params.js';
 import { Output } from '../format/output.js';
 import { eachModuleOutput } from '../each-module.js';
+import { HELP_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { writeDocument } from '../format/json-documents.js';
 
 export interface ParamsCommandOptions {
@@ -56,4 +57,25 @@ export async function runParams(files: readonly string[], opts: ParamsCommandOpt
   });
   out.flush();
   return failed ? 1 : 0;
+}
+
+const HELP: CommandHelp = {
+  usage: ['[--json] FILE...'],
+  summary: `The parameters of modules, decoded from the typed __param table and joined
+with .modinfo's parm=/parmtype=: name, type, permission, description. A '!'
+marks a disagreement between the two, a '?' a parameter only .modinfo names;
+with several files, each table follows a "FILE:" line.`,
+  options: [
+    JSON_ROW,
+    HELP_ROW,
+  ],
+  exits: PER_FILE_EXITS,
+  example: 'kmodkit params samples/ko/kmodkit_params.ko',
+};
+
+/** `kmodkit params ARGS`: the options of the help table, then runParams. */
+export async function runParamsArgs(args: readonly string[]): Promise<number> {
+  const parsed = parseCommand(args, 'params', HELP, new Output());
+  if (typeof parsed === 'number') return parsed;
+  return runParams(parsed.files, { json: parsed.opts.some((o) => o.name === 'json') });
 }

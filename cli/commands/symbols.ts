@@ -7,8 +7,7 @@ import { moduleExports, type KernelSymbolExport } from '../../lib/module/exports
 import { exportPart, importPart } from '../../lib/module/document-parts.js';
 import { writeDocument } from '../format/json-documents.js';
 import { moduleImports, type ModuleImport } from '../../lib/module/imports.js';
-import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, optSpec, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
 import { eachModuleOutput } from '../each-module.js';
 
@@ -21,14 +20,12 @@ file's table follows a "FILE:" line.`,
   options: [
     { long: 'exports', short: 'e', describe: 'Exported symbols: CRC, EXPORT_SYMBOL type, name, namespace' },
     { long: 'imports', short: 'i', describe: 'Imported (undefined) symbols: CRC recorded by the module, U/W, name' },
-    { long: 'json', short: 'j', describe: 'One JSON document per file and line (docs/json.md)' },
+    JSON_ROW,
     HELP_ROW,
   ],
   exits: PER_FILE_EXITS,
   example: 'kmodkit symbols --exports --json samples/ko/kmodkit_exporter.ko | jq .exports[].name',
 };
-const SPEC = optSpec(HELP);
-
 export const symbolsUsage = helpText(PROG, HELP);
 
 const crcText = (crc: number | undefined) => (crc === undefined ? '-' : '0x' + crc.toString(16).padStart(8, '0'));
@@ -50,31 +47,16 @@ function importsText(list: readonly ModuleImport[]): string {
 }
 
 export async function runSymbols(args: readonly string[], out = new Output()): Promise<number> {
-  const scanned = scanArgs(args, SPEC, PROG);
-  if (scanned.error) {
-    out.error(scanned.error);
-    return 2;
-  }
+  const parsed = parseCommand(args, 'symbols', HELP, out);
+  if (typeof parsed === 'number') return parsed;
   let mode: 'exports' | 'imports' | undefined;
-  let json = false;
-  for (const o of scanned.opts) {
-    if (o.name === 'exports' || o.name === 'imports') mode = o.name;
-    else if (o.name === 'json') json = true;
-    else if (o.name === 'help') {
-      out.text(symbolsUsage);
-      out.flush();
-      return 0;
-    }
-  }
+  for (const o of parsed.opts) if (o.name === 'exports' || o.name === 'imports') mode = o.name;
+  const json = parsed.opts.some((o) => o.name === 'json');
   if (!mode) {
     out.error('kmodkit: symbols: choose --exports or --imports (see --help)');
     return 2;
   }
-  if (scanned.positionals.length === 0) {
-    out.error('kmodkit: symbols: name at least one module file (see --help)');
-    return 2;
-  }
-  const failed = await eachModuleOutput(scanned.positionals, out, json, ({ elf }, file, header) => {
+  const failed = await eachModuleOutput(parsed.files, out, json, ({ elf }, file, header) => {
     if (mode === 'exports') {
       const list = moduleExports(elf);
       if (json) writeDocument(out, file, { exports: list.map(exportPart) });

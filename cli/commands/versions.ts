@@ -10,8 +10,7 @@ import { KmodkitError } from '../../lib/errors.js';
 import { strerror } from '../../lib/errno.js';
 import { basicModversions, dumpModversionsKmod30, extendedModversions } from '../../lib/module/versions.js';
 import { modversionPart } from '../../lib/module/document-parts.js';
-import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, optSpec, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
 import { eachModuleOutput, errorLine } from '../each-module.js';
 import { writeDocument } from '../format/json-documents.js';
@@ -29,31 +28,14 @@ with several files, each file's list follows a "FILE:" line.`,
   exits: PER_FILE_EXITS,
   example: 'kmodkit versions /lib/modules/$(uname -r)/kernel/fs/fat/fat.ko.xz',
 };
-const SPEC = optSpec(HELP);
-
 export const versionsUsage = helpText(PROG, HELP);
 
 export async function runVersions(args: readonly string[], out = new Output()): Promise<number> {
-  const scanned = scanArgs(args, SPEC, PROG);
-  if (scanned.error) {
-    out.error(scanned.error);
-    return 2;
-  }
-  let json = false;
-  for (const o of scanned.opts) {
-    if (o.name === 'json') json = true;
-    else if (o.name === 'help') {
-      out.text(versionsUsage);
-      out.flush();
-      return 0;
-    }
-  }
-  if (scanned.positionals.length === 0) {
-    out.error('kmodkit: versions: name at least one module file (see --help)');
-    return 2;
-  }
+  const parsed = parseCommand(args, 'versions', HELP, out);
+  if (typeof parsed === 'number') return parsed;
+  const json = parsed.opts.some((o) => o.name === 'json');
   const failed = await eachModuleOutput(
-    scanned.positionals,
+    parsed.files,
     out,
     json,
     ({ elf }, file, header) => {

@@ -32,7 +32,12 @@ test('optSpec and helpText come from the same table', (t) => {
   );
 });
 
-for (const [cmd, options] of [['versions', ['--json', '--help']], ['symbols', ['--exports', '--imports', '--json', '--help']]] as const) {
+for (const [cmd, options] of [
+  ['versions', ['--json', '--help']],
+  ['symbols', ['--exports', '--imports', '--json', '--help']],
+  ['inspect', ['--json', '--help']],
+  ['params', ['--json', '--help']],
+] as const) {
   test(`kmodkit ${cmd} --help lists every option it accepts, exit codes and an example`, (t) => {
     const r = spawnSync(process.execPath, [CLI, cmd, '--help'], { encoding: 'utf8' });
     t.is(r.status, 0);
