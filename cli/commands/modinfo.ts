@@ -79,7 +79,7 @@ Options:
 \t-F, --field=FIELD           Print only provided FIELD
 \t-k, --set-version=VERSION   Use VERSION instead of \`uname -r\`
 \t-b, --basedir=DIR           Use DIR as filesystem root for /lib/modules
-\t    --json                  One JSON object per module (every field, merged parameters, signature, compression)
+\t    --json                  One JSON document per module and line (docs/modinfo-json.md)
 \t-V, --version               Show version
 \t-h, --help                  Show this help
 `;
