@@ -7,6 +7,8 @@ import { isKmodkitError } from '../lib/errors.js';
 import { openModule } from '../lib/io/open.js';
 import type { KernelModule } from '../lib/module/module.js';
 import type { Sink } from './format/output.js';
+import { fileHeaders } from './format/file-header.js';
+import { writeErrorDocument } from './format/json-documents.js';
 
 /** "kmodkit: FILE: message" — an unexpected exception is named as an internal error, still on one line. */
 export function errorLine(file: string, e: unknown): string {
@@ -17,13 +19,15 @@ export function errorLine(file: string, e: unknown): string {
 
 /**
  * Runs `fn` on every file's module. Returns true when any file failed.
- * `line` formats the error line (commands that mimic kmod pass their own).
+ * `line` formats the error line (commands that mimic kmod pass their own);
+ * `onError` lets a command also put the failure in its output (JSON's error documents).
  */
 export async function eachModule(
   files: readonly string[],
   out: Sink,
   fn: (mod: KernelModule, file: string, index: number) => void | Promise<void>,
   line: (file: string, e: unknown) => string = errorLine,
+  onError?: (file: string, e: unknown, index: number) => void,
 ): Promise<boolean> {
   let failed = false;
   for (let i = 0; i < files.length; i++) {
@@ -36,9 +40,27 @@ export async function eachModule(
         opened.close();
       }
     } catch (e) {
+      onError?.(file, e, i);
       out.error(line(file, e));
       failed = true;
     }
   }
   return failed;
+}
+
+/**
+ * `eachModule` for commands with a text and a JSON form: in text, `render`
+ * calls `header()` for the `FILE:` line to print just before its output
+ * (after any decoding that may fail; empty for a single file); in JSON, a
+ * file that fails becomes an error document in its place.
+ */
+export function eachModuleOutput(
+  files: readonly string[],
+  out: Sink,
+  json: boolean,
+  render: (mod: KernelModule, file: string, header: () => string) => void,
+  line: (file: string, e: unknown) => string = errorLine,
+): Promise<boolean> {
+  const header = fileHeaders(json ? 0 : files.length);
+  return eachModule(files, out, (mod, file) => render(mod, file, () => header(file)), line, json ? (file, e) => writeErrorDocument(out, file, e) : undefined);
 }

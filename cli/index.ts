@@ -42,6 +42,8 @@ const DIRECT: Record<string, () => Promise<number>> = {
   check: async () => (await commands.check()).runCheck(rawAfter('check'), pkg.version),
   versions: async () => (await commands.versions()).runVersions(rawAfter('versions')),
   symbols: async () => (await commands.symbols()).runSymbols(rawAfter('symbols')),
+  inspect: async () => (await commands.inspect()).runInspectArgs(rawAfter('inspect')),
+  params: async () => (await commands.params()).runParamsArgs(rawAfter('params')),
   insmod: async () => (await commands.insmod()).runInsmod(rawAfter('insmod')),
   rmmod: async () => (await commands.rmmod()).runRmmod(rawAfter('rmmod')),
   lsmod: async () => (await commands.lsmod()).runLsmod(rawAfter('lsmod')),
@@ -95,26 +97,19 @@ async function main(): Promise<number> {
       },
     )
     .command(
-      'inspect <files..>',
-      'Everything kmodkit decodes about modules: identity, layout, parameters, symbols, signature, taints (--json: one document, an array for several files; --ndjson: one per line; schema in docs/inspect-schema.md)',
-      (y) =>
-        y
-          .positional('files', { type: 'string', array: true, demandOption: true, describe: 'module files (.ko, .ko.gz, .ko.xz, .ko.zst)' })
-          .option('json', { type: 'boolean', default: false, describe: 'JSON document(s) instead of text' })
-          .option('ndjson', { type: 'boolean', default: false, describe: 'one JSON document per line' }),
-      async (argv) => {
-        code = await (await commands.inspect()).runInspect(argv.files as string[], { json: argv.json, ndjson: argv.ndjson });
+      'inspect',
+      'Everything kmodkit decodes about modules: identity, layout, parameters, symbols, signature, taints (--json: one document per file and line; schema in docs/inspect-schema.md)',
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await (await commands.inspect()).runInspectArgs(rawAfter('inspect'));
       },
     )
     .command(
-      'params <files..>',
+      'params',
       'Module parameters from __param joined with modinfo: name, type, perm, description; mismatches flagged (--json)',
-      (y) =>
-        y
-          .positional('files', { type: 'string', array: true, demandOption: true, describe: 'module files' })
-          .option('json', { type: 'boolean', default: false, describe: 'JSON instead of a table' }),
-      async (argv) => {
-        code = await (await commands.params()).runParams(argv.files as string[], { json: argv.json });
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await (await commands.params()).runParamsArgs(rawAfter('params'));
       },
     )
     .command(

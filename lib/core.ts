@@ -36,6 +36,7 @@ export { moduleLayout, moduleName, thisModuleInfo, buildId, type ModuleLayout } 
 export { moduleLicense, isGplCompatible, GPL_COMPATIBLE_LICENSES } from './module/license.js';
 export { moduleTaints, type Taint } from './module/taints.js';
 export { inspectModule, INSPECT_SCHEMA_VERSION, type InspectDocument, type InspectOptions } from './module/inspect.js';
+export { DOCUMENT_SCHEMA_VERSION, compressionPart, exportPart, importPart, modversionPart, type CompressionPart, type ExportPart, type ImportPart, type ModversionPart } from './module/document-parts.js';
 export { modnameNormalize, modnameFromPath, aliasNormalize, fnmatch } from './modindex/names.js';
 
 // Pre-flight checks (pure: the target is plain data)

@@ -4,19 +4,19 @@
  *
  * Output:
  *  - text (default): a readable summary per module, grouped in sections;
- *  - --json: the inspect document (docs/inspect-schema.md); one file gives
- *    one JSON object, several files a JSON array of documents;
- *  - --ndjson: one document per line, whatever the number of files (for
- *    streaming large sets).
+ *  - --json (or its synonym --ndjson): the inspect document
+ *    (docs/inspect-schema.md, docs/schema/inspect.schema.json), one per file
+ *    and per line, as every kmodkit command writes JSON.
  * A file that cannot be opened at all gives one line `kmodkit: FILE: message`
- * on stderr and the command continues; the exit status is then 1. Parts of a
- * module that fail to decode are listed in the document's `errors` (and do
- * not change the exit status).
+ * on stderr (and, in JSON, an error document in its place) and the command
+ * continues; the exit status is then 1. Parts of a module that fail to decode
+ * are listed in the document's `errors` (and do not change the exit status).
  */
 import { inspectModule, type InspectDocument } from '../../lib/module/inspect.js';
 import { Output } from '../format/output.js';
 import { paramsTable } from './params.js';
-import { eachModule } from '../each-module.js';
+import { eachModuleOutput } from '../each-module.js';
+import { HELP_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 
 export interface InspectCommandOptions {
   json?: boolean;
@@ -41,12 +41,12 @@ const yn = (b: boolean) => (b ? 'yes' : 'no');
 /** The text summary of one document. */
 export function inspectText(d: InspectDocument): string {
   let s = '';
-  s += `${d.file.path ?? '(module)'}\n`;
+  s += `${d.file ?? '(module)'}\n`;
   s += '\nFile\n';
   s += kv([
-    ['compression', d.file.compression + (d.file.xzCheck ? ` (check ${d.file.xzCheck}${d.file.xzStreams !== undefined ? `, ${d.file.xzStreams} stream(s)` : ''})` : '')],
-    ['stored size', size(d.file.storedSize)],
-    ['image size', d.file.compression === 'none' ? null : size(d.file.imageSize)],
+    ['compression', d.compression.format + (d.compression.xzCheck ? ` (check ${d.compression.xzCheck}${d.compression.xzStreams !== undefined ? `, ${d.compression.xzStreams} stream(s)` : ''})` : '')],
+    ['stored size', size(d.compression.storedSize)],
+    ['image size', d.compression.format === 'none' ? null : size(d.compression.imageSize)],
   ]);
   const id = d.identity;
   if (id) {
@@ -143,23 +143,39 @@ export function inspectText(d: InspectDocument): string {
 
 export async function runInspect(files: readonly string[], opts: InspectCommandOptions = {}): Promise<number> {
   const out = new Output();
-  const docs: InspectDocument[] = [];
+  const json = opts.json || opts.ndjson || false;
   let first = true;
-  const failed = await eachModule(files, out, (mod, file) => {
+  // The text summary starts with the file's path: no extra header.
+  const failed = await eachModuleOutput(files, out, json, (mod, file) => {
     const doc: InspectDocument = inspectModule(mod, { path: file });
-    if (opts.ndjson) out.text(JSON.stringify(doc) + '\n');
-    else if (opts.json) docs.push(doc);
+    if (json) out.text(JSON.stringify(doc) + '\n');
     else {
       if (!first) out.text('\n');
       out.text(inspectText(doc));
     }
     first = false;
   });
-  if (opts.json && !opts.ndjson) {
-    if (files.length !== 1) out.text(JSON.stringify(docs, null, 2) + '\n');
-    else if (docs.length === 1) out.text(JSON.stringify(docs[0], null, 2) + '\n');
-  }
   out.flush();
   return failed ? 1 : 0;
 }
 
+const HELP: CommandHelp = {
+  usage: ['[--json] FILE...'],
+  summary: `Everything kmodkit decodes about modules: identity, ELF, layout, build,
+signature, parameters, exports, imports, taints; a readable summary per file,
+or one JSON document per file and line (docs/inspect-schema.md).`,
+  options: [
+    JSON_ROW,
+    { long: 'ndjson', describe: 'The same as --json' },
+    HELP_ROW,
+  ],
+  exits: PER_FILE_EXITS,
+  example: 'kmodkit inspect --json samples/ko/signed/hello.ko.xz | jq .signature',
+};
+
+/** `kmodkit inspect ARGS`: the options of the help table, then runInspect. */
+export async function runInspectArgs(args: readonly string[]): Promise<number> {
+  const parsed = parseCommand(args, 'inspect', HELP, new Output());
+  if (typeof parsed === 'number') return parsed;
+  return runInspect(parsed.files, { json: parsed.opts.some((o) => o.name === 'json' || o.name === 'ndjson') });
+}

@@ -36,6 +36,8 @@ import { scanArgs } from '../getopt.js';
 import { writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
 import { Output, Recorder, replay, type Sink } from '../format/output.js';
 import { runParallel, startWorkers } from './modinfo-parallel.js';
+import { compressionPart } from '../../lib/module/document-parts.js';
+import { writeDocument, writeErrorDocument } from '../format/json-documents.js';
 
 const PROG = 'modinfo';
 const SPEC = {
@@ -77,7 +79,7 @@ Options:
 \t-F, --field=FIELD           Print only provided FIELD
 \t-k, --set-version=VERSION   Use VERSION instead of \`uname -r\`
 \t-b, --basedir=DIR           Use DIR as filesystem root for /lib/modules
-\t    --json                  One JSON object per module (every field, merged parameters, signature, compression)
+\t    --json                  One JSON document per module and line (docs/modinfo-json.md)
 \t-V, --version               Show version
 \t-h, --help                  Show this help
 `;
@@ -284,7 +286,7 @@ async function doBuiltin(ctx: Ctx, name: string): Promise<boolean> {
   const info = modulesDir(ctx).builtinModinfo();
   const entries = info ? parseModinfo(joinRecords(info.records.get(name) ?? [])) : null;
   if (ctx.json) {
-    out.text(JSON.stringify(jsonOf(name, '(builtin)', entries ?? [], null, null)) + '\n');
+    writeDocument(out, '(builtin)', jsonOf(name, '(builtin)', entries ?? [], null, null));
     return true;
   }
   if (opts.field === undefined) writeHeaderLine(out, 'name:', name, opts);
@@ -317,26 +319,32 @@ function joinRecords(records: Uint8Array[]): Uint8Array {
 
 // ---- JSON ----
 
+/** One document per module; a module that cannot be read is an error document (and kmod's line on stderr). */
 async function showJson(ctx: Ctx, filename: string, name: string, openPath: string): Promise<boolean> {
-  return withEntries(ctx, name, openPath, moduleInfo, (mod, entries) => {
-    ctx.out.text(JSON.stringify(jsonOf(name, filename, entries, mod, moduleSignature(mod))) + '\n');
-  });
+  let opened;
+  try {
+    opened = await openModule(openPath);
+    const mod = opened.module;
+    writeDocument(ctx.out, openPath, jsonOf(name, filename, moduleInfo(mod), mod, moduleSignature(mod)));
+    return true;
+  } catch (e) {
+    if (!(e instanceof KmodkitError)) throw e;
+    writeErrorDocument(ctx.out, openPath, e);
+    return reportInfoError(ctx, name, e);
+  } finally {
+    opened?.close();
+  }
 }
 
 export function jsonOf(name: string, filename: string, entries: readonly ModinfoEntry[], mod: KernelModule | null, sig: ReturnType<typeof moduleSignature>) {
-  const fields: Record<string, string | string[]> = {};
-  for (const e of entries) {
-    const prev = fields[e.key];
-    if (prev === undefined) fields[e.key] = e.value;
-    else if (Array.isArray(prev)) prev.push(e.value);
-    else fields[e.key] = [prev, e.value];
-  }
+  // Every key maps to an array, however many times it occurs.
+  const fields: Record<string, string[]> = {};
+  for (const e of entries) (fields[e.key] ??= []).push(e.value);
   const merged = mergeParms(entries);
   return {
-    schemaVersion: 1,
-    name: (fields.name as string | undefined) ?? name,
+    name: fields.name?.[0] ?? name,
     filename,
-    compression: mod ? { format: mod.compression.format, storedSize: mod.compression.storedSize, ...(mod.compression.xzCheck ? { xzCheck: mod.compression.xzCheck } : {}) } : null,
+    compression: mod ? compressionPart(mod) : null,
     modinfo: entries.map((e) => ({ key: e.key, value: e.value })),
     fields,
     parameters: merged.params.map((p) => ({ name: p.name, type: p.type ?? null, description: p.description ?? null })),
@@ -347,7 +355,7 @@ export function jsonOf(name: string, filename: string, entries: readonly Modinfo
           keyId: hex(sig.keyId, ':'),
           hashAlgorithm: sig.hashAlgorithm,
           signature: hex(sig.signature, ''),
-          signedSize: sig.moduleSize,
+          moduleSize: sig.moduleSize,
         }
       : null,
   };

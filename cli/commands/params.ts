@@ -2,12 +2,15 @@
  * `kmodkit params FILE... [--json]`: the parameters of modules, decoded from
  * `__param` and joined with .modinfo, as a table (or JSON).
  *
- * JSON: one object per file, `{ file, params, modinfoOnly, warnings, layout }`;
- * a single object for one file, an array for several.
+ * JSON: one document per file and line, `{ schemaVersion, file, params,
+ * modinfoOnly, warnings, layout }` (docs/schema/params.schema.json). Text:
+ * with several files, each table follows a `FILE:` line.
  */
 import { decodeParams, permText, type KernelParam, type ParamsResult } from '../../lib/module/params.js';
 import { Output } from '../format/output.js';
-import { eachModule } from '../each-module.js';
+import { eachModuleOutput } from '../each-module.js';
+import { HELP_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { writeDocument } from '../format/json-documents.js';
 
 export interface ParamsCommandOptions {
   json?: boolean;
@@ -47,21 +50,32 @@ export function paramsTable(r: ParamsResult): string {
 
 export async function runParams(files: readonly string[], opts: ParamsCommandOptions = {}): Promise<number> {
   const out = new Output();
-  const docs: unknown[] = [];
-  const failed = await eachModule(files, out, (mod, file) => {
+  const failed = await eachModuleOutput(files, out, opts.json ?? false, (mod, file, header) => {
     const r: ParamsResult = decodeParams(mod);
-    if (opts.json) {
-      docs.push({ file, params: r.params, modinfoOnly: r.modinfoOnly, warnings: r.warnings, layout: r.layout });
-    } else {
-      if (files.length > 1) out.text(`${file}:\n`);
-      out.text(paramsTable(r));
-      if (files.length > 1) out.text('\n');
-    }
+    if (opts.json) writeDocument(out, file, { params: r.params, modinfoOnly: r.modinfoOnly, warnings: r.warnings, layout: r.layout });
+    else out.text(header() + paramsTable(r));
   });
-  if (opts.json) {
-    if (files.length !== 1) out.text(JSON.stringify(docs, null, 2) + '\n');
-    else if (docs.length === 1) out.text(JSON.stringify(docs[0], null, 2) + '\n');
-  }
   out.flush();
   return failed ? 1 : 0;
+}
+
+const HELP: CommandHelp = {
+  usage: ['[--json] FILE...'],
+  summary: `The parameters of modules, decoded from the typed __param table and joined
+with .modinfo's parm=/parmtype=: name, type, permission, description. A '!'
+marks a disagreement between the two, a '?' a parameter only .modinfo names;
+with several files, each table follows a "FILE:" line.`,
+  options: [
+    JSON_ROW,
+    HELP_ROW,
+  ],
+  exits: PER_FILE_EXITS,
+  example: 'kmodkit params samples/ko/kmodkit_params.ko',
+};
+
+/** `kmodkit params ARGS`: the options of the help table, then runParams. */
+export async function runParamsArgs(args: readonly string[]): Promise<number> {
+  const parsed = parseCommand(args, 'params', HELP, new Output());
+  if (typeof parsed === 'number') return parsed;
+  return runParams(parsed.files, { json: parsed.opts.some((o) => o.name === 'json') });
 }

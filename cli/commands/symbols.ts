@@ -4,25 +4,29 @@
  * CRC it recorded and whether the reference is weak).
  */
 import { moduleExports, type KernelSymbolExport } from '../../lib/module/exports.js';
+import { exportPart, importPart } from '../../lib/module/document-parts.js';
+import { writeDocument } from '../format/json-documents.js';
 import { moduleImports, type ModuleImport } from '../../lib/module/imports.js';
-import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
-import { eachModule } from '../each-module.js';
+import { eachModuleOutput } from '../each-module.js';
 
 const PROG = 'kmodkit symbols';
-const SPEC = {
-  short: { e: 'exports', i: 'imports', j: 'json', h: 'help' },
-  long: { exports: false, imports: false, json: false, help: false },
+const HELP: CommandHelp = {
+  usage: ['--exports|--imports [--json] FILE...'],
+  summary: `List the symbols a module exports (CRC, EXPORT_SYMBOL flavour, namespace) or
+imports (the CRC it recorded, U or W for weak); with several files, each
+file's table follows a "FILE:" line.`,
+  options: [
+    { long: 'exports', short: 'e', describe: 'Exported symbols: CRC, EXPORT_SYMBOL type, name, namespace' },
+    { long: 'imports', short: 'i', describe: 'Imported (undefined) symbols: CRC recorded by the module, U/W, name' },
+    JSON_ROW,
+    HELP_ROW,
+  ],
+  exits: PER_FILE_EXITS,
+  example: 'kmodkit symbols --exports --json samples/ko/kmodkit_exporter.ko | jq .exports[].name',
 };
-
-export const symbolsUsage = `Usage:
-\tkmodkit symbols --exports|--imports [--json] FILE...
-Options:
-\t-e, --exports  Exported symbols: CRC, EXPORT_SYMBOL type, name, namespace
-\t-i, --imports  Imported (undefined) symbols: CRC recorded by the module, U/W, name
-\t-j, --json     One JSON object per file
-\t-h, --help     Show this help
-`;
+export const symbolsUsage = helpText(PROG, HELP);
 
 const crcText = (crc: number | undefined) => (crc === undefined ? '-' : '0x' + crc.toString(16).padStart(8, '0'));
 
@@ -43,41 +47,24 @@ function importsText(list: readonly ModuleImport[]): string {
 }
 
 export async function runSymbols(args: readonly string[], out = new Output()): Promise<number> {
-  const scanned = scanArgs(args, SPEC, PROG);
-  if (scanned.error) {
-    out.error(scanned.error);
-    return 2;
-  }
+  const parsed = parseCommand(args, 'symbols', HELP, out);
+  if (typeof parsed === 'number') return parsed;
   let mode: 'exports' | 'imports' | undefined;
-  let json = false;
-  for (const o of scanned.opts) {
-    if (o.name === 'exports' || o.name === 'imports') mode = o.name;
-    else if (o.name === 'json') json = true;
-    else if (o.name === 'help') {
-      out.text(symbolsUsage);
-      out.flush();
-      return 0;
-    }
-  }
+  for (const o of parsed.opts) if (o.name === 'exports' || o.name === 'imports') mode = o.name;
+  const json = parsed.opts.some((o) => o.name === 'json');
   if (!mode) {
     out.error('kmodkit: symbols: choose --exports or --imports (see --help)');
     return 2;
   }
-  if (scanned.positionals.length === 0) {
-    out.error('kmodkit: symbols: name at least one module file (see --help)');
-    return 2;
-  }
-  const many = scanned.positionals.length > 1;
-  const failed = await eachModule(scanned.positionals, out, (mod, file) => {
-    const elf = mod.elf;
+  const failed = await eachModuleOutput(parsed.files, out, json, ({ elf }, file, header) => {
     if (mode === 'exports') {
       const list = moduleExports(elf);
-      if (json) out.text(JSON.stringify({ file, exports: list }) + '\n');
-      else out.text((many ? `${file}:\n` : '') + exportsText(list));
+      if (json) writeDocument(out, file, { exports: list.map(exportPart) });
+      else out.text(header() + exportsText(list));
     } else {
       const list = moduleImports(elf);
-      if (json) out.text(JSON.stringify({ file, imports: list }) + '\n');
-      else out.text((many ? `${file}:\n` : '') + importsText(list));
+      if (json) writeDocument(out, file, { imports: list.map(importPart) });
+      else out.text(header() + importsText(list));
     }
   });
   out.flush();

@@ -2,62 +2,51 @@
  * `kmodkit versions [--json] FILE...`: the symbol versions a module records
  * for its imports. Text output is kmod 30's `modprobe --dump-modversions
  * FILE`, byte for byte (the `__versions` table, `0x%08llx\t%s\n`), for each
- * file in turn; --json prints one object per file with both tables.
+ * file in turn (with a `FILE:` header per file when several are given);
+ * --json prints one document per file and line with both tables
+ * (docs/schema/versions.schema.json).
  */
 import { KmodkitError } from '../../lib/errors.js';
 import { strerror } from '../../lib/errno.js';
-import { basicModversions, dumpModversionsKmod30, extendedModversions, type ModversionInfo } from '../../lib/module/versions.js';
-import { scanArgs } from '../getopt.js';
+import { basicModversions, dumpModversionsKmod30, extendedModversions } from '../../lib/module/versions.js';
+import { modversionPart } from '../../lib/module/document-parts.js';
+import { HELP_ROW, helpText, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
-import { eachModule, errorLine } from '../each-module.js';
+import { eachModuleOutput, errorLine } from '../each-module.js';
+import { writeDocument } from '../format/json-documents.js';
 
 const PROG = 'kmodkit versions';
-const SPEC = { short: { j: 'json', h: 'help' }, long: { json: false, help: false } };
-
-export const versionsUsage = `Usage:
-\tkmodkit versions [--json] FILE...
-Print the symbol versions (CRCs) a module records for the symbols it imports,
-as kmod 30's \`modprobe --dump-modversions FILE\` does (the __versions table).
-Options:
-\t-j, --json    One JSON object per file: the basic (__versions) and extended
-\t              (__version_ext_crcs/__version_ext_names) tables
-\t-h, --help    Show this help
-`;
-
-function jsonVersion(v: ModversionInfo) {
-  return { name: v.name, crc: v.crc, crcHex: '0x' + v.crc.toString(16).padStart(8, '0'), raw: '0x' + v.crcRaw.toString(16) };
-}
+const HELP: CommandHelp = {
+  usage: ['[--json] FILE...'],
+  summary: `Print the symbol versions (CRCs) a module records for the symbols it imports,
+as kmod 30's \`modprobe --dump-modversions FILE\` does (the __versions table);
+with several files, each file's list follows a "FILE:" line.`,
+  options: [
+    { long: 'json', short: 'j', describe: 'One JSON document per file and line: the basic (__versions) and\nextended (__version_ext_crcs/__version_ext_names) tables (docs/json.md)' },
+    HELP_ROW,
+  ],
+  exits: PER_FILE_EXITS,
+  example: 'kmodkit versions /lib/modules/$(uname -r)/kernel/fs/fat/fat.ko.xz',
+};
+export const versionsUsage = helpText(PROG, HELP);
 
 export async function runVersions(args: readonly string[], out = new Output()): Promise<number> {
-  const scanned = scanArgs(args, SPEC, PROG);
-  if (scanned.error) {
-    out.error(scanned.error);
-    return 2;
-  }
-  let json = false;
-  for (const o of scanned.opts) {
-    if (o.name === 'json') json = true;
-    else if (o.name === 'help') {
-      out.text(versionsUsage);
-      out.flush();
-      return 0;
-    }
-  }
-  if (scanned.positionals.length === 0) {
-    out.error('kmodkit: versions: name at least one module file (see --help)');
-    return 2;
-  }
-  const failed = await eachModule(
-    scanned.positionals,
+  const parsed = parseCommand(args, 'versions', HELP, out);
+  if (typeof parsed === 'number') return parsed;
+  const json = parsed.opts.some((o) => o.name === 'json');
+  const failed = await eachModuleOutput(
+    parsed.files,
     out,
-    (mod, file) => {
-      const elf = mod.elf;
+    json,
+    ({ elf }, file, header) => {
       if (json) {
         const basic = basicModversions(elf);
         const extended = extendedModversions(elf);
-        out.text(JSON.stringify({ file, basic: basic?.map(jsonVersion) ?? null, extended: extended?.map(jsonVersion) ?? null }) + '\n');
+        writeDocument(out, file, { basic: basic?.map(modversionPart) ?? null, extended: extended?.map(modversionPart) ?? null });
       } else {
-        out.bytes(dumpModversionsKmod30(elf));
+        const dump = dumpModversionsKmod30(elf);
+        out.text(header());
+        out.bytes(dump);
       }
     },
     (file, e) => {

@@ -7,6 +7,7 @@
  * `errors` instead of failing the whole document.
  */
 import { hex } from '../bytes/reader.js';
+import { compressionPart, DOCUMENT_SCHEMA_VERSION, exportPart, importPart, modversionPart, type CompressionPart, type ExportPart, type ImportPart, type ModversionPart } from './document-parts.js';
 import { isKmodkitError } from '../errors.js';
 import { MACHINE_NAMES } from '../elf/constants.js';
 import { moduleExports } from './exports.js';
@@ -19,10 +20,10 @@ import { decodeParams, type KernelParam, type ModinfoOnlyParam, type ParamLayout
 import { moduleTaints, type Taint } from './taints.js';
 import { moduleVersions, type ModversionInfo } from './versions.js';
 
-export const INSPECT_SCHEMA_VERSION = 1;
+export const INSPECT_SCHEMA_VERSION = DOCUMENT_SCHEMA_VERSION;
 
 export type InspectPart =
-  | 'file' | 'identity' | 'elf' | 'layout' | 'modinfo' | 'parameters' | 'modversions'
+  | 'identity' | 'elf' | 'layout' | 'modinfo' | 'parameters' | 'modversions'
   | 'exports' | 'imports' | 'signature' | 'buildId' | 'btf' | 'taints';
 
 export interface InspectError {
@@ -32,17 +33,8 @@ export interface InspectError {
   message: string;
 }
 
-export interface InspectFile {
-  path?: string;
-  /** 'none' | 'gzip' | 'xz' | 'zstd' */
-  compression: string;
-  /** Bytes as stored (compressed size for compressed files). */
-  storedSize: number;
-  /** Bytes of the (decompressed) module image, signature included. */
-  imageSize: number;
-  xzCheck?: string;
-  xzStreams?: number;
-}
+/** How the module is stored (the vocabulary's compression part). */
+export type InspectCompression = CompressionPart;
 
 export interface SoftDep {
   raw: string;
@@ -106,11 +98,7 @@ export interface InspectParameters {
   warnings: string[];
 }
 
-export interface InspectModversion {
-  name: string;
-  /** 0x%08x */
-  crc: string;
-}
+export type InspectModversion = ModversionPart;
 
 export interface InspectModversions {
   /** __versions entries; null when the section is absent. */
@@ -119,22 +107,9 @@ export interface InspectModversions {
   extended: InspectModversion[] | null;
 }
 
-export interface InspectExport {
-  name: string;
-  crc: string | null;
-  license: string;
-  gplOnly: boolean;
-  namespace: string | null;
-  section: string;
-  valueSymbol: string | null;
-}
+export type InspectExport = ExportPart;
 
-export interface InspectImport {
-  name: string;
-  weak: boolean;
-  crc: string | null;
-  crcSource: 'basic' | 'extended' | null;
-}
+export type InspectImport = ImportPart;
 
 export interface InspectSignature {
   signed: boolean;
@@ -155,8 +130,10 @@ export interface InspectSignature {
 }
 
 export interface InspectDocument {
-  schemaVersion: 1;
-  file: InspectFile;
+  schemaVersion: typeof DOCUMENT_SCHEMA_VERSION;
+  /** The path given (InspectOptions.path); null when the caller gave none. */
+  file: string | null;
+  compression: InspectCompression;
   identity: InspectIdentity | null;
   elf: InspectElf | null;
   layout: InspectLayout | null;
@@ -173,13 +150,11 @@ export interface InspectDocument {
 }
 
 export interface InspectOptions {
-  /** Shown as file.path. */
+  /** Shown as `file`. */
   path?: string;
   /** Whether the target kernel has CONFIG_MODULE_SIG (undefined: unknown, E is reported as conditional). */
   moduleSig?: boolean;
 }
-
-const hex32 = (n: number) => '0x' + (n >>> 0).toString(16).padStart(8, '0');
 
 function parseSoftdep(raw: string): SoftDep {
   const out: SoftDep = { raw, pre: [], post: [] };
@@ -225,7 +200,7 @@ function identityOf(mod: KernelModule, entries: readonly ModinfoEntry[], tm: Thi
   };
 }
 
-const mv = (list: ModversionInfo[] | null): InspectModversion[] | null => (list ? list.map((x) => ({ name: x.name, crc: hex32(x.crc) })) : null);
+const mv = (list: ModversionInfo[] | null): InspectModversion[] | null => (list ? list.map(modversionPart) : null);
 
 export function inspectModule(mod: KernelModule, opts: InspectOptions = {}): InspectDocument {
   const errors: InspectError[] = [];
@@ -239,14 +214,6 @@ export function inspectModule(mod: KernelModule, opts: InspectOptions = {}): Ins
     }
   }
   const elf = mod.elf;
-  const file: InspectFile = {
-    compression: mod.compression.format,
-    storedSize: mod.compression.storedSize,
-    imageSize: mod.source.size,
-  };
-  if (opts.path !== undefined) file.path = opts.path;
-  if (mod.compression.xzCheck !== undefined) file.xzCheck = mod.compression.xzCheck;
-  if (mod.compression.xzStreams !== undefined) file.xzStreams = mod.compression.xzStreams;
 
   const entries = part('modinfo', () => moduleInfo(mod));
   const tm = part('layout', () => thisModuleInfo(elf));
@@ -267,8 +234,9 @@ export function inspectModule(mod: KernelModule, opts: InspectOptions = {}): Ins
   const signatureFailed = errors.some((e) => e.part === 'signature');
 
   const doc: InspectDocument = {
-    schemaVersion: 1,
-    file,
+    schemaVersion: DOCUMENT_SCHEMA_VERSION,
+    file: opts.path ?? null,
+    compression: compressionPart(mod),
     identity: part('identity', () => identityOf(mod, entries ?? [], tm ?? undefined)),
     elf: part('elf', (): InspectElf => ({
       class: elf.header.class,
@@ -286,18 +254,10 @@ export function inspectModule(mod: KernelModule, opts: InspectOptions = {}): Ins
       return { basic: mv(v.basic), extended: mv(v.extended) };
     }),
     exports: part('exports', () =>
-      moduleExports(elf).map((x): InspectExport => ({
-        name: x.name,
-        crc: x.crc !== undefined ? hex32(x.crc) : null,
-        license: x.license,
-        gplOnly: x.gplOnly,
-        namespace: x.namespace ?? null,
-        section: x.section,
-        valueSymbol: x.valueSymbol ?? null,
-      })),
+      moduleExports(elf).map(exportPart),
     ),
     imports: part('imports', () =>
-      moduleImports(elf).map((x): InspectImport => ({ name: x.name, weak: x.weak, crc: x.crc !== undefined ? hex32(x.crc) : null, crcSource: x.crcSource ?? null })),
+      moduleImports(elf).map(importPart),
     ),
     signature: signatureFailed ? null : part('signature', (): InspectSignature => {
       if (!sig) return { signed: false };

@@ -202,10 +202,10 @@ function run(c: Case): void {
       } else t.is(m.error, null, `${m.file}: ${m.error}`);
     }
     // inspect JSON and modinfo text, module by module.
-    const docs = JSON.parse(inspectCli.stdout || '[]') as unknown;
-    const docList = (Array.isArray(docs) ? docs : [docs]) as { file: { path: string } }[];
+    // One document per file and line (schema version 2).
+    const docList = inspectCli.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { file: string });
     for (const m of s.modules.filter((x) => !x.error)) {
-      const doc = docList.find((d) => d.file.path === m.file);
+      const doc = docList.find((d) => d.file === m.file);
       t.deepEqual(JSON.parse(m.inspect!), doc, `${m.file}: inspect JSON equals kmodkit inspect --json`);
       const mi = cli(['modinfo', m.file], dir);
       const body = (x: string) => x.split('\n').slice(1).join('\n');
@@ -248,8 +248,8 @@ function run(c: Case): void {
       t.regex(focused, /^\S.*: ([A-Z_]+|appended|0x[0-9a-f]+), \d+ bytes \([\d.]+ %\), flags \S+$/, `section details: name, type, size, flags (${focused})`);
       t.is(info, focused, 'focus shows the details');
       const secs = await bar.locator('.sec').evaluateAll((els) => els.map((e) => e.getAttribute('data-section')));
-      const doc = JSON.parse(s.modules[firstGood].inspect!) as { file: { imageSize: number } };
-      t.true(secs.length > 3 && doc.file.imageSize > 0, `${secs.length} sections drawn`);
+      const doc = JSON.parse(s.modules[firstGood].inspect!) as { compression: { imageSize: number } };
+      t.true(secs.length > 3 && doc.compression.imageSize > 0, `${secs.length} sections drawn`);
     }
 
     const slug = `${c.name.replace(/\W+/g, '-')}-${c.via ?? 'http'}`;

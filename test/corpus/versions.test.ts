@@ -81,7 +81,8 @@ for (const pkg of images) {
           err = e.message;
         }
         const k = ref[i];
-        if (k.rc === 0) expectedAll.push(k.out);
+        // kmod dumps one file per run; our CLI over several puts a "FILE:" header before each file's list.
+        if (k.rc === 0) expectedAll.push(Buffer.from(batch.length > 1 ? `${expectedAll.length ? '\n' : ''}${f}:\n` : ''), k.out);
         else expectedFailures++;
         if (k.rc !== 0 && ours === null) bothFailed++;
         else if (k.rc === 0 && ours !== null && ours.equals(k.out)) {
@@ -91,7 +92,7 @@ for (const pkg of images) {
           diffs.push(`${path.relative(pkg.dir, f)}: kmod rc=${k.rc} ${k.out.length}B, kmodkit ${ours ? `${ours.length}B` : `error: ${err}`}`);
         } else diffs.push('');
       }
-      // the CLI over the whole batch, one process
+      // the CLI over the whole batch, one process (each list after its FILE: header)
       const cli = await run(process.execPath, [CLI, 'versions', ...batch]);
       const errLines = cli.stderr.toString().split('\n').filter(Boolean).length;
       if (cli.stdout.equals(Buffer.concat(expectedAll)) && errLines === expectedFailures && cli.code === (expectedFailures ? 1 : 0)) {

@@ -129,11 +129,11 @@ test('check: a report entry for every file (malformed ones as findings), no stac
   });
   t.is(r.status, 1, r.stderr.slice(0, 2000));
   t.false(STACK.test(r.stderr), r.stderr.slice(0, 2000));
-  const report = JSON.parse(r.stdout) as { results: { module: { path?: string }; findings: { id: string }[] }[]; inputErrors: { path: string }[] };
-  const seen = new Set([...report.results.map((x) => x.module.path), ...report.inputErrors.map((x) => x.path)]);
+  const report = JSON.parse(r.stdout) as { results: { file: string; findings?: { id: string }[] }[] };
+  const seen = new Set(report.results.map((x) => x.file));
   for (const f of files) t.true(seen.has(f), `no result for ${f}`);
   const unreadable = await failing(files, () => undefined);
   for (const res of report.results) {
-    if (res.module.path && unreadable.has(res.module.path)) t.true(res.findings.some((f) => f.id === 'module.malformed'), res.module.path);
+    if (unreadable.has(res.file)) t.true(res.findings?.some((f) => f.id === 'module.malformed') ?? false, res.file);
   }
 });

@@ -166,7 +166,7 @@ function kindOf(s: SectionBox): string {
 
 function sectionMap(v: ModuleView): HTMLElement {
   const d = v.inspect!;
-  const total = d.file.imageSize;
+  const total = d.compression.imageSize;
   const info = el('p', { class: 'mapinfo', 'aria-live': 'polite' }, 'Hover or focus a section for its details.');
   const boxes: HTMLElement[] = [];
   const describe = (name: string, type: string, size: number, flags: string) => `${name}: ${type}, ${size} bytes (${((100 * size) / total).toFixed(1)} %), flags ${flags}`;
@@ -181,11 +181,11 @@ function sectionMap(v: ModuleView): HTMLElement {
   };
   for (const s of v.sections!) add(s.name, kindOf(s), typeText(s.type), s.size, flagText(s.flags));
   if (v.trailer) add(d.signature?.signed ? 'signature trailer' : 'trailing bytes', 'sig', 'appended', v.trailer, '-');
-  const cmp = d.file.compression === 'none' ? el('p', {}, `Not compressed: ${kib(total)}.`) : (() => {
-    const bar = el('div', { class: 'ratio', role: 'img', 'aria-label': `${d.file.compression}: ${d.file.storedSize} bytes stored, ${total} bytes decompressed` },
+  const cmp = d.compression.format === 'none' ? el('p', {}, `Not compressed: ${kib(total)}.`) : (() => {
+    const bar = el('div', { class: 'ratio', role: 'img', 'aria-label': `${d.compression.format}: ${d.compression.storedSize} bytes stored, ${total} bytes decompressed` },
       el('span', { class: 'stored' }, ''));
-    (bar.firstChild as HTMLElement).style.width = `${Math.max(1, (100 * d.file.storedSize) / total)}%`;
-    return el('div', {}, el('p', {}, `${d.file.compression}: ${kib(d.file.storedSize)} stored, ${kib(total)} decompressed (${((100 * d.file.storedSize) / total).toFixed(0)} %).`), bar);
+    (bar.firstChild as HTMLElement).style.width = `${Math.max(1, (100 * d.compression.storedSize) / total)}%`;
+    return el('div', {}, el('p', {}, `${d.compression.format}: ${kib(d.compression.storedSize)} stored, ${kib(total)} decompressed (${((100 * d.compression.storedSize) / total).toFixed(0)} %).`), bar);
   })();
   const legend = el('p', { class: 'legend' }, ...['text', 'data', 'reloc', 'symtab', 'debug', 'btf', 'sig', 'other'].map((k) => el('span', { class: `key k-${k}` }, k)));
   // One tab stop for the whole map; arrow keys (Home/End) move between sections.

@@ -100,7 +100,7 @@ export async function checkSymbols(ctx: CheckContext): Promise<Finding[]> {
     const ml = versions.find((v) => v.name === 'module_layout');
     const ref = t.symvers.bySymbol.get('module_layout');
     if (ml && ref && t.symvers.hasCrcs && ml.crc !== ref.crc) {
-      out.push(failed('symbol.crc-mismatch', `disagrees about version of symbol module_layout (module ${crcText(ml.crc)}, kernel ${crcText(ref.crc)}): struct module and friends differ`, { symbol: 'module_layout', errno: 'ENOEXEC', detail: { module: ml.crc, kernel: ref.crc }, hint: 'rebuild the module against the target kernel\'s headers' }));
+      out.push(failed('symbol.crc-mismatch', `disagrees about version of symbol module_layout (module ${crcText(ml.crc)}, kernel ${crcText(ref.crc)}): struct module and friends differ`, { symbol: 'module_layout', errno: 'ENOEXEC', detail: { module: crcText(ml.crc), kernel: crcText(ref.crc) }, hint: 'rebuild the module against the target kernel\'s headers' }));
     }
   }
   // A MODVERSIONS kernel and a module without any versions: try_to_force_load().
@@ -144,7 +144,7 @@ export async function checkSymbols(ctx: CheckContext): Promise<Finding[]> {
         }
       } else if (imp.crc !== exp.crc) {
         crcBad++;
-        out.push(failed('symbol.crc-mismatch', `disagrees about version of symbol ${name}: module ${crcText(imp.crc)}, ${exp.owner} ${crcText(exp.crc)}`, { symbol: name, errno: 'EINVAL', detail: { module: imp.crc, target: exp.crc, exporter: exp.owner }, hint: 'rebuild the module against the target kernel\'s headers and Module.symvers' }));
+        out.push(failed('symbol.crc-mismatch', `disagrees about version of symbol ${name}: module ${crcText(imp.crc)}, ${exp.owner} ${crcText(exp.crc)}`, { symbol: name, errno: 'EINVAL', detail: { module: crcText(imp.crc), target: crcText(exp.crc), exporter: exp.owner }, hint: 'rebuild the module against the target kernel\'s headers and Module.symvers' }));
       }
     }
     // Namespaces

@@ -37,7 +37,7 @@ test('text: grouped per module, no colour unless asked', (t) => {
 
 test('json: versioned document with summary', (t) => {
   const j = checkJson(report) as Record<string, any>;
-  t.is(j.schemaVersion, 1);
+  t.is(j.schemaVersion, 2);
   t.is(j.tool.name, 'kmodkit');
   t.is(j.results.length, 4);
   t.is(j.summary.fails, 1);

@@ -299,7 +299,7 @@ test('CLI: kmodkit symbols --exports / --imports', async (t) => {
   const json = spawnSync(process.execPath, [cli, 'symbols', '--exports', '--json', exporter]);
   t.is(JSON.parse(json.stdout.toString()).exports.length, 4);
   const imports = spawnSync(process.execPath, [cli, 'symbols', '--imports', '--json', new URL('ko/kmodkit_consumer.ko', ROOT).pathname]);
-  t.is(JSON.parse(imports.stdout.toString()).imports.find((s: { name: string }) => s.name === 'kmodkit_exp_ns').crc, 0x7deb0461);
+  t.is(JSON.parse(imports.stdout.toString()).imports.find((s: { name: string }) => s.name === 'kmodkit_exp_ns').crc, '0x7deb0461');
   const none = spawnSync(process.execPath, [cli, 'symbols', exporter]);
   t.is(none.status, 2);
   const bad = spawnSync(process.execPath, [cli, 'symbols', '--exports', '/nonexistent.ko', exporter]);

@@ -14,9 +14,10 @@ const CLI = new URL('../../../cli/index.js', import.meta.url).pathname;
 test('kmodkit_params.ko: a complete, JSON-round-trippable document without errors', async (t) => {
   const d = inspectModule(await readModuleFile(ko('kmodkit_params.ko')), { path: 'x.ko' });
   t.deepEqual(JSON.parse(JSON.stringify(d)), d);
-  t.is(d.schemaVersion, 1);
+  t.is(d.schemaVersion, 2);
   t.deepEqual(d.errors, []);
-  t.deepEqual(d.file, { compression: 'none', storedSize: d.file.imageSize, imageSize: d.file.imageSize, path: 'x.ko' });
+  t.is(d.file, 'x.ko');
+  t.deepEqual(d.compression, { format: 'none', storedSize: d.compression.imageSize, imageSize: d.compression.imageSize });
   t.like(d.identity, {
     name: 'kmodkit_params', nameSource: 'modinfo', version: '0.1', srcversion: '2F0C47B3583E24A13ABF258',
     vermagic: '6.1.0-56-amd64 SMP preempt mod_unload modversions ', license: 'Dual MIT/GPL', gplCompatible: true,
@@ -39,9 +40,10 @@ test('kmodkit_params.ko: a complete, JSON-round-trippable document without error
 
 test('compressed and signed samples; exports of the exporter', async (t) => {
   const xz = inspectModule(await readModuleFile(ko('kmodkit_exporter.ko.xz')));
-  t.is(xz.file.compression, 'xz');
-  t.true(xz.file.storedSize < xz.file.imageSize);
-  t.is(typeof xz.file.xzCheck, 'string');
+  t.is(xz.file, null);
+  t.is(xz.compression.format, 'xz');
+  t.true(xz.compression.storedSize < xz.compression.imageSize);
+  t.is(typeof xz.compression.xzCheck, 'string');
   t.deepEqual(xz.exports!.map((e) => [e.name, e.gplOnly, e.namespace]), [
     ['kmodkit_exp_add', false, null], ['kmodkit_exp_counter', false, null], ['kmodkit_exp_gpl', true, null], ['kmodkit_exp_ns', true, 'KMODKIT_TEST'],
   ]);
@@ -120,22 +122,24 @@ function cli(...args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 }
 
-test('CLI inspect: text, --json (object / array), --ndjson, failing files', (t) => {
+test('CLI inspect: text, --json (one document per line), error documents, --ndjson synonym', (t) => {
   const text = cli('inspect', ko('hello.ko'));
   t.is(text.status, 0);
   for (const h of ['Identity', 'ELF', 'Layout', 'Build', 'Signature', 'Parameters (1)', 'Taints on load']) t.true(text.stdout.includes(`\n${h}\n`), h);
   const one = JSON.parse(cli('inspect', '--json', ko('hello.ko')).stdout);
-  t.is(one.schemaVersion, 1);
+  t.is(one.schemaVersion, 2);
+  t.is(one.file, ko('hello.ko'));
   t.is(one.identity.name, 'hello');
   const many = cli('inspect', '--json', ko('hello.ko'), ko('nope.ko'), ko('kmodkit_params.ko.gz'));
   t.is(many.status, 1);
   t.is(many.stderr.trim().split('\n').length, 1);
   t.regex(many.stderr, /^kmodkit: .*nope\.ko: /);
-  const arr = JSON.parse(many.stdout);
-  t.deepEqual(arr.map((d: InspectDocument) => d.identity!.name), ['hello', 'kmodkit_params']);
+  const docs = many.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.deepEqual(docs.map((d) => d.identity?.name ?? d.error.code), ['hello', 'ENOENT', 'kmodkit_params']);
+  t.deepEqual(docs[1], { schemaVersion: 2, file: ko('nope.ko'), error: { code: 'ENOENT', message: docs[1].error.message } });
   const nd = cli('inspect', '--ndjson', ko('hello.ko'), ko('hello.ko.zst'));
   const lines = nd.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  t.deepEqual(lines.map((d: InspectDocument) => d.file.compression), ['none', 'zstd']);
+  t.deepEqual(lines.map((d: InspectDocument) => d.compression.format), ['none', 'zstd']);
 });
 
 test('CLI params: table, mismatch marker, --json', (t) => {
@@ -145,6 +149,10 @@ test('CLI params: table, mismatch marker, --json', (t) => {
   t.regex(r.stdout, /^intarr +array of int \[4\] +0444 +Up to 4 ints, comma separated$/m);
   t.regex(r.stdout, /^strval +string \[16\] +0644 /m);
   t.regex(r.stdout, /^mode +custom \(mode_ops\) +0644 /m);
+  const two = cli('params', ko('hello.ko'), ko('hello.ko.xz'));
+  t.is(two.stdout.split('\n').filter((l) => l.endsWith('.ko:') || l.endsWith('.ko.xz:')).length, 2);
+  t.true(two.stdout.startsWith(`${ko('hello.ko')}:\nNAME`));
+  t.true(two.stdout.includes(`\n\n${ko('hello.ko.xz')}:\nNAME`));
   const j = JSON.parse(cli('params', '--json', ko('hello.ko.xz')).stdout);
   t.deepEqual(j.params.map((p: { name: string; type: string }) => [p.name, p.type]), [['repeat', 'int']]);
   const bad = cli('params', ko('nope.ko'));

@@ -164,14 +164,19 @@ test('CLI: kmodkit versions prints kmod output per file, one error line per bad 
   const cli = new URL('../../../cli/index.js', import.meta.url).pathname;
   const ok = spawnSync(process.execPath, [cli, 'versions', sample('hello.ko'), sample('kmodkit_exporter.ko.zst')]);
   t.is(ok.status, 0);
+  // Several files: each list follows a "FILE:" header; one file: kmod's output alone.
   const expected = Buffer.concat([
+    Buffer.from(`${sample('hello.ko')}:\n`),
     Buffer.from(dumpModversionsKmod30((await readModuleFile(sample('hello.ko'))).elf)),
+    Buffer.from(`\n${sample('kmodkit_exporter.ko.zst')}:\n`),
     Buffer.from(dumpModversionsKmod30((await readModuleFile(sample('kmodkit_exporter.ko'))).elf)),
   ]);
   t.deepEqual(ok.stdout, expected);
+  const single = spawnSync(process.execPath, [cli, 'versions', sample('hello.ko')]);
+  t.deepEqual(single.stdout, Buffer.from(dumpModversionsKmod30((await readModuleFile(sample('hello.ko'))).elf)));
   const bad = spawnSync(process.execPath, [cli, 'versions', '/nonexistent.ko', sample('hello.ko'), sample('BUILD-INFO')]);
   t.is(bad.status, 1);
-  t.true(bad.stdout.toString().startsWith('0x92997ed8\t_printk\n'));
+  t.true(bad.stdout.toString().startsWith(`${sample('hello.ko')}:\n0x92997ed8\t_printk\n`));
   const errs = bad.stderr.toString().trim().split('\n');
   t.is(errs.length, 2);
   // kmod's wording: "could not get modversions of FILE: <strerror>", then our detail
@@ -179,7 +184,9 @@ test('CLI: kmodkit versions prints kmod output per file, one error line per bad 
   t.true(errs[1].startsWith(`kmodkit: could not get modversions of ${sample('BUILD-INFO')}: Exec format error`), errs[1]);
   const json = spawnSync(process.execPath, [cli, 'versions', '--json', sample('hello.ko')]);
   const obj = JSON.parse(json.stdout.toString());
+  t.is(obj.schemaVersion, 2);
+  t.is(obj.file, sample('hello.ko'));
   t.is(obj.basic.length, 5);
   t.is(obj.extended, null);
-  t.deepEqual(obj.basic[4], { name: 'module_layout', crc: 0x9060323f, crcHex: '0x9060323f', raw: '0x9060323f' });
+  t.deepEqual(obj.basic[4], { name: 'module_layout', crc: '0x9060323f' });
 });

@@ -1,0 +1,84 @@
+/**
+ * One help style for the commands that scan their own arguments: the
+ * command's option table gives both what is accepted (the getopt spec) and
+ * what `--help` prints (usage, every option with its argument and meaning,
+ * exit codes, an example), so the two cannot drift apart.
+ */
+import { scanArgs, type OptSpec, type ScannedOpt } from './getopt.js';
+import type { Output } from './format/output.js';
+
+export interface OptionRow {
+  /** Long name, without the dashes. */
+  long: string;
+  short?: string;
+  /** Name of the argument when the option takes one ('FILE', 'KEY'). */
+  arg?: string;
+  describe: string;
+}
+
+export interface CommandHelp {
+  /** Usage lines after the program name, e.g. '[--json] FILE...'. */
+  usage: string[];
+  /** What the command does, one paragraph (wrapped by the author). */
+  summary: string;
+  options: OptionRow[];
+  /** Exit status and its meaning. */
+  exits: [number, string][];
+  example: string;
+}
+
+/** The getopt spec the table describes. */
+export function optSpec(help: CommandHelp): OptSpec {
+  const spec: OptSpec = { short: {}, long: {} };
+  for (const o of help.options) {
+    spec.long[o.long] = o.arg !== undefined;
+    if (o.short) spec.short[o.short] = o.long;
+  }
+  return spec;
+}
+
+/** `--help` text: usage, summary, options, exit status, example. */
+export function helpText(prog: string, help: CommandHelp): string {
+  const left = help.options.map((o) => `${o.short ? `-${o.short}, ` : '    '}--${o.long}${o.arg ? ` ${o.arg}` : ''}`);
+  const w = Math.max(...left.map((l) => l.length));
+  let s = 'Usage:\n' + help.usage.map((u) => `\t${prog} ${u}\n`).join('');
+  s += help.summary.replace(/\n*$/, '\n');
+  s += 'Options:\n';
+  help.options.forEach((o, i) => {
+    const [first, ...rest] = o.describe.split('\n');
+    s += `\t${left[i].padEnd(w)}  ${first}\n`;
+    for (const r of rest) s += `\t${''.padEnd(w)}  ${r}\n`;
+  });
+  s += 'Exit status:\n' + help.exits.map(([c, m]) => `\t${c}  ${m}\n`).join('');
+  s += `Example:\n\t${help.example}\n`;
+  return s;
+}
+
+/** Rows and exit codes every per-file inspection command shares. */
+export const HELP_ROW: OptionRow = { long: 'help', short: 'h', describe: 'Show this help' };
+export const JSON_ROW: OptionRow = { long: 'json', short: 'j', describe: 'One JSON document per file and line (docs/json.md)' };
+export const PER_FILE_EXITS: [number, string][] = [[0, 'every file was read'], [1, 'some file could not be read (an error line for each)'], [2, 'usage error']];
+
+/**
+ * Scan a per-file command's arguments against its table: a usage error or a
+ * missing FILE gives exit status 2, --help prints the help (status 0); both
+ * return the status. Otherwise the options given and the files.
+ */
+export function parseCommand(args: readonly string[], command: string, help: CommandHelp, out: Output): { opts: ScannedOpt[]; files: string[] } | number {
+  const prog = `kmodkit ${command}`;
+  const scanned = scanArgs(args, optSpec(help), prog);
+  if (scanned.error) {
+    out.error(scanned.error);
+    return 2;
+  }
+  if (scanned.opts.some((o) => o.name === 'help')) {
+    out.text(helpText(prog, help));
+    out.flush();
+    return 0;
+  }
+  if (scanned.positionals.length === 0) {
+    out.error(`${prog}: name at least one module file (see --help)`);
+    return 2;
+  }
+  return { opts: scanned.opts, files: scanned.positionals };
+}
