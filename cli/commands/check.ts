@@ -117,7 +117,7 @@ class Progress {
 }
 
 function isInputError(e: KmodkitError): boolean {
-  return e.code === 'ENOENT' || e.code === 'EIO';
+  return e.code === 'ENOENT' || e.code === 'EIO' || e.code === 'ENOTREG';
 }
 
 export async function runCheck(args: readonly string[], version: string): Promise<number> {
