@@ -6,7 +6,7 @@
 import { isKmodkitError } from '../lib/errors.js';
 import { openModule } from '../lib/io/open.js';
 import type { KernelModule } from '../lib/module/module.js';
-import type { Sink } from './format/output.js';
+import { OutputError, type Sink } from './format/output.js';
 
 /** "kmodkit: FILE: message" — an unexpected exception is named as an internal error, still on one line. */
 export function errorLine(file: string, e: unknown): string {
@@ -36,6 +36,7 @@ export async function eachModule(
         opened.close();
       }
     } catch (e) {
+      if (e instanceof OutputError) throw e; // the output itself failed: stop
       out.error(line(file, e));
       failed = true;
     }

@@ -58,6 +58,8 @@ const R = (id: string, check: CheckName, severity: Severity, title: string): Rul
 
 /** Every rule id the checks can report. */
 export const RULES: readonly RuleInfo[] = [
+  R('kernel.no-modules', 'elf', 'error', 'The target kernel has module support (CONFIG_MODULES)'),
+  R('target.missing', 'elf', 'error', 'Every target input named by --require / --strict is known'),
   R('module.malformed', 'elf', 'error', 'Module data decodes (ELF, .modinfo, tables)'),
   R('elf.type', 'elf', 'error', 'Module is a relocatable ELF object (ET_REL)'),
   R('elf.validity', 'elf', 'error', "Module passes the kernel's elf_validity_check (sections inside the image, names, one .modinfo/this_module/symtab)"),

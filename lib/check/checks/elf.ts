@@ -14,6 +14,11 @@ const ET_NAMES: Record<number, string> = { 0: 'ET_NONE', 1: 'ET_REL', 2: 'ET_EXE
 export function checkElf(ctx: CheckContext): Finding[] {
   const h = ctx.mod.elf.header;
   const out: Finding[] = [];
+  const support = ctx.target.moduleSupport;
+  if (support === false) {
+    out.push(failed('kernel.no-modules', `the target kernel has no module support (CONFIG_MODULES is not set${ctx.target.sources.moduleSupport ? `: ${ctx.target.sources.moduleSupport}` : ''}); no module can be loaded into it`, { errno: 'ENOSYS', hint: 'build what the module does into the kernel, or use a kernel with CONFIG_MODULES=y' }));
+  } else if (support === true) out.push(passed('kernel.no-modules', 'the target kernel loads modules (CONFIG_MODULES)'));
+  else out.push(skipped('kernel.no-modules', `module support unknown: ${ctx.target.missing.moduleSupport ?? 'not given'}`));
   if (h.type !== ET_REL) {
     out.push(failed('elf.type', `not a relocatable object: e_type is ${ET_NAMES[h.type] ?? h.type}`, { errno: 'ENOEXEC', field: 'e_type', hint: 'kernel modules are ET_REL objects linked by kbuild (ld -r)' }));
   } else out.push(passed('elf.type', 'relocatable ELF object (ET_REL)'));
