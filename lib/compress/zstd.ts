@@ -22,7 +22,7 @@ const ZSTD_MAGIC = 0xfd2fb528;
 const MAX_WINDOW = 2 ** 27;
 const MAX_BLOCK = 128 * 1024;
 /** Bytes of window moving allowed for one frame without a declared size (blocks x window). */
-const MAX_STREAM_WORK = 8 * 2 ** 30;
+const MAX_STREAM_WORK = 2 * 2 ** 30;
 
 export interface ZstdFrame {
   offset: number;
@@ -35,6 +35,11 @@ export interface ZstdFrame {
   dictionaryId: number;
   /** Number of blocks (not for skippable frames). */
   blocks?: number;
+  /** Bounds of the decoded size from the block headers: raw and RLE blocks are exact, compressed ones at most the block maximum. */
+  minContent?: number;
+  maxContent?: number;
+  /** Per block, the bytes it is known to produce (raw/RLE: exact; compressed: 0). */
+  blockOutputs?: number[];
 }
 
 function bad(message: string, offset?: number, cause?: unknown): KmodkitError {
@@ -106,6 +111,9 @@ export function zstdFrames(data: Uint8Array): ZstdFrame[] {
     // blocks
     const blockMax = Math.min(windowSize || MAX_BLOCK, MAX_BLOCK);
     let blocks = 0;
+    let exact = 0;
+    let compressed = 0;
+    const blockOutputs: number[] = [];
     for (;;) {
       blocks++;
       if (n - p < 3) throw bad('block header truncated', p);
@@ -117,6 +125,9 @@ export function zstdFrames(data: Uint8Array): ZstdFrame[] {
       if (type === 3) throw bad('reserved block type', p - 3);
       if (size > blockMax) throw bad(`block of ${size} bytes exceeds the maximum ${blockMax}`, p - 3);
       const stored = type === 1 ? 1 : size;
+      if (type === 2) compressed++;
+      else exact += size;
+      blockOutputs.push(type === 2 ? 0 : size);
       if (n - p < stored) throw bad('block truncated', p - 3);
       p += stored;
       if (last) break;
@@ -125,7 +136,7 @@ export function zstdFrames(data: Uint8Array): ZstdFrame[] {
       if (n - p < 4) throw bad('content checksum truncated', p);
       p += 4;
     }
-    const frame: ZstdFrame = { offset: start, size: p - start, skippable: false, windowSize, checksum, dictionaryId, blocks };
+    const frame: ZstdFrame = { offset: start, size: p - start, skippable: false, windowSize, checksum, dictionaryId, blocks, minContent: exact, maxContent: exact + compressed * blockMax, blockOutputs };
     if (contentSize !== undefined) frame.contentSize = contentSize;
     frames.push(frame);
     pos = p;
@@ -167,6 +178,12 @@ export function decompressZstd(data: Uint8Array, maxOutput: number): Uint8Array 
       // linear in the output. (Not its `buf` argument: it compares that with
       // a number, which stringifies the whole buffer.)
       if (total + f.contentSize > maxOutput) throw tooBig({});
+      // fzstd's one-shot decoder trusts the declared size (it clamps writes
+      // to it), so a size the blocks cannot produce is refused here; within
+      // the bounds, the content checksum (on by default in zstd) decides.
+      if (f.contentSize < (f.minContent ?? 0) || f.contentSize > (f.maxContent ?? Infinity)) {
+        throw bad(`frame declares ${f.contentSize} bytes but its blocks decode to between ${f.minContent} and ${f.maxContent}`, f.offset);
+      }
       let got: Uint8Array;
       try {
         got = f.contentSize > 0 ? decompressFrameInto(frameBytes) : new Uint8Array(0);
@@ -184,9 +201,13 @@ export function decompressZstd(data: Uint8Array, maxOutput: number): Uint8Array 
       // after every block, so the work is blocks x window. Refuse frames
       // where that product is out of proportion (real modules compressed
       // from a pipe stay far below: 20 MB at an 8 MiB window is ~1.3 GB).
-      const work = (f.blocks ?? 0) * f.windowSize;
+      // blocks that run before the output cap stops the decoder (compressed
+      // blocks count as producing nothing: the worst case)
+      let run = 0;
+      for (let produced = 0; run < (f.blockOutputs?.length ?? 0) && produced <= maxOutput - total; run++) produced += f.blockOutputs![run];
+      const work = run * f.windowSize;
       if (work > MAX_STREAM_WORK) {
-        throw new KmodkitError('EUNSUPPORTED', `zstd: frame at offset ${f.offset} has no declared size and ${f.blocks} blocks with a ${f.windowSize}-byte window; decoding it would move ${work} bytes (limit ${MAX_STREAM_WORK}); recompress with the content size (zstd FILE)`, {
+        throw new KmodkitError('EUNSUPPORTED', `zstd: frame at offset ${f.offset} has no declared size and ${run} blocks with a ${f.windowSize}-byte window before the output cap; decoding it would move ${work} bytes (limit ${MAX_STREAM_WORK}); recompress with the content size (zstd FILE)`, {
           detail: { offset: f.offset, blocks: f.blocks, windowSize: f.windowSize },
         });
       }
