@@ -206,7 +206,7 @@ export interface ModuleForLoad {
  * read and decode its bytes from that descriptor, and keep the descriptor
  * open for finit_module: what is checked is what the kernel gets.
  */
-export async function readModuleForLoad(path: string, opts: { maxFileSize?: number } = {}): Promise<ModuleForLoad> {
+export async function openModuleForLoad(path: string, opts: { maxFileSize?: number } = {}): Promise<ModuleForLoad> {
   let f;
   try {
     f = openRegularFile(path, opts);
@@ -222,6 +222,13 @@ export async function readModuleForLoad(path: string, opts: { maxFileSize?: numb
     if (isKmodkitError(e) && e.file === undefined) e.file = path;
     throw e;
   }
+}
+
+/** Read and decode a module file the way the loader does (same checks), without keeping the descriptor. */
+export async function readModuleForLoad(path: string, opts: { maxFileSize?: number } = {}): Promise<{ bytes: Uint8Array; mod: KernelModule }> {
+  const o = await openModuleForLoad(path, opts);
+  closeSync(o.fd);
+  return { bytes: o.bytes, mod: o.mod };
 }
 
 /** 'ECHANGED' when the file behind fd is no longer what was read and checked. */
@@ -322,7 +329,7 @@ function refusal(name: string, path: string, r: CheckResult): KmodkitError {
  */
 export async function loadModule(fileOrName: string, opts: LoadOptions = {}): Promise<LoadedModule> {
   const resolved = resolveModule(fileOrName, opts);
-  const opened = await readModuleForLoad(resolved.path, opts);
+  const opened = await openModuleForLoad(resolved.path, opts);
   try {
     return await loadOpened(opened, resolved.path, opts);
   } finally {

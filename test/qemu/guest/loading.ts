@@ -104,8 +104,7 @@ const companions: KernelModule[] = [];
 
 /** The pre-flight verdict for loading `path` now (same function the loader uses). */
 async function verdictOf(path: string, params?: ParamsInput): Promise<{ verdict: 'loads' | 'fails'; blocking: string[] }> {
-  const { mod, fd } = await readModuleForLoad(path);
-  closeSync(fd);
+  const { mod } = await readModuleForLoad(path);
   const words = params === undefined ? [] : encodeParams(params).args.map((a) => (a.value === null ? a.name : `${a.name}=${a.value}`));
   const r = await preflight(mod, await runningTarget(), { params: words, path, companions });
   return { verdict: r.verdict, blocking: r.findings.filter(isBlocking).map((f) => f.id) };
