@@ -6,7 +6,7 @@
 import { isKmodkitError } from '../lib/errors.js';
 import { openModule } from '../lib/io/open.js';
 import type { KernelModule } from '../lib/module/module.js';
-import type { Sink } from './format/output.js';
+import { OutputError, type Sink } from './format/output.js';
 import { fileHeaders } from './format/file-header.js';
 import { writeErrorDocument } from './format/json-documents.js';
 
@@ -40,6 +40,7 @@ export async function eachModule(
         opened.close();
       }
     } catch (e) {
+      if (e instanceof OutputError) throw e; // the output itself failed: stop
       onError?.(file, e, i);
       out.error(line(file, e));
       failed = true;

@@ -3,7 +3,8 @@
  * kmodkit command line: a thin yargs layer. Each command parses its
  * arguments, calls the library and formats the result.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
+import { OutputError } from './format/output.js';
 
 /**
  * Commands are imported only when they run, so `kmodkit modinfo` does not pay
@@ -153,16 +154,43 @@ async function main(): Promise<number> {
       if (err) throw err;
       process.stderr.write(`kmodkit: ${msg}\n`);
       code = 2;
+      // yargs may leave parseAsync() pending after a validation failure, so
+      // the status is set here too: a usage error is exit 2 in every command.
+      process.exitCode = 2;
     })
     .parseAsync();
   return code;
 }
 
+// A reader that goes away (`| head -1`) is not an error: the command still
+// exits with its own status. Other write errors are one line and exit 2.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') return;
+    try {
+      writeSync(2, `kmodkit: write error: ${e.code === 'ENOSPC' ? 'No space left on device' : e.message}\n`);
+    } catch {
+      /* stderr is gone too */
+    }
+    process.exit(2);
+  });
+}
 main().then(
   (code) => {
-    process.exitCode = code;
+    // a usage error reported by yargs' fail() (which may run after
+    // parseAsync() resolved) has already set 2: keep it
+    if (!process.exitCode) process.exitCode = code;
   },
   (e: unknown) => {
+    if (e instanceof OutputError) {
+      try {
+        writeSync(2, `kmodkit: ${e.message}\n`);
+      } catch {
+        /* stderr is gone too */
+      }
+      process.exitCode = 2;
+      return;
+    }
     process.stderr.write(`kmodkit: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     process.exitCode = 70;
   },

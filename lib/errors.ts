@@ -26,6 +26,8 @@ export type KmodkitErrorCode =
   // I/O and resolution
   | 'ENOENT' // file or module not found
   | 'EIO' // read failed
+  | 'ENOTREG' // not a regular file (FIFO, device, directory, socket), after following symlinks
+  | 'ECHANGED' // the file changed on disk between reading (checking) it and handing it to the kernel
   | 'EINPUT' // bad argument from the caller (param string, option)
   // checks / loading
   | 'ETARGET' // target kernel description malformed

@@ -11,7 +11,8 @@ import { KmodkitError } from '../../lib/errors.js';
 import { openModule } from '../../lib/io/open.js';
 import { loadTarget, type TargetOptions } from '../../lib/io/target.js';
 import { checkModule, type CheckResult } from '../../lib/check/run.js';
-import { failed, countFindings } from '../../lib/check/findings.js';
+import { failed, countFindings, RULE_BY_ID } from '../../lib/check/findings.js';
+import { applyPolicy, STRICT_INPUTS, TARGET_INPUTS, targetInput, type CheckPolicy, type TargetInput } from '../../lib/check/policy.js';
 import { indexModuleFacts, moduleFacts, type ModuleFacts } from '../../lib/module/facts.js';
 import { scanArgs } from '../getopt.js';
 import { Output } from '../format/output.js';
@@ -31,6 +32,7 @@ const SPEC = {
   long: {
     'kernel-release': true, config: true, symvers: true, 'modules-dir': true, arch: true, 'sig-enforce': false, 'no-sig-enforce': false,
     cert: true, param: true, format: true, running: false, verbose: false, help: false, lockdown: true, vermagic: true,
+    require: true, strict: false, 'fail-on': true, ignore: true,
   },
 };
 
@@ -56,12 +58,22 @@ Target kernel (default: the running system when no offline input is given):
 Checking:
   -p, --param NAME=VALUE     load-time parameter to validate (repeatable)
 
+Policy (CI):
+      --require LIST         target inputs that must be known, comma-separated:
+                             release, arch, config, symvers, modules, vermagic, sig-enforce,
+                             module-support, lockdown, decompression, loaded, certs;
+                             each unknown one fails every module (target.missing)
+      --strict               --require release,arch,config,symvers
+      --fail-on LEVEL        error (default) or warning: failed warnings fail too
+      --ignore ID            a finding id that does not count (repeatable)
+
 Output:
   -f, --format FMT           text (default), json, sarif, junit, github
   -v, --verbose              text: list passed and skipped checks too
   -h, --help                 this help
 
-Exit status: 0 every module loads, 1 at least one would fail, 2 usage or input error.
+Exit status: 0 every module loads, 1 at least one would fail, 2 usage or input
+error (including no module files found, and output that cannot be written).
 `;
 
 const MODULE_RE = /\.ko(\.gz|\.xz|\.zst)?$/;
@@ -117,7 +129,7 @@ class Progress {
 }
 
 function isInputError(e: KmodkitError): boolean {
-  return e.code === 'ENOENT' || e.code === 'EIO';
+  return e.code === 'ENOENT' || e.code === 'EIO' || e.code === 'ENOTREG';
 }
 
 export async function runCheck(args: readonly string[], version: string): Promise<number> {
@@ -133,6 +145,9 @@ export async function runCheck(args: readonly string[], version: string): Promis
   const params: string[] = [];
   let format: Format = 'text';
   let verbose = false;
+  const require: TargetInput[] = [];
+  const ignore: string[] = [];
+  let failOn: CheckPolicy['failOn'] = 'error';
   for (const o of scanned.opts) {
     const v = o.value!;
     switch (o.name) {
@@ -167,6 +182,31 @@ export async function runCheck(args: readonly string[], version: string): Promis
         format = v as Format;
         break;
       case 'running': topts.running = true; break;
+      case 'strict': require.push(...STRICT_INPUTS); break;
+      case 'require':
+        for (const name of v.split(',').filter(Boolean)) {
+          const input = targetInput(name);
+          if (!input) {
+            out.error(`${PROG}: --require: unknown target input '${name}' (${TARGET_INPUTS.join(', ')})`);
+            return 2;
+          }
+          require.push(input);
+        }
+        break;
+      case 'fail-on':
+        if (v !== 'error' && v !== 'warning') {
+          out.error(`${PROG}: --fail-on takes error or warning, got '${v}'`);
+          return 2;
+        }
+        failOn = v;
+        break;
+      case 'ignore':
+        if (!RULE_BY_ID.has(v)) {
+          out.error(`${PROG}: --ignore: unknown finding id '${v}' (see docs/check-schema.md)`);
+          return 2;
+        }
+        ignore.push(v);
+        break;
       case 'verbose': verbose = true; break;
       case 'help':
         out.text(checkUsage);
@@ -193,6 +233,11 @@ export async function runCheck(args: readonly string[], version: string): Promis
   const inputErrors: InputError[] = [];
   const files: string[] = [];
   for (const p of scanned.positionals) collect(p, files, inputErrors);
+  if (files.length === 0 && inputErrors.length === 0) {
+    // an empty directory is not "everything loads": nothing was checked
+    for (const p of scanned.positionals) inputErrors.push({ path: p, code: 'ENOENT', message: 'no module files (.ko, .ko.gz, .ko.xz, .ko.zst) found' });
+  }
+  const policy: CheckPolicy = { require, ignore, failOn };
 
   // Every module is each other's companion: a first pass decodes each one's
   // name and exports into an index and lets the image go; the second reads
@@ -227,7 +272,7 @@ export async function runCheck(args: readonly string[], version: string): Promis
       try {
         const opened = await openModule(l.path);
         try {
-          results.push(await checkModule(opened.module, target, { path: l.path, companionIndex, ...(params.length ? { params } : {}) }));
+          results.push(applyPolicy(await checkModule(opened.module, target, { path: l.path, companionIndex, ...(params.length ? { params } : {}) }), target, policy));
         } finally {
           opened.close();
         }
@@ -240,7 +285,7 @@ export async function runCheck(args: readonly string[], version: string): Promis
     }
     const f = failed('module.malformed', `not a loadable module: ${error.message}`, { errno: error.errno ?? 'ENOEXEC' });
     const name = l.path.slice(l.path.lastIndexOf('/') + 1).replace(/\..*$/, '').replace(/-/g, '_');
-    results.push({ module: { name, path: l.path, compression: 'unknown' }, verdict: 'fails', findings: [f], counts: countFindings([f]) });
+    results.push(applyPolicy({ module: { name, path: l.path, compression: 'unknown' }, verdict: 'fails', findings: [f], counts: countFindings([f]) }, target, policy));
   }
   progress.end();
 

@@ -26,9 +26,15 @@ export function formatJunit(report: CheckReport): string {
     const path = resultPath(r);
     out.push(`  <testsuite name="${xmlEscape(path)}" tests="${r.findings.length}" failures="${r.counts.errors}" errors="0" skipped="${r.counts.skipped}">`);
     out.push(`    <properties><property name="module" value="${xmlEscape(r.module.name)}"/><property name="verdict" value="${r.verdict}"/></properties>`);
+    // classname carries the file, so two files with one module name (hello.ko,
+    // hello.ko.xz) never merge; a name repeated inside one suite gets " #n"
+    const seen = new Map<string, number>();
     for (const f of r.findings) {
-      const name = f.symbol ? `${f.id} ${f.symbol}` : f.field && f.check === 'params' ? `${f.id} ${f.field}` : f.id;
-      out.push(`    <testcase classname="${xmlEscape(`${r.module.name}.${f.check}`)}" name="${xmlEscape(name)}">`);
+      const base = f.symbol ? `${f.id} ${f.symbol}` : f.field && f.check === 'params' ? `${f.id} ${f.field}` : f.id;
+      const n = (seen.get(base) ?? 0) + 1;
+      seen.set(base, n);
+      const name = n === 1 ? base : `${base} #${n}`;
+      out.push(`    <testcase classname="${xmlEscape(`${path}.${f.check}`)}" name="${xmlEscape(name)}">`);
       if (f.status === 'skipped') out.push(`      <skipped message="${xmlEscape(f.message)}"/>`);
       else if (f.status === 'failed' && f.severity === 'error') {
         out.push(`      <failure type="${xmlEscape(f.id)}" message="${xmlEscape(f.message)}">${xmlEscape([f.message, f.errno ? `errno: ${f.errno}` : '', f.hint ? `hint: ${f.hint}` : ''].filter(Boolean).join('\n'))}</failure>`);

@@ -39,7 +39,22 @@ export function checkSarif(report: CheckReport): Record<string, unknown> {
             rules: RULES.map((r) => ({ id: r.id, name: r.id.replace(/[.-](\w)/g, (_m, c: string) => c.toUpperCase()), shortDescription: { text: r.title }, defaultConfiguration: { level: LEVEL[r.severity] }, properties: { check: r.check } })),
           },
         },
-        invocations: [{ executionSuccessful: report.inputErrors.length === 0 }],
+        invocations: [
+          {
+            executionSuccessful: report.inputErrors.length === 0,
+            // input errors are about the run, not a rule: SARIF's notifications
+            ...(report.inputErrors.length
+              ? {
+                  toolExecutionNotifications: report.inputErrors.map((e) => ({
+                    level: 'error',
+                    message: { text: `${e.path}: ${e.message}` },
+                    descriptor: { id: e.code },
+                    locations: [{ physicalLocation: { artifactLocation: { uri: toUri(e.path) } } }],
+                  })),
+                }
+              : {}),
+          },
+        ],
         properties: { target: report.target },
         results,
       },

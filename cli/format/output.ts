@@ -70,6 +70,9 @@ export class Output implements Sink {
   private size = 0;
   /** Text not yet encoded: encoding one long string beats many short ones. */
   private str = '';
+  /** The reader of stdout / stderr went away (EPIPE): drop further output. */
+  private outClosed = false;
+  private errClosed = false;
 
   constructor(private readonly fd = 1, private readonly errFd = 2, private readonly limit = 256 * 1024) {}
 
@@ -103,26 +106,44 @@ export class Output implements Sink {
     const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
     this.chunks = [];
     this.size = 0;
-    writeAll(this.fd, all);
+    if (!this.outClosed && !writeAll(this.fd, all)) this.outClosed = true;
   }
 
   /** One line on stderr (a newline is added). */
   error(line: string): void {
     this.flush();
-    writeAll(this.errFd, enc.encode(line + '\n'));
+    if (!this.errClosed && !writeAll(this.errFd, enc.encode(line + '\n'))) this.errClosed = true;
   }
 }
 
-function writeAll(fd: number, data: Uint8Array): void {
+/**
+ * Writing the output failed for a reason other than a closed pipe (ENOSPC on
+ * /dev/full, EIO, EBADF): the command cannot deliver its result. cli/index.ts
+ * turns it into one line on stderr and exit status 2.
+ */
+export class OutputError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'OutputError';
+  }
+}
+
+/**
+ * Write all of `data`; false when the reader has gone (EPIPE: `| head -1`),
+ * in which case the caller stops writing and the command still finishes
+ * with its own exit status.
+ */
+function writeAll(fd: number, data: Uint8Array): boolean {
   let off = 0;
   while (off < data.length) {
     try {
       off += writeSync(fd, data, off, data.length - off);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') continue;
-      if (code === 'EPIPE') process.exit(0);
-      throw e;
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EAGAIN') continue;
+      if (err.code === 'EPIPE') return false;
+      throw new OutputError(err.code ?? 'EIO', `write error on ${fd === 1 ? 'standard output' : fd === 2 ? 'standard error' : `fd ${fd}`}: ${err.code === 'ENOSPC' ? 'No space left on device' : err.message}`);
     }
   }
+  return true;
 }

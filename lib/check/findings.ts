@@ -58,8 +58,11 @@ const R = (id: string, check: CheckName, severity: Severity, title: string): Rul
 
 /** Every rule id the checks can report. */
 export const RULES: readonly RuleInfo[] = [
+  R('kernel.no-modules', 'elf', 'error', 'The target kernel has module support (CONFIG_MODULES)'),
+  R('target.missing', 'elf', 'error', 'Every target input named by --require / --strict is known'),
   R('module.malformed', 'elf', 'error', 'Module data decodes (ELF, .modinfo, tables)'),
   R('elf.type', 'elf', 'error', 'Module is a relocatable ELF object (ET_REL)'),
+  R('elf.validity', 'elf', 'error', "Module passes the kernel's elf_validity_check (sections inside the image, names, one .modinfo/this_module/symtab)"),
   R('arch.mismatch', 'elf', 'error', 'Module machine matches the target architecture'),
   R('arch.class', 'elf', 'error', 'Module ELF class (32/64-bit) matches the target'),
   R('arch.endianness', 'elf', 'error', 'Module byte order matches the target'),

@@ -21,62 +21,108 @@ export function paramArgs(params: readonly string[] | Readonly<Record<string, st
   return Object.entries(params as Record<string, string>).map(([name, value]) => ({ name, value }));
 }
 
-const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\v' || c === '\f' || c === '\r';
+/**
+ * The kernel's isspace() (lib/ctype.c): its table is Latin-1, so besides
+ * \t \n \v \f \r and space, byte 0xA0 is whitespace too. Parameter strings
+ * reach the kernel as UTF-8, where 0xA0 is a continuation byte of many
+ * characters ('à' is C3 A0): every rule here works on those bytes.
+ */
+export function isKernelSpace(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0xa0;
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** Whether the UTF-8 bytes of `s` hold a byte the kernel's isspace() accepts. */
+export function hasKernelSpace(s: string): boolean {
+  for (const b of utf8.encode(s)) if (isKernelSpace(b)) return true;
+  return false;
+}
+
+/** One parameter as the kernel sees it; `value` null = no '=' at all. */
+export interface KernelArg {
+  readonly name: string;
+  readonly value: string | null;
+}
+
+const QUOTE = 0x22;
+const EQUALS = 0x3d;
+
+/**
+ * Split a parameter string exactly as the kernel's parse_args() loop over
+ * next_arg() does (kernel/params.c, lib/cmdline.c), on the string's UTF-8
+ * bytes: leading whitespace skipped; a token ends at whitespace outside
+ * double quotes, every '"' toggling the in-quote state (no escapes); a
+ * token starting with '"' starts in quotes and loses a '"' at its end; the
+ * first '=' after the token's first byte splits name from value, and a value
+ * starting with '"' loses it and a '"' at the token's end. A NUL byte ends
+ * the string (it is a C string). A bare `--` ends parsing; the remainder is
+ * `rest`. Names and values are decoded back from UTF-8 (a token cut inside a
+ * character comes back with U+FFFD, so it never equals what was meant).
+ */
+export function splitKernelArgs(s: string): { args: KernelArg[]; rest?: string } {
+  let bytes = utf8.encode(s);
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) bytes = bytes.subarray(0, nul);
+  const text = (from: number, to: number) => utf8Decoder.decode(bytes.subarray(from, Math.max(from, to)));
+  const n = bytes.length;
+  const args: KernelArg[] = [];
+  let i = 0;
+  const skip = () => {
+    while (i < n && isKernelSpace(bytes[i])) i++;
+  };
+  skip();
+  while (i < n) {
+    let start = i;
+    let inQuote = false;
+    let quoted = false;
+    if (bytes[start] === QUOTE) {
+      start++;
+      inQuote = true;
+      quoted = true;
+    }
+    let j = start;
+    let equals = -1;
+    for (; j < n; j++) {
+      const c = bytes[j];
+      if (isKernelSpace(c) && !inQuote) break;
+      if (equals < 0 && c === EQUALS && j > start) equals = j;
+      if (c === QUOTE) inQuote = !inQuote;
+    }
+    let arg: KernelArg;
+    if (equals < 0) {
+      const end = quoted && j > start && bytes[j - 1] === QUOTE ? j - 1 : j;
+      arg = { name: text(start, end), value: null };
+    } else {
+      let vs = equals + 1;
+      let ve = j;
+      if (bytes[vs] === QUOTE) {
+        vs++;
+        if (ve > vs && bytes[ve - 1] === QUOTE) ve--;
+      } else if (quoted && ve > vs && bytes[ve - 1] === QUOTE) {
+        ve--;
+      }
+      arg = { name: text(start, equals), value: text(vs, ve) };
+    }
+    i = j < n ? j + 1 : j;
+    if (arg.value === null && arg.name === '--') {
+      skip();
+      return { args, rest: text(i, n) };
+    }
+    args.push(arg);
+    skip();
+  }
+  return { args };
+}
 
 /**
  * The parameter string a loader passes to init_module: items joined by
- * spaces, a value with whitespace wrapped in double quotes (what kmod's
- * modprobe does with command-line options).
+ * spaces, a value holding kernel whitespace wrapped in double quotes (what
+ * kmod's modprobe does with command-line options).
  */
 export function paramString(args: readonly ParamArg[]): string {
-  return args
-    .map((a) => {
-      if (a.value === undefined) return a.name;
-      return /[\s]/.test(a.value) ? `${a.name}="${a.value}"` : `${a.name}=${a.value}`;
-    })
-    .join(' ');
-}
-
-/** Split a parameter string the way the kernel's next_arg() does. */
-export function splitKernelArgs(s: string): ParamArg[] {
-  const out: ParamArg[] = [];
-  let i = 0;
-  while (i < s.length) {
-    while (i < s.length && isSpace(s[i])) i++;
-    if (i >= s.length) break;
-    let start = i;
-    let quoted = false;
-    if (s[i] === '"') {
-      start = ++i;
-      quoted = true;
-    }
-    let inQuote = quoted;
-    let eq = -1;
-    let j = start;
-    for (; j < s.length; j++) {
-      const c = s[j];
-      if (isSpace(c) && !inQuote) break;
-      if (eq < 0 && c === '=') eq = j;
-      if (c === '"') inQuote = !inQuote;
-    }
-    let token = s.slice(start, j);
-    // a token that began with a quote loses a trailing quote
-    if (quoted && token.endsWith('"')) token = token.slice(0, -1);
-    const e = eq < 0 ? -1 : eq - start;
-    if (e <= 0 || e > token.length) {
-      out.push({ name: token });
-    } else {
-      const name = token.slice(0, e);
-      let value = token.slice(e + 1);
-      if (value.startsWith('"')) {
-        value = value.slice(1);
-        if (value.endsWith('"')) value = value.slice(0, -1);
-      }
-      out.push({ name, value });
-    }
-    i = j;
-  }
-  return out;
+  return args.map((a) => (a.value === undefined ? a.name : hasKernelSpace(a.value) ? `${a.name}="${a.value}"` : `${a.name}=${a.value}`)).join(' ');
 }
 
 /** parameq(): '-' and '_' are the same. */

@@ -52,6 +52,12 @@ export interface TargetKernel {
   readonly config?: Kconfig;
   readonly symvers?: Symvers;
   readonly modules?: TargetModules;
+  /**
+   * Whether the kernel can load modules at all (CONFIG_MODULES): false when
+   * the running system has no /proc/modules, or the .config says
+   * "# CONFIG_MODULES is not set"; undefined when unknown.
+   */
+  readonly moduleSupport?: boolean;
   /** Names in /sys/module (loaded and built-in modules with parameters); running system only. */
   readonly loadedModules?: ReadonlySet<string>;
   /** module.sig_enforce. */

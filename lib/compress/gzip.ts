@@ -32,7 +32,8 @@ function checkHeader(data: Uint8Array, off: number): void {
   if (data[off + 3] & 0xe0) throw bad(`reserved header flags set (0x${data[off + 3].toString(16)})`, { offset: off });
 }
 
-export function decompressGzip(data: Uint8Array, maxOutput: number): Uint8Array {
+/** Decode a gzip file: all members' bytes, and how many members there were. */
+export function gunzipMembers(data: Uint8Array, maxOutput: number): { data: Uint8Array; members: number } {
   checkHeader(data, 0);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -83,12 +84,17 @@ export function decompressGzip(data: Uint8Array, maxOutput: number): Uint8Array 
     throw bad(msg === 'unexpected EOF' ? 'unexpected end of data (truncated)' : `corrupt data (${msg})`, undefined, e);
   }
   verifyTrailer(data.length);
-  if (chunks.length === 1) return chunks[0];
+  if (chunks.length === 1) return { data: chunks[0], members };
   const out = new Uint8Array(total);
   let p = 0;
   for (const c of chunks) {
     out.set(c, p);
     p += c.length;
   }
-  return out;
+  return { data: out, members };
+}
+
+/** Decode a gzip file (all members, as zlib's gzread does). */
+export function decompressGzip(data: Uint8Array, maxOutput: number): Uint8Array {
+  return gunzipMembers(data, maxOutput).data;
 }

@@ -13,7 +13,7 @@
  */
 import { KmodkitError } from '../errors.js';
 import { detectCompression, type Compression } from './detect.js';
-import { decompressGzip } from './gzip.js';
+import { gunzipMembers } from './gzip.js';
 import { decompressXz } from './xz.js';
 import type { XzCheck, XzInfo } from './xz-info.js';
 import { decompressZstd } from './zstd.js';
@@ -22,11 +22,15 @@ export { detectCompression, DETECT_HEAD_LENGTH, type Compression } from './detec
 export { xzInfo, readXzStreamHeader, type XzCheck, type XzInfo, type XzStreamInfo } from './xz-info.js';
 export { zstdFrames, type ZstdFrame } from './zstd.js';
 
-/** Default cap on decompressed output: 1 GiB. */
-export const DEFAULT_MAX_OUTPUT = 1024 * 1024 * 1024;
+/**
+ * Default cap on decompressed output: 256 MiB. The largest real module
+ * (amdgpu) is about 20 MB decompressed, so this leaves a 12x margin while
+ * bounding what a bomb can cost. Configurable per call (maxOutput).
+ */
+export const DEFAULT_MAX_OUTPUT = 256 * 1024 * 1024;
 
 export interface DecompressOptions {
-  /** Largest decompressed size accepted, in bytes (default 1 GiB). */
+  /** Largest decompressed size accepted, in bytes (default 256 MiB). */
   maxOutput?: number;
 }
 
@@ -51,6 +55,8 @@ export interface Decompressed {
   compressedSize: number;
   /** xz container facts, for compression 'xz' only. */
   xz?: XzSummary;
+  /** gzip only: members decoded (the kernel's in-kernel decoder reads the first only). */
+  gzipMembers?: number;
 }
 
 function maxOutputOf(options: unknown): number {
@@ -119,8 +125,10 @@ export function decompressSync(data: Uint8Array, options?: DecompressOptions): D
     switch (compression) {
       case 'none':
         return { data, compression, compressedSize };
-      case 'gzip':
-        return { data: decompressGzip(data, maxOutput), compression, compressedSize };
+      case 'gzip': {
+        const g = gunzipMembers(data, maxOutput);
+        return { data: g.data, compression, compressedSize, gzipMembers: g.members };
+      }
       case 'zstd':
         return { data: decompressZstd(data, maxOutput), compression, compressedSize };
       case 'xz':

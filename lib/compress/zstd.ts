@@ -14,13 +14,15 @@
  * - the optional content checksum (low 32 bits of XXH64) verified, which
  *   fzstd itself skips.
  */
-import { Decompress } from 'fzstd';
+import { Decompress, decompress as decompressFrameInto } from 'fzstd';
 import { KmodkitError } from '../errors.js';
 import { XXH64 } from './xxhash64.js';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const MAX_WINDOW = 2 ** 27;
 const MAX_BLOCK = 128 * 1024;
+/** Bytes of window moving allowed for one frame without a declared size (blocks x window). */
+const MAX_STREAM_WORK = 2 * 2 ** 30;
 
 export interface ZstdFrame {
   offset: number;
@@ -31,6 +33,13 @@ export interface ZstdFrame {
   windowSize: number;
   checksum: boolean;
   dictionaryId: number;
+  /** Number of blocks (not for skippable frames). */
+  blocks?: number;
+  /** Bounds of the decoded size from the block headers: raw and RLE blocks are exact, compressed ones at most the block maximum. */
+  minContent?: number;
+  maxContent?: number;
+  /** Per block, the bytes it is known to produce (raw/RLE: exact; compressed: 0). */
+  blockOutputs?: number[];
 }
 
 function bad(message: string, offset?: number, cause?: unknown): KmodkitError {
@@ -101,7 +110,12 @@ export function zstdFrames(data: Uint8Array): ZstdFrame[] {
     }
     // blocks
     const blockMax = Math.min(windowSize || MAX_BLOCK, MAX_BLOCK);
+    let blocks = 0;
+    let exact = 0;
+    let compressed = 0;
+    const blockOutputs: number[] = [];
     for (;;) {
+      blocks++;
       if (n - p < 3) throw bad('block header truncated', p);
       const h = data[p] | (data[p + 1] << 8) | (data[p + 2] << 16);
       p += 3;
@@ -111,6 +125,9 @@ export function zstdFrames(data: Uint8Array): ZstdFrame[] {
       if (type === 3) throw bad('reserved block type', p - 3);
       if (size > blockMax) throw bad(`block of ${size} bytes exceeds the maximum ${blockMax}`, p - 3);
       const stored = type === 1 ? 1 : size;
+      if (type === 2) compressed++;
+      else exact += size;
+      blockOutputs.push(type === 2 ? 0 : size);
       if (n - p < stored) throw bad('block truncated', p - 3);
       p += stored;
       if (last) break;
@@ -119,7 +136,7 @@ export function zstdFrames(data: Uint8Array): ZstdFrame[] {
       if (n - p < 4) throw bad('content checksum truncated', p);
       p += 4;
     }
-    const frame: ZstdFrame = { offset: start, size: p - start, skippable: false, windowSize, checksum, dictionaryId };
+    const frame: ZstdFrame = { offset: start, size: p - start, skippable: false, windowSize, checksum, dictionaryId, blocks, minContent: exact, maxContent: exact + compressed * blockMax, blockOutputs };
     if (contentSize !== undefined) frame.contentSize = contentSize;
     frames.push(frame);
     pos = p;
@@ -140,34 +157,72 @@ export function decompressZstd(data: Uint8Array, maxOutput: number): Uint8Array 
   }
   if (declared > maxOutput) throw tooBig({ declaredSize: declared });
 
-  // Exact preallocation when every frame declares its size; chunks otherwise.
-  const out = allDeclared ? new Uint8Array(declared) : undefined;
+  // Exact preallocation when several frames all declare their sizes; chunks otherwise.
+  const dataFrames = frames.filter((f) => !f.skippable).length;
+  const out = allDeclared && dataFrames > 1 ? new Uint8Array(declared) : undefined;
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (const f of frames) {
     if (f.skippable) continue;
     let frameOut = 0;
     const hash = f.checksum ? new XXH64() : undefined;
-    const d = new Decompress((chunk) => {
-      frameOut += chunk.length;
-      hash?.update(chunk);
-      if (total + chunk.length > maxOutput) throw tooBig({});
-      if (out) {
-        if (f.contentSize !== undefined && frameOut > f.contentSize) {
-          throw bad(`frame decodes to more than its declared ${f.contentSize} bytes`, f.offset);
-        }
-        out.set(chunk, total);
-      } else {
-        chunks.push(chunk);
-      }
-      total += chunk.length;
-    });
-    try {
-      d.push(data.subarray(f.offset, f.offset + f.size), true);
-    } catch (e) {
-      if (e instanceof KmodkitError) throw e;
+    const frameBytes = data.subarray(f.offset, f.offset + f.size);
+    const corrupt = (e: unknown): KmodkitError => {
+      if (e instanceof KmodkitError) return e;
       const msg = e instanceof Error ? e.message : String(e);
-      throw bad(msg === 'unexpected EOF' ? `frame at offset ${f.offset} ends early (truncated or corrupt)` : `corrupt frame at offset ${f.offset} (${msg})`, f.offset, e);
+      return bad(msg === 'unexpected EOF' ? `frame at offset ${f.offset} ends early (truncated or corrupt)` : `corrupt frame at offset ${f.offset} (${msg})`, f.offset, e);
+    };
+    if (f.contentSize !== undefined) {
+      // Declared size: fzstd's one-shot decoder allocates exactly that and
+      // decodes straight into it (no sliding window to move), so the work is
+      // linear in the output. (Not its `buf` argument: it compares that with
+      // a number, which stringifies the whole buffer.)
+      if (total + f.contentSize > maxOutput) throw tooBig({});
+      // fzstd's one-shot decoder trusts the declared size (it clamps writes
+      // to it), so a size the blocks cannot produce is refused here; within
+      // the bounds, the content checksum (on by default in zstd) decides.
+      if (f.contentSize < (f.minContent ?? 0) || f.contentSize > (f.maxContent ?? Infinity)) {
+        throw bad(`frame declares ${f.contentSize} bytes but its blocks decode to between ${f.minContent} and ${f.maxContent}`, f.offset);
+      }
+      let got: Uint8Array;
+      try {
+        got = f.contentSize > 0 ? decompressFrameInto(frameBytes) : new Uint8Array(0);
+      } catch (e) {
+        throw corrupt(e);
+      }
+      if (got.length !== f.contentSize) throw bad(`frame decodes to ${got.length} bytes but declares ${f.contentSize}`, f.offset);
+      hash?.update(got);
+      if (out) out.set(got, total);
+      else chunks.push(got);
+      frameOut = f.contentSize;
+      total += f.contentSize;
+    } else {
+      // No declared size: fzstd's streaming decoder moves its whole window
+      // after every block, so the work is blocks x window. Refuse frames
+      // where that product is out of proportion (real modules compressed
+      // from a pipe stay far below: 20 MB at an 8 MiB window is ~1.3 GB).
+      // blocks that run before the output cap stops the decoder (compressed
+      // blocks count as producing nothing: the worst case)
+      let run = 0;
+      for (let produced = 0; run < (f.blockOutputs?.length ?? 0) && produced <= maxOutput - total; run++) produced += f.blockOutputs![run];
+      const work = run * f.windowSize;
+      if (work > MAX_STREAM_WORK) {
+        throw new KmodkitError('EUNSUPPORTED', `zstd: frame at offset ${f.offset} has no declared size and ${run} blocks with a ${f.windowSize}-byte window before the output cap; decoding it would move ${work} bytes (limit ${MAX_STREAM_WORK}); recompress with the content size (zstd FILE)`, {
+          detail: { offset: f.offset, blocks: f.blocks, windowSize: f.windowSize },
+        });
+      }
+      const d = new Decompress((chunk) => {
+        frameOut += chunk.length;
+        hash?.update(chunk);
+        if (total + chunk.length > maxOutput) throw tooBig({});
+        chunks.push(chunk); // (out exists only when every frame declares its size)
+        total += chunk.length;
+      });
+      try {
+        d.push(frameBytes, true);
+      } catch (e) {
+        throw corrupt(e);
+      }
     }
     if (f.contentSize !== undefined && frameOut !== f.contentSize) {
       throw bad(`frame decodes to ${frameOut} bytes but declares ${f.contentSize}`, f.offset);

@@ -3,6 +3,7 @@
  * everything else (symbols, relocations, section data) on demand and cached.
  */
 import type { ByteSource } from '../bytes/source.js';
+import { KmodkitError } from '../errors.js';
 import { readElfHeader, type ElfHeader } from './header.js';
 import { findSection, readSectionHeaders, sectionData, type ElfSection } from './sections.js';
 import { findSymtab, readSymbolTable, type SymbolTable } from './symbols.js';
@@ -18,6 +19,8 @@ export interface ElfFile {
     relocs?: Map<number, RelocationSection[]>;
     /** Per target section: its relocations by offset (lib/elf/relocate.ts). */
     fieldRelocs?: Map<number, Map<number, ElfRelocation[]>>;
+    /** Bytes of relocation entries decoded so far (bounded by the image size). */
+    relocBytes?: number;
   };
 }
 
@@ -55,7 +58,20 @@ export function relocationsFor(elf: ElfFile, target: number): RelocationSection[
   const cache = (elf.cache.relocs ??= new Map());
   let r = cache.get(target);
   if (!r) {
-    r = relocationSectionsFor(elf.sections, target).map((s) => readRelocations(elf.source, elf.header, s));
+    const secs = relocationSectionsFor(elf.sections, target);
+    // Sections that do not overlap cannot hold more relocation bytes than the
+    // image has; more means headers alias the same data (a decoding bomb:
+    // 3,000 headers over one block would be 3,000 copies of its entries).
+    const bytes = secs.reduce((n, s) => n + (s.inFile ? s.size : 0), 0);
+    const used = (elf.cache.relocBytes ?? 0) + bytes;
+    if (used > elf.source.size) {
+      throw new KmodkitError('EELFRELOC', `relocation sections overlap: ${secs.length} section(s) patching section ${target} name ${used} bytes of relocations in a ${elf.source.size}-byte image`, {
+        errno: 'ENOEXEC',
+        detail: { target, sections: secs.length, bytes: used, imageSize: elf.source.size },
+      });
+    }
+    elf.cache.relocBytes = used;
+    r = secs.map((s) => readRelocations(elf.source, elf.header, s));
     cache.set(target, r);
   }
   return r;

@@ -204,6 +204,14 @@ function kindOf(elf: ElfFile, type: number, sectionIndex: number, offset: number
   return kind;
 }
 
+function isNoneType(elf: ElfFile, type: number, sectionIndex: number, offset: number): boolean {
+  try {
+    return kindOf(elf, type, sectionIndex, offset).kind === 'none';
+  } catch {
+    return false; // unsupported types are reported when the field is read
+  }
+}
+
 /**
  * Relocations of section `sectionIndex` by offset, built once. Entries whose
  * offset lies outside the section are an 'EELFRELOC' error.
@@ -223,6 +231,10 @@ export function relocationIndex(elf: ElfFile, sectionIndex: number): ReadonlyMap
           { section: target.name, offset: r.offset },
         );
       }
+      // *_NONE entries patch nothing (fieldTarget skips them); leaving them out
+      // keeps a block of zeros (thousands of NONE entries at offset 0) from
+      // making every read of that field walk them all
+      if ((r.type2 ?? 0) === 0 && (r.type3 ?? 0) === 0 && isNoneType(elf, r.type, sectionIndex, r.offset)) continue;
       const list = idx.get(r.offset);
       if (list) list.push(r);
       else idx.set(r.offset, [r]);

@@ -33,20 +33,8 @@ export function fileSource(fd: number, size?: number): FileSource {
   let whole: Uint8Array | undefined;
 
   function fetch(start: number, length: number): Chunk {
-    const buf = new Uint8Array(length);
-    let got = 0;
-    while (got < length) {
-      let n: number;
-      try {
-        n = readSync(fd, buf, got, length - got, start + got);
-      } catch (e) {
-        throw new KmodkitError('EIO', `read failed: ${(e as Error).message}`, { cause: e });
-      }
-      if (n === 0) throw new KmodkitError('EIO', `file shrank while reading (expected ${fileSize} bytes)`);
-      got += n;
-    }
+    const c = { start, bytes: readExactly(fd, start, length) };
     total += length;
-    const c = { start, bytes: buf };
     chunks.push(c);
     return c;
   }
@@ -79,4 +67,21 @@ export function fileSource(fd: number, size?: number): FileSource {
     },
   };
   return src;
+}
+
+/** Read `length` bytes at `offset` from a descriptor; a short file is 'ECHANGED' (it shrank after fstat). */
+export function readExactly(fd: number, offset: number, length: number, path?: string): Uint8Array {
+  const buf = new Uint8Array(length);
+  let got = 0;
+  while (got < length) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, got, length - got, offset + got);
+    } catch (e) {
+      throw new KmodkitError('EIO', `read failed: ${(e as Error).message}`, { ...(path ? { file: path } : {}), cause: e });
+    }
+    if (n === 0) throw new KmodkitError('ECHANGED', `file shrank while reading (expected ${offset + length} bytes)`, { ...(path ? { file: path } : {}) });
+    got += n;
+  }
+  return buf;
 }

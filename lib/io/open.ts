@@ -4,13 +4,25 @@
  * Compression is recognised by magic bytes, never by file name (as libkmod
  * and BusyBox do). Uncompressed files are read lazily, only the byte ranges
  * the caller needs; compressed ones are decompressed in memory under a cap.
+ *
+ * Every module file is opened the same way (openRegularFile): once, with
+ * O_RDONLY|O_NONBLOCK (libuv adds O_CLOEXEC), so a FIFO never blocks open(2);
+ * then fstat on that descriptor, and anything that is not a regular file
+ * after following symlinks (FIFO, /dev/zero, directory, socket) is refused
+ * with 'ENOTREG' before a byte is read; then the size is capped before any
+ * read. What is read comes from that descriptor, so a rename or symlink flip
+ * after open cannot change what the caller gets.
  */
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type BigIntStats } from 'node:fs';
 import { detectCompression } from '../compress/detect.js';
+import { DEFAULT_MAX_OUTPUT } from '../compress/index.js';
+import { elfError, hasElfMagic } from '../elf/header.js';
 import { KmodkitError } from '../errors.js';
 import { moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type OpenOptions } from '../module/module.js';
-import { fileSource } from './file-source.js';
+import { fileSource, readExactly } from './file-source.js';
 import { decompressNative } from './native/decompress.js';
+
+export { readExactly };
 
 /** The Node layer decodes with the native decoders where they apply (KMODKIT_DECODERS=pure: never). */
 const withNative = (o: OpenOptions): OpenOptions => (o.decompress ? o : { ...o, decompress: decompressNative });
@@ -23,6 +35,22 @@ export interface OpenedModule {
   close(): void;
 }
 
+/** Largest module file accepted by default (stored size): the decompressed-size cap. */
+export const DEFAULT_MAX_FILE_SIZE = DEFAULT_MAX_OUTPUT;
+
+/** What identifies the file behind a descriptor at one moment: compared again before loading. */
+export interface FileIdentity {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+}
+
+export interface RegularFile {
+  readonly fd: number;
+  readonly size: number;
+  readonly identity: FileIdentity;
+}
 
 function fsError(path: string, e: unknown): KmodkitError {
   const err = e as NodeJS.ErrnoException;
@@ -30,30 +58,95 @@ function fsError(path: string, e: unknown): KmodkitError {
   return new KmodkitError(code, err.message, { file: path, errno: err.code, cause: e });
 }
 
+function identityOf(st: BigIntStats): FileIdentity {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs };
+}
+
+function kindOf(st: BigIntStats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** How many bytes: the cap from options, else DEFAULT_MAX_FILE_SIZE. */
+export function maxFileSizeOf(options: { maxFileSize?: number } = {}): number {
+  return options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+}
+
+/**
+ * Open a file for reading as a module: non-blocking, regular files only
+ * (after following symlinks), at most `maxFileSize` bytes. The caller owns
+ * the descriptor (closeSync).
+ */
+export function openRegularFile(path: string, options: { maxFileSize?: number } = {}): RegularFile {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw fsError(path, e);
+  }
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isFile()) {
+      const kind = kindOf(st);
+      throw new KmodkitError('ENOTREG', kind === 'not a regular file' ? kind : `is ${kind}, not a regular file`, {
+        file: path,
+        errno: st.isDirectory() ? 'EISDIR' : 'EINVAL',
+      });
+    }
+    const max = maxFileSizeOf(options);
+    if (st.size > BigInt(max)) {
+      throw new KmodkitError('ETOOBIG', `file is ${st.size} bytes, over the limit of ${max} bytes`, { file: path, errno: 'EFBIG', detail: { size: Number(st.size), maxFileSize: max } });
+    }
+    return { fd, size: Number(st.size), identity: identityOf(st) };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/**
+ * How the file behind `fd` differs from `before` (inode, size, mtime), or
+ * undefined when it looks the same.
+ */
+export function fileChange(fd: number, before: FileIdentity): string | undefined {
+  const now = identityOf(fstatSync(fd, { bigint: true }));
+  if (now.dev !== before.dev || now.ino !== before.ino) return 'inode';
+  if (now.size !== before.size) return `size (${before.size} → ${now.size} bytes)`;
+  if (now.mtimeNs !== before.mtimeNs) return 'mtime';
+  // ctime is not compared: replacing or unlinking the path changes the old
+  // inode's link count (and so its ctime) but not the bytes the descriptor reads.
+  return undefined;
+}
+
+/** Read a whole regular file through openRegularFile: its bytes and the identity they were read under. */
+export function readRegularFile(path: string, options: { maxFileSize?: number } = {}): { bytes: Uint8Array; identity: FileIdentity } {
+  const f = openRegularFile(path, options);
+  try {
+    return { bytes: readExactly(f.fd, 0, f.size, path), identity: f.identity };
+  } finally {
+    closeSync(f.fd);
+  }
+}
+
 /**
  * Open a module file for reading. The returned module reads from the file
  * lazily: call close() when done. Errors carry `file`.
  */
-export async function openModule(path: string, options: OpenOptions = {}): Promise<OpenedModule> {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw fsError(path, e);
-  }
+export async function openModule(path: string, options: OpenOptions & { maxFileSize?: number } = {}): Promise<OpenedModule> {
+  const { fd, size } = openRegularFile(path, options);
   let keepOpen = false;
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      throw new KmodkitError('EIO', st.isDirectory() ? 'is a directory' : 'not a regular file', { file: path, errno: st.isDirectory() ? 'EISDIR' : 'EINVAL' });
-    }
-    const src = fileSource(fd, st.size);
-    if (st.size < MAGIC_PROBE) {
-      throw new KmodkitError('EFORMAT', `file too short (${st.size} bytes)`, { file: path, errno: 'EINVAL' });
+    const src = fileSource(fd, size);
+    if (size < MAGIC_PROBE) {
+      throw new KmodkitError('EFORMAT', `file too short (${size} bytes)`, { file: path, errno: 'EINVAL' });
     }
     const format = detectCompression(src.read(0, Math.min(src.size, 16)));
     if (format === 'none') {
-      const module = readModule(src, { format, storedSize: st.size });
+      const module = readModule(src, { format, storedSize: size });
       keepOpen = true;
       return { path, module, close: () => closeSync(fd) };
     }
@@ -67,13 +160,25 @@ export async function openModule(path: string, options: OpenOptions = {}): Promi
   }
 }
 
-/** Read a whole module file into memory (decompressing it) and parse it. */
-export async function readModuleFile(path: string, options: OpenOptions = {}): Promise<KernelModule> {
+/**
+ * Read a whole module file into memory (decompressing it) and parse it.
+ * The first bytes are read first: a file with neither ELF nor compression
+ * magic fails before the rest is read.
+ */
+export async function readModuleFile(path: string, options: OpenOptions & { maxFileSize?: number } = {}): Promise<KernelModule> {
+  const f = openRegularFile(path, options);
   let data: Uint8Array;
   try {
-    data = readFileSync(path);
+    if (f.size >= MAGIC_PROBE) {
+      const head = readExactly(f.fd, 0, Math.min(f.size, 16), path);
+      if (detectCompression(head) === 'none' && !hasElfMagic(head)) throw elfError('not an ELF file (bad magic)', 'ENOEXEC', 'ENOTELF');
+    }
+    data = readExactly(f.fd, 0, f.size, path);
   } catch (e) {
-    throw fsError(path, e);
+    if (e instanceof KmodkitError && e.file === undefined) e.file = path;
+    throw e;
+  } finally {
+    closeSync(f.fd);
   }
   try {
     return await moduleFromBytes(data, withNative(options));

@@ -432,6 +432,15 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
       sources.inKernelDecompression = `${configPath}`;
     }
   }
+  // CONFIG_MODULES: the running kernel shows /proc/modules exactly when it has it
+  let moduleSupport: boolean | undefined;
+  if (running) {
+    moduleSupport = existsSync(`${root}/proc/modules`);
+    sources.moduleSupport = moduleSupport ? `${root}/proc/modules` : `no ${root}/proc/modules`;
+  } else if (config && kconfigMentions(config, 'MODULES')) {
+    moduleSupport = kconfigEnabled(config, 'MODULES');
+    sources.moduleSupport = `${configPath} (CONFIG_MODULES)`;
+  } else missing.moduleSupport = 'module support unknown (no .config, not the running system)';
   if (sigEnforce === undefined) missing.sigEnforce = 'signature enforcement unknown (--sig-enforce, or a .config / running system)';
   if (lockdown === undefined) missing.lockdown = running ? 'no /sys/kernel/security/lockdown' : 'lockdown state unknown offline';
   if (inKernelDecompression === undefined) missing.inKernelDecompression = 'in-kernel decompression support unknown (no .config, no /sys/module/compression)';
@@ -455,6 +464,7 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
     ...(config ? { config } : {}),
     ...(symvers ? { symvers } : {}),
     ...(modules ? { modules } : {}),
+    ...(moduleSupport !== undefined ? { moduleSupport } : {}),
     ...(loadedModules ? { loadedModules } : {}),
     ...(sigEnforce !== undefined ? { sigEnforce } : {}),
     ...(moduleSig !== undefined ? { moduleSig } : {}),

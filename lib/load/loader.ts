@@ -25,7 +25,8 @@
  * listModules() reads /proc/modules and /sys/module (lsmod's sources).
  * Every file-system path takes a `root` prefix, so tests use a fake tree.
  */
-import { closeSync, existsSync, openSync, opendirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, opendirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { readAll } from '../bytes/source.js';
 import type { CheckResult } from '../check/run.js';
 import { isBlocking, type Finding } from '../check/findings.js';
@@ -34,10 +35,14 @@ import type { Compression } from '../compress/detect.js';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import { strerror } from '../errno.js';
 import { lookupName, modulesDirPath, openModulesDir } from '../io/modules-dir.js';
+import { fileChange, openRegularFile, readExactly, type FileIdentity } from '../io/open.js';
+import { findBuildId, readNotes } from '../elf/notes.js';
+import { buildId as moduleBuildId } from '../module/layout.js';
+import { modinfoValue } from '../module/modinfo.js';
 import { modnameFromPath, modnameNormalize } from '../modindex/names.js';
 import { resolveModuleFile } from '../modprobe/module-file.js';
 import { moduleName } from '../module/layout.js';
-import { moduleFromBytes, type KernelModule } from '../module/module.js';
+import { moduleFromBytes, moduleInfo, type KernelModule } from '../module/module.js';
 import { decodeParams, type KernelParam } from '../module/params.js';
 import { loadError, removePrecheckError, type KmodTool } from './errors.js';
 import { buildParamsString, encodeParams, type ParamsInput } from './params-string.js';
@@ -84,6 +89,19 @@ export interface LoadOptions {
   unknownParams?: 'error' | 'ignore';
   /** Already-loaded modules whose exports the check may count (ModuleSet passes its members). */
   companions?: readonly KernelModule[];
+  /** Largest module file accepted (stored bytes; default DEFAULT_MAX_FILE_SIZE, 256 MiB). */
+  maxFileSize?: number;
+}
+
+/**
+ * What identifies the module this handle loaded, as the kernel shows it
+ * after loading: the image's srcversion (/sys/module/NAME/srcversion) and
+ * GNU build-id (/sys/module/NAME/notes/.note.gnu.build-id), when the image
+ * has them.
+ */
+export interface LoadedIdentity {
+  readonly srcversion?: string;
+  readonly buildId?: string;
 }
 
 export interface LoadedModule {
@@ -100,7 +118,13 @@ export interface LoadedModule {
   readonly check?: CheckResult;
   /** Whether the image was stripped (forced init_module path). */
   readonly stripped: boolean;
-  /** delete_module() this module (same options as unloadModule). */
+  /** srcversion / build-id of the checked image (what unload() compares with the kernel's). */
+  readonly identity: LoadedIdentity;
+  /**
+   * delete_module() this module (same options as unloadModule). Refuses
+   * ('ECHANGED') when the module now loaded under this name is not the one
+   * this handle loaded (its srcversion or build-id differs).
+   */
   unload(opts?: UnloadOptions): Promise<void>;
 }
 
@@ -168,25 +192,99 @@ export function resolveModule(fileOrName: string, opts: { modulesDir?: string; r
   return { path: r.path, name: r.name, deps: r.deps };
 }
 
-function fsError(path: string, e: unknown): KmodkitError {
-  const err = e as NodeJS.ErrnoException;
-  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', `could not load module ${path}: ${err.message}`, { file: path, errno: err.code, cause: e });
+/** A module file opened once for loading: the checked bytes and the descriptor they came from. */
+export interface ModuleForLoad {
+  readonly bytes: Uint8Array;
+  readonly mod: KernelModule;
+  /** The descriptor the bytes were read from (finit_module gets this one). Caller closes it. */
+  readonly fd: number;
+  /** dev/inode/size/mtime when the bytes were read. */
+  readonly identity: FileIdentity;
 }
 
-/** Read and decode a module file (decompressing it). */
-export async function readModuleForLoad(path: string): Promise<{ bytes: Uint8Array; mod: KernelModule }> {
-  let bytes: Uint8Array;
+/**
+ * Open a module file once (non-blocking, regular files only, size-capped),
+ * read and decode its bytes from that descriptor, and keep the descriptor
+ * open for finit_module: what is checked is what the kernel gets.
+ */
+export async function openModuleForLoad(path: string, opts: { maxFileSize?: number } = {}): Promise<ModuleForLoad> {
+  let f;
   try {
-    bytes = readFileSync(path);
+    f = openRegularFile(path, opts);
   } catch (e) {
-    throw fsError(path, e);
+    if (isKmodkitError(e)) throw new KmodkitError(e.code, `could not load module ${path}: ${e.message}`, { file: path, ...(e.errno ? { errno: e.errno } : {}), cause: e });
+    throw e;
   }
   try {
-    return { bytes, mod: await moduleFromBytes(bytes) };
+    const bytes = readExactly(f.fd, 0, f.size, path);
+    return { bytes, mod: await moduleFromBytes(bytes), fd: f.fd, identity: f.identity };
   } catch (e) {
+    closeSync(f.fd);
     if (isKmodkitError(e) && e.file === undefined) e.file = path;
     throw e;
   }
+}
+
+/** Read and decode a module file the way the loader does (same checks), without keeping the descriptor. */
+export async function readModuleForLoad(path: string, opts: { maxFileSize?: number } = {}): Promise<{ bytes: Uint8Array; mod: KernelModule }> {
+  const o = await openModuleForLoad(path, opts);
+  closeSync(o.fd);
+  return { bytes: o.bytes, mod: o.mod };
+}
+
+/** 'ECHANGED' when the file behind fd is no longer what was read and checked. */
+function assertUnchanged(fd: number, identity: FileIdentity, path: string, when: string): void {
+  const what = fileChange(fd, identity);
+  if (what) {
+    throw new KmodkitError('ECHANGED', `could not load module ${path}: the file changed ${when} (${what} differs); nothing unchecked was loaded`, {
+      file: path,
+      errno: 'EAGAIN',
+      detail: { changed: what },
+    });
+  }
+}
+
+/** srcversion and build-id of an image (what the kernel will show in /sys/module/NAME). */
+export function imageIdentity(mod: KernelModule): LoadedIdentity {
+  let srcversion: string | undefined;
+  let buildId: string | undefined;
+  try {
+    srcversion = modinfoValue(moduleInfo(mod), 'srcversion');
+  } catch {
+    srcversion = undefined;
+  }
+  try {
+    buildId = moduleBuildId(mod.elf);
+  } catch {
+    buildId = undefined;
+  }
+  return { ...(srcversion ? { srcversion } : {}), ...(buildId ? { buildId } : {}) };
+}
+
+/** What the running kernel shows for module `name` (fields it does not show are left out). */
+export function kernelIdentity(name: string, root = ''): LoadedIdentity {
+  const dir = `${root}/sys/module/${name}`;
+  let srcversion: string | undefined;
+  let buildId: string | undefined;
+  try {
+    srcversion = readFileSync(`${dir}/srcversion`, 'latin1').trim() || undefined;
+  } catch {
+    srcversion = undefined;
+  }
+  try {
+    const id = findBuildId(readNotes(readFileSync(`${dir}/notes/.note.gnu.build-id`), endianness() === 'LE'));
+    buildId = id ? Buffer.from(id).toString('hex') : undefined;
+  } catch {
+    buildId = undefined;
+  }
+  return { ...(srcversion ? { srcversion } : {}), ...(buildId ? { buildId } : {}) };
+}
+
+/** Why the module loaded as `name` is not `expected` (a field both sides show and that differs), or undefined. */
+export function identityMismatch(expected: LoadedIdentity, actual: LoadedIdentity): string | undefined {
+  if (expected.srcversion && actual.srcversion && expected.srcversion !== actual.srcversion) return `srcversion ${actual.srcversion}, loaded ${expected.srcversion}`;
+  if (expected.buildId && actual.buildId && expected.buildId !== actual.buildId) return `build-id ${actual.buildId}, loaded ${expected.buildId}`;
+  return undefined;
 }
 
 function decodedParams(mod: KernelModule): KernelParam[] | undefined {
@@ -222,13 +320,29 @@ function refusal(name: string, path: string, r: CheckResult): KmodkitError {
   });
 }
 
-/** Load a module file (or a module name from modules.dep) into the running kernel. */
+/**
+ * Load a module file (or a module name from modules.dep) into the running
+ * kernel. The file is opened once: the bytes the check reads come from that
+ * descriptor, and finit_module gets the same descriptor (init_module gets the
+ * checked buffer). If the file changed underneath (inode, size, mtime) between the read and the syscall, nothing is loaded ('ECHANGED');
+ * if it changed while the kernel read it, the module is removed again and
+ * 'ECHANGED' is raised.
+ */
 export async function loadModule(fileOrName: string, opts: LoadOptions = {}): Promise<LoadedModule> {
-  const root = opts.root ?? '';
   const resolved = resolveModuleFile(fileOrName, opts);
-  const path = resolved.path;
-  const { bytes, mod } = await readModuleForLoad(path);
+  const opened = await openModuleForLoad(resolved.path, opts);
+  try {
+    return await loadOpened(opened, resolved.path, opts);
+  } finally {
+    closeSync(opened.fd);
+  }
+}
+
+async function loadOpened(opened: ModuleForLoad, path: string, opts: LoadOptions): Promise<LoadedModule> {
+  const root = opts.root ?? '';
+  const { bytes, mod, fd } = opened;
   const name = kernelName(mod, path);
+  const identity = imageIdentity(mod);
 
   // Parameters: checked against __param when it decodes.
   const decoded = decodedParams(mod);
@@ -252,7 +366,14 @@ export async function loadModule(fileOrName: string, opts: LoadOptions = {}): Pr
   }
 
   const sys = opts.syscalls ?? (await loadSyscalls());
-  const route = chooseRoute(mod.compression.format, kernelCompression(root), opts.force);
+  let route = chooseRoute(mod.compression.format, kernelCompression(root), opts.force);
+  // The kernel's gzip decoder reads the first member only; kmodkit checked all
+  // of them. A multi-member file goes to init_module with the checked image.
+  // Likewise xz: the kernel decodes one stream.
+  const c = mod.compression;
+  if (route.call === 'finit' && ((c.format === 'gzip' && (c.gzipMembers ?? 1) > 1) || (c.format === 'xz' && (c.xzStreams ?? 1) > 1))) {
+    route = { call: 'init', strip: route.fallbackStrip };
+  }
   const findings: readonly Finding[] | undefined = check?.findings;
   const fail = (e: unknown, call: string): never => {
     if (isKmodkitError(e) && e.code === 'ESYSCALL') throw loadError(e, { op: 'insert', module: name, path, tool: opts.tool ?? 'insmod', call, ...(findings ? { findings } : {}) });
@@ -265,19 +386,24 @@ export async function loadModule(fileOrName: string, opts: LoadOptions = {}): Pr
   let viaInit = route.call === 'init';
   if (route.call === 'finit') {
     flags = route.flags;
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      throw fsError(path, e);
-    }
+    assertUnchanged(fd, opened.identity, path, 'after it was checked');
     try {
       sys.finitModule(fd, params, flags);
     } catch (e) {
       if (isKmodkitError(e) && e.code === 'ESYSCALL' && e.errno === 'ENOSYS') viaInit = true;
       else fail(e, 'finit_module');
-    } finally {
-      closeSync(fd);
+    }
+    if (!viaInit) {
+      try {
+        assertUnchanged(fd, opened.identity, path, 'while the kernel read it');
+      } catch (e) {
+        try {
+          sys.deleteModule(name, O_NONBLOCK);
+        } catch {
+          /* reported below as part of the change */
+        }
+        throw e;
+      }
     }
   }
   if (viaInit) {
@@ -305,7 +431,18 @@ export async function loadModule(fileOrName: string, opts: LoadOptions = {}): Pr
     params,
     ...(check ? { check } : {}),
     stripped,
-    unload: (u: UnloadOptions = {}) => unloadModule(name, { ...unloadDefaults, ...u }),
+    identity,
+    unload: async (u: UnloadOptions = {}) => {
+      const o = { ...unloadDefaults, ...u };
+      const why = identityMismatch(identity, kernelIdentity(name, o.root));
+      if (why) {
+        throw new KmodkitError('ECHANGED', `refusing to remove ${name}: the module loaded under that name is not the one this handle loaded (${why})`, {
+          errno: 'EBUSY',
+          detail: { module: name, expected: identity, actual: kernelIdentity(name, o.root) },
+        });
+      }
+      await unloadModule(name, o);
+    },
   };
 }
 

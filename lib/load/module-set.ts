@@ -33,6 +33,7 @@ import type { KmodTool } from './errors.js';
 import type { ParamsInput } from './params-string.js';
 import {
   isLoaded,
+  kernelIdentity,
   loadModule,
   readModuleForLoad,
   unloadModuleSync,
@@ -378,7 +379,7 @@ export class ModuleSet {
       keep.push({ ...e, identity: now });
       if (this.owned.some((o) => o.name === e.name)) continue;
       const sys = this.sys as ModuleSyscalls;
-      this.owned.push(adoptedHandle(e.name, e.path, () => unloadModuleSync(e.name, { syscalls: sys, root, check: false })));
+      this.owned.push(adoptedHandle(e.name, e.path, kernelIdentity(e.name, root), () => unloadModuleSync(e.name, { syscalls: sys, root, check: false })));
       this.identities.set(e.name, now);
       this.adoptedNames.add(e.name);
     }
@@ -475,8 +476,8 @@ export class ModuleSet {
 }
 
 /** A handle for a module a previous run loaded (per the ownership record). */
-function adoptedHandle(name: string, path: string, unload: () => void): LoadedModule {
-  return { name, path, loadedBy: 'finit', flags: 0, params: '', stripped: false, unload: async () => unload() };
+function adoptedHandle(name: string, path: string, identity: LoadedModule['identity'], unload: () => void): LoadedModule {
+  return { name, path, loadedBy: 'finit', flags: 0, params: '', stripped: false, identity, unload: async () => unload() };
 }
 
 function defaultCloseError(name: string, e: unknown): void {

@@ -4,7 +4,8 @@
  * The kernel splits it with next_arg() (lib/cmdline.c) and applies each
  * `name[=value]` with parse_one() (kernel/params.c):
  *
- * - tokens end at whitespace (isspace) outside double quotes; every `"`
+ * - tokens end at whitespace (the kernel's Latin-1 isspace(), on the UTF-8
+ *   bytes: 0xA0 counts) outside double quotes; every `"`
  *   toggles the in-quote state, and there is no escape character;
  * - the token splits at its first `=`; no `=` means "no value" (NULL), which
  *   only boolean parameters accept;
@@ -18,7 +19,8 @@
  * "quoting" of whitespace (the kernel does not know single quotes), names
  * with whitespace, `=` or `"`, and the bare `--` (which ends parsing).
  * Every string built here is checked by re-splitting it the kernel's way
- * and comparing with what was meant.
+ * (splitKernelArgs in lib/check/kparams.ts, the one splitter) and comparing
+ * with what was meant, so no value can start a second parameter.
  *
  * With the module's `__param` table (lib/module/params.ts) the values are
  * also checked against the parameter types the way the kernel's setters
@@ -27,7 +29,9 @@
  */
 import { KmodkitError } from '../errors.js';
 import type { KernelParam, ParamType } from '../module/params.js';
-import { validateScalar, NOARG_TYPES } from '../check/kparams.js';
+import { hasKernelSpace, splitKernelArgs, validateScalar, NOARG_TYPES, type KernelArg } from '../check/kparams.js';
+
+export { splitKernelArgs };
 
 export type ParamScalar = string | number | bigint | boolean;
 /** `null` = the bare name (no `=value`): "true" for bool parameters. Arrays are comma-joined. */
@@ -40,10 +44,7 @@ export type ParamValue = ParamScalar | readonly ParamScalar[] | null;
 export type ParamsInput = string | readonly string[] | Readonly<Record<string, ParamValue | undefined>>;
 
 /** One parameter as the kernel will see it. `value` null = no `=`. */
-export interface ParamArg {
-  readonly name: string;
-  readonly value: string | null;
-}
+export type ParamArg = KernelArg;
 
 export interface ParamProblem {
   readonly param: string;
@@ -68,75 +69,7 @@ export interface ParamsStringOptions {
   readonly longBits?: 32 | 64;
 }
 
-/** isspace() of the kernel's ctype for ASCII: space, \t \n \v \f \r. */
-function isSpace(c: string): boolean {
-  return c === ' ' || (c >= '\t' && c <= '\r');
-}
-
-function hasSpace(s: string): boolean {
-  for (const c of s) if (isSpace(c)) return true;
-  return false;
-}
-
-/**
- * Split a parameter string exactly as the kernel's next_arg()/parse_args()
- * loop does (a re-implementation from its documented behaviour). A bare `--`
- * ends parsing; what follows is returned as `rest`.
- */
-export function splitKernelArgs(s: string): { args: ParamArg[]; rest?: string } {
-  const args: ParamArg[] = [];
-  let i = 0;
-  const skip = () => {
-    while (i < s.length && isSpace(s[i])) i++;
-  };
-  skip();
-  while (i < s.length) {
-    let start = i;
-    let inQuote = false;
-    let quoted = false;
-    if (s[start] === '"') {
-      start++;
-      inQuote = true;
-      quoted = true;
-    }
-    let j = start;
-    let equals = -1;
-    for (; j < s.length; j++) {
-      const c = s[j];
-      if (isSpace(c) && !inQuote) break;
-      if (equals < 0 && c === '=' && j > start) equals = j;
-      if (c === '"') inQuote = !inQuote;
-    }
-    // token is s[start, j)
-    let end = j;
-    let name: string;
-    let value: string | null;
-    if (equals < 0) {
-      if (quoted && end > start && s[end - 1] === '"') end--;
-      name = s.slice(start, end);
-      value = null;
-    } else {
-      name = s.slice(start, equals);
-      let vs = equals + 1;
-      let ve = end;
-      if (s[vs] === '"') {
-        vs++;
-        if (ve > vs && s[ve - 1] === '"') ve--;
-      } else if (quoted && ve > vs && s[ve - 1] === '"') {
-        ve--;
-      }
-      value = s.slice(vs, Math.max(vs, ve));
-    }
-    i = j < s.length ? j + 1 : j;
-    if (value === null && name === '--') {
-      skip();
-      return { args, rest: s.slice(i) };
-    }
-    args.push({ name, value });
-    skip();
-  }
-  return { args };
-}
+const hasSpace = hasKernelSpace;
 
 function inputError(message: string, detail: Record<string, unknown>): KmodkitError {
   return new KmodkitError('EINPUT', message, { detail });
@@ -255,6 +188,9 @@ export function encodeParams(input: ParamsInput): { tokens: string[]; args: Para
   if (typeof input === 'string') {
     if (input.includes('\0')) throw inputError('parameter string contains a NUL byte', { problem: 'syntax' });
     const r = splitKernelArgs(input);
+    if (!input.includes('\uFFFD') && r.args.some((a) => a.name.includes('\uFFFD') || (a.value ?? '').includes('\uFFFD'))) {
+      throw inputError(`parameter string ${describe(input)} is split by the kernel inside a UTF-8 character (its byte 0xA0 is whitespace to the kernel); quote that value`, { problem: 'syntax' });
+    }
     if (r.rest !== undefined) throw inputError(`a bare '--' in the parameter string ends the kernel's parsing; '${r.rest}' would be ignored`, { problem: 'syntax' });
     for (const a of r.args) checkName(a.name, '');
     return { tokens: input.trim() === '' ? [] : [input], args: r.args };

@@ -7,6 +7,7 @@
  * Keys repeat (alias, author, parm, ...) and their order is kept.
  */
 import { decodeText, isUtf8 } from '../bytes/reader.js';
+import { KmodkitError } from '../errors.js';
 
 export interface ModinfoEntry {
   readonly key: string;
@@ -20,6 +21,17 @@ export interface ModinfoEntry {
 }
 
 const EQ = 0x3d;
+
+/**
+ * Most .modinfo entries decoded: real modules have at most a few thousand
+ * (the largest seen in the corpus, usb-serial option.ko, has 1,607:
+ * aliases); this bounds the memory a crafted section can cost.
+ */
+export const MAX_MODINFO_ENTRIES = 1 << 16;
+
+function tooManyEntries(): KmodkitError {
+  return new KmodkitError('EMODINFO', `.modinfo has more than ${MAX_MODINFO_ENTRIES} entries (real modules have a few thousand at most)`, { errno: 'EFBIG', detail: { max: MAX_MODINFO_ENTRIES } });
+}
 
 export function parseModinfo(section: Uint8Array): ModinfoEntry[] {
   let start = 0;
@@ -37,7 +49,10 @@ export function parseModinfo(section: Uint8Array): ModinfoEntry[] {
   while (i < end) {
     let j = section.indexOf(0, i);
     if (j < 0 || j > end) j = end;
-    if (j > i) out.push(entryOf(section.subarray(i, j)));
+    if (j > i) {
+      if (out.length === MAX_MODINFO_ENTRIES) throw tooManyEntries();
+      out.push(entryOf(section.subarray(i, j)));
+    }
     i = j + 1;
     while (i < end && section[i] === 0) i++;
   }

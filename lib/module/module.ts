@@ -20,6 +20,8 @@ export interface CompressionInfo {
   readonly xzCheck?: string;
   /** xz only: number of streams (the kernel's decoder takes one). */
   readonly xzStreams?: number;
+  /** gzip only: number of members (the kernel's decoder reads the first). */
+  readonly gzipMembers?: number;
 }
 
 export interface KernelModule {
@@ -63,7 +65,7 @@ export function moduleSignature(mod: KernelModule): ModuleSignature | null {
 }
 
 export interface OpenOptions {
-  /** Cap on decompressed size (default 1 GiB); larger output fails with 'ETOOBIG'. */
+  /** Cap on decompressed size (default 256 MiB); larger output fails with 'ETOOBIG'. */
   maxOutput?: number;
   /** The decoder to use (default: lib/compress's pure decompress; the Node layer passes its native one). */
   decompress?: (data: Uint8Array, options: DecompressOptions) => Promise<Decompressed>;
@@ -82,5 +84,6 @@ export async function moduleFromBytes(data: Uint8Array, options: OpenOptions = {
     format: out.compression,
     storedSize: data.length,
     ...(out.xz ? { xzCheck: out.xz.check, xzStreams: out.xz.streams } : {}),
+    ...(out.gzipMembers !== undefined ? { gzipMembers: out.gzipMembers } : {}),
   });
 }

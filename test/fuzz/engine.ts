@@ -6,7 +6,10 @@
  *   1. it returns, or throws KmodkitError: any other exception (RangeError,
  *      TypeError, ...) or a swallowed one (inspect's EINTERNAL) is a failure;
  *   2. it takes at most SLOW_MS (1 s);
- *   3. memory stays within a fixed multiple of the input size, the
+ *   3. for inputs up to ABS_INPUT_LIMIT (20 MB): peak RSS at most
+ *      ABS_RSS_LIMIT (512 MiB) and all entry points together at most
+ *      ABS_TIME_MS (2 s) (issue 10's bound, whatever the input claims);
+ *   4. memory stays within a fixed multiple of the input size, the
  *      decompressed size counting at most the decompression cap: the peak
  *      RSS (VmHWM, reset before each input) and the ArrayBuffer bytes alive
  *      after each call are compared with MEM_FACTOR x base + slack.
@@ -26,6 +29,10 @@ import { nullOutput, PropertyViolation, TARGETS, type Target, type TargetContext
 import { wrap, type WrapFormat } from './wrap.js';
 
 export const SLOW_MS = 1000;
+/** The absolute bounds of the property, for inputs up to ABS_INPUT_LIMIT bytes. */
+export const ABS_INPUT_LIMIT = 20 * 1000 * 1000;
+export const ABS_RSS_LIMIT = 512 * 1024 * 1024;
+export const ABS_TIME_MS = 2000;
 /** Decompression cap used for every fuzz input. */
 export const FUZZ_MAX_OUTPUT = 4 * 1024 * 1024;
 export const MEM_FACTOR = 16;
@@ -241,6 +248,8 @@ export async function runInput(data: Uint8Array, opts: RunOptions = {}): Promise
     ab0 = mu.arrayBuffers;
   }
   let abPeak = 0;
+  const tAll = performance.now();
+  const cAll = process.cpuUsage();
   const outcomes: TargetOutcome[] = [];
   const failures: Failure[] = [];
   for (const t of targets) {
@@ -277,6 +286,13 @@ export async function runInput(data: Uint8Array, opts: RunOptions = {}): Promise
     }
     outcomes.push({ target: t.name, result, ms, ...(failure ? { failure } : {}) });
   }
+  const allMs = performance.now() - tAll;
+  const allCpu = process.cpuUsage(cAll);
+  const allCpuMs = (allCpu.user + allCpu.system) / 1000;
+  // wall and CPU both over: a busy machine alone does not count
+  if (data.length <= ABS_INPUT_LIMIT && allMs > ABS_TIME_MS && allCpuMs > ABS_TIME_MS) {
+    failures.push(failureOf('*', 'slow', undefined, `all entry points took ${allMs.toFixed(0)} ms (${allCpuMs.toFixed(0)} ms CPU); limit ${ABS_TIME_MS} ms for inputs up to ${ABS_INPUT_LIMIT} bytes`));
+  }
   const opened = ctx.opened;
   const imageSize = opened?.mod ? opened.mod.source.size : 0;
   const capped = opened?.error instanceof KmodkitError && opened.error.code === 'ETOOBIG' ? maxOutput : 0;
@@ -289,6 +305,7 @@ export async function runInput(data: Uint8Array, opts: RunOptions = {}): Promise
     const rssLimit = MEM_FACTOR * base + MEM_SLACK_RSS;
     if (abPeak > abLimit) failures.push(failureOf('*', 'memory', undefined, `ArrayBuffer bytes grew by ${abPeak} (limit ${abLimit} for base ${base})`));
     if (rssPeak > rssLimit) failures.push(failureOf('*', 'memory', undefined, `peak RSS grew by ${rssPeak} (limit ${rssLimit} for base ${base})`));
+    if (data.length <= ABS_INPUT_LIMIT && hwm > ABS_RSS_LIMIT) failures.push(failureOf('*', 'memory', undefined, `peak RSS ${hwm} bytes over ${ABS_RSS_LIMIT} (inputs up to ${ABS_INPUT_LIMIT} bytes)`));
   }
   return { outcomes, rssPeak, abPeak, base, failures };
 }

@@ -33,7 +33,7 @@ test('generate: same (seed, iteration), same bytes', async (t) => {
     const x = generate(seeds, 42, i);
     const y = generate(seeds, 42, i);
     t.deepEqual(y.mutators, x.mutators);
-    t.deepEqual(Buffer.from(y.data), Buffer.from(x.data));
+    t.is(Buffer.compare(Buffer.from(y.data), Buffer.from(x.data)), 0); // (deepEqual cannot enumerate multi-MB inputs)
   }
 });
 

@@ -540,10 +540,63 @@ const streamSizeLie: Mutator = {
   },
 };
 
+
+/**
+ * Section headers aliasing one section, many times (issue 10: 3,000 RELA
+ * headers over one relocation block): the section table is rewritten at the
+ * end of the image with `copies` duplicates of one header appended.
+ */
+const shdrAliasBomb: Mutator = {
+  name: 'shdr-alias-bomb', family: 'elf', weight: 2,
+  mutate: withElf((rng, d, m) => {
+    const s = pickSection(rng, m, (x) => (x.type === SHT.RELA || x.type === SHT.REL || rng.chance(0.2)) && inFile(d, x));
+    if (!s) return null;
+    const entsize = readField(d, m.le, m.ehdr.shentsize);
+    const shoff = readField(d, m.le, m.ehdr.shoff);
+    if (entsize !== (m.is64 ? 64 : 40) || shoff + entsize * m.shnum > d.length) return null;
+    const copies = Math.min(rng.pick([64, 500, 3000]), 0xfeff - m.shnum);
+    if (copies <= 0) return null;
+    const table = d.subarray(shoff, shoff + entsize * m.shnum);
+    const one = d.subarray(shoff + entsize * s.index, shoff + entsize * (s.index + 1));
+    const at = Math.ceil(d.length / 8) * 8;
+    const out = new Uint8Array(at + table.length + copies * entsize);
+    out.set(d);
+    out.set(table, at);
+    for (let i = 0; i < copies; i++) out.set(one, at + table.length + i * entsize);
+    writeField(out, m.le, m.ehdr.shoff, at);
+    writeField(out, m.le, m.ehdr.shnum, m.shnum + copies);
+    return out;
+  }),
+};
+
+/**
+ * Entry-count bombs: a counted section (.modinfo, __versions, .symtab,
+ * __ksymtab, a relocation section) pointed at a large appended block of the
+ * smallest possible entries, so the count is huge while the input stays
+ * compressible (the stream wrappers then make it small on disk).
+ */
+const countBomb: Mutator = {
+  name: 'count-bomb', family: 'elf', weight: 1,
+  mutate: withElf((rng, d, m) => {
+    const s = pickSection(rng, m, (x) => ['.modinfo', '__versions', '.symtab', '__ksymtab', '__ksymtab_strings', '__param'].includes(x.name) || x.type === SHT.RELA || x.type === SHT.REL);
+    if (!s) return null;
+    const bytes = rng.pick([1 << 16, 1 << 18, 1 << 20]);
+    const block = new Uint8Array(bytes);
+    if (s.name === '.modinfo' || s.name === '__ksymtab_strings') for (let i = 0; i < bytes; i += 2) block[i] = 0x61; // "a\0" entries
+    const at = Math.ceil(d.length / 8) * 8;
+    const out = new Uint8Array(at + bytes);
+    out.set(d);
+    out.set(block, at);
+    writeField(out, m.le, s.f.offset, at);
+    writeField(out, m.le, s.f.size, bytes);
+    return out;
+  }),
+};
+
 export const MUTATORS: readonly Mutator[] = [
   bitflip, byteInteresting, insertBytes, deleteBytes, truncate, splice, wordExtreme, appendGarbage,
   ehdrExtreme, identMutate, shdrOffsetPastEnd, shdrSizeHuge, shdrOverlap, shdrLinkInfo, shdrType, shdrEntsizeAlign, shdrName,
-  symField, strtabUnterminated, relocField, versionsSize, sectionData, modinfoInject,
+  symField, strtabUnterminated, relocField, versionsSize, sectionData, modinfoInject, shdrAliasBomb, countBomb,
   sigLen, sigStruct, sigDer, sigMarker,
   streamFlip, streamTruncate, streamConcat, streamSizeLie,
 ];

@@ -54,7 +54,7 @@ export function checkParams(ctx: CheckContext): Finding[] {
   const out: Finding[] = [];
   // Can the kernel's splitter reproduce what was meant?
   const str = paramString(args);
-  const back = splitKernelArgs(str);
+  const back: ParamArg[] = splitKernelArgs(str).args.map((a) => (a.value === null ? { name: a.name } : { name: a.name, value: a.value }));
   if (!sameArgs(args, back)) {
     out.push(failed('param.quoting', `the parameter string ${JSON.stringify(str)} is split by the kernel into ${JSON.stringify(back.map((a) => (a.value === undefined ? a.name : `${a.name}=${a.value}`)))}: a value with both whitespace and double quotes, a leading quote, or a name with '=' or spaces cannot be expressed`, { errno: 'EINVAL', hint: 'avoid double quotes in values that contain whitespace' }));
   } else out.push(passed('param.quoting', 'parameters survive the kernel\'s argument splitting'));

@@ -9,6 +9,8 @@ import { failed, passed, skipped, type Finding } from '../findings.js';
 import type { CheckContext } from './context.js';
 
 export function checkVermagic(ctx: CheckContext): Finding[] {
+  // no module support: there is no vermagic to compare with (kernel.no-modules says why)
+  if (ctx.target.moduleSupport === false) return [skipped('vermagic.mismatch', 'the target kernel has no module support, so it has no vermagic')];
   const magic = ctx.modinfo ? modinfoValue(ctx.modinfo, 'vermagic') : undefined;
   if (magic === undefined) {
     const force = targetOption(ctx.target, 'MODULE_FORCE_LOAD');

@@ -14,7 +14,7 @@
  * Module.symvers, and /extra/hello-badmagic.ko(.gz) (vermagic patched).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, existsSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isKmodkitError, type KmodkitError } from '../../../lib/errors.js';
 import { isBlocking } from '../../../lib/check/findings.js';
 import { kernelCompression, listModules, formatLsmod, loadModule, readModuleForLoad, unloadModule, type LoadOptions } from '../../../lib/load/loader.js';
@@ -541,6 +541,46 @@ async function main(): Promise<number> {
       got: `${ready}|${survived}|${adopted}|${closed}|hello-stays=${isIn('hello')}|record-gone=${!existsSync(ownershipFile)}`,
     });
     await unloadModule('hello');
+  }
+
+  // ---- 15. a file swapped after it was checked is never what the kernel gets
+  {
+    const dir = mkdtempSync('/tmp/swap-');
+    const path = `${dir}/hello.ko`;
+    const good = readFileSync(`${KO}/hello.ko`);
+    const goodSrc = /srcversion=([0-9A-F]+)/.exec(good.toString('latin1'))?.[1];
+    // the target's vermagic is read during the check: swap the file right then
+    const swapping = (swap: () => void): typeof target => {
+      let done = false;
+      return new Proxy(target, {
+        get(o, k, r) {
+          if (k === 'vermagic' && !done) {
+            done = true;
+            swap();
+          }
+          return Reflect.get(o, k, r);
+        },
+      });
+    };
+    writeFileSync(path, good);
+    start();
+    const r1 = await outcome(async () => {
+      const h = await loadModule(path, { target: swapping(() => (copyFileSync(bad, `${dir}/new`), renameSync(`${dir}/new`, path))) });
+      await h.unload();
+    });
+    const nowBad = readFileSync(path).equals(readFileSync(bad));
+    record({ case: 'swap.rename-during-check', expected: 'ok|path-now-bad=true', got: `${r1.got}|path-now-bad=${nowBad}`, detail: { message: r1.error?.message, why: 'the checked hello.ko was loaded from the descriptor opened before the swap (the bad file would be ENOEXEC)' } });
+    writeFileSync(path, good);
+    start();
+    const r2 = await outcome(() => loadModule(path, { target: swapping(() => writeFileSync(path, readFileSync(bad))) }));
+    record({ case: 'swap.rewrite-during-check', expected: 'ECHANGED|hello-loaded=false', got: `${r2.got}|hello-loaded=${isIn('hello')}`, detail: { message: r2.error?.message } });
+    await ensureUnloaded('hello');
+    writeFileSync(path, good);
+    start();
+    const h = await loadModule(path);
+    const loadedSrc = readFileSync('/sys/module/hello/srcversion', 'utf8').trim();
+    await h.unload();
+    record({ case: 'swap.identity-from-kernel', expected: `${goodSrc}|${goodSrc}`, got: `${h.identity.srcversion}|${loadedSrc}` });
   }
 
   // ---- end state

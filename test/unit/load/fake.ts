@@ -3,7 +3,7 @@
  * every call and keeps a fake /proc/modules + /sys/module tree in a temp
  * root up to date, so loader, lsmod and ModuleSet code paths run unchanged.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { fstatSync, mkdirSync, mkdtempSync, readFileSync, readSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { modnameFromPath } from '../../../lib/modindex/names.js';
@@ -90,7 +90,14 @@ export function fakeSyscalls(fr: FakeRoot | undefined, script: (c: Call) => stri
   const sys: ModuleSyscalls = {
     finitModule(fd, params, flags) {
       const path = readlinkSync(`/proc/self/fd/${fd}`);
-      const c: Call = { call: 'finit', flags, params, path, name: modnameFromPath(path) };
+      // what the kernel would read: the whole file behind the descriptor
+      const image = new Uint8Array(fstatSync(fd).size);
+      for (let got = 0; got < image.length; ) {
+        const n = readSync(fd, image, got, image.length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      const c: Call = { call: 'finit', flags, params, path, name: modnameFromPath(path), image };
       calls.push(c);
       const err = script(c);
       if (err) throw syscallError('finit_module', errnoOf(err));

@@ -90,3 +90,35 @@ test('checks names and values against __param (kmodkit_params.ko)', async (t) =>
   t.is(buildParamsString({ nosuch: 1 }, { params, unknown: 'ignore' }), 'nosuch=1');
   t.deepEqual(checkParamArgs([{ name: 'boolval', value: null }], params), []);
 });
+
+test('0xA0 is kernel whitespace on the UTF-8 bytes: no value can start a second parameter', async (t) => {
+  const PARAMS = decodeParams(await readModuleFile(`${SAMPLES}kmodkit_params.ko`)).params;
+  // 'à' is C3 A0: unquoted, the kernel sees charpval=\xC3 and a smuggled intval=5
+  const raw = splitKernelArgs('charpval=àintval=5').args;
+  t.is(raw.length, 2);
+  t.deepEqual(raw[1], { name: 'intval', value: '5' });
+  t.not(raw[0].value, 'àintval=5');
+  // every input form quotes it, and the kernel then sees one parameter
+  for (const input of [{ charpval: 'àintval=5' }, ['charpval=àintval=5']] as const) {
+    const s = buildParamsString(input);
+    t.is(s, 'charpval="àintval=5"');
+    t.deepEqual(splitKernelArgs(s).args, [{ name: 'charpval', value: 'àintval=5' }]);
+  }
+  // checked against the module's __param: one charp, no intval in sight
+  t.deepEqual(checkParamArgs(paramArgs({ charpval: 'àintval=5' }), PARAMS), []);
+  // NBSP (C2 A0) and the other ASCII spaces are whitespace too
+  t.is(buildParamsString({ charpval: 'a\u00a0b' }), 'charpval="a\u00a0b"');
+  t.deepEqual(splitKernelArgs('a=1\u00a0b=2').args, [{ name: 'a', value: '1\uFFFD' }, { name: 'b', value: '2' }]);
+  t.deepEqual(splitKernelArgs('a=1\vb=2\fc').args, [{ name: 'a', value: '1' }, { name: 'b', value: '2' }, { name: 'c', value: null }]);
+  // a ready-made string the kernel would cut inside a character is refused
+  const e = t.throws(() => buildParamsString('charpval=àintval=5'));
+  t.regex(e!.message, /inside a UTF-8 character/);
+  // a NUL ends the kernel's string
+  t.deepEqual(splitKernelArgs('a=1\0b=2').args, [{ name: 'a', value: '1' }]);
+});
+
+test('one splitter: the pre-flight check and the loader split the same way', async (t) => {
+  const k = await import('../../../lib/check/kparams.js');
+  t.is(k.splitKernelArgs, splitKernelArgs);
+  t.is(k.paramString([{ name: 'charpval', value: 'àx' }]), 'charpval="àx"');
+});
