@@ -7,7 +7,7 @@ import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
 import { readElf, section, sectionBytes, type ElfFile } from '../elf/file.js';
 import { parseModinfo, type ModinfoEntry } from './modinfo.js';
-import { findSignatureIn, type ModuleSignature } from './signature-source.js';
+import { findSignatureIn, isSignatureError, signatureModinfoEntries, signatureModinfoEntriesWithoutCrypto, type ModinfoSignatureOptions, type ModuleSignature } from './signature.js';
 import { detectCompression, type Compression } from '../compress/detect.js';
 import { decompress, DEFAULT_MAX_OUTPUT } from '../compress/index.js';
 import { memorySource } from '../bytes/source.js';
@@ -60,6 +60,29 @@ export function hasModinfo(mod: KernelModule): boolean {
 export function moduleSignature(mod: KernelModule): ModuleSignature | null {
   if (mod.cache.signature === undefined) mod.cache.signature = findSignatureIn(mod.source);
   return mod.cache.signature;
+}
+
+export interface ModinfoEntriesOptions extends ModinfoSignatureOptions {
+  /** Append the signature fields (sig_id, signer, sig_key, sig_hashalgo, signature) as kmod does. */
+  signature?: boolean;
+}
+
+/**
+ * The list modinfo prints (kmod_module_get_info): the .modinfo entries, then,
+ * with `signature: true`, the signature fields. A malformed signature adds no
+ * fields and is no error, as in kmod; a missing .modinfo raises EMODINFO.
+ */
+export function modinfoEntries(mod: KernelModule, options: ModinfoEntriesOptions = {}): ModinfoEntry[] {
+  const entries = moduleInfo(mod);
+  if (!options.signature) return entries;
+  let sig: ModinfoEntry[];
+  try {
+    sig = options.libcrypto === false ? signatureModinfoEntriesWithoutCrypto(mod.source) : signatureModinfoEntries(moduleSignature(mod));
+  } catch (e) {
+    if (!isSignatureError(e)) throw e;
+    return entries;
+  }
+  return sig.length === 0 ? entries : [...entries, ...sig];
 }
 
 export interface OpenOptions {
