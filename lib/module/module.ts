@@ -9,7 +9,6 @@ import { readElf, section, sectionBytes, type ElfFile } from '../elf/file.js';
 import { parseModinfo, type ModinfoEntry } from './modinfo.js';
 import { findSignatureIn, isSignatureError, signatureModinfoEntries, signatureModinfoEntriesWithoutCrypto, type ModinfoSignatureOptions, type ModuleSignature } from './signature.js';
 import { detectCompression, type Compression } from '../compress/detect.js';
-import { decompress, DEFAULT_MAX_OUTPUT } from '../compress/index.js';
 import { memorySource } from '../bytes/source.js';
 
 export interface CompressionInfo {
@@ -98,6 +97,8 @@ export async function moduleFromBytes(data: Uint8Array, options: OpenOptions = {
   if (data.length < MAGIC_PROBE) throw new KmodkitError('EFORMAT', `file too short (${data.length} bytes)`, { errno: 'EINVAL' });
   const format = detectCompression(data.subarray(0, 16));
   if (format === 'none') return readModule(memorySource(data), { format, storedSize: data.length });
+  // The decoders (WebAssembly xz, fflate, fzstd) load only when a compressed module is met.
+  const { decompress, DEFAULT_MAX_OUTPUT } = await import('../compress/index.js');
   const out = await decompress(data, { maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT });
   return readModule(memorySource(out.data), {
     format: out.compression,
