@@ -96,10 +96,9 @@ function part(out: Output, text: string | undefined, bytes: Uint8Array | undefin
   else if (bytes) out.bytes(bytes);
 }
 
-/** A value as text when that is exact, else its raw bytes. */
+/** A value's raw bytes (exactly what kmod prints; no re-encoding of the text). */
 function value(out: Output, e: ModinfoEntry): void {
-  if (e.utf8) out.text(e.value);
-  else out.bytes(e.valueBytes);
+  out.bytes(e.valueBytes);
 }
 
 /** A modinfo entry made from text (signature fields, builtin records). */
