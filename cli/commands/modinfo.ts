@@ -29,9 +29,10 @@ const MODULE_EXTS = ['.ko', '.ko.gz', '.ko.xz', '.ko.zst'];
 function isModuleFilename(p: string): boolean {
   if (!MODULE_EXTS.some((e) => p.endsWith(e))) return false;
   try {
-    return statSync(p).isFile();
+    // no exception for the common miss (an alias that ends in .ko is rare, a typo is not)
+    return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
-    return false;
+    return false; // ENOTDIR, EACCES …: kmod then treats the argument as an alias
   }
 }
 

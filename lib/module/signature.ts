@@ -353,9 +353,18 @@ function signerEntry(raw: Uint8Array): ModinfoEntry {
   return { key: 'signer', value, valueBytes, utf8: isUtf8(valueBytes) };
 }
 
+/** A hex field; its text is made only if someone reads `value` (modinfo prints the bytes). */
 function hexEntry(key: string, raw: Uint8Array): ModinfoEntry {
-  const bytes = kmodHexBytes(raw);
-  return asciiEntry(key, latin1.decode(bytes), bytes);
+  const valueBytes = kmodHexBytes(raw);
+  let text: string | undefined;
+  return {
+    key,
+    valueBytes,
+    utf8: true,
+    get value() {
+      return (text ??= latin1.decode(valueBytes));
+    },
+  };
 }
 
 /**
