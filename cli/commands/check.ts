@@ -21,6 +21,7 @@ import { formatJson } from '../format/check-json.js';
 import { formatSarif } from '../format/check-sarif.js';
 import { formatJunit } from '../format/check-junit.js';
 import { formatGithubAnnotations, formatGithubSummary } from '../format/check-github.js';
+import { modnameFromPath } from '../../lib/modindex/names.js';
 
 const PROG = 'kmodkit check';
 const FORMATS = ['text', 'json', 'sarif', 'junit', 'github'] as const;
@@ -216,7 +217,7 @@ export async function runCheck(args: readonly string[], version: string): Promis
       results.push(await checkModule(l.mod, target, { path: l.path, companions, ...(params.length ? { params } : {}) }));
     } else {
       const f = failed('module.malformed', `not a loadable module: ${l.error!.message}`, { errno: l.error!.errno ?? 'ENOEXEC' });
-      const name = l.path.slice(l.path.lastIndexOf('/') + 1).replace(/\..*$/, '').replace(/-/g, '_');
+      const name = modnameFromPath(l.path);
       results.push({ module: { name, path: l.path, compression: 'unknown' }, verdict: 'fails', findings: [f], counts: countFindings([f]) });
     }
   }
