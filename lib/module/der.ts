@@ -39,6 +39,11 @@ export interface DerNode {
 
 const MAX_DEPTH = 48;
 
+/** Whether `e` is the error a malformed signature raises (kmod then prints no signature fields). */
+export function isSignatureError(e: unknown): e is KmodkitError {
+  return e instanceof KmodkitError && e.code === 'ESIGNATURE';
+}
+
 export function derError(message: string, detail?: Record<string, unknown>): never {
   throw new KmodkitError('ESIGNATURE', message, detail ? { detail } : {});
 }

@@ -18,6 +18,7 @@ import {
   derContent,
   derDecode,
   derError,
+  isSignatureError,
   derExpect,
   derIntValue,
   derIntegerBytes,
@@ -254,7 +255,8 @@ function checkAny(n: DerNode, what: string, issues?: Issues): void {
       if (!c) return note(issues, `${what}: constructed OID`);
       try {
         derOid(n, what);
-      } catch {
+      } catch (e) {
+        if (!isSignatureError(e)) throw e;
         note(issues, `${what}: malformed OID`);
       }
       return;
@@ -415,7 +417,8 @@ function parseSignerInfo(si: DerNode, idx: number, issues: Issues): SignerInfo {
       if (oid === OID_CONTENT_TYPE && is(v0, UNIVERSAL, T_OID) && !v0.constructed) {
         try {
           contentType = derOid(v0, `${what} contentType`);
-        } catch {
+        } catch (e) {
+          if (!isSignatureError(e)) throw e;
           contentType = undefined;
         }
       }

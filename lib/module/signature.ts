@@ -23,8 +23,9 @@
  */
 import type { ByteSource } from '../bytes/source.js';
 import { decodeText, isUtf8 } from '../bytes/reader.js';
-import { KmodkitError } from '../errors.js';
-import { T_BIT_STRING, derError, integerMagnitude } from './der.js';
+import { T_BIT_STRING, derError, integerMagnitude, isSignatureError } from './der.js';
+
+export { isSignatureError };
 import type { ModinfoEntry } from './modinfo.js';
 import { KMOD_DIGESTS, OID_DATA, cut, digestName, kmodSignerBytes, parsePkcs7, type Pkcs7Info } from './pkcs7.js';
 
@@ -398,9 +399,4 @@ export function signatureModinfoEntriesWithoutCrypto(src: ByteSource): ModinfoEn
   if (r.idType !== PKEY_ID_PKCS7) return signatureModinfoEntries(findSignature(bytes));
   const empty = new Uint8Array(0);
   return [asciiEntry('sig_id', 'PKCS#7'), signerEntry(empty), hexEntry('sig_key', empty), asciiEntry('sig_hashalgo', 'unknown'), hexEntry('signature', empty)];
-}
-
-/** Whether `e` is the error a malformed signature raises (kmod then prints no signature fields). */
-export function isSignatureError(e: unknown): e is KmodkitError {
-  return e instanceof KmodkitError && e.code === 'ESIGNATURE';
 }
