@@ -21,8 +21,8 @@ export { detectCompression, type Compression } from './compress/detect.js';
 
 // Kernel-module semantics
 export {
-  readModule, moduleFromBytes, moduleInfo, moduleSignature, hasModinfo,
-  type KernelModule, type CompressionInfo, type OpenOptions,
+  readModule, moduleFromBytes, moduleInfo, moduleSignature, hasModinfo, modinfoEntries,
+  type KernelModule, type CompressionInfo, type OpenOptions, type ModinfoEntriesOptions,
 } from './module/module.js';
 export { parseModinfo, modinfoValue, modinfoValues, modinfoDepends, type ModinfoEntry } from './module/modinfo.js';
 export { mergeParms, type ParmInfo } from './module/parm.js';

@@ -22,6 +22,7 @@ import { formatJson } from '../format/check-json.js';
 import { formatSarif } from '../format/check-sarif.js';
 import { formatJunit } from '../format/check-junit.js';
 import { formatGithubAnnotations, formatGithubSummary } from '../format/check-github.js';
+import { modnameFromPath } from '../../lib/modindex/names.js';
 
 const PROG = 'kmodkit check';
 const FORMATS = ['text', 'json', 'sarif', 'junit', 'github'] as const;
@@ -284,7 +285,7 @@ export async function runCheck(args: readonly string[], version: string): Promis
       }
     }
     const f = failed('module.malformed', `not a loadable module: ${error.message}`, { errno: error.errno ?? 'ENOEXEC' });
-    const name = l.path.slice(l.path.lastIndexOf('/') + 1).replace(/\..*$/, '').replace(/-/g, '_');
+    const name = modnameFromPath(l.path);
     results.push(applyPolicy({ module: { name, path: l.path, compression: 'unknown' }, verdict: 'fails', findings: [f], counts: countFindings([f]) }, target, policy));
   }
   progress.end();

@@ -2,35 +2,14 @@
  * `kmodkit modinfo`: kmod 30's modinfo, byte for byte, plus --json.
  */
 import { statSync } from 'node:fs';
-import { decodeText, hex, isUtf8 } from '../../lib/bytes/reader.js';
-
-const enc = new TextEncoder();
-
-function isAsciiBytes(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] >= 0x80) return false;
-  return true;
-}
-
-/** An entry whose text is ASCII; its bytes are encoded only if someone asks. */
-function asciiEntry(key: string, value: string): ModinfoEntry {
-  let bytes: Uint8Array | undefined;
-  return {
-    key,
-    value,
-    utf8: true,
-    get valueBytes() {
-      return (bytes ??= enc.encode(value));
-    },
-  };
-}
+import { hex } from '../../lib/bytes/reader.js';
 import { strerror } from '../../lib/errno.js';
 import { KmodkitError } from '../../lib/errors.js';
 import { lookupAlias, lookupName, modulesDirPath, openModulesDir, type ModulesDir, type Resolved } from '../../lib/io/modules-dir.js';
 import { openModule } from '../../lib/io/open.js';
 import { parseModinfo, type ModinfoEntry } from '../../lib/module/modinfo.js';
-import { moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
+import { modinfoEntries, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
 import { mergeParms } from '../../lib/module/parm.js';
-import { signatureModinfoEntries } from '../../lib/module/signature.js';
 import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
 import { writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
@@ -52,9 +31,10 @@ const MODULE_EXTS = ['.ko', '.ko.gz', '.ko.xz', '.ko.zst'];
 function isModuleFilename(p: string): boolean {
   if (!MODULE_EXTS.some((e) => p.endsWith(e))) return false;
   try {
-    return statSync(p).isFile();
+    // no exception for the common miss (an alias that ends in .ko is rare, a typo is not)
+    return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
-    return false;
+    return false; // ENOTDIR, EACCES …: kmod then treats the argument as an alias
   }
 }
 
@@ -249,18 +229,7 @@ async function withEntries(
 }
 
 /** .modinfo entries followed by the signature entries, as libkmod lists them. */
-export function fullEntries(mod: KernelModule): ModinfoEntry[] {
-  const entries = moduleInfo(mod);
-  const sig = moduleSignature(mod);
-  if (!sig) return entries;
-  // Signature values are ASCII (hex, names) or the signer's raw bytes: text is exact when those are UTF-8.
-  const sigEntries: ModinfoEntry[] = signatureModinfoEntries(sig).map((e) => {
-    // Only the signer can hold non-ASCII bytes; the other values are hex or fixed names.
-    const ascii = e.key !== 'signer' || isAsciiBytes(e.bytes);
-    return ascii ? asciiEntry(e.key, e.value) : { key: e.key, value: e.value, valueBytes: e.bytes, utf8: isUtf8(e.bytes) && e.value === decodeText(e.bytes) };
-  });
-  return [...entries, ...sigEntries];
-}
+const fullEntries = (mod: KernelModule): ModinfoEntry[] => modinfoEntries(mod, { signature: true });
 
 function writeBody(ctx: Ctx, entries: readonly ModinfoEntry[]): void {
   const { out, opts } = ctx;

@@ -14,12 +14,22 @@ export interface ModinfoTextOptions {
   field?: string;
   /** -0: NUL instead of newline. */
   nul: boolean;
+  /** Padded `key:` strings, reused across modules (filled on first use). */
+  padded?: PadCache;
 }
 
-function padKey(key: string): string {
-  // printf("%s:%-*s", key, 15 - strlen(key), "")
-  const pad = 15 - enc.encode(key).length;
-  return key + ':' + (pad > 0 ? ' '.repeat(pad) : '');
+/** Padded keys seen so far: a handful of distinct keys recur in every module. */
+type PadCache = Map<string, string>;
+
+function padKey(key: string, cache: PadCache): string {
+  let padded = cache.get(key);
+  if (padded === undefined) {
+    // printf("%s:%-*s", key, 15 - strlen(key), "")
+    const pad = 15 - enc.encode(key).length;
+    padded = key + ':' + (pad > 0 ? ' '.repeat(pad) : '');
+    cache.set(key, padded);
+  }
+  return padded;
 }
 
 function label(name: string): string {
@@ -44,7 +54,7 @@ export function writeEntries(out: Output, entries: readonly ModinfoEntry[], para
   }
   for (const e of entries) {
     if (e.key === 'parm' || e.key === 'parmtype') continue;
-    out.text(opts.nul ? e.key + '=' : padKey(e.key));
+    out.text(opts.nul ? e.key + '=' : padKey(e.key, (opts.padded ??= new Map())));
     value(out, e);
     out.text(sep);
   }
@@ -86,10 +96,9 @@ function part(out: Output, text: string | undefined, bytes: Uint8Array | undefin
   else if (bytes) out.bytes(bytes);
 }
 
-/** A value as text when that is exact, else its raw bytes. */
+/** A value's raw bytes (exactly what kmod prints; no re-encoding of the text). */
 function value(out: Output, e: ModinfoEntry): void {
-  if (e.utf8) out.text(e.value);
-  else out.bytes(e.valueBytes);
+  out.bytes(e.valueBytes);
 }
 
 /** A modinfo entry made from text (signature fields, builtin records). */

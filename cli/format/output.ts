@@ -66,47 +66,48 @@ export function replay(events: readonly (Uint8Array | string)[], out: Sink): voi
 }
 
 export class Output implements Sink {
-  private chunks: Uint8Array[] = [];
-  private size = 0;
-  /** Text not yet encoded: encoding one long string beats many short ones. */
-  private str = '';
+  /** One buffer: text is encoded straight into it, bytes copied; written out when full. */
+  private readonly buf: Uint8Array;
+  private pos = 0;
   /** The reader of stdout / stderr went away (EPIPE): drop further output. */
   private outClosed = false;
   private errClosed = false;
 
-  constructor(private readonly fd = 1, private readonly errFd = 2, private readonly limit = 256 * 1024) {}
+  constructor(private readonly fd = 1, private readonly errFd = 2, limit = 256 * 1024) {
+    this.buf = new Uint8Array(limit);
+  }
 
   text(s: string): void {
-    this.str += s;
-    if (this.str.length >= this.limit) this.takeText();
+    if (s.length === 0) return;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (s.length * 3 > this.buf.length - this.pos) {
+      this.flush();
+      if (s.length * 3 > this.buf.length) {
+        if (!this.outClosed && !writeAll(this.fd, enc.encode(s))) this.outClosed = true;
+        return;
+      }
+    }
+    this.pos += enc.encodeInto(s, this.buf.subarray(this.pos)).written;
   }
 
   bytes(b: Uint8Array): void {
     if (b.length === 0) return;
-    this.takeText();
-    this.push(b);
-  }
-
-  private takeText(): void {
-    if (!this.str) return;
-    const b = enc.encode(this.str);
-    this.str = '';
-    this.push(b);
-  }
-
-  private push(b: Uint8Array): void {
-    this.chunks.push(b);
-    this.size += b.length;
-    if (this.size >= this.limit) this.flush();
+    if (b.length > this.buf.length - this.pos) {
+      this.flush();
+      if (b.length > this.buf.length) {
+        if (!this.outClosed && !writeAll(this.fd, b)) this.outClosed = true;
+        return;
+      }
+    }
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
   }
 
   flush(): void {
-    this.takeText();
-    if (this.size === 0) return;
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
-    this.chunks = [];
-    this.size = 0;
-    if (!this.outClosed && !writeAll(this.fd, all)) this.outClosed = true;
+    if (this.pos === 0) return;
+    const n = this.pos;
+    this.pos = 0;
+    if (!this.outClosed && !writeAll(this.fd, this.buf.subarray(0, n))) this.outClosed = true;
   }
 
   /** One line on stderr (a newline is added). */

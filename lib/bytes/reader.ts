@@ -223,3 +223,16 @@ export function hex32(v: number | bigint): string {
   const n = typeof v === 'bigint' ? Number(v & 0xffffffffn) : v >>> 0;
   return '0x' + n.toString(16).padStart(8, '0');
 }
+
+/** The parts one after another in a new buffer. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

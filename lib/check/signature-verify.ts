@@ -17,16 +17,9 @@ import { X509Certificate, createHash, publicDecrypt, verify as cryptoVerify, con
 import { KmodkitError } from '../errors.js';
 import { hex } from '../bytes/reader.js';
 import { signatureToVerify } from './signature-verify-base.js';
-import {
-  derDecode,
-  derContent,
-  derIntegerBytes,
-  derName,
-  derOid,
-  derExpect,
-  type ModuleSignature,
-  type SignerInfo,
-} from '../module/signature.js';
+import { derContent, derDecode, derExpect, derIntegerBytes, derOid } from '../module/der.js';
+import { derName, type SignerInfo } from '../module/pkcs7.js';
+import type { ModuleSignature } from '../module/signature.js';
 
 export type CertificateInput = Uint8Array | string;
 

@@ -7,9 +7,9 @@ import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
 import { readElf, section, sectionBytes, type ElfFile } from '../elf/file.js';
 import { parseModinfo, type ModinfoEntry } from './modinfo.js';
-import { findSignatureIn, type ModuleSignature } from './signature-source.js';
+import { findSignatureIn, isSignatureError, signatureModinfoEntries, signatureModinfoEntriesWithoutCrypto, type ModinfoSignatureOptions, type ModuleSignature } from './signature.js';
 import { detectCompression, type Compression } from '../compress/detect.js';
-import { decompress, DEFAULT_MAX_OUTPUT, type Decompressed, type DecompressOptions } from '../compress/index.js';
+import type { Decompressed, DecompressOptions } from '../compress/index.js';
 import { memorySource } from '../bytes/source.js';
 
 export interface CompressionInfo {
@@ -64,6 +64,29 @@ export function moduleSignature(mod: KernelModule): ModuleSignature | null {
   return mod.cache.signature;
 }
 
+export interface ModinfoEntriesOptions extends ModinfoSignatureOptions {
+  /** Append the signature fields (sig_id, signer, sig_key, sig_hashalgo, signature) as kmod does. */
+  signature?: boolean;
+}
+
+/**
+ * The list modinfo prints (kmod_module_get_info): the .modinfo entries, then,
+ * with `signature: true`, the signature fields. A malformed signature adds no
+ * fields and is no error, as in kmod; a missing .modinfo raises EMODINFO.
+ */
+export function modinfoEntries(mod: KernelModule, options: ModinfoEntriesOptions = {}): ModinfoEntry[] {
+  const entries = moduleInfo(mod);
+  if (!options.signature) return entries;
+  let sig: ModinfoEntry[];
+  try {
+    sig = options.libcrypto === false ? signatureModinfoEntriesWithoutCrypto(mod.source) : signatureModinfoEntries(moduleSignature(mod));
+  } catch (e) {
+    if (!isSignatureError(e)) throw e;
+    return entries;
+  }
+  return sig.length === 0 ? entries : [...entries, ...sig];
+}
+
 export interface OpenOptions {
   /** Cap on decompressed size (default 256 MiB); larger output fails with 'ETOOBIG'. */
   maxOutput?: number;
@@ -79,6 +102,8 @@ export async function moduleFromBytes(data: Uint8Array, options: OpenOptions = {
   if (data.length < MAGIC_PROBE) throw new KmodkitError('EFORMAT', `file too short (${data.length} bytes)`, { errno: 'EINVAL' });
   const format = detectCompression(data.subarray(0, 16));
   if (format === 'none') return readModule(memorySource(data), { format, storedSize: data.length });
+  // The decoders (WebAssembly xz, fflate, fzstd) load only when a compressed module is met.
+  const { decompress, DEFAULT_MAX_OUTPUT } = await import('../compress/index.js');
   const out = await (options.decompress ?? decompress)(data, { maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT });
   return readModule(memorySource(out.data), {
     format: out.compression,

@@ -22,7 +22,9 @@
  * whole file equals sign-file's byte for byte.
  */
 import { KmodkitError } from '../errors.js';
-import { derContent, derDecode, derExpect, derOid, findSignature, OID_DATA, OID_SIGNED_DATA, SIGNATURE_MARKER } from '../module/signature.js';
+import { derContent, derDecode, derExpect, derOid } from '../module/der.js';
+import { OID_DATA, OID_SIGNED_DATA } from '../module/pkcs7.js';
+import { findSignature, SIGNATURE_MARKER } from '../module/signature.js';
 import { isModuleImage } from './module-image.js';
 import { derExplicit, derImplicitPrimitive, derNull, derObjectIdentifier, derOctetString, derSequence, derSet, derSmallInteger } from './der-writer.js';
 

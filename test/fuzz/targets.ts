@@ -16,7 +16,7 @@
  */
 import { openSync } from 'node:fs';
 import { KmodkitError } from '../../lib/errors.js';
-import { moduleFromBytes, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
+import { modinfoEntries, moduleFromBytes, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
 import { mergeParms } from '../../lib/module/parm.js';
 import { basicModversions, dumpModversionsKmod30, extendedModversions } from '../../lib/module/versions.js';
 import { moduleExports } from '../../lib/module/exports.js';
@@ -32,7 +32,7 @@ import { preflight } from '../../lib/load/preflight.js';
 import { stripForForce } from '../../lib/load/strip.js';
 import { buildParamsString } from '../../lib/load/params-string.js';
 import { chooseRoute } from '../../lib/load/loader.js';
-import { fullEntries, jsonOf } from '../../cli/commands/modinfo.js';
+import { jsonOf } from '../../cli/commands/modinfo.js';
 import { paramsTable } from '../../cli/commands/params.js';
 import { inspectText } from '../../cli/commands/inspect.js';
 import { writeEntries, writeParmList } from '../../cli/format/modinfo-text.js';
@@ -116,7 +116,7 @@ export const TARGETS: readonly Target[] = [
     name: 'modinfo',
     run: async (ctx) => {
       const mod = await ctx.module();
-      const entries = fullEntries(mod);
+      const entries = modinfoEntries(mod, { signature: true });
       const merged = mergeParms(entries);
       writeEntries(ctx.out, entries, merged.params, { nul: false });
       writeParmList(ctx.out, merged.params, { nul: true });

@@ -11,7 +11,8 @@
  */
 import type { VerifyResult } from '../../lib/check/signature-verify.js';
 import { signatureToVerify } from '../../lib/check/signature-verify-base.js';
-import { derDecode, derContent, derExpect, derIntegerBytes, derName, derOid, derBytes, type SignerInfo } from '../../lib/module/signature.js';
+import { derDecode, derContent, derExpect, derIntegerBytes, derOid, derBytes } from '../../lib/module/der.js';
+import { derName, type SignerInfo } from '../../lib/module/pkcs7.js';
 import { hex } from '../../lib/bytes/reader.js';
 import { KmodkitError } from '../../lib/errors.js';
 

@@ -10,6 +10,7 @@ import { moduleName } from '../../module/layout.js';
 import { indexModuleFacts, moduleFacts, type ModuleFactsIndex } from '../../module/facts.js';
 import type { TargetKernel } from '../target.js';
 import type { Finding } from '../findings.js';
+import { modnameFromPath } from '../../modindex/names.js';
 
 export interface CheckOptions {
   /** Parameters to pass at load time: ['a=1', 'flag'] or { a: '1' }. */
@@ -45,10 +46,7 @@ export interface CheckContext {
 export type Check = (ctx: CheckContext) => Promise<Finding[]> | Finding[];
 
 function nameFromPath(path: string | undefined): string | undefined {
-  if (!path) return undefined;
-  const base = path.slice(path.lastIndexOf('/') + 1);
-  const dot = base.indexOf('.');
-  return (dot >= 0 ? base.slice(0, dot) : base).replace(/-/g, '_');
+  return path ? modnameFromPath(path) : undefined;
 }
 
 export function createContext(mod: KernelModule, target: TargetKernel, opts: CheckOptions): CheckContext {

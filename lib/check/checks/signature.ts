@@ -7,7 +7,7 @@
  */
 import { readAll } from '../../bytes/source.js';
 import { KmodkitError } from '../../errors.js';
-import { findSignature } from '../../module/signature.js';
+import { moduleSignature } from '../../module/module.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
 import type { CheckContext } from './context.js';
 
@@ -15,11 +15,9 @@ export function checkSignature(ctx: CheckContext): Finding[] {
   const t = ctx.target;
   const out: Finding[] = [];
   let sig;
-  // The whole image: the kernel's format checks need the module data before
-  // the trailer (findSignatureIn() on a lazy file source sees only the tail).
-  const image = readAll(ctx.mod.source);
   try {
-    sig = findSignature(image);
+    // decoded once per module (cached); only verification below needs the whole image
+    sig = moduleSignature(ctx.mod);
   } catch (e) {
     if (!(e instanceof KmodkitError)) throw e;
     return [failed('signature.invalid', `signature trailer is malformed: ${e.message}`, { errno: 'EBADMSG' })];
@@ -49,7 +47,7 @@ export function checkSignature(ctx: CheckContext): Finding[] {
     out.push(skipped('signature.invalid', `signature format accepted by the kernel; not verified cryptographically: ${t.missing.certs ?? (t.verifySignature ? 'no certificates' : 'no verifier in this environment')}`, { hint: 'pass --cert with the target\'s signing certificate(s)' }));
     return out;
   }
-  const r = t.verifySignature(image, [...t.certs]);
+  const r = t.verifySignature(readAll(ctx.mod.source), [...t.certs]);
   if (r.verified) {
     out.push(passed('signature.invalid', `signature verifies with ${r.certificate?.subject ?? 'a given certificate'}`));
     if (r.warnings?.length) out.push(failed('signature.invalid', r.warnings.join('; '), { severity: 'warning' }));
