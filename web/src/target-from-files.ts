@@ -68,7 +68,12 @@ export function targetFromFiles(
     }
     t.inKernelDecompression = configDecompression(config);
     sources.inKernelDecompression = files.config!.name;
-  } else missing.config = 'no kernel config given (--config)';
+    t.moduleSupport = kconfigEnabled(config, 'MODULES');
+    sources.moduleSupport = `${files.config!.name} (CONFIG_MODULES)`;
+  } else {
+    missing.config = 'no kernel config given (--config)';
+    missing.moduleSupport = 'module support unknown (no .config, not the running system)';
+  }
   if (!t.arch) missing.arch = 'architecture unknown (--arch, or a .config)';
   if (t.sigEnforce === undefined) missing.sigEnforce = 'signature enforcement unknown (--sig-enforce, or a .config / running system)';
   missing.lockdown = 'lockdown state unknown offline';
