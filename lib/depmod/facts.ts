@@ -4,10 +4,10 @@
  * (kmod_elf_get_symbols): the `__crc_*` symbols of .symtab with their CRCs,
  * or, for a module without any, every string of `__ksymtab_strings`.
  */
-import { SHN_ABS, SHN_UNDEF } from '../elf/constants.js';
+import { EM, SHN_ABS, SHN_UNDEF, STB_WEAK, STT_SPARC_REGISTER } from '../elf/constants.js';
 import { data, sectionBytes, symbolTable } from '../elf/file.js';
 import { bytesOf, u32 } from '../bytes/reader.js';
-import { moduleImports } from '../module/imports.js';
+import { basicModversions, type ModversionInfo } from '../module/versions.js';
 import { moduleInfo, hasModinfo, type KernelModule } from '../module/module.js';
 import type { DepmodImport, DepmodModuleFacts, DepmodSymbol } from './depmod.js';
 
@@ -57,6 +57,36 @@ export function depmodExports(mod: KernelModule): DepmodSymbol[] {
   return out.length ? out : ksymtabStrings(mod);
 }
 
+/**
+ * Symbols the module needs, as kmod 30 lists them (kmod_elf_get_dependency_symbols):
+ * every named undefined .symtab symbol with the CRC of the first __versions
+ * entry of that name, then the __versions entries no symbol matched
+ * (module_layout).
+ */
+export function depmodImports(mod: KernelModule): DepmodImport[] {
+  let versions: ModversionInfo[] | null;
+  try {
+    versions = basicModversions(mod.elf);
+  } catch {
+    versions = null;
+  }
+  const first = new Map<string, number>();
+  versions?.forEach((v, i) => { if (!first.has(v.name)) first.set(v.name, i); });
+  const visited = new Uint8Array(versions?.length ?? 0);
+  const st = symbolTable(mod.elf);
+  const out: DepmodImport[] = [];
+  const sparc = mod.elf.header.machine === EM.SPARC || mod.elf.header.machine === EM.SPARCV9;
+  for (const s of st?.symbols ?? []) {
+    if (s.index === 0 || s.shndx !== SHN_UNDEF || !s.name) continue;
+    if (sparc && s.type === STT_SPARC_REGISTER) continue;
+    const i = first.get(s.name);
+    if (i !== undefined) visited[i] = 1;
+    out.push({ name: s.name, weak: s.bind === STB_WEAK, crc: i !== undefined ? versions![i].crcRaw : 0n });
+  }
+  versions?.forEach((v, i) => { if (!visited[i]) out.push({ name: v.name, weak: false, crc: v.crcRaw }); });
+  return out;
+}
+
 export interface ModuleLocation {
   readonly name: string;
   readonly path: string;
@@ -66,9 +96,8 @@ export interface ModuleLocation {
 
 /** Everything depmod needs from one decoded module. */
 export function depmodFacts(mod: KernelModule, where: ModuleLocation): DepmodModuleFacts {
-  const imports: DepmodImport[] = moduleImports(mod.elf).map((i) => ({ name: i.name, weak: i.weak, crc: BigInt(i.crc ?? 0) }));
   const modinfo = hasModinfo(mod)
     ? moduleInfo(mod).filter((e) => e.key === 'alias' || e.key === 'softdep').map((e) => ({ key: e.key, value: latin1(e.valueBytes) }))
     : [];
-  return { ...where, exports: depmodExports(mod), imports, modinfo };
+  return { ...where, exports: depmodExports(mod), imports: depmodImports(mod), modinfo };
 }

@@ -68,7 +68,7 @@ export function loadDepmodConfig(paths: readonly string[] | undefined, kver: str
   for (const f of configFiles(paths ?? DEPMOD_CONFIG_DIRS, messages)) {
     let text: string;
     try { text = readFileSync(f, 'latin1'); } catch (e) { messages.push(`depmod: ERROR: file parse ${f}: ${(e as Error).message}`); continue; }
-    messages.push(...parseDepmodConfig(cfg, text, f, kver));
+    for (const m of parseDepmodConfig(cfg, text, f, kver)) messages.push(m);
   }
   finishConfig(cfg);
   return cfg;
@@ -250,7 +250,7 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
     }
     throw e;
   }
-  stderr.push(...result.messages);
+  for (const m of result.messages) stderr.push(m);
   if (o.toStdout) return { exitCode: 0, stdout: result.files.map((f) => f.data), stderr };
   if (!existsSync(o.dirname)) {
     stderr.push(`depmod: FATAL: could not open directory ${o.dirname}: No such file or directory`);
