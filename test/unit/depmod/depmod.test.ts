@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { depmod, type DepmodModuleFacts } from '../../../lib/depmod/depmod.js';
 import { superfastHash, kmodHashOrder } from '../../../lib/depmod/kmod-hash.js';
 import { runDepmodTree } from '../../../lib/io/depmod-tree.js';
+import { lookupName, openModulesDir } from '../../../lib/io/modules-dir.js';
 import { indexCreate, indexInsert, indexWrite } from '../../../lib/modindex/index-bin-write.js';
 import { indexBinEntries, indexBinLookup, indexBinMatch, openIndexBin } from '../../../lib/modindex/index-bin-read.js';
 import { which } from '../../corpus/cache.js';
@@ -99,6 +100,10 @@ const kmod = which('depmod');
         const name = path.basename(line.slice(0, line.indexOf(':'))).replace(/\..*/, '').replace(/-/g, '_');
         t.is(indexBinLookup(ix, name)[0]?.value, line);
       }
+      // name lookups use modules.dep.bin when present (the text file is not needed)
+      fs.rmSync(path.join(trees[1], 'modules.dep'));
+      const found = lookupName(openModulesDir(trees[1]), 'kmodkit-consumer');
+      t.is(found?.kind === 'file' ? path.relative(trees[1], found.path) : null, `kernel/drivers/kmodkit_consumer${ext}`);
       const builtin = openIndexBin(fs.readFileSync(path.join(trees[1], 'modules.builtin.alias.bin')));
       t.deepEqual(indexBinLookup(builtin, 'crc32c_generic').map((v) => v.value), ['crc32c_generic']);
     } finally {
