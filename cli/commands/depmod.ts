@@ -56,7 +56,7 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
     io.err(`${r.error}\n`);
     return 1;
   }
-  let all = false, quick = false, root: string | undefined, show = false, printUnknown = false, warn = false;
+  let all = false, quick = false, root: string | undefined, show = false, printUnknown = false, warn = false, verbose = false;
   let symvers: string | undefined, systemMap: string | undefined, prefix = '';
   const configPaths: string[] = [];
   for (const o of r.opts) {
@@ -70,7 +70,7 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
       case 'errsyms': printUnknown = true; break;
       case 'show': case 'dry-run': show = true; break;
       case 'warn': warn = true; break;
-      case 'verbose': break;
+      case 'verbose': verbose = true; break;
       case 'symbol-prefix':
         if (o.value!.length !== 1) { io.err('depmod: FATAL: -P only takes a single char\n'); return 1; }
         prefix = o.value!;
@@ -96,7 +96,7 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
   try {
     const res = await runDepmodTree({
       dirname, kversion, configPaths: configPaths.length ? configPaths : undefined, files: all ? undefined : pos,
-      symvers, systemMap, printUnknown, warnDups: warn, symbolPrefix: prefix, toStdout: show,
+      symvers, systemMap, printUnknown, warnDups: warn, symbolPrefix: prefix, toStdout: show, verbose,
     });
     for (const line of res.stderr) io.err(line + '\n');
     for (const chunk of res.stdout) io.out(chunk);

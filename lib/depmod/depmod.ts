@@ -49,6 +49,8 @@ export interface DepmodOptions {
   readonly symbolPrefix?: string;
   /** The modules dir, for messages. */
   readonly dirname?: string;
+  /** -v: report each dependency found (kmod prints these on stdout). */
+  readonly verbose?: boolean;
   /** -n: text files only (kmod's .bin writers write nothing to stdout, and say nothing). */
   readonly textOnly?: boolean;
 }
@@ -60,6 +62,8 @@ export interface DepmodResult {
   readonly files: DepmodFile[];
   /** Complete stderr lines ("depmod: WARNING: …"), in the order kmod emits them. */
   readonly messages: string[];
+  /** -v: stdout lines `PATH needs "SYMBOL": OWNERPATH`. */
+  readonly shown: string[];
 }
 
 interface Mod {
@@ -116,7 +120,7 @@ function symbolTable(mods: readonly Mod[], opts: DepmodOptions): Map<string, Sym
   return symbols;
 }
 
-function resolveDependencies(mods: readonly Mod[], symbols: Map<string, Sym>, opts: DepmodOptions, messages: string[]): void {
+function resolveDependencies(mods: readonly Mod[], symbols: Map<string, Sym>, opts: DepmodOptions, messages: string[], shown: string[]): void {
   const prefix = opts.symbolPrefix ?? '';
   for (const m of mods) {
     for (const imp of m.facts.imports) {
@@ -134,6 +138,7 @@ function resolveDependencies(mods: readonly Mod[], symbols: Map<string, Sym>, op
       if (sym.owner && !m.deps.includes(sym.owner)) {
         m.deps.push(sym.owner);
         sym.owner.users++;
+        if (opts.verbose) shown.push(`${m.facts.absPath} needs "${sym.name}": ${sym.owner.facts.absPath}`);
       }
     }
   }
@@ -290,7 +295,8 @@ export function depmod(facts: readonly DepmodModuleFacts[], opts: DepmodOptions 
   const messages: string[] = [];
   const mods = orderModules(facts, opts, messages);
   const symbols = symbolTable(mods, opts);
-  resolveDependencies(mods, symbols, opts, messages);
+  const shown: string[] = [];
+  resolveDependencies(mods, symbols, opts, messages, shown);
   const cyclic = sortDependencies(mods);
   if (cyclic.length) {
     messages.push(...cycleMessages(cyclic));
@@ -348,5 +354,5 @@ export function depmod(facts: readonly DepmodModuleFacts[], opts: DepmodOptions 
     files.push({ name: 'modules.builtin.alias.bin', data: builtinAliasBin(opts.builtinModinfo, opts, messages), binary: true });
   }
   files.push(textFile('modules.devname', devnameFile(mods, messages)));
-  return { files: opts.textOnly ? files.filter((f) => !f.binary) : files, messages };
+  return { files: opts.textOnly ? files.filter((f) => !f.binary) : files, messages, shown };
 }

@@ -32,6 +32,8 @@ export interface DepmodRunOptions {
   symbolPrefix?: string;
   /** -n */
   toStdout?: boolean;
+  /** -v */
+  verbose?: boolean;
 }
 
 export interface DepmodRunResult {
@@ -242,6 +244,7 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
       symbolPrefix: prefix,
       dirname: o.dirname,
       textOnly: o.toStdout,
+      verbose: o.verbose,
     });
   } catch (e) {
     if (isKmodkitError(e) && e.code === 'EDEPCYCLE') {
@@ -251,7 +254,8 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
     throw e;
   }
   for (const m of result.messages) stderr.push(m);
-  if (o.toStdout) return { exitCode: 0, stdout: result.files.map((f) => f.data), stderr };
+  const shown = result.shown.length ? [new TextEncoder().encode(result.shown.join('\n') + '\n')] : [];
+  if (o.toStdout) return { exitCode: 0, stdout: [...shown, ...result.files.map((f) => f.data)], stderr };
   if (!existsSync(o.dirname)) {
     stderr.push(`depmod: FATAL: could not open directory ${o.dirname}: No such file or directory`);
     return { exitCode: 1, stdout: [], stderr };
@@ -262,5 +266,5 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
     stderr.push(`depmod: ERROR: ${isKmodkitError(e) ? e.message : String(e)}`);
     return { exitCode: 1, stdout: [], stderr };
   }
-  return { exitCode: 0, stdout: [], stderr };
+  return { exitCode: 0, stdout: shown, stderr };
 }
