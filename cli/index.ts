@@ -21,6 +21,7 @@ const commands = {
   rmmod: () => import('./commands/rmmod.js'),
   lsmod: () => import('./commands/lsmod.js'),
   modprobe: () => import('./commands/modprobe.js'),
+  depmod: () => import('./commands/depmod.js'),
 };
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -55,6 +56,7 @@ const DIRECT: Record<string, () => Promise<number>> = {
   decompress: async () => (await import('./commands/compress.js')).runDecompress(rawAfter('decompress')),
   install: async () => (await import('./commands/install.js')).runInstall(rawAfter('install')),
   web: async () => (await import('./commands/web.js')).runWeb(rawAfter('web')),
+  depmod: async () => (await commands.depmod()).runDepmod(rawAfter('depmod')),
 };
 
 async function main(): Promise<number> {
@@ -143,6 +145,14 @@ async function main(): Promise<number> {
       (y) => y.help(false).version(false).strict(false),
       async () => {
         code = await (await commands.modprobe()).runModprobe(rawAfter('modprobe'));
+      },
+    )
+    .command(
+      'depmod',
+      'Write modules.dep, modules.alias, modules.symbols and their .bin indexes byte-identical to kmod 30\'s depmod ([-a] [-A] [-b DIR] [-C CFG] [-e] [-E symvers] [-F System.map] [-n] [-w] [-P C] [VERSION] [FILES...])',
+      (y) => y.help(false).version(false).strict(false),
+      async () => {
+        code = await (await commands.depmod()).runDepmod(rawAfter('depmod'));
       },
     )
     .demandCommand(1, 'Name a command; see --help.')

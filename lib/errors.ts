@@ -20,6 +20,8 @@ export type KmodkitErrorCode =
   | 'EVERSIONS' // __versions / extended modversions malformed
   | 'ESIGNATURE' // module signature trailer / PKCS#7 malformed
   | 'EFORMAT' // any other structural problem in module data
+  | 'EINDEX' // a modules.*.bin index is malformed, or a key is not 7-bit ASCII
+  | 'EDEPCYCLE' // depmod found a dependency cycle
   // compression
   | 'ECOMPRESS' // a compressed stream is corrupt
   | 'ETOOBIG' // output would exceed the configured cap (bombs)

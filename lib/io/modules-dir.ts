@@ -12,6 +12,8 @@ import {
   type AliasLine, type BuiltinModinfo, type DepEntry,
 } from '../modindex/index-files.js';
 import { aliasNormalize, fnmatch, modnameNormalize } from '../modindex/names.js';
+import type { IndexBin } from '../modindex/index-bin-read.js';
+import { depEntryFromBin, openDepBin } from './modules-dir-bin.js';
 
 export const MODULE_DIRECTORY = '/lib/modules';
 
@@ -23,6 +25,8 @@ export interface ModulesDir {
   readonly dir: string;
   readonly release: string;
   dep(): Map<string, DepEntry>;
+  /** modules.dep.bin when present (kmod's source for name lookups). */
+  depBin?(): IndexBin | null;
   aliases(): AliasLine[];
   symbols(): AliasLine[];
   builtin(): Set<string>;
@@ -49,10 +53,12 @@ export function openModulesDir(dir: string, rel = dir.slice(dir.lastIndexOf('/')
   let symbols: AliasLine[] | undefined;
   let builtin: Set<string> | undefined;
   let builtinInfo: BuiltinModinfo | null | undefined;
+  let depBin: IndexBin | null | undefined;
   return {
     dir,
     release: rel,
     dep: () => (dep ??= parseModulesDep(readText(`${dir}/modules.dep`) ?? '')),
+    depBin: () => (depBin === undefined ? (depBin = openDepBin(dir)) : depBin),
     aliases: () => (aliases ??= parseAliasFile(readText(`${dir}/modules.alias`) ?? '')),
     symbols: () => (symbols ??= parseAliasFile(readText(`${dir}/modules.symbols`) ?? '')),
     builtin: () => (builtin ??= parseModulesBuiltin(readText(`${dir}/modules.builtin`) ?? '')),
@@ -75,7 +81,8 @@ export function depPath(md: ModulesDir, path: string): string {
 }
 
 function byName(md: ModulesDir, name: string): Resolved | null {
-  const e = md.dep().get(name);
+  const bin = md.depBin?.();
+  const e = bin ? depEntryFromBin(bin, name) : md.dep().get(name);
   if (e) return { kind: 'file', name, path: depPath(md, e.path), deps: e.deps.map((d) => depPath(md, d)) };
   return null;
 }

@@ -1,0 +1,112 @@
+/**
+ * The reader of kmod's binary index files (modules.*.bin, format 2.1), over
+ * bytes: exact lookup (modules.dep.bin, modules.builtin.bin), wildcard lookup
+ * where stored keys are fnmatch patterns (modules.alias.bin,
+ * modules.symbols.bin), and a dump of every key → values, as libkmod reads them.
+ */
+import { KmodkitError } from '../errors.js';
+import { fnmatch } from './names.js';
+import { INDEX_MAGIC, INDEX_NODE_CHILDS, INDEX_NODE_MASK, INDEX_NODE_PREFIX, INDEX_NODE_VALUES, INDEX_VERSION } from './index-bin-write.js';
+
+export interface IndexBinValue { readonly priority: number; readonly value: string }
+
+interface Node {
+  prefix: string;
+  first: number;
+  last: number;
+  children: number[];
+  values: IndexBinValue[];
+}
+
+function bad(what: string): KmodkitError {
+  return new KmodkitError('EINDEX', `malformed index: ${what}`);
+}
+
+export interface IndexBin {
+  readonly data: Uint8Array;
+  readonly root: number;
+}
+
+/** Check the header; throws EINDEX for a file that is not a version-2 index. */
+export function openIndexBin(data: Uint8Array): IndexBin {
+  if (data.length < 12) throw bad('shorter than its header');
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (v.getUint32(0) !== INDEX_MAGIC) throw bad('bad magic');
+  if (v.getUint32(4) >>> 16 !== INDEX_VERSION >>> 16) throw bad(`unsupported version 0x${v.getUint32(4).toString(16)}`);
+  return { data, root: v.getUint32(8) };
+}
+
+function readNode(ix: IndexBin, ref: number): Node {
+  const d = ix.data;
+  const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  let p = ref & INDEX_NODE_MASK;
+  const str = (): string => {
+    const start = p;
+    while (p < d.length && d[p] !== 0) p++;
+    if (p >= d.length) throw bad('unterminated string');
+    return String.fromCharCode(...d.subarray(start, p++));
+  };
+  const u32 = (): number => {
+    if (p + 4 > d.length) throw bad('truncated node');
+    const x = v.getUint32(p);
+    p += 4;
+    return x;
+  };
+  const node: Node = { prefix: '', first: 128, last: 0, children: [], values: [] };
+  if (ref & INDEX_NODE_PREFIX) node.prefix = str();
+  if (ref & INDEX_NODE_CHILDS) {
+    if (p + 2 > d.length) throw bad('truncated node');
+    node.first = d[p++];
+    node.last = d[p++];
+    if (node.last < node.first) throw bad('child range reversed');
+    for (let c = node.first; c <= node.last; c++) node.children.push(u32());
+  }
+  if (ref & INDEX_NODE_VALUES) {
+    const n = u32();
+    if (n > d.length) throw bad('value count out of range');
+    for (let i = 0; i < n; i++) {
+      const priority = u32();
+      node.values.push({ priority, value: str() });
+    }
+  }
+  return node;
+}
+
+function child(node: Node, ch: number): number {
+  return ch >= node.first && ch <= node.last ? node.children[ch - node.first] : 0;
+}
+
+/** Values stored under exactly `key` (priority order), [] when absent. */
+export function indexBinLookup(ix: IndexBin, key: string): IndexBinValue[] {
+  let ref = ix.root;
+  let i = 0;
+  for (let depth = 0; ref && depth <= key.length + 1; depth++) {
+    const node = readNode(ix, ref);
+    if (!key.startsWith(node.prefix, i)) return [];
+    i += node.prefix.length;
+    if (i === key.length) return node.values;
+    ref = child(node, key.charCodeAt(i++));
+  }
+  return [];
+}
+
+/** Every key with its values, keys in byte order (what `modprobe -c` dumps). */
+export function indexBinEntries(ix: IndexBin): { key: string; values: IndexBinValue[] }[] {
+  const out: { key: string; values: IndexBinValue[] }[] = [];
+  const seen = new Set<number>();
+  const walk = (ref: number, base: string): void => {
+    if (seen.has(ref & INDEX_NODE_MASK)) throw bad('node reached twice');
+    seen.add(ref & INDEX_NODE_MASK);
+    const node = readNode(ix, ref);
+    const key = base + node.prefix;
+    if (node.values.length) out.push({ key, values: node.values });
+    node.children.forEach((r, j) => { if (r) walk(r, key + String.fromCharCode(node.first + j)); });
+  };
+  if (ix.data.length > 12 || ix.root & ~INDEX_NODE_MASK) walk(ix.root, '');
+  return out;
+}
+
+/** Values of every stored pattern that matches `name` (modules.alias.bin, modules.symbols.bin), in dump order. */
+export function indexBinMatch(ix: IndexBin, name: string): { key: string; values: IndexBinValue[] }[] {
+  return indexBinEntries(ix).filter((e) => fnmatch(e.key, name));
+}
