@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readModuleFile } from '../../lib/io/open.js';
 import { moduleExports } from '../../lib/module/exports.js';
-import { corpusDir, loadCachedCorpus, modulePath, moduleRels, shippedFormat, type CorpusPackage } from './cache.js';
+import { corpusDir, loadCachedCorpus, loadCompressStamp, modulePath, moduleRels, shippedFormat, type CorpusPackage } from './cache.js';
 
 interface SymversEntry { crc: number; type: string; ns: string }
 
@@ -51,7 +51,9 @@ for (const { image, symvers } of pairs) {
     const config = path.join(path.dirname(symvers), '.config');
     const modversions = !fs.existsSync(config) || /^CONFIG_MODVERSIONS=y$/m.test(fs.readFileSync(config, 'utf8'));
     let withoutCrc = 0;
-    const fmt = shippedFormat(image);
+    // the decompressed copy when the fetch made one (xz decoding is the modinfo tier's job; it takes minutes per tree)
+    const shipped = shippedFormat(image);
+    const fmt = shipped !== 'ko' && loadCompressStamp(cache, image.key, 'ko') ? 'ko' : shipped;
     const rels = moduleRels(image);
     let modules = 0;
     let identical = 0;
@@ -63,7 +65,7 @@ for (const { image, symvers } of pairs) {
       const name = path.relative(path.join(image.modulesRoot, 'kernel'), path.join(image.dir, rel)).replace(/\.ko$/, '');
       seen.add(name);
       const want = ref.get(name) ?? new Map<string, SymversEntry>();
-      const got = moduleExports((await readModuleFile(modulePath(cache, image, fmt, rel, fmt))).elf);
+      const got = moduleExports((await readModuleFile(modulePath(cache, image, fmt, rel, shipped))).elf);
       modules++;
       exportsCompared += got.length;
       withoutCrc += got.filter((e) => e.crc === undefined).length;

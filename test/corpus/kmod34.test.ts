@@ -33,7 +33,7 @@ if (images.length === 0) {
 }
 
 for (const pkg of images) {
-  test.serial(`kmod 34.2 corpus [${pkg.slot}] ${pkg.release}: modinfo (default + ${MODINFO_VARIANTS.length} variants), --dump-modversions, --show-modversions`, async (t) => {
+  test.serial(`kmod 34.2 corpus [${pkg.slot}] ${pkg.release}: modinfo (default + ${MODINFO_VARIANTS.length} variants), --dump-modversions, --show-modversions (every 4th of the sample)`, async (t) => {
     t.timeout(40 * 60 * 1000);
     const r = await refPromise;
     if (!r.ok) {
@@ -72,7 +72,8 @@ for (const pkg of images) {
     const [mp, ...mpre] = r.ref.command('modprobe');
     let vCompared = 0;
     const vBad: string[] = [];
-    for (const rel of sample) {
+    // one process per file on both sides: a fixed, smaller sample (every 4th of the variant sample)
+    for (const rel of subsetEvery(sample, 4)) {
       const f = modulePath(cache, pkg, 'ko', rel, shipped);
       const mine = await run(process.execPath, [KMODKIT_CLI, 'versions', f]);
       for (const opt of ['--dump-modversions', '--show-modversions']) {
