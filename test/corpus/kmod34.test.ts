@@ -79,7 +79,7 @@ for (const pkg of images) {
       for (const opt of ['--dump-modversions', '--show-modversions']) {
         const k = await run(mp, [...mpre, opt, f]);
         vCompared++;
-        if (k.code !== mine.code || !k.stdout.equals(mine.stdout)) vBad.push(`${opt} ${rel}: kmod exit ${k.code} ${k.stdout.length} B, kmodkit exit ${mine.code} ${mine.stdout.length} B`);
+        if (k.code !== mine.code || !k.stdout.equals(mine.stdout)) vBad.push(`${opt} ${rel}: kmod exit ${k.code} ${k.stdout.length} B, kmodkit exit ${mine.code} ${mine.stdout.length} B ${mine.stderr.toString('utf8').split('\n')[0]}`);
       }
     }
     const sum = results.reduce((a, x) => ({ compared: a.compared + x.compared, identical: a.identical + x.identical, differing: a.differing + x.differing + x.unresolved }), { compared: 0, identical: 0, differing: 0 });
