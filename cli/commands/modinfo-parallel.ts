@@ -19,6 +19,7 @@ export interface RenderOptions {
   field?: string;
   nul: boolean;
   json: boolean;
+  kmodCompat?: '30' | '34';
 }
 
 interface Result {

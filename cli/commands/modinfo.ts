@@ -12,7 +12,7 @@ import { modinfoEntries, moduleInfo, moduleSignature, type KernelModule } from '
 import { mergeParms } from '../../lib/module/parm.js';
 import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
-import { writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
+import { KMOD_COMPAT_VALUES, writeEntries, writeHeaderLine, writeParmList, type KmodCompat, type ModinfoTextOptions } from '../format/modinfo-text.js';
 import { Output, Recorder, replay, type Sink } from '../format/output.js';
 import { runParallel, startWorkers } from './modinfo-parallel.js';
 import { compressionPart } from '../../lib/module/document-parts.js';
@@ -21,7 +21,7 @@ import { writeDocument, writeErrorDocument } from '../format/json-documents.js';
 const PROG = 'modinfo';
 const SPEC = {
   short: { a: 'author', d: 'description', l: 'license', p: 'parameters', n: 'filename', '0': 'null', m: 'modname', F: 'field', k: 'set-version', b: 'basedir', V: 'version', h: 'help', j: 'json' },
-  long: { author: false, description: false, license: false, parameters: false, filename: false, null: false, modname: false, field: true, 'set-version': true, basedir: true, version: false, help: false, json: false },
+  long: { author: false, description: false, license: false, parameters: false, filename: false, null: false, modname: false, field: true, 'set-version': true, basedir: true, version: false, help: false, json: false, 'kmod-compat': true },
 };
 const FIELD_OF: Record<string, string> = { author: 'author', description: 'description', license: 'license', parameters: 'parm', filename: 'filename' };
 
@@ -75,6 +75,7 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   let nul = false;
   let byName = false;
   let json = false;
+  let kmodCompat = process.env.KMODKIT_KMOD_COMPAT || '34';
   const mdOptions: { basedir?: string; release?: string } = {};
   for (const o of scanned.opts) {
     if (o.name in FIELD_OF) field = FIELD_OF[o.name];
@@ -84,6 +85,7 @@ export async function runModinfo(args: readonly string[], version: string): Prom
     else if (o.name === 'set-version') mdOptions.release = o.value;
     else if (o.name === 'basedir') mdOptions.basedir = o.value;
     else if (o.name === 'json') json = true;
+    else if (o.name === 'kmod-compat') kmodCompat = o.value ?? '';
     else if (o.name === 'help') {
       out.text(modinfoUsage);
       out.flush();
@@ -94,11 +96,16 @@ export async function runModinfo(args: readonly string[], version: string): Prom
       return 0;
     }
   }
+  if (!(KMOD_COMPAT_VALUES as readonly string[]).includes(kmodCompat)) {
+    out.error(`${PROG}: ERROR: --kmod-compat/KMODKIT_KMOD_COMPAT must be one of ${KMOD_COMPAT_VALUES.join(', ')}, not '${kmodCompat}'`);
+    return 1;
+  }
   if (scanned.positionals.length === 0) {
     out.error(`${PROG}: ERROR: missing module or filename.`);
     return 1;
   }
-  const ctx: Ctx = { out, opts: { field, nul }, json, mdOptions };
+  const compat = kmodCompat as KmodCompat;
+  const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions };
   const args_ = scanned.positionals;
   // Threads start before the stat pass below, so their start-up overlaps it.
   // Threads pay off only when decompression dominates: each thread warms up
@@ -106,7 +113,7 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   // in bench/). The extension is a scheduling hint only; formats are still
   // recognised by their magic bytes.
   const compressedArgs = byName ? 0 : args_.filter((a) => COMPRESSED_EXT.test(a)).length;
-  const pool = compressedArgs >= PARALLEL_MIN ? startWorkers({ field, nul, json }) : undefined;
+  const pool = compressedArgs >= PARALLEL_MIN ? startWorkers({ field, nul, json, kmodCompat: compat }) : undefined;
   const isPath = args_.map((a) => !byName && isModuleFilename(a));
   let failed = false;
   if (pool) {
@@ -136,9 +143,9 @@ export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: bool
 }
 
 /** Render one module file's output into a recorder (used by the worker threads). */
-export async function renderPath(arg: string, opts: { field?: string; nul: boolean; json: boolean }): Promise<{ events: (Uint8Array | string)[]; ok: boolean }> {
+export async function renderPath(arg: string, opts: { field?: string; nul: boolean; json: boolean; kmodCompat?: KmodCompat }): Promise<{ events: (Uint8Array | string)[]; ok: boolean }> {
   const rec = new Recorder();
-  const ok = await doArg({ out: rec, opts: { field: opts.field, nul: opts.nul }, json: opts.json, mdOptions: {} }, arg, false, true);
+  const ok = await doArg({ out: rec, opts: { field: opts.field, nul: opts.nul, kmodCompat: opts.kmodCompat }, json: opts.json, mdOptions: {} }, arg, false, true);
   return { events: rec.seal(), ok };
 }
 

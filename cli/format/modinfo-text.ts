@@ -1,6 +1,7 @@
 /**
- * modinfo's text output, byte for byte as kmod 30's `modinfo` prints it:
- * `key:` padded to column 17, file order, parm/parmtype merged and printed
+ * modinfo's text output, byte for byte as kmod's `modinfo` prints it (kmod 34
+ * by default, kmod 30 with `kmodCompat: '30'`; they differ in the padding of
+ * keys longer than 15 bytes): `key:` padded to column 17, file order, parm/parmtype merged and printed
  * last, `-F` values alone, `-0` mixed delimiters, hex signature fields.
  */
 import type { ModinfoEntry } from '../../lib/module/modinfo.js';
@@ -14,19 +15,27 @@ export interface ModinfoTextOptions {
   field?: string;
   /** -0: NUL instead of newline. */
   nul: boolean;
+  /** Reference whose output is matched where kmod versions differ: '34' (default) or '30'. */
+  kmodCompat?: KmodCompat;
   /** Padded `key:` strings, reused across modules (filled on first use). */
   padded?: PadCache;
 }
 
+/** kmod releases whose modinfo output we can reproduce where they differ. */
+export type KmodCompat = '30' | '34';
+export const KMOD_COMPAT_VALUES: readonly KmodCompat[] = ['30', '34'];
+
 /** Padded keys seen so far: a handful of distinct keys recur in every module. */
 type PadCache = Map<string, string>;
 
-function padKey(key: string, cache: PadCache): string {
+function padKey(key: string, compat: KmodCompat | undefined, cache: PadCache): string {
   let padded = cache.get(key);
   if (padded === undefined) {
-    // printf("%s:%-*s", key, 15 - strlen(key), "")
+    // kmod: printf("%s:%-*s", key, 15 - strlen(key), ""). A negative width means
+    // left-justified |width|, so kmod 30 pads a 20-byte key with 5 spaces; kmod 34
+    // clamps the width at 0 and prints no padding.
     const pad = 15 - enc.encode(key).length;
-    padded = key + ':' + (pad > 0 ? ' '.repeat(pad) : '');
+    padded = key + ':' + ' '.repeat(compat === '30' ? Math.abs(pad) : Math.max(pad, 0));
     cache.set(key, padded);
   }
   return padded;
@@ -54,7 +63,7 @@ export function writeEntries(out: Output, entries: readonly ModinfoEntry[], para
   }
   for (const e of entries) {
     if (e.key === 'parm' || e.key === 'parmtype') continue;
-    out.text(opts.nul ? e.key + '=' : padKey(e.key, (opts.padded ??= new Map())));
+    out.text(opts.nul ? e.key + '=' : padKey(e.key, opts.kmodCompat, (opts.padded ??= new Map())));
     value(out, e);
     out.text(sep);
   }

@@ -39,7 +39,11 @@ export interface SlotSpec {
   arch: string;
   kind: 'image' | 'headers';
   description: string;
-  /** Optional slots are only fetched when asked for (see DEFAULT_SLOTS). */
+  /**
+   * Debian suite the slot comes from (default: the system's own codename).  Another
+   * suite gets its own private apt state (apt/<suite>-<arch>/) naming that suite.
+   */
+  suite?: string;
 }
 
 export const SLOTS: readonly SlotSpec[] = [
@@ -53,6 +57,12 @@ export const SLOTS: readonly SlotSpec[] = [
   { id: 'amd64-6.12', arch: 'amd64', kind: 'image', description: 'newest kernel offered to bookworm: linux-image-6.12.N+deb12-amd64 (signed)' },
   { id: 'headers-amd64', arch: 'amd64', kind: 'headers', description: 'linux-headers-<abi>-amd64 for the amd64 slot (Module.symvers, .config)' },
   { id: 'headers-amd64-6.12', arch: 'amd64', kind: 'headers', description: 'linux-headers-<release> for the amd64-6.12 slot (Module.symvers, .config)' },
+  { id: 'trixie-amd64', arch: 'amd64', kind: 'image', suite: 'trixie', description: 'Debian 13 (trixie) signed amd64 image, 6.12, .ko.xz (dependency of linux-image-amd64)' },
+  { id: 'trixie-arm64', arch: 'arm64', kind: 'image', suite: 'trixie', description: 'Debian 13 (trixie) signed arm64 image, 6.12, .ko.xz (dependency of linux-image-arm64)' },
+  { id: 'sid-amd64', arch: 'amd64', kind: 'image', suite: 'sid', description: 'sid amd64 full flavour modules package (linux-modules-<release>, split from linux-image-<release>)' },
+  { id: 'headers-trixie-amd64', arch: 'amd64', kind: 'headers', suite: 'trixie', description: 'linux-headers-<abi>-amd64 for the trixie-amd64 slot (Module.symvers, .config)' },
+  { id: 'headers-trixie-arm64', arch: 'arm64', kind: 'headers', suite: 'trixie', description: 'linux-headers-<abi>-arm64 for the trixie-arm64 slot (Module.symvers, .config)' },
+  { id: 'headers-sid-amd64', arch: 'amd64', kind: 'headers', suite: 'sid', description: 'linux-headers-<release> for the sid-amd64 slot (Module.symvers, .config)' },
 ];
 
 export const ALL_SLOT_IDS = SLOTS.map((s) => s.id);
@@ -67,6 +77,8 @@ const META_PACKAGE: Record<string, string> = {
   i386: 'linux-image-686-pae',
   ppc64el: 'linux-image-powerpc64le',
   mips64el: 'linux-image-mips64r2el',
+  'trixie-amd64': 'linux-image-amd64',
+  'trixie-arm64': 'linux-image-arm64',
 };
 
 export function slotSpec(id: string): SlotSpec {
@@ -249,7 +261,7 @@ interface RepoTarget {
 }
 
 /** Debian repositories (URI + suite) configured on this system, component main. */
-async function systemRepos(): Promise<RepoTarget[]> {
+async function systemRepos(suite?: string): Promise<RepoTarget[]> {
   const r = await run('apt-get', ['indextargets', '--format', '$(REPO_URI)|$(RELEASE)|$(COMPONENT)|$(TARGET_OF)']);
   if (r.code !== 0) throw new Error(`apt-get indextargets failed: ${r.stderr.toString().trim()}`);
   const codename = osCodename();
@@ -268,7 +280,12 @@ async function systemRepos(): Promise<RepoTarget[]> {
   if (repos.length === 0) {
     throw new Error(`no Debian '${codename}' main repositories found in the system's apt configuration (apt-get indextargets); run apt-get update first`);
   }
-  return repos;
+  if (!suite || suite === codename) return repos;
+  // Same archives, another suite: <codename>[-updates|-security] -> <suite>[-...].
+  // sid (unstable) has neither updates nor security suites.
+  return repos
+    .filter((r) => suite !== 'sid' || r.suite === codename)
+    .map((r) => ({ uri: r.uri, suite: suite + r.suite.slice(codename.length) }));
 }
 
 function osCodename(): string {
@@ -290,8 +307,9 @@ class AptArch {
     readonly cache: string,
     readonly arch: string,
     private readonly log: Log,
+    readonly suite?: string,
   ) {
-    this.dir = path.join(cache, 'apt', arch);
+    this.dir = path.join(cache, 'apt', suite ? `${suite}-${arch}` : arch);
   }
 
   opts(): string[] {
@@ -322,7 +340,7 @@ class AptArch {
 
   async ensureUpdated(force: boolean): Promise<void> {
     if (this.updated) return;
-    await withLock(this.cache, `apt-${this.arch}`, this.log, () => this.ensureUpdatedLocked(force));
+    await withLock(this.cache, `apt-${this.suite ? `${this.suite}-` : ''}${this.arch}`, this.log, () => this.ensureUpdatedLocked(force));
   }
 
   private async ensureUpdatedLocked(force: boolean): Promise<void> {
@@ -331,7 +349,7 @@ class AptArch {
       this.updated = true;
       return;
     }
-    const repos = await systemRepos();
+    const repos = await systemRepos(this.suite);
     const d = this.dir;
     for (const sub of ['lists/partial', 'cache/archives/partial', 'sources.list.d', 'preferences.d']) {
       fs.mkdirSync(path.join(d, sub), { recursive: true });
@@ -424,26 +442,30 @@ function firstDep(depends: string | undefined, re: RegExp): string | null {
   return null;
 }
 
+/** The private apt state of a slot's suite and architecture (one per pair, shared by slots). */
+function aptFor(apts: Map<string, AptArch>, cache: string, slot: SlotSpec, log: Log): AptArch {
+  const id = `${slot.suite ?? ''}/${slot.arch}`;
+  let a = apts.get(id);
+  if (!a) {
+    a = new AptArch(cache, slot.arch, log, slot.suite);
+    apts.set(id, a);
+  }
+  return a;
+}
+
 async function resolveSlots(slotIds: readonly string[], cache: string, log: Log, apts: Map<string, AptArch>, refresh: boolean): Promise<Resolved[]> {
-  const apt = (arch: string): AptArch => {
-    let a = apts.get(arch);
-    if (!a) {
-      a = new AptArch(cache, arch, log);
-      apts.set(arch, a);
-    }
-    return a;
-  };
+  const apt = (slot: SlotSpec): AptArch => aptFor(apts, cache, slot, log);
   const out = new Map<string, Resolved>();
   const make = async (slot: SlotSpec, pkg: string, note?: string): Promise<Resolved> => {
-    const f = await apt(slot.arch).show(pkg);
-    if (!f || !f.Version) throw new Error(`corpus slot ${slot.id}: package ${pkg}:${slot.arch} is not known to apt (private state ${apt(slot.arch).dir})`);
+    const f = await apt(slot).show(pkg);
+    if (!f || !f.Version) throw new Error(`corpus slot ${slot.id}: package ${pkg}:${slot.arch} is not known to apt (private state ${apt(slot).dir})`);
     return { slot: slot.id, arch: slot.arch, kind: slot.kind, package: pkg, version: f.Version, size: Number(f.Size ?? 0), note };
   };
   // images first (headers depend on them)
   const order = [...slotIds].sort((a, b) => Number(slotSpec(a).kind === 'headers') - Number(slotSpec(b).kind === 'headers'));
   for (const id of order) {
     const slot = slotSpec(id);
-    const a = apt(slot.arch);
+    const a = apt(slot);
     await a.ensureUpdated(refresh);
     if (slot.kind === 'image' && META_PACKAGE[id]) {
       const meta = await a.show(META_PACKAGE[id]);
@@ -467,13 +489,22 @@ async function resolveSlots(slotIds: readonly string[], cache: string, log: Log,
       }
       if (!chosen) throw new Error('corpus slot amd64-6.12: none of the candidates can be resolved');
       out.set(id, chosen);
+    } else if (id === 'sid-amd64') {
+      // sid splits linux-image-<release> into linux-modules-/linux-binary-/linux-base-<release>;
+      // the modules package is the one with lib/modules.  Older layouts ship them in the image.
+      const meta = await a.show('linux-image-amd64');
+      const img = firstDep(meta?.Depends, /^linux-image-/);
+      if (!img) throw new Error(`corpus slot ${id}: cannot find the linux-image dependency of linux-image-amd64 in sid (Depends: ${meta?.Depends})`);
+      const imgFields = await a.show(img);
+      const mods = firstDep(imgFields?.Depends, /^linux-modules-/) ?? firstDep(imgFields?.['Pre-Depends'], /^linux-modules-/);
+      out.set(id, await make(slot, mods ?? img, mods ? `modules split out of ${img} into ${mods}` : undefined));
     } else if (slot.kind === 'headers') {
       const imageSlot = id.replace(/^headers-/, '');
       let img = out.get(imageSlot);
       if (!img) {
         img = (await resolveSlots([imageSlot], cache, log, apts, false))[0];
       }
-      const abiFlavour = img.package.replace(/^linux-image-/, '').replace(/-unsigned$/, '');
+      const abiFlavour = img.package.replace(/^linux-(image|modules)-/, '').replace(/-unsigned$/, '');
       out.set(id, await make(slot, `linux-headers-${abiFlavour}`));
     } else {
       throw new Error(`corpus slot ${id}: no resolution rule`);
@@ -484,7 +515,7 @@ async function resolveSlots(slotIds: readonly string[], cache: string, log: Log,
   const abiOf = (p: string): string => (/^linux-image-(\d+\.\d+\.\d+-\d+)-/.exec(p)?.[1] ?? '');
   if (amd) {
     for (const r of out.values()) {
-      if (r.kind === 'image' && r.slot !== 'amd64' && r.slot !== 'amd64-6.12' && abiOf(r.package) !== abiOf(amd.package)) {
+      if (r.kind === 'image' && r.slot !== 'amd64' && r.slot !== 'amd64-6.12' && !slotSpec(r.slot).suite && abiOf(r.package) !== abiOf(amd.package)) {
         r.note = `ABI ${abiOf(r.package)} differs from amd64's ${abiOf(amd.package)}: ${abiOf(amd.package)} is not offered for ${r.arch} by the reachable archive (bookworm-security does not carry or did not serve this architecture)`;
       }
     }
@@ -883,11 +914,16 @@ export function defaultSlots(): string[] {
  * all slots fit the CI budget, so the default is "all"; KMODKIT_CORPUS_COMPRESS_STEP
  * (a number N: every Nth module; 0: none) overrides it for the non-amd64 slots.
  */
+export const CI_NEW_SLOT_COMPRESS_STEP = 16;
+
 export function defaultCompressStep(slot: string): number {
   if (slotSpec(slot).kind !== 'image') return 0;
   const env = process.env.KMODKIT_CORPUS_COMPRESS_STEP;
   if (slot === 'amd64') return 1;
   if (env !== undefined && env.trim() !== '' && Number.isInteger(Number(env)) && Number(env) >= 0) return Number(env);
+  // Debian 13 / sid slots in CI: every 16th module in gz/zst (their .ko and shipped .ko.xz are complete);
+  // `npm run corpus:all` covers everything
+  if (slotSpec(slot).suite && process.env.CI === 'true') return CI_NEW_SLOT_COMPRESS_STEP;
   return 1;
 }
 
@@ -928,12 +964,7 @@ export async function ensureCorpus(opts: EnsureOptions = {}): Promise<CorpusStat
     const t1 = Date.now();
     const packages: CorpusPackage[] = [];
     for (const r of resolved) {
-      let a = apts.get(r.arch);
-      if (!a) {
-        a = new AptArch(cache, r.arch, log);
-        apts.set(r.arch, a);
-      }
-      const p = await fetchOne(cache, r, a, log);
+      const p = await fetchOne(cache, r, aptFor(apts, cache, slotSpec(r.slot), log), log);
       pruneSlot(cache, p, log);
       packages.push(p);
     }
@@ -989,4 +1020,63 @@ export function describeCorpus(state: CorpusState): string[] {
   }
   lines.push(`total on disk (unpacked + compressed copies): ${fmtBytes(total)} in ${state.cache}`);
   return lines;
+}
+
+// ---------------------------------------------------------------------------
+// loose packages of another suite (e.g. trixie's kmod as a second reference)
+
+export interface UnpackedSet {
+  /** directory every package was unpacked into (one merged root) */
+  root: string;
+  /** package -> version */
+  versions: Record<string, string>;
+}
+
+/**
+ * Download the candidates of `packages` from `suite` for `arch` (private apt state
+ * apt/<suite>-<arch>/) and `dpkg-deb -x` them all into one root under
+ * <cache>/tools/<name>/.  Idempotent: a stamp records the versions; a set whose
+ * candidates moved on is fetched again.
+ */
+export async function ensureSuitePackages(name: string, suite: string, arch: string, packages: readonly string[], log: Log = (l) => console.log(l)): Promise<UnpackedSet> {
+  const cache = corpusDir();
+  for (const tool of ['apt-get', 'apt-cache', 'dpkg-deb']) {
+    if (!which(tool)) throw new Error(`required tool '${tool}' not found in PATH`);
+  }
+  const apt = new AptArch(cache, arch, log, suite);
+  const base = path.join(cache, 'tools', name);
+  const stampFile = path.join(base, 'stamp.json');
+  return withLock(cache, `tools-${name}`, log, async () => {
+    const have = readJson<UnpackedSet>(stampFile);
+    let versions: Record<string, string> = {};
+    try {
+      await apt.ensureUpdated(false);
+      for (const p of packages) {
+        const f = await apt.show(p);
+        if (!f?.Version) throw new Error(`${p}:${arch} is not known to apt in ${suite} (private state ${apt.dir})`);
+        versions[p] = f.Version;
+      }
+    } catch (e) {
+      if (have && fs.existsSync(have.root)) {
+        log(`${name}: resolution failed (${(e as Error).message.split('\n')[0]}); using the cached set`);
+        return have;
+      }
+      throw e;
+    }
+    if (have && fs.existsSync(have.root) && packages.every((p) => have.versions[p] === versions[p])) return have;
+    const root = path.join(base, 'root');
+    const debDir = path.join(base, 'debs');
+    fs.rmSync(base, { recursive: true, force: true });
+    fs.mkdirSync(root, { recursive: true });
+    const t0 = Date.now();
+    for (const p of packages) {
+      const deb = await apt.download(p, versions[p], debDir);
+      await mustRun('dpkg-deb', ['-x', deb, root], `unpacking ${path.basename(deb)}`);
+    }
+    fs.rmSync(debDir, { recursive: true, force: true });
+    log(`${name}: ${packages.length} packages from ${suite}/${arch} unpacked into ${root} in ${fmtSecs(Date.now() - t0)}`);
+    const set: UnpackedSet = { root, versions };
+    writeJsonAtomic(stampFile, set);
+    return set;
+  });
 }

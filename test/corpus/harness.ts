@@ -29,8 +29,8 @@ export interface Tool {
 const TOOL_ENV = { ...process.env, LC_ALL: 'C', LANG: 'C' };
 const CWD = os.tmpdir();
 
-async function spawnTool(cmd: string, argv: readonly string[]): Promise<ToolResult> {
-  const r = await run(cmd, argv, { cwd: CWD, env: TOOL_ENV });
+async function spawnTool(cmd: string, argv: readonly string[], env: NodeJS.ProcessEnv = TOOL_ENV): Promise<ToolResult> {
+  const r = await run(cmd, argv, { cwd: CWD, env });
   if (r.signal) throw new Error(`${cmd} killed by ${r.signal}`);
   return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
@@ -49,15 +49,25 @@ export function kmodTool(): Tool {
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const KMODKIT_CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
 
-/** kmodkit's modinfo: `node dist/cli/index.js modinfo ARGS...`. */
-export function kmodkitTool(): Tool {
+/**
+ * kmodkit's modinfo: `node dist/cli/index.js modinfo ARGS...`, matching kmod
+ * `compat` where kmod releases differ (KMODKIT_KMOD_COMPAT; default 30, the
+ * system's kmod the default tier compares with).
+ */
+export function kmodkitTool(compat: '30' | '34' = '30'): Tool {
+  const env = { ...TOOL_ENV, KMODKIT_KMOD_COMPAT: compat };
   return {
-    name: 'kmodkit modinfo',
+    name: `kmodkit modinfo (KMODKIT_KMOD_COMPAT=${compat})`,
     run: async (args) => {
       if (!fs.existsSync(KMODKIT_CLI)) throw new Error(`${KMODKIT_CLI} does not exist (build with npx tsc -p .)`);
-      return spawnTool(process.execPath, [KMODKIT_CLI, 'modinfo', ...args]);
+      return spawnTool(process.execPath, [KMODKIT_CLI, 'modinfo', ...args], env);
     },
   };
+}
+
+/** A kmod applet run as `cmd[0] cmd[1..] ARGS` (e.g. trixie's kmod 34.2 through its loader). */
+export function commandTool(name: string, cmd: readonly string[], cannotRead?: readonly string[]): Tool {
+  return { name, run: (args) => spawnTool(cmd[0], [...cmd.slice(1), ...args]), cannotRead };
 }
 
 /**
@@ -150,6 +160,26 @@ export interface Variant {
   options: string[];
 }
 
+/** Option variants run over the sample of every package, in every format. */
+export const MODINFO_VARIANTS: readonly Variant[] = [
+  { name: '-F vermagic', options: ['-F', 'vermagic'] },
+  { name: '-F parm', options: ['-F', 'parm'] },
+  { name: '-p', options: ['-p'] },
+  { name: '-0', options: ['-0'] },
+  { name: '-F signer', options: ['-F', 'signer'] },
+  { name: '-F signature', options: ['-F', 'signature'] },
+  { name: '-0 -F sig_key', options: ['-0', '-F', 'sig_key'] },
+  { name: '-n', options: ['-n'] },
+  { name: '-a -d -l (last wins)', options: ['-a', '-d', '-l'] },
+  { name: '-l -n (last wins)', options: ['-l', '-n'] },
+  { name: '-n -F license (last wins)', options: ['-n', '-F', 'license'] },
+  { name: '-0 -F depends', options: ['-0', '-F', 'depends'] },
+  { name: '-F alias', options: ['-F', 'alias'] },
+  { name: '-F parmtype', options: ['-F', 'parmtype'] },
+  { name: '-F Author (case-sensitive)', options: ['-F', 'Author'] },
+  { name: '--field=srcversion --null', options: ['--field=srcversion', '--null'] },
+  { name: '--parameters -0', options: ['--parameters', '-0'] },
+];
 export interface Job {
   label: string;
   variant: Variant;

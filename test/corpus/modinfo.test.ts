@@ -39,30 +39,12 @@ import {
   runJob,
   substitute,
   toolUnderTest,
+  MODINFO_VARIANTS,
 } from './harness.js';
 
 const tierStart = Date.now();
 
-/** Option variants run over the sample of every package, in every format. */
-const VARIANTS: Variant[] = [
-  { name: '-F vermagic', options: ['-F', 'vermagic'] },
-  { name: '-F parm', options: ['-F', 'parm'] },
-  { name: '-p', options: ['-p'] },
-  { name: '-0', options: ['-0'] },
-  { name: '-F signer', options: ['-F', 'signer'] },
-  { name: '-F signature', options: ['-F', 'signature'] },
-  { name: '-0 -F sig_key', options: ['-0', '-F', 'sig_key'] },
-  { name: '-n', options: ['-n'] },
-  { name: '-a -d -l (last wins)', options: ['-a', '-d', '-l'] },
-  { name: '-l -n (last wins)', options: ['-l', '-n'] },
-  { name: '-n -F license (last wins)', options: ['-n', '-F', 'license'] },
-  { name: '-0 -F depends', options: ['-0', '-F', 'depends'] },
-  { name: '-F alias', options: ['-F', 'alias'] },
-  { name: '-F parmtype', options: ['-F', 'parmtype'] },
-  { name: '-F Author (case-sensitive)', options: ['-F', 'Author'] },
-  { name: '--field=srcversion --null', options: ['--field=srcversion', '--null'] },
-  { name: '--parameters -0', options: ['--parameters', '-0'] },
-];
+const VARIANTS = MODINFO_VARIANTS;
 const SAMPLE_MIN = 256;
 const FORMATS: ModuleFormat[] = ['ko', 'gz', 'xz', 'zst'];
 

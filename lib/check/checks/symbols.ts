@@ -12,7 +12,6 @@ import { exporterOf } from '../../module/facts.js';
 import { effectiveModversions } from '../../module/versions.js';
 import { moduleLicense } from '../../module/license.js';
 import { modinfoValues } from '../../module/modinfo.js';
-import { fnmatch } from '../../modindex/names.js';
 import { hex32 } from '../../bytes/reader.js';
 import { isVmlinux, symversModuleName } from '../symvers.js';
 import { targetModversions, targetOption, type TargetExport, type TargetKernel } from '../target.js';
@@ -31,11 +30,30 @@ function crcText(v: number): string {
   return hex32(v);
 }
 
-/** Whether a namespace is imported (import_ns=), incl. 6.16's "module:<globs>" namespaces. */
-function namespaceOk(ns: string, imported: readonly string[], modname: string): boolean {
+/** Module names as the kernel compares them (mod_strncmp): '-' and '_' are the same character. */
+function modnameKey(s: string): string {
+  return s.replace(/-/g, '_');
+}
+
+/**
+ * Whether a namespace is imported (import_ns=), or is 6.16's "module:a,b,pre*"
+ * namespace naming this module. As the kernel's verify_module_namespace: each
+ * comma-separated entry matches the whole module name, or with a trailing '*'
+ * its prefix ('*' elsewhere is a plain character), '-' equal to '_'.
+ */
+export function namespaceOk(ns: string, imported: readonly string[], modname: string): boolean {
   if (imported.includes(ns)) return true;
-  if (ns.startsWith('module:')) return ns.slice(7).split(',').some((p) => p !== '' && fnmatch(p, modname));
-  return false;
+  if (!ns.startsWith('module:')) return false;
+  const mod = modnameKey(modname);
+  return ns
+    .slice('module:'.length)
+    .split(',')
+    .some((entry) => {
+      if (entry === '') return false;
+      const glob = entry.endsWith('*');
+      const want = modnameKey(glob ? entry.slice(0, -1) : entry);
+      return glob ? mod.startsWith(want) : mod === want;
+    });
 }
 
 /** The symbol in Module.symvers or a companion: no I/O, so no await per import. */
