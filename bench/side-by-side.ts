@@ -11,6 +11,7 @@
  *   uncompressed .ko of the same modules, and the table says so.
  * - check of the whole tree against its own kernel (Module.symvers, .config,
  *   modules tree) vs `depmod -e -E Module.symvers` on a copy of the tree;
+ *   kmodkit depmod -n vs kmod depmod -n on a copy of the tree (bytes compared);
  * - check at 1,000 / 2,000 / all modules (evenly spread), to show linearity.
  *
  *   npm run bench [-- --quick] [--runs N] [--only modinfo|check|6.12|.ko.zst|...]
@@ -224,6 +225,17 @@ if (want('check')) {
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
+  }
+}
+if (want('depmod')) {
+  // Both write every index to stdout (-n), so their bytes are compared too.
+  const copy = mkdtempSync(join(tmpdir(), 'kmodkit-bench-'));
+  try {
+    cpSync(tree, join(copy, 'lib/modules', release), { recursive: true });
+    const args = ['-n', '-b', copy, release];
+    rows.push(sideBySide('depmod -n, whole tree', kos.length, 'kmod depmod', { cmd: 'depmod', argv: [args] }, { cmd: process.execPath, argv: [[cli, 'depmod', ...args]] }, true));
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
   }
 }
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
