@@ -416,7 +416,10 @@ export function decodeParams(mod: KernelModule): ParamsResult {
     const standardOps = p.type !== 'custom' && p.type !== 'unknown';
     if (p.parmtype === undefined) {
       if (expected !== undefined && standardOps) mism.push(`no parmtype= in .modinfo (ops ${p.opsSymbol} imply '${expected}')`);
-    } else if (expected !== undefined && p.parmtype !== expected) {
+    } else if (expected !== undefined && p.parmtype !== expected && standardOps) {
+      // Module-defined ops may carry an explicit __MODULE_PARM_TYPE() of another
+      // name (7.2's uvcvideo: module_param_cb(nodrop, &param_ops_nodrop, …) with
+      // parmtype "uint"), so only the kernel's own ops imply a parmtype.
       mism.push(`parmtype '${p.parmtype}' but ops ${p.type === 'array' ? `param_array_ops of ${p.elementOpsSymbol ?? 'param_ops_' + p.elementType}` : p.opsSymbol} imply '${expected}'`);
     }
     if (mism.length) {

@@ -13,7 +13,8 @@ import { openModule } from '../../lib/io/open.js';
 import { decodeParams } from '../../lib/module/params.js';
 import { listModules, loadCachedCorpus } from './cache.js';
 
-const packages = loadCachedCorpus().filter((p) => p.kind === 'image');
+// KMODKIT_CORPUS_SLOTS=a,b limits the tier to those slots (as the other corpus tiers).
+const packages = loadCachedCorpus().filter((p) => p.kind === 'image' && (!process.env.KMODKIT_CORPUS_SLOTS || process.env.KMODKIT_CORPUS_SLOTS.split(',').includes(p.slot)));
 
 if (packages.length === 0) {
   test('params corpus: no cached corpus (run node dist/test/corpus/fetch.js)', (t) => {
