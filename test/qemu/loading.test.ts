@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { PROJECT_ROOT, prepareVm, qemuAvailable, runInVm, type RunResult } from './vm.js';
+import { PROJECT_ROOT, parseTagged, prepareVm, qemuAvailable, runInVm, type RunResult } from './vm.js';
 
 interface Case {
   case: string;
@@ -27,20 +27,7 @@ interface Case {
   detail?: unknown;
 }
 
-function parse<T>(output: string, tag: string): T[] {
-  const out: T[] = [];
-  for (const line of output.split('\n')) {
-    const i = line.indexOf(`${tag} `);
-    if (i >= 0) {
-      try {
-        out.push(JSON.parse(line.slice(i + tag.length + 1)) as T);
-      } catch {
-        /* a line cut by kernel messages: reported as missing below */
-      }
-    }
-  }
-  return out;
-}
+const parse = parseTagged;
 
 const KO = path.join(PROJECT_ROOT, 'samples', 'ko');
 const guestScript = path.join(PROJECT_ROOT, 'dist', 'test', 'qemu', 'guest', 'loading.js');

@@ -10,7 +10,7 @@
 import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT, prepareVm, qemuAvailable, runInVm, type RunResult } from './vm.js';
+import { PROJECT_ROOT, parseTagged, prepareVm, qemuAvailable, runInVm, type RunResult } from './vm.js';
 
 interface Step {
   step: string;
@@ -32,14 +32,7 @@ function pickModule(): { guest: string; files: Record<string, string> } | { skip
   return { skip: 'samples/ko/hello.ko is missing (run bash samples/build.sh) and KMODKIT_SMOKE_KO is not set' };
 }
 
-function parse<T>(output: string, tag: string): T[] {
-  const out: T[] = [];
-  for (const line of output.split('\n')) {
-    const i = line.indexOf(`${tag} `);
-    if (i >= 0) out.push(JSON.parse(line.slice(i + tag.length + 1)) as T);
-  }
-  return out;
-}
+const parse = parseTagged;
 
 const guestScript = path.join(PROJECT_ROOT, 'dist', 'test', 'qemu', 'guest', 'smoke.js');
 const mod = pickModule();

@@ -667,3 +667,46 @@ export async function runInVm(script: string, opts: RunOptions = {}): Promise<Ru
     qemuStderr: stderr,
   };
 }
+
+/** Length of the JSON value at the start of `s` (brackets and strings matched), or -1. */
+function jsonPrefixLength(s: string): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The JSON values the guest printed behind `TAG ` on the serial console, one
+ * per line. The kernel's own messages share the console and can land on the
+ * same line right after a value, so only the balanced JSON prefix is parsed; a
+ * value cut in two by a kernel message is left out (and reported missing by
+ * the caller's own checks).
+ */
+export function parseTagged<T>(output: string, tag: string): T[] {
+  const out: T[] = [];
+  for (const line of output.split('\n')) {
+    const i = line.indexOf(`${tag} `);
+    if (i < 0) continue;
+    const rest = line.slice(i + tag.length + 1);
+    const n = jsonPrefixLength(rest);
+    if (n < 0) continue;
+    try {
+      out.push(JSON.parse(rest.slice(0, n)) as T);
+    } catch {
+      /* not JSON after all: left out */
+    }
+  }
+  return out;
+}
