@@ -155,6 +155,13 @@ async function main(): Promise<number> {
         code = await (await commands.depmod()).runDepmod(rawAfter('depmod'));
       },
     )
+    // Preparation and the page: listed here, run through DIRECT (each has its own -h).
+    .command('sign', "sign-file's interface: append a PKCS#7 module signature (HASH KEY CERT MODULE [DEST]; -d, -p, -k, --resign)", (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.sign!(); })
+    .command('strip', 'Drop the signature (--signature), debug sections (--debug, as INSTALL_MOD_STRIP=1) or modversions/vermagic (MODULE...; -o OUT)', (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.strip!(); })
+    .command('compress', "Compress modules as modules_install does (--format gzip|xz|zstd; -k, -o OUT)", (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.compress!(); })
+    .command('decompress', 'Decompress .ko.gz/.ko.xz/.ko.zst modules (-k, -o OUT)', (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.decompress!(); })
+    .command('install', 'DKMS-style: strip, sign, compress, place under lib/modules/RELEASE/updates, depmod, pre-flight check (MODULE... --kernel R; --root, --dir, --sign KEY CERT, --strip, --compress, --dry-run)', (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.install!(); })
+    .command('web', 'Serve the module anatomy page on 127.0.0.1 ([--port N]; the page also works opened as a file)', (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.web!(); })
     .demandCommand(1, 'Name a command; see --help.')
     .strict()
     .version(pkg.version)
