@@ -24,7 +24,7 @@ modules_install do: strip debug information (--strip, INSTALL_MOD_STRIP=1),
 sign with the kernel's CONFIG_MODULE_SIG_HASH (--sign), compress as its
 CONFIG_MODULE_COMPRESS_* says (--compress auto), place them under
 DIR/lib/modules/RELEASE/updates/ (temporary file + rename), refresh the
-indexes with depmod -b DIR RELEASE, and run the pre-flight check against
+indexes (kmodkit depmod, as depmod -b DIR RELEASE), and run the pre-flight check against
 that kernel. The kernel's .config is read from DIR/boot/config-RELEASE or
 lib/modules/RELEASE/build/.config (or --config).
 Options:

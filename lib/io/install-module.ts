@@ -17,6 +17,7 @@ import { encodeModule } from './native/encode.js';
 import { readModuleFile } from './open.js';
 import { readInputFile, signerFromFiles, writeFileAtomic } from './prepare-files.js';
 import { loadTarget } from './target.js';
+import { runDepmodTree } from './depmod-tree.js';
 
 export interface InstallOptions {
   /** kernel release: lib/modules/RELEASE */
@@ -34,7 +35,7 @@ export interface InstallOptions {
   config?: string;
   symvers?: string;
   dryRun?: boolean;
-  /** the depmod binary (default: kmod's depmod from PATH); null skips it */
+  /** a depmod binary to run as `DEPMOD [-b ROOT] RELEASE` (default: kmodkit's own depmod, in process); null skips it */
   depmod?: string | null;
 }
 
@@ -62,12 +63,6 @@ export interface InstallReport {
 
 const MODULE_NAME_RE = /\.ko(\.gz|\.xz|\.zst)?$/;
 
-function findDepmod(): string | null {
-  for (const d of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
-    if (d && existsSync(join(d, 'depmod'))) return join(d, 'depmod');
-  }
-  return null;
-}
 
 function configCandidate(root: string, kernel: string, given?: string): string | undefined {
   if (given) return given;
@@ -128,8 +123,12 @@ export async function installModule(modules: readonly string[], o: InstallOption
   }
   if (report.installed.length === 0) return report;
 
-  const depmod = o.depmod === undefined ? findDepmod() : o.depmod;
-  if (depmod) {
+  if (o.depmod === undefined) {
+    // kmodkit's own depmod, in process (byte-identical to kmod 30's; see lib/depmod)
+    const r = await runDepmodTree({ dirname: report.modulesDir, kversion: o.kernel });
+    report.depmod = { command: ['kmodkit', 'depmod', ...(root === '/' ? [] : ['-b', root]), o.kernel], status: r.exitCode, stderr: r.stderr.map((l) => l + '\n').join('') };
+  } else if (o.depmod) {
+    const depmod = o.depmod;
     const command = [depmod, ...(root === '/' ? [] : ['-b', root]), o.kernel];
     const r = spawnSync(command[0], command.slice(1), { encoding: 'utf8', timeout: 300_000 });
     report.depmod = { command, status: r.status, stderr: (r.stderr ?? '') + (r.error ? r.error.message : '') };

@@ -4,14 +4,14 @@
  * for the guest's kernel (strip --debug, signed with a fresh RSA key, xz with
  * CRC32), plus `strip --debug` / `sign` / `compress` outputs of hello.ko.
  * In the guest: `kmodkit modprobe -d` from that root (dependencies from
- * depmod's indexes), and `kmodkit insmod` of each file; /proc/modules and
+ * kmodkit depmod's indexes, equal to kmod's), and `kmodkit insmod` of each file; /proc/modules and
  * dmesg are checked. The kernel does not trust the throw-away key, so it
  * reports "required key missing" (ENOKEY after parsing the PKCS#7) and loads
  * the module; a malformed signature would be refused (EBADMSG) instead.
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, prepareVm, qemuAvailable, runInVm } from './vm.js';
@@ -45,9 +45,15 @@ if (!qemuAvailable()) {
     const config = join(work, 'config');
     copyFileSync(vm.config, config);
     kmodkit('install', join(SAMPLES, 'kmodkit_exporter.ko'), join(SAMPLES, 'kmodkit_consumer.ko'), '--kernel', vm.release, '--root', root,
-      '--config', config, '--sign', key.key, key.cert, '--strip', '--compress', 'xz', '--no-depmod');
-    // the guest kernel's own indexes are not needed: depmod over just our modules
-    execFileSync('depmod', ['-b', root, vm.release], { stdio: 'pipe' });
+      '--config', config, '--sign', key.key, key.cert, '--strip', '--compress', 'xz');
+    // install wrote the indexes with kmodkit's own depmod (over just our modules); the guest's
+    // modprobe below reads them. They are byte for byte what kmod's depmod writes for that tree:
+    const kmodRoot = join(work, 'kmod-root');
+    cpSync(root, kmodRoot, { recursive: true });
+    execFileSync('depmod', ['-b', kmodRoot, vm.release], { stdio: 'pipe' });
+    for (const f of ['modules.dep', 'modules.dep.bin', 'modules.alias.bin', 'modules.symbols.bin']) {
+      t.deepEqual(readFileSync(join(root, 'lib/modules', vm.release, f)), readFileSync(join(kmodRoot, 'lib/modules', vm.release, f)), `${f} written by kmodkit depmod equals kmod's`);
+    }
     const extra = join(work, 'extra');
     execFileSync('mkdir', ['-p', extra]);
     kmodkit('strip', '--debug', join(SAMPLES, 'hello.ko'), '-o', join(extra, 'hello-stripped.ko'));
