@@ -17,6 +17,7 @@
 import { Decompress, decompress as decompressFrameInto } from 'fzstd';
 import { KmodkitError } from '../errors.js';
 import { XXH64 } from './xxhash64.js';
+import { concatBytes } from '../bytes/reader.js';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const MAX_WINDOW = 2 ** 27;
@@ -235,11 +236,5 @@ export function decompressZstd(data: Uint8Array, maxOutput: number): Uint8Array 
   }
   if (out) return out;
   if (chunks.length === 1) return chunks[0];
-  const res = new Uint8Array(total);
-  let p = 0;
-  for (const c of chunks) {
-    res.set(c, p);
-    p += c.length;
-  }
-  return res;
+  return concatBytes(chunks);
 }

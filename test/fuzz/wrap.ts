@@ -6,20 +6,11 @@
  * need no encoder. Also the bomb builders.
  */
 import { crc32 as zcrc32, gzipSync } from 'node:zlib';
+import { concatBytes } from '../../lib/bytes/reader.js';
 
 export type WrapFormat = 'none' | 'gzip' | 'zstd' | 'xz';
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const concat = concatBytes;
 
 const le32 = (v: number) => Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
 const crc32 = (d: Uint8Array) => zcrc32(d) >>> 0;
