@@ -6,7 +6,7 @@
  *   await h.unload();
  *
  * loadModule():
- *   1. resolves a module name through modules.dep (a path is used as is);
+ *   1. resolves a name or alias through lib/modprobe (a path is used as is; a bare name never opens ./name);
  *   2. runs the pre-flight check against the running kernel and refuses
  *      (KmodkitError 'EREJECTED', with the findings) a module the kernel
  *      would reject, unless forced (or `check: false` / `'warn'`);
@@ -34,7 +34,7 @@ import type { TargetKernel } from '../check/target.js';
 import type { Compression } from '../compress/detect.js';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import { strerror } from '../errno.js';
-import { lookupName, modulesDirPath, openModulesDir } from '../io/modules-dir.js';
+import { modulesDirPath, openModulesDir } from '../io/modules-dir.js';
 import { fileChange, openRegularFile, readExactly, type FileIdentity } from '../io/open.js';
 import { findBuildId, readNotes } from '../elf/notes.js';
 import { buildId as moduleBuildId } from '../module/layout.js';
@@ -165,31 +165,6 @@ export function kernelCompression(root = ''): Compression {
     return 'none';
   }
   return text === 'gzip' || text === 'xz' || text === 'zstd' ? text : 'none';
-}
-
-const MODULE_FILE_RE = /\.ko(\.(gz|xz|zst))?$/;
-
-export interface ResolvedFile {
-  readonly path: string;
-  /** Name derived from the file name (the module's own name is read later). */
-  readonly name: string;
-  /** Dependencies from modules.dep (paths), when resolved by name. */
-  readonly deps?: readonly string[];
-}
-
-/** A file path, or a module name looked up in modules.dep. */
-export function resolveModule(fileOrName: string, opts: { modulesDir?: string; root?: string } = {}): ResolvedFile {
-  const looksLikePath = fileOrName.includes('/') || MODULE_FILE_RE.test(fileOrName);
-  if (looksLikePath || existsSync(fileOrName)) {
-    if (!existsSync(fileOrName)) throw new KmodkitError('ENOENT', `could not load module ${fileOrName}: No such file or directory`, { file: fileOrName, errno: 'ENOENT' });
-    return { path: fileOrName, name: modnameFromPath(fileOrName) };
-  }
-  const dir = opts.modulesDir ?? modulesDirPath({ basedir: opts.root ?? '' }).dir;
-  const md = openModulesDir(dir);
-  const r = lookupName(md, fileOrName);
-  if (!r) throw new KmodkitError('ENOENT', `Module ${fileOrName} not found in directory ${dir}`, { errno: 'ENOENT', detail: { module: fileOrName, modulesDir: dir } });
-  if (r.kind === 'builtin') throw new KmodkitError('EINPUT', `Module ${r.name} is builtin`, { errno: 'EEXIST', detail: { module: r.name, builtin: true } });
-  return { path: r.path, name: r.name, deps: r.deps };
 }
 
 /** A module file opened once for loading: the checked bytes and the descriptor they came from. */
