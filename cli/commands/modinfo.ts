@@ -5,18 +5,17 @@ import { statSync } from 'node:fs';
 import { hex } from '../../lib/bytes/reader.js';
 import { strerror } from '../../lib/errno.js';
 import { KmodkitError } from '../../lib/errors.js';
-import { lookupAlias, lookupName, modulesDirPath, openModulesDir, type ModulesDir, type Resolved } from '../../lib/io/modules-dir.js';
+import type { ModulesDir, Resolved } from '../../lib/io/modules-dir.js';
 import { openModule } from '../../lib/io/open.js';
 import { parseModinfo, type ModinfoEntry } from '../../lib/module/modinfo.js';
 import { modinfoEntries, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
+import type { Pkcs7Memo } from '../../lib/module/pkcs7.js';
+import { compressionPart } from '../../lib/module/document-parts.js';
 import { mergeParms } from '../../lib/module/parm.js';
 import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
 import { KMOD_COMPAT_VALUES, writeEntries, writeHeaderLine, writeParmList, type KmodCompat, type ModinfoTextOptions } from '../format/modinfo-text.js';
-import { Output, Recorder, replay, type Sink } from '../format/output.js';
-import { runParallel, startWorkers } from './modinfo-parallel.js';
-import { compressionPart } from '../../lib/module/document-parts.js';
-import { writeDocument, writeErrorDocument } from '../format/json-documents.js';
+import { Output, Recorder, type Sink } from '../format/output.js';
 
 const PROG = 'modinfo';
 const SPEC = {
@@ -44,6 +43,8 @@ export interface Ctx {
   json: boolean;
   md?: ModulesDir;
   mdOptions: { basedir?: string; release?: string };
+  /** The last PKCS#7 message decoded: the next module signed by the same key reuses its decoding. */
+  pkcs7Memo: Pkcs7Memo;
 }
 
 export const modinfoUsage = `Usage:
@@ -105,7 +106,7 @@ export async function runModinfo(args: readonly string[], version: string): Prom
     return 1;
   }
   const compat = kmodCompat as KmodCompat;
-  const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions };
+  const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions, pkcs7Memo: {} };
   const args_ = scanned.positionals;
   // Threads start before the stat pass below, so their start-up overlaps it.
   // Threads pay off only when decompression dominates: each thread warms up
@@ -113,11 +114,12 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   // in bench/). The extension is a scheduling hint only; formats are still
   // recognised by their magic bytes.
   const compressedArgs = byName ? 0 : args_.filter((a) => COMPRESSED_EXT.test(a)).length;
-  const pool = compressedArgs >= PARALLEL_MIN ? startWorkers({ field, nul, json, kmodCompat: compat }) : undefined;
-  const isPath = args_.map((a) => !byName && isModuleFilename(a));
+  const parallel = compressedArgs >= PARALLEL_MIN ? await import('./modinfo-parallel.js') : undefined;
+  const pool = parallel?.startWorkers({ field, nul, json, kmodCompat: compat });
   let failed = false;
-  if (pool) {
-    failed = await runParallel(pool, args_, isPath, (arg, k, sink) => doArg({ ...ctx, out: sink }, arg, byName, isPath[k]), out);
+  if (parallel && pool) {
+    const isPath = args_.map((a) => !byName && isModuleFilename(a));
+    failed = await parallel.runParallel(pool, args_, isPath, (arg, k, sink) => doArg({ ...ctx, out: sink }, arg, byName, isPath[k]), out);
   } else {
     for (const arg of args_) if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
   }
@@ -143,14 +145,22 @@ export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: bool
 }
 
 /** Render one module file's output into a recorder (used by the worker threads). */
-export async function renderPath(arg: string, opts: { field?: string; nul: boolean; json: boolean; kmodCompat?: KmodCompat }): Promise<{ events: (Uint8Array | string)[]; ok: boolean }> {
+export async function renderPath(
+  arg: string,
+  opts: { field?: string; nul: boolean; json: boolean; kmodCompat?: KmodCompat },
+  pkcs7Memo: Pkcs7Memo = {},
+): Promise<{ events: (Uint8Array | string)[]; ok: boolean }> {
   const rec = new Recorder();
-  const ok = await doArg({ out: rec, opts: { field: opts.field, nul: opts.nul, kmodCompat: opts.kmodCompat }, json: opts.json, mdOptions: {} }, arg, false, true);
+  const ok = await doArg({ out: rec, opts: { field: opts.field, nul: opts.nul, kmodCompat: opts.kmodCompat }, json: opts.json, mdOptions: {}, pkcs7Memo }, arg, false, true);
   return { events: rec.seal(), ok };
 }
 
-function modulesDir(ctx: Ctx): ModulesDir {
+/** lib/io/modules-dir (and the index readers) load only for names and aliases. */
+const modulesDirModule = () => import('../../lib/io/modules-dir.js');
+
+async function modulesDir(ctx: Ctx): Promise<ModulesDir> {
   if (!ctx.md) {
+    const { modulesDirPath, openModulesDir } = await modulesDirModule();
     const { dir, release } = modulesDirPath(ctx.mdOptions);
     ctx.md = openModulesDir(dir, release);
   }
@@ -158,7 +168,8 @@ function modulesDir(ctx: Ctx): ModulesDir {
 }
 
 async function doName(ctx: Ctx, name: string): Promise<boolean> {
-  const r = lookupName(modulesDir(ctx), name);
+  const md = await modulesDir(ctx);
+  const r = (await modulesDirModule()).lookupName(md, name);
   if (!r) {
     ctx.out.error(`${PROG}: ERROR: Module name ${name} not found.`);
     return false;
@@ -168,8 +179,9 @@ async function doName(ctx: Ctx, name: string): Promise<boolean> {
 
 async function doAlias(ctx: Ctx, alias: string): Promise<boolean> {
   let list: Resolved[];
+  const md = await modulesDir(ctx);
   try {
-    list = lookupAlias(modulesDir(ctx), alias);
+    list = (await modulesDirModule()).lookupAlias(md, alias);
   } catch {
     list = [];
   }
@@ -201,7 +213,7 @@ async function showFile(ctx: Ctx, filename: string, name: string, openPath = fil
     return true;
   }
   if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
-  return withEntries(ctx, name, openPath, fullEntries, (_mod, entries) => writeBody(ctx, entries));
+  return withEntries(ctx, name, openPath, (mod) => modinfoEntries(mod, { signature: true, pkcs7Memo: ctx.pkcs7Memo }), (_mod, entries) => writeBody(ctx, entries));
 }
 
 /**
@@ -235,9 +247,6 @@ async function withEntries(
   }
 }
 
-/** .modinfo entries followed by the signature entries, as libkmod lists them. */
-const fullEntries = (mod: KernelModule): ModinfoEntry[] => modinfoEntries(mod, { signature: true });
-
 function writeBody(ctx: Ctx, entries: readonly ModinfoEntry[]): void {
   const { out, opts } = ctx;
   const merged = opts.field === undefined || opts.field === 'parm' ? mergeParms(entries) : undefined;
@@ -259,9 +268,10 @@ function reportInfoError(ctx: Ctx, name: string, e: unknown): false {
 
 async function doBuiltin(ctx: Ctx, name: string): Promise<boolean> {
   const { out, opts } = ctx;
-  const info = modulesDir(ctx).builtinModinfo();
+  const info = (await modulesDir(ctx)).builtinModinfo();
   const entries = info ? parseModinfo(joinRecords(info.records.get(name) ?? [])) : null;
   if (ctx.json) {
+    const { writeDocument } = await jsonModule();
     writeDocument(out, '(builtin)', jsonOf(name, '(builtin)', entries ?? [], null, null));
     return true;
   }
@@ -295,13 +305,17 @@ function joinRecords(records: Uint8Array[]): Uint8Array {
 
 // ---- JSON ----
 
+/** The JSON writers load only with --json. */
+const jsonModule = () => import('../format/json-documents.js');
+
 /** One document per module; a module that cannot be read is an error document (and kmod's line on stderr). */
 async function showJson(ctx: Ctx, filename: string, name: string, openPath: string): Promise<boolean> {
   let opened;
+  const { writeDocument, writeErrorDocument } = await jsonModule();
   try {
     opened = await openModule(openPath);
     const mod = opened.module;
-    writeDocument(ctx.out, openPath, jsonOf(name, filename, moduleInfo(mod), mod, moduleSignature(mod)));
+    writeDocument(ctx.out, openPath, jsonOf(name, filename, moduleInfo(mod), mod, moduleSignature(mod, ctx.pkcs7Memo)));
     return true;
   } catch (e) {
     if (!(e instanceof KmodkitError)) throw e;

@@ -9,6 +9,8 @@ import type { ParmInfo } from '../../lib/module/parm.js';
 import type { Sink as Output } from './output.js';
 
 const enc = new TextEncoder();
+const NL = Uint8Array.of(10);
+const NUL = Uint8Array.of(0);
 
 export interface ModinfoTextOptions {
   /** -F FIELD (or -a/-d/-l/-p/-n): print only this field's values. */
@@ -17,7 +19,7 @@ export interface ModinfoTextOptions {
   nul: boolean;
   /** Reference whose output is matched where kmod versions differ: '34' (default) or '30'. */
   kmodCompat?: KmodCompat;
-  /** Padded `key:` strings, reused across modules (filled on first use). */
+  /** Padded `key:` bytes, reused across modules (filled on first use; for one `nul` setting). */
   padded?: PadCache;
 }
 
@@ -25,17 +27,22 @@ export interface ModinfoTextOptions {
 export type KmodCompat = '30' | '34';
 export const KMOD_COMPAT_VALUES: readonly KmodCompat[] = ['30', '34'];
 
-/** Padded keys seen so far: a handful of distinct keys recur in every module. */
-type PadCache = Map<string, string>;
+/** `key:` and its padding (or `key=` with -0) as bytes, per key seen so far: a handful of keys recur in every module. */
+type PadCache = Map<string, Uint8Array>;
 
-function padKey(key: string, compat: KmodCompat | undefined, cache: PadCache): string {
+function padKey(key: string, opts: ModinfoTextOptions): Uint8Array {
+  const cache = (opts.padded ??= new Map());
   let padded = cache.get(key);
   if (padded === undefined) {
-    // kmod: printf("%s:%-*s", key, 15 - strlen(key), ""). A negative width means
-    // left-justified |width|, so kmod 30 pads a 20-byte key with 5 spaces; kmod 34
-    // clamps the width at 0 and prints no padding.
-    const pad = 15 - enc.encode(key).length;
-    padded = key + ':' + ' '.repeat(compat === '30' ? Math.abs(pad) : Math.max(pad, 0));
+    const keyBytes = enc.encode(key);
+    if (opts.nul) padded = enc.encode(key + '=');
+    else {
+      // kmod: printf("%s:%-*s", key, 15 - strlen(key), ""). A negative width means
+      // left-justified |width|, so kmod 30 pads a 20-byte key with 5 spaces; kmod 34
+      // clamps the width at 0 and prints no padding.
+      const pad = 15 - keyBytes.length;
+      padded = enc.encode(key + ':' + ' '.repeat(opts.kmodCompat === '30' ? Math.abs(pad) : Math.max(pad, 0)));
+    }
     cache.set(key, padded);
   }
   return padded;
@@ -63,9 +70,9 @@ export function writeEntries(out: Output, entries: readonly ModinfoEntry[], para
   }
   for (const e of entries) {
     if (e.key === 'parm' || e.key === 'parmtype') continue;
-    out.text(opts.nul ? e.key + '=' : padKey(e.key, opts.kmodCompat, (opts.padded ??= new Map())));
+    out.bytes(padKey(e.key, opts));
     value(out, e);
-    out.text(sep);
+    out.bytes(opts.nul ? NUL : NL);
   }
   for (const p of params) {
     out.text(label('parm:'));

@@ -15,36 +15,20 @@ import { KmodkitError } from '../errors.js';
 import { detectCompression, type Compression } from './detect.js';
 import { gunzipMembers } from './gzip.js';
 import { decompressXz } from './xz.js';
-import type { XzCheck, XzInfo } from './xz-info.js';
+import { xzSummary, type XzSummary } from './xz-info.js';
 import { decompressZstd } from './zstd.js';
+import { DEFAULT_MAX_OUTPUT } from './limits.js';
+
+export { DEFAULT_MAX_OUTPUT };
 
 export { detectCompression, DETECT_HEAD_LENGTH, type Compression } from './detect.js';
-export { xzInfo, readXzStreamHeader, type XzCheck, type XzInfo, type XzStreamInfo } from './xz-info.js';
-export { zstdFrames, type ZstdFrame } from './zstd.js';
+export { xzInfo, xzSummary, readXzStreamHeader, type XzCheck, type XzInfo, type XzStreamInfo, type XzSummary } from './xz-info.js';
+export { zstdFrames, type ZstdFrame } from './zstd-frames.js';
 
-/**
- * Default cap on decompressed output: 256 MiB. The largest real module
- * (amdgpu) is about 20 MB decompressed, so this leaves a 12x margin while
- * bounding what a bomb can cost. Configurable per call (maxOutput).
- */
-export const DEFAULT_MAX_OUTPUT = 256 * 1024 * 1024;
 
 export interface DecompressOptions {
   /** Largest decompressed size accepted, in bytes (default 256 MiB). */
   maxOutput?: number;
-}
-
-export interface XzSummary {
-  /** Check type of the first stream. */
-  check: XzCheck;
-  /** Check type of every stream. */
-  checks: XzCheck[];
-  streams: number;
-  streamPadding: boolean;
-  blocks: number;
-  dictSize: number;
-  /** One stream with check none/CRC32: what CONFIG_MODULE_DECOMPRESS accepts. */
-  kernelCompatible: boolean;
 }
 
 export interface Decompressed {
@@ -84,19 +68,6 @@ function wrap(format: Compression, e: unknown): KmodkitError {
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new KmodkitError('ECOMPRESS', `${format}: decoder failed: ${msg}`, { cause: e });
-}
-
-/** The container facts decompress() reports for an xz file. */
-export function xzSummary(i: XzInfo): XzSummary {
-  return {
-    check: i.check,
-    checks: i.checks,
-    streams: i.streams,
-    streamPadding: i.streamPadding,
-    blocks: i.blocks,
-    dictSize: i.dictSize,
-    kernelCompatible: i.kernelCompatible,
-  };
 }
 
 /** Decompress a module file of any supported format (detected by magic). */

@@ -238,3 +238,29 @@ export function xzInfo(data: Uint8Array): XzInfo {
     streamList: streams,
   };
 }
+
+export interface XzSummary {
+  /** Check type of the first stream. */
+  check: XzCheck;
+  /** Check type of every stream. */
+  checks: XzCheck[];
+  streams: number;
+  streamPadding: boolean;
+  blocks: number;
+  dictSize: number;
+  /** One stream with check none/CRC32: what CONFIG_MODULE_DECOMPRESS accepts. */
+  kernelCompatible: boolean;
+}
+
+/** The container facts decompress() reports for an xz file. */
+export function xzSummary(i: XzInfo): XzSummary {
+  return {
+    check: i.check,
+    checks: i.checks,
+    streams: i.streams,
+    streamPadding: i.streamPadding,
+    blocks: i.blocks,
+    dictSize: i.dictSize,
+    kernelCompatible: i.kernelCompatible,
+  };
+}

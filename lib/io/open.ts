@@ -15,17 +15,25 @@
  */
 import { closeSync, constants, fstatSync, openSync, type BigIntStats } from 'node:fs';
 import { detectCompression } from '../compress/detect.js';
-import { DEFAULT_MAX_OUTPUT } from '../compress/index.js';
+import { DEFAULT_MAX_OUTPUT } from '../compress/limits.js';
 import { elfError, hasElfMagic } from '../elf/header.js';
 import { KmodkitError } from '../errors.js';
 import { moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type OpenOptions } from '../module/module.js';
 import { fileSource, readExactly } from './file-source.js';
-import { decompressNative } from './native/decompress.js';
 
 export { readExactly };
 
-/** The Node layer decodes with the native decoders where they apply (KMODKIT_DECODERS=pure: never). */
-const withNative = (o: OpenOptions): OpenOptions => (o.decompress ? o : { ...o, decompress: decompressNative });
+/**
+ * The Node layer decodes with the native decoders where they apply
+ * (KMODKIT_DECODERS=pure: never). They, and the pure ones behind them, are
+ * imported only when a compressed file is met: a tree of plain .ko never
+ * loads a decoder.
+ */
+async function withNative(o: OpenOptions): Promise<OpenOptions> {
+  if (o.decompress) return o;
+  const { decompressNative } = await import('./native/decompress.js');
+  return { ...o, decompress: decompressNative };
+}
 
 export type { OpenOptions };
 export interface OpenedModule {
@@ -150,7 +158,7 @@ export async function openModule(path: string, options: OpenOptions & { maxFileS
       keepOpen = true;
       return { path, module, close: () => closeSync(fd) };
     }
-    const module = await moduleFromBytes(src.read(0, src.size), withNative(options));
+    const module = await moduleFromBytes(src.read(0, src.size), await withNative(options));
     return { path, module, close() {} };
   } catch (e) {
     if (e instanceof KmodkitError && e.file === undefined) e.file = path;
@@ -181,7 +189,7 @@ export async function readModuleFile(path: string, options: OpenOptions & { maxF
     closeSync(f.fd);
   }
   try {
-    return await moduleFromBytes(data, withNative(options));
+    return await moduleFromBytes(data, await withNative(options));
   } catch (e) {
     if (e instanceof KmodkitError && e.file === undefined) e.file = path;
     throw e;

@@ -45,13 +45,15 @@ export function parseModinfo(section: Uint8Array): ModinfoEntry[] {
   if (size <= 1) return [];
   const end = start + size;
   const out: ModinfoEntry[] = [];
+  // Keys repeat (alias, parm, ...): the last few are reused instead of decoded again.
+  const keys: KeySeen[] = [];
   let i = start;
   while (i < end) {
     let j = section.indexOf(0, i);
     if (j < 0 || j > end) j = end;
     if (j > i) {
       if (out.length === MAX_MODINFO_ENTRIES) throw tooManyEntries();
-      out.push(entryOf(section.subarray(i, j)));
+      out.push(entryOf(section, i, j, keys));
     }
     i = j + 1;
     while (i < end && section[i] === 0) i++;
@@ -59,11 +61,61 @@ export function parseModinfo(section: Uint8Array): ModinfoEntry[] {
   return out;
 }
 
-function entryOf(raw: Uint8Array): ModinfoEntry {
-  const eq = raw.indexOf(EQ);
-  if (eq < 0) return { key: decodeText(raw), value: '', valueBytes: raw.subarray(raw.length), utf8: true, noEquals: true };
-  const valueBytes = raw.subarray(eq + 1);
-  return { key: decodeText(raw.subarray(0, eq)), value: decodeText(valueBytes), valueBytes, utf8: isUtf8(valueBytes) };
+interface KeySeen {
+  readonly bytes: Uint8Array;
+  readonly text: string;
+}
+
+/** How many distinct recent keys parseModinfo remembers. */
+const KEYS_REMEMBERED = 8;
+
+function keyOf(section: Uint8Array, from: number, to: number, seen: KeySeen[]): string {
+  const n = to - from;
+  for (let k = 0; k < seen.length; k++) {
+    const b = seen[k].bytes;
+    if (b.length !== n) continue;
+    let i = 0;
+    while (i < n && b[i] === section[from + i]) i++;
+    if (i === n) return seen[k].text;
+  }
+  const bytes = section.subarray(from, to);
+  const text = decodeText(bytes);
+  if (seen.length === KEYS_REMEMBERED) seen.shift();
+  seen.push({ bytes, text });
+  return text;
+}
+
+/**
+ * One entry. The value's text and its UTF-8 validity are worked out on first
+ * use: printing modinfo needs only the bytes.
+ */
+class Entry implements ModinfoEntry {
+  private text: string | undefined = undefined;
+  private valid: boolean | undefined = undefined;
+  constructor(
+    readonly key: string,
+    readonly valueBytes: Uint8Array,
+    readonly noEquals: true | undefined,
+  ) {}
+
+  get value(): string {
+    return (this.text ??= this.valueBytes.length === 0 ? '' : decodeText(this.valueBytes));
+  }
+
+  get utf8(): boolean {
+    return (this.valid ??= isUtf8(this.valueBytes));
+  }
+
+  toJSON(): { key: string; value: string; valueBytes: Uint8Array; utf8: boolean; noEquals?: true } {
+    return { key: this.key, value: this.value, valueBytes: this.valueBytes, utf8: this.utf8, ...(this.noEquals ? { noEquals: true as const } : {}) };
+  }
+}
+
+function entryOf(section: Uint8Array, from: number, to: number, keys: KeySeen[]): ModinfoEntry {
+  let eq = from;
+  while (eq < to && section[eq] !== EQ) eq++;
+  if (eq === to) return new Entry(keyOf(section, from, to, keys), section.subarray(to, to), true);
+  return new Entry(keyOf(section, from, eq, keys), section.subarray(eq + 1, to), undefined);
 }
 
 /** First value of `key` (the kernel's get_modinfo rule), or undefined. */

@@ -7,10 +7,11 @@ import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
 import { readElf, section, sectionBytes, type ElfFile } from '../elf/file.js';
 import { parseModinfo, type ModinfoEntry } from './modinfo.js';
-import { findSignatureIn, isSignatureError, signatureModinfoEntries, signatureModinfoEntriesWithoutCrypto, type ModinfoSignatureOptions, type ModuleSignature } from './signature.js';
+import { findSignatureIn, isSignatureError, signatureModinfoEntries, signatureModinfoEntriesWithoutCrypto, type ModinfoSignatureOptions, type ModuleSignature, type Pkcs7Memo } from './signature.js';
 import { detectCompression, type Compression } from '../compress/detect.js';
 import type { Decompressed, DecompressOptions } from '../compress/index.js';
 import { memorySource } from '../bytes/source.js';
+import { DEFAULT_MAX_OUTPUT } from '../compress/limits.js';
 
 export interface CompressionInfo {
   readonly format: Compression;
@@ -58,15 +59,21 @@ export function hasModinfo(mod: KernelModule): boolean {
   return section(mod.elf, '.modinfo') !== undefined;
 }
 
-/** The appended signature, or null when the module is unsigned. */
-export function moduleSignature(mod: KernelModule): ModuleSignature | null {
-  if (mod.cache.signature === undefined) mod.cache.signature = findSignatureIn(mod.source);
+/**
+ * The appended signature, or null when the module is unsigned. With `memo`,
+ * a PKCS#7 message like the previous one is not decoded again (see
+ * parsePkcs7Reusing; the result is then read-only).
+ */
+export function moduleSignature(mod: KernelModule, memo?: Pkcs7Memo): ModuleSignature | null {
+  if (mod.cache.signature === undefined) mod.cache.signature = findSignatureIn(mod.source, memo);
   return mod.cache.signature;
 }
 
 export interface ModinfoEntriesOptions extends ModinfoSignatureOptions {
   /** Append the signature fields (sig_id, signer, sig_key, sig_hashalgo, signature) as kmod does. */
   signature?: boolean;
+  /** Reuse the decoding of a PKCS#7 message like the previous module's (one memo per run). */
+  pkcs7Memo?: Pkcs7Memo;
 }
 
 /**
@@ -79,7 +86,7 @@ export function modinfoEntries(mod: KernelModule, options: ModinfoEntriesOptions
   if (!options.signature) return entries;
   let sig: ModinfoEntry[];
   try {
-    sig = options.libcrypto === false ? signatureModinfoEntriesWithoutCrypto(mod.source) : signatureModinfoEntries(moduleSignature(mod));
+    sig = options.libcrypto === false ? signatureModinfoEntriesWithoutCrypto(mod.source) : signatureModinfoEntries(moduleSignature(mod, options.pkcs7Memo));
   } catch (e) {
     if (!isSignatureError(e)) throw e;
     return entries;
@@ -103,8 +110,8 @@ export async function moduleFromBytes(data: Uint8Array, options: OpenOptions = {
   const format = detectCompression(data.subarray(0, 16));
   if (format === 'none') return readModule(memorySource(data), { format, storedSize: data.length });
   // The decoders (WebAssembly xz, fflate, fzstd) load only when a compressed module is met.
-  const { decompress, DEFAULT_MAX_OUTPUT } = await import('../compress/index.js');
-  const out = await (options.decompress ?? decompress)(data, { maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT });
+  const decode = options.decompress ?? (await import('../compress/index.js')).decompress;
+  const out = await decode(data, { maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT });
   return readModule(memorySource(out.data), {
     format: out.compression,
     storedSize: data.length,

@@ -86,6 +86,8 @@ export interface SignerInfo {
   };
   signatureAlgorithm: AlgorithmIdentifier;
   signature: Uint8Array;
+  /** Where `signature` lies in the message, when it is a primitive OCTET STRING (parsePkcs7Reusing). */
+  signatureOffset?: number;
   hasUnsignedAttrs: boolean;
 }
 
@@ -429,7 +431,8 @@ function parseSignerInfo(si: DerNode, idx: number, issues: Issues): SignerInfo {
     if (messageDigest !== undefined) signedAttrs.messageDigest = messageDigest;
   }
   const signatureAlgorithm = derAlgorithm(c[i++], `${what} signatureAlgorithm`, issues);
-  const signature = derContent(derExpect(c[i++], T_OCTET_STRING, `${what} signature`)).slice();
+  const sigNode = derExpect(c[i++], T_OCTET_STRING, `${what} signature`);
+  const signature = derContent(sigNode).slice();
   let hasUnsignedAttrs = false;
   if (is(c[i], CONTEXT, 1)) {
     hasUnsignedAttrs = true;
@@ -438,6 +441,7 @@ function parseSignerInfo(si: DerNode, idx: number, issues: Issues): SignerInfo {
   if (i !== c.length) derError(`${what}: unexpected trailing fields`);
   const out: SignerInfo = { version, sid, digestAlgorithm, signatureAlgorithm, signature, hasUnsignedAttrs };
   if (signedAttrs) out.signedAttrs = signedAttrs;
+  if (!sigNode.constructed) out.signatureOffset = sigNode.contentStart;
   return out;
 }
 
@@ -483,6 +487,41 @@ export function parsePkcs7(der: Uint8Array): Pkcs7Info {
   if (i !== c.length) derError('SignedData: unexpected trailing fields');
   const signerInfos = sis.children.map((si, k) => parseSignerInfo(si, k, issues));
   return { version, digestAlgorithms, contentType, detached, certificates, hasCrls, signerInfos, trailingBytes: der.length - ci.end, opensslIssues: issues };
+}
+
+/**
+ * The message last decoded by parsePkcs7Reusing, kept by its caller (one per
+ * run of a command, never shared between threads).
+ */
+export interface Pkcs7Memo {
+  der?: Uint8Array;
+  info?: Pkcs7Info;
+}
+
+/**
+ * parsePkcs7(), remembering the last message in `memo`: modules signed with
+ * the same key carry messages that differ only in the first SignerInfo's
+ * encryptedDigest, a primitive OCTET STRING whose content the decoder copies
+ * and never interprets. When every other byte equals the remembered
+ * message's, the remembered decoding is returned with this signature (the
+ * result shares the remembered objects: treat it as read-only).
+ */
+export function parsePkcs7Reusing(der: Uint8Array, memo: Pkcs7Memo): Pkcs7Info {
+  const prev = memo.info;
+  const prevDer = memo.der;
+  const si = prev?.signerInfos[0];
+  const from = si?.signatureOffset;
+  if (prev && prevDer && si && from !== undefined && prevDer.length === der.length) {
+    const to = from + si.signature.length;
+    let same = true;
+    for (let i = 0; i < from && same; i++) same = der[i] === prevDer[i];
+    for (let i = to; i < der.length && same; i++) same = der[i] === prevDer[i];
+    if (same) return { ...prev, signerInfos: [{ ...si, signature: der.slice(from, to) }, ...prev.signerInfos.slice(1)] };
+  }
+  const info = parsePkcs7(der);
+  memo.der = der.slice();
+  memo.info = info;
+  return info;
 }
 
 /** kmod 30's signer: the first commonName of the issuer, else the LAST attribute, raw bytes up to a NUL. */

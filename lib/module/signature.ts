@@ -27,7 +27,9 @@ import { T_BIT_STRING, derError, integerMagnitude, isSignatureError } from './de
 
 export { isSignatureError };
 import type { ModinfoEntry } from './modinfo.js';
-import { KMOD_DIGESTS, OID_DATA, cut, digestName, kmodSignerBytes, parsePkcs7, type Pkcs7Info } from './pkcs7.js';
+import { KMOD_DIGESTS, OID_DATA, cut, digestName, kmodSignerBytes, parsePkcs7, parsePkcs7Reusing, type Pkcs7Info, type Pkcs7Memo } from './pkcs7.js';
+
+export type { Pkcs7Memo };
 
 /** Name of `module_signature.id_type` (kmod's table), or 'unknown' past its end. */
 export type SignatureIdType = 'PGP' | 'X509' | 'PKCS#7' | 'unknown';
@@ -179,7 +181,7 @@ function kernelCheck(t: Trailer): ModuleSignature['kernel'] {
  * subjectKeyIdentifier signer, digests kmod 30 cannot name) are returned with
  * `kmod.visible === false`.
  */
-export function findSignature(image: Uint8Array): ModuleSignature | null {
+export function findSignature(image: Uint8Array, memo?: Pkcs7Memo): ModuleSignature | null {
   const t = readTrailer(image);
   if (t === null) return null;
   checkLengths(t);
@@ -197,7 +199,7 @@ export function findSignature(image: Uint8Array): ModuleSignature | null {
 
   if (r.idType === PKEY_ID_PKCS7) {
     const der = image.subarray(sigStart, t.structOff);
-    const p7 = parsePkcs7(der);
+    const p7 = memo ? parsePkcs7Reusing(der, memo) : parsePkcs7(der);
     if (p7.signerInfos.length === 0) derError('PKCS#7 message has no SignerInfo');
     const si = p7.signerInfos[0];
     let signer = '';
@@ -294,9 +296,9 @@ function tailOf(src: ByteSource): { bytes: Uint8Array; start: number } {
 }
 
 /** findSignature() on a ByteSource, reading only the tail of a lazy source. */
-export function findSignatureIn(src: ByteSource): ModuleSignature | null {
+export function findSignatureIn(src: ByteSource, memo?: Pkcs7Memo): ModuleSignature | null {
   const { bytes, start } = tailOf(src);
-  const sig = findSignature(bytes);
+  const sig = findSignature(bytes, memo);
   if (sig && start > 0) return { ...sig, moduleSize: sig.moduleSize + start };
   return sig;
 }

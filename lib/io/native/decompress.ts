@@ -15,7 +15,11 @@
  */
 import * as zlib from 'node:zlib';
 import { KmodkitError } from '../../errors.js';
-import { DEFAULT_MAX_OUTPUT, decompress, detectCompression, xzInfo, xzSummary, zstdFrames, type Decompressed, type DecompressOptions } from '../../compress/index.js';
+import type { Decompressed, DecompressOptions } from '../../compress/index.js';
+import { detectCompression } from '../../compress/detect.js';
+import { DEFAULT_MAX_OUTPUT } from '../../compress/limits.js';
+import { xzInfo, xzSummary } from '../../compress/xz-info.js';
+import { zstdFrames } from '../../compress/zstd-frames.js';
 import { crc32 } from '../../compress/crc32.js';
 import { nativeLibs, type Liblzma, type Libzstd } from './libs.js';
 
@@ -161,5 +165,7 @@ export async function decompressNative(data: Uint8Array, options?: NativeDecompr
       /* the pure decoder gives the verdict */
     }
   }
+  // The pure decoders (fflate, fzstd, WebAssembly xz) load only when needed.
+  const { decompress } = await import('../../compress/index.js');
   return decompress(data, options);
 }
