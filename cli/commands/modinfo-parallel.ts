@@ -35,7 +35,8 @@ export interface WorkerPool {
 export function startWorkers(opts: RenderOptions): WorkerPool {
   const n = Math.max(0, Math.min(availableParallelism() - 1, 3));
   const url = new URL('./modinfo-worker.js', import.meta.url);
-  return { workers: Array.from({ length: n }, () => new Worker(url, { workerData: opts })) };
+  // A small young generation, as the main thread's (cli/index.ts): peak RSS.
+  return { workers: Array.from({ length: n }, () => new Worker(url, { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 3 } })) };
 }
 
 export async function runParallel(

@@ -6,7 +6,7 @@ import { hex } from '../../lib/bytes/reader.js';
 import { strerror } from '../../lib/errno.js';
 import { KmodkitError } from '../../lib/errors.js';
 import type { ModulesDir, Resolved } from '../../lib/io/modules-dir.js';
-import { openModule } from '../../lib/io/open.js';
+import { openModule, openRegularFile, type ModuleScratch, type RegularFile } from '../../lib/io/open.js';
 import { parseModinfo, type ModinfoEntry } from '../../lib/module/modinfo.js';
 import { modinfoEntries, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
 import type { Pkcs7Memo } from '../../lib/module/pkcs7.js';
@@ -27,8 +27,10 @@ const FIELD_OF: Record<string, string> = { author: 'author', description: 'descr
 /** Extensions recognised as module files (kmod 30 as built by Debian knows .ko, .ko.xz, .ko.zst; we read .ko.gz too). */
 const MODULE_EXTS = ['.ko', '.ko.gz', '.ko.xz', '.ko.zst'];
 
+const hasModuleExt = (p: string): boolean => MODULE_EXTS.some((e) => p.endsWith(e));
+
 function isModuleFilename(p: string): boolean {
-  if (!MODULE_EXTS.some((e) => p.endsWith(e))) return false;
+  if (!hasModuleExt(p)) return false;
   try {
     // no exception for the common miss (an alias that ends in .ko is rare, a typo is not)
     return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
@@ -45,6 +47,8 @@ export interface Ctx {
   mdOptions: { basedir?: string; release?: string };
   /** The last PKCS#7 message decoded: the next module signed by the same key reuses its decoding. */
   pkcs7Memo: Pkcs7Memo;
+  /** Buffers reused from one compressed module to the next (modules are done with before the next opens). */
+  scratch: ModuleScratch;
 }
 
 export const modinfoUsage = `Usage:
@@ -106,15 +110,17 @@ export async function runModinfo(args: readonly string[], version: string): Prom
     return 1;
   }
   const compat = kmodCompat as KmodCompat;
-  const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions, pkcs7Memo: {} };
+  const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions, pkcs7Memo: {}, scratch: {} };
   const args_ = scanned.positionals;
   // Threads start before the stat pass below, so their start-up overlaps it.
-  // Threads pay off only when decompression dominates: each thread warms up
-  // its own JIT, which costs more than parsing plain .ko files takes (measured
-  // in bench/). The extension is a scheduling hint only; formats are still
-  // recognised by their magic bytes.
-  const compressedArgs = byName ? 0 : args_.filter((a) => COMPRESSED_EXT.test(a)).length;
-  const parallel = compressedArgs >= PARALLEL_MIN ? await import('./modinfo-parallel.js') : undefined;
+  // Threads pay off only when decompression dominates, that is for xz: each
+  // thread loads the code and warms up its own JIT, which costs more than
+  // parsing plain .ko files takes, and than the native gzip and zstd
+  // decoders take (measured in bench/: zstd was no faster with a thread, and
+  // its peak RSS 40 MiB higher). The extension is a scheduling hint only;
+  // formats are still recognised by their magic bytes.
+  const xzArgs = byName ? 0 : args_.filter((a) => XZ_EXT.test(a)).length;
+  const parallel = xzArgs >= PARALLEL_MIN ? await import('./modinfo-parallel.js') : undefined;
   const pool = parallel?.startWorkers({ field, nul, json, kmodCompat: compat });
   let failed = false;
   if (parallel && pool) {
@@ -127,14 +133,26 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   return failed ? 1 : 0;
 }
 
-/** Batches with at least this many module files are spread over worker threads. */
+/** Batches with at least this many .xz module files are spread over worker threads. */
 const PARALLEL_MIN = Number(process.env.KMODKIT_PARALLEL_MIN ?? 200);
-const COMPRESSED_EXT = /\.(gz|xz|zst)$/;
+const XZ_EXT = /\.xz$/;
 
 /** One command-line argument: a name (-m), a module file, or an alias. */
 export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: boolean): Promise<boolean> {
   try {
     if (byName) return await doName(ctx, arg);
+    if (known === undefined && !ctx.json && ctx.opts.field !== 'filename' && hasModuleExt(arg)) {
+      // Open first: a regular file opened is what stat would have called
+      // one, and this saves that stat (one per module of a tree).
+      let file: RegularFile | undefined;
+      try {
+        file = openRegularFile(arg);
+      } catch (e) {
+        if (!(e instanceof KmodkitError)) throw e;
+        if (e.code === 'ENOTREG') return await doAlias(ctx, arg);
+      }
+      if (file) return await doPath(ctx, arg, file);
+    }
     if (known ?? isModuleFilename(arg)) return await doPath(ctx, arg);
     return await doAlias(ctx, arg);
   } catch (e) {
@@ -149,9 +167,10 @@ export async function renderPath(
   arg: string,
   opts: { field?: string; nul: boolean; json: boolean; kmodCompat?: KmodCompat },
   pkcs7Memo: Pkcs7Memo = {},
+  scratch: ModuleScratch = {},
 ): Promise<{ events: (Uint8Array | string)[]; ok: boolean }> {
   const rec = new Recorder();
-  const ok = await doArg({ out: rec, opts: { field: opts.field, nul: opts.nul, kmodCompat: opts.kmodCompat }, json: opts.json, mdOptions: {}, pkcs7Memo }, arg, false, true);
+  const ok = await doArg({ out: rec, opts: { field: opts.field, nul: opts.nul, kmodCompat: opts.kmodCompat }, json: opts.json, mdOptions: {}, pkcs7Memo, scratch }, arg, false, true);
   return { events: rec.seal(), ok };
 }
 
@@ -199,13 +218,14 @@ async function doResolved(ctx: Ctx, r: Resolved): Promise<boolean> {
   return showFile(ctx, r.path, r.name);
 }
 
-export async function doPath(ctx: Ctx, path: string): Promise<boolean> {
+/** A module file named on the command line (`file`: already opened by doArg, not by --json or -F filename). */
+export async function doPath(ctx: Ctx, path: string, file?: RegularFile): Promise<boolean> {
   // kmod prints cwd + "/" + arg, not normalised.
   const abs = path.startsWith('/') ? path : `${process.cwd()}/${path}`;
-  return showFile(ctx, abs, modnameFromPath(path), path);
+  return showFile(ctx, abs, modnameFromPath(path), path, file);
 }
 
-async function showFile(ctx: Ctx, filename: string, name: string, openPath = filename): Promise<boolean> {
+async function showFile(ctx: Ctx, filename: string, name: string, openPath = filename, file?: RegularFile): Promise<boolean> {
   const { out, opts } = ctx;
   if (ctx.json) return showJson(ctx, filename, name, openPath);
   if (opts.field === 'filename') {
@@ -213,7 +233,7 @@ async function showFile(ctx: Ctx, filename: string, name: string, openPath = fil
     return true;
   }
   if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
-  return withEntries(ctx, name, openPath, (mod) => modinfoEntries(mod, { signature: true, pkcs7Memo: ctx.pkcs7Memo }), (_mod, entries) => writeBody(ctx, entries));
+  return withEntries(ctx, name, openPath, (mod) => modinfoEntries(mod, { signature: true, pkcs7Memo: ctx.pkcs7Memo }), (_mod, entries) => writeBody(ctx, entries), file);
 }
 
 /**
@@ -226,10 +246,11 @@ async function withEntries(
   openPath: string,
   entriesOf: (mod: KernelModule) => ModinfoEntry[],
   render: (mod: KernelModule, entries: ModinfoEntry[]) => void,
+  file?: RegularFile,
 ): Promise<boolean> {
   let opened;
   try {
-    opened = await openModule(openPath);
+    opened = await openModule(openPath, { scratch: ctx.scratch, file });
   } catch (e) {
     return reportInfoError(ctx, name, e);
   }
@@ -313,7 +334,7 @@ async function showJson(ctx: Ctx, filename: string, name: string, openPath: stri
   let opened;
   const { writeDocument, writeErrorDocument } = await jsonModule();
   try {
-    opened = await openModule(openPath);
+    opened = await openModule(openPath, { scratch: ctx.scratch });
     const mod = opened.module;
     writeDocument(ctx.out, openPath, jsonOf(name, filename, moduleInfo(mod), mod, moduleSignature(mod, ctx.pkcs7Memo)));
     return true;

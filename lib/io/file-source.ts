@@ -69,9 +69,11 @@ export function fileSource(fd: number, size?: number): FileSource {
   return src;
 }
 
-/** Read `length` bytes at `offset` from a descriptor; a short file is 'ECHANGED' (it shrank after fstat). */
-export function readExactly(fd: number, offset: number, length: number, path?: string): Uint8Array {
-  const buf = new Uint8Array(length);
+/**
+ * Read `length` bytes at `offset` from a descriptor (into `buf`, at least
+ * `length` long, when given); a short file is 'ECHANGED' (it shrank after fstat).
+ */
+export function readExactly(fd: number, offset: number, length: number, path?: string, buf: Uint8Array = new Uint8Array(length)): Uint8Array {
   let got = 0;
   while (got < length) {
     let n: number;

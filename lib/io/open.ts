@@ -29,10 +29,39 @@ export { readExactly };
  * imported only when a compressed file is met: a tree of plain .ko never
  * loads a decoder.
  */
-async function withNative(o: OpenOptions): Promise<OpenOptions> {
+async function withNative(o: OpenOptions, scratch?: ModuleScratch): Promise<OpenOptions> {
   if (o.decompress) return o;
   const { decompressNative } = await import('./native/decompress.js');
-  return { ...o, decompress: decompressNative };
+  if (!scratch) return { ...o, decompress: decompressNative };
+  const into = (size: number) => scratchBuffer(scratch, 'output', size);
+  return { ...o, decompress: (data, d) => decompressNative(data, { ...d, into }) };
+}
+
+/**
+ * Buffers reused from one compressed module to the next (`modinfo` over a
+ * tree): the compressed bytes are read into `input` and the native decoders
+ * write into `output`, so a run allocates (and holds) only as much as its
+ * largest module instead of leaving every image to the garbage collector.
+ * A module opened with a scratch is valid only until the next openModule
+ * with the same scratch.
+ */
+export interface ModuleScratch {
+  input?: Uint8Array;
+  output?: Uint8Array;
+}
+
+/** Largest scratch buffer kept for the next module: the few larger ones (amdgpu: 19 MB) get their own, soon collected. */
+const SCRATCH_KEPT = 4 * 2 ** 20;
+
+function scratchBuffer(scratch: ModuleScratch, which: 'input' | 'output', size: number): Uint8Array {
+  let b = scratch[which];
+  if (!b || b.length < size) {
+    if (size > SCRATCH_KEPT) return new Uint8Array(size);
+    // grow in 256 KiB steps: a sorted tree meets larger modules only a few times
+    b = new Uint8Array(Math.ceil(Math.max(size, 1) / 2 ** 18) * 2 ** 18);
+    scratch[which] = b;
+  }
+  return b.subarray(0, size);
 }
 
 export type { OpenOptions };
@@ -144,8 +173,12 @@ export function readRegularFile(path: string, options: { maxFileSize?: number } 
  * Open a module file for reading. The returned module reads from the file
  * lazily: call close() when done. Errors carry `file`.
  */
-export async function openModule(path: string, options: OpenOptions & { maxFileSize?: number } = {}): Promise<OpenedModule> {
-  const { fd, size } = openRegularFile(path, options);
+export async function openModule(
+  path: string,
+  options: OpenOptions & { maxFileSize?: number; scratch?: ModuleScratch; file?: RegularFile } = {},
+): Promise<OpenedModule> {
+  // `file`: `path` already opened with openRegularFile (its descriptor is now this function's)
+  const { fd, size } = options.file ?? openRegularFile(path, options);
   let keepOpen = false;
   try {
     const src = fileSource(fd, size);
@@ -158,7 +191,9 @@ export async function openModule(path: string, options: OpenOptions & { maxFileS
       keepOpen = true;
       return { path, module, close: () => closeSync(fd) };
     }
-    const module = await moduleFromBytes(src.read(0, src.size), await withNative(options));
+    const { scratch } = options;
+    const data = scratch ? readExactly(fd, 0, size, path, scratchBuffer(scratch, 'input', size)) : src.read(0, src.size);
+    const module = await moduleFromBytes(data, await withNative(options, scratch));
     return { path, module, close() {} };
   } catch (e) {
     if (e instanceof KmodkitError && e.file === undefined) e.file = path;

@@ -318,27 +318,31 @@ export function kmodHex(bytes: Uint8Array): string {
 
 const HEXDIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 65, 66, 67, 68, 69, 70];
 
-/** kmodHex() as ASCII bytes, built in one buffer. */
+/** kmodHex() as ASCII bytes, built in one buffer: rows of 20 bytes ("XX:" each), "\n\t\t" between rows. */
 export function kmodHexBytes(bytes: Uint8Array): Uint8Array {
   const n = bytes.length;
   if (n === 0) return new Uint8Array(0);
   const breaks = Math.floor((n - 1) / 20);
-  const out = new Uint8Array(n * 3 - 1 + breaks * 3);
+  const out = new Uint8Array(n * 3 + breaks * 3);
   let j = 0;
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i];
-    out[j++] = HEXDIGITS[b >> 4];
-    out[j++] = HEXDIGITS[b & 15];
-    if (i < n - 1) {
-      out[j++] = 58; // ':'
-      if ((i + 1) % 20 === 0) {
-        out[j++] = 10;
-        out[j++] = 9;
-        out[j++] = 9;
-      }
+  for (let row = 0; row < n; row += 20) {
+    const end = Math.min(row + 20, n);
+    for (let i = row; i < end; i++) {
+      const b = bytes[i];
+      out[j] = HEXDIGITS[b >> 4];
+      out[j + 1] = HEXDIGITS[b & 15];
+      out[j + 2] = 58; // ':'
+      j += 3;
+    }
+    if (end < n) {
+      out[j] = 10;
+      out[j + 1] = 9;
+      out[j + 2] = 9;
+      j += 3;
     }
   }
-  return out;
+  // no ':' after the last byte
+  return out.subarray(0, out.length - 1);
 }
 
 const latin1 = new TextDecoder('latin1');

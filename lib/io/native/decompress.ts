@@ -33,7 +33,14 @@ export function decoderBackend(env: NodeJS.ProcessEnv = process.env): DecoderBac
 export interface NativeDecompressOptions extends DecompressOptions {
   /** Which decoders to use (default: decoderBackend()). */
   decoders?: DecoderBackend;
+  /**
+   * Where the xz and zstd decoders write: a buffer of exactly `size` bytes
+   * (default: a new one). The pure fallback and gzip always allocate.
+   */
+  into?: (size: number) => Uint8Array;
 }
+
+const allocate = (size: number): Uint8Array => new Uint8Array(size);
 
 const FTEXT_RESERVED = 0xe0;
 const FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16;
@@ -89,10 +96,10 @@ const LZMA_CONCATENATED = 0x08;
 const LZMA_OK = 0;
 const XZ_MEMLIMIT = 256 * 1024 * 1024;
 
-async function unxzPlain(lzma: Liblzma, data: Uint8Array, maxOutput: number): Promise<Decompressed | undefined> {
+async function unxzPlain(lzma: Liblzma, data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Promise<Decompressed | undefined> {
   const info = xzInfo(data);
   if (info.uncompressedSize > maxOutput || info.checks.includes('sha256') || info.dictSize > 64 * 1024 * 1024) return undefined;
-  const out = new Uint8Array(info.uncompressedSize);
+  const out = into(info.uncompressedSize);
   const inPos = [0];
   const outPos = [0];
   const ret = lzma.lzma_stream_buffer_decode([XZ_MEMLIMIT], LZMA_CONCATENATED, null, data, inPos, data.length, out, outPos, out.length);
@@ -100,7 +107,7 @@ async function unxzPlain(lzma: Liblzma, data: Uint8Array, maxOutput: number): Pr
   return { data: out, compression: 'xz', compressedSize: data.length, xz: xzSummary(info) };
 }
 
-function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number): Uint8Array | undefined {
+function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Uint8Array | undefined {
   const frames = zstdFrames(data);
   let declared = 0;
   for (const f of frames) {
@@ -109,7 +116,7 @@ function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number): Uint8A
     declared += f.contentSize;
   }
   if (declared > maxOutput) return undefined;
-  const out = new Uint8Array(declared);
+  const out = into(declared);
   let pos = 0;
   for (const f of frames) {
     if (f.skippable || f.contentSize === 0) continue;
@@ -128,7 +135,7 @@ function validMaxOutput(options: unknown): number | undefined {
   return typeof m === 'number' && Number.isSafeInteger(m) && m >= 0 ? m : undefined;
 }
 
-async function nativePlain(data: Uint8Array, maxOutput: number): Promise<Decompressed | undefined> {
+async function nativePlain(data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Promise<Decompressed | undefined> {
   const compressedSize = data.length;
   switch (detectCompression(data)) {
     case 'gzip': {
@@ -137,11 +144,11 @@ async function nativePlain(data: Uint8Array, maxOutput: number): Promise<Decompr
     }
     case 'xz': {
       const { lzma } = await nativeLibs();
-      return lzma ? unxzPlain(lzma, data, maxOutput) : undefined;
+      return lzma ? unxzPlain(lzma, data, maxOutput, into) : undefined;
     }
     case 'zstd': {
       const { zstd } = await nativeLibs();
-      const out = zstd ? unzstdPlain(zstd, data, maxOutput) : undefined;
+      const out = zstd ? unzstdPlain(zstd, data, maxOutput, into) : undefined;
       return out && { data: out, compression: 'zstd', compressedSize };
     }
     case 'none':
@@ -158,7 +165,7 @@ export async function decompressNative(data: Uint8Array, options?: NativeDecompr
   const maxOutput = validMaxOutput(options);
   if (backend === 'native' && data instanceof Uint8Array && maxOutput !== undefined) {
     try {
-      const r = await nativePlain(data, maxOutput);
+      const r = await nativePlain(data, maxOutput, options?.into ?? allocate);
       if (r) return r;
     } catch (e) {
       if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;
