@@ -26,14 +26,18 @@ export interface FileSource extends ByteSource {
   bytesRead(): number;
 }
 
-export function fileSource(fd: number, size?: number): FileSource {
+/**
+ * `alloc` gives the buffer each read goes into (default: a new one); the
+ * bytes handed out live there, so its memory must outlive every use of them.
+ */
+export function fileSource(fd: number, size?: number, alloc?: (length: number) => Uint8Array): FileSource {
   const fileSize = size ?? fstatSync(fd).size;
   const chunks: Chunk[] = [];
   let total = 0;
   let whole: Uint8Array | undefined;
 
   function fetch(start: number, length: number): Chunk {
-    const c = { start, bytes: readExactly(fd, start, length) };
+    const c = { start, bytes: readExactly(fd, start, length, undefined, alloc ? alloc(length) : new Uint8Array(length)) };
     total += length;
     chunks.push(c);
     return c;

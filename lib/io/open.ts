@@ -48,6 +48,22 @@ async function withNative(o: OpenOptions, scratch?: ModuleScratch): Promise<Open
 export interface ModuleScratch {
   input?: Uint8Array;
   output?: Uint8Array;
+  /** Where a plain .ko's reads go (header, section table, sections), from `arenaUsed` on; reset by each open. */
+  arena?: Uint8Array;
+  arenaUsed?: number;
+}
+
+/** Size of the read arena: a plain module's header, section table, .modinfo and signature fit many times over. */
+const ARENA = 2 ** 20;
+
+/** A buffer of `length` bytes from the scratch's arena, or a new one when it is full. */
+function arenaBuffer(scratch: ModuleScratch, length: number): Uint8Array {
+  const arena = (scratch.arena ??= new Uint8Array(ARENA));
+  const used = scratch.arenaUsed ?? 0;
+  if (length > arena.length - used) return new Uint8Array(length);
+  // 8-byte aligned, as a fresh ArrayBuffer would be (DataView reads do not care, typed views might)
+  scratch.arenaUsed = used + ((length + 7) & ~7);
+  return arena.subarray(used, used + length);
 }
 
 /** Largest scratch buffer kept for the next module: the few larger ones (amdgpu: 19 MB) get their own, soon collected. */
@@ -181,7 +197,9 @@ export async function openModule(
   const { fd, size } = options.file ?? openRegularFile(path, options);
   let keepOpen = false;
   try {
-    const src = fileSource(fd, size);
+    const { scratch } = options;
+    if (scratch) scratch.arenaUsed = 0;
+    const src = fileSource(fd, size, scratch ? (length) => arenaBuffer(scratch, length) : undefined);
     if (size < MAGIC_PROBE) {
       throw new KmodkitError('EFORMAT', `file too short (${size} bytes)`, { file: path, errno: 'EINVAL' });
     }
@@ -191,7 +209,6 @@ export async function openModule(
       keepOpen = true;
       return { path, module, close: () => closeSync(fd) };
     }
-    const { scratch } = options;
     const data = scratch ? readExactly(fd, 0, size, path, scratchBuffer(scratch, 'input', size)) : src.read(0, src.size);
     const module = await moduleFromBytes(data, await withNative(options, scratch));
     return { path, module, close() {} };
