@@ -17,7 +17,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compressedDir, corpusDir, loadCachedCorpus, run, shippedFormat, which, type CorpusPackage } from './cache.js';
+import { corpusDir, loadCachedCorpus, run, which } from './cache.js';
+import { assemble, compareDirs, OUTPUTS, variants } from './depmod-trees.js';
 
 const CLI = fileURLToPath(new URL('../../cli/index.js', import.meta.url));
 const cache = corpusDir();
@@ -25,47 +26,6 @@ const all = loadCachedCorpus(cache).sort((a, b) => a.slot.localeCompare(b.slot))
 const images = all.filter((p) => p.kind === 'image' && p.modulesRoot && fs.existsSync(p.modulesRoot));
 const CI_SUBSET = new Set(['amd64/ko', 'amd64-6.12/xz', 'arm64/ko']);
 const everything = process.env.CI !== 'true' || process.env.KMODKIT_DEPMOD_ALL === '1';
-const META = ['modules.order', 'modules.builtin', 'modules.builtin.modinfo'];
-
-interface Variant { pkg: CorpusPackage; fmt: 'ko' | 'xz'; source: string }
-
-function variants(pkg: CorpusPackage): Variant[] {
-  const shipped = shippedFormat(pkg);
-  const out: Variant[] = [];
-  const add = (fmt: 'ko' | 'xz', root: string): void => {
-    const src = path.join(root, path.relative(pkg.dir, pkg.modulesRoot));
-    if (fs.existsSync(path.join(src, 'kernel'))) out.push({ pkg, fmt, source: src });
-  };
-  if (shipped === 'ko') { add('ko', pkg.dir); add('xz', compressedDir(cache, pkg.key, 'xz')); }
-  else if (shipped === 'xz') { add('xz', pkg.dir); add('ko', compressedDir(cache, pkg.key, 'ko')); }
-  return out;
-}
-
-/** ROOT/lib/modules/RELEASE made of symlinks to src (or a real copy), with the package's metadata files. */
-async function assemble(root: string, release: string, src: string, meta: string, copy: boolean): Promise<string> {
-  const dir = path.join(root, 'lib/modules', release);
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const r = await run('cp', [copy ? '-a' : '-as', src, dir]);
-  if (r.code !== 0) throw new Error(`cp: ${r.stderr.toString()}`);
-  for (const f of fs.readdirSync(dir)) if (/^modules\./.test(f)) fs.rmSync(path.join(dir, f));
-  for (const f of META) if (fs.existsSync(path.join(meta, f))) fs.copyFileSync(path.join(meta, f), path.join(dir, f));
-  return dir;
-}
-
-const OUTPUTS = ['modules.dep', 'modules.dep.bin', 'modules.alias', 'modules.alias.bin', 'modules.softdep', 'modules.symbols', 'modules.symbols.bin',
-  'modules.builtin.bin', 'modules.builtin.alias.bin', 'modules.devname'];
-
-function compareDirs(a: string, b: string): { same: number; diffs: string[] } {
-  let same = 0;
-  const diffs: string[] = [];
-  for (const f of OUTPUTS) {
-    const x = fs.existsSync(path.join(a, f)) ? fs.readFileSync(path.join(a, f)) : null;
-    const y = fs.existsSync(path.join(b, f)) ? fs.readFileSync(path.join(b, f)) : null;
-    if (x && y && x.equals(y)) same++;
-    else diffs.push(`${f}: kmod ${x ? x.length + 'B' : 'absent'}, kmodkit ${y ? y.length + 'B' : 'absent'}`);
-  }
-  return { same, diffs };
-}
 
 /** Both tools on two trees; stderr has the root replaced so the texts compare. */
 async function both(args: (root: string) => string[], rootA: string, rootB: string) {
@@ -85,7 +45,7 @@ if (images.length === 0 || !haveDepmod) {
 
 let first = true;
 for (const pkg of haveDepmod ? images : []) {
-  for (const v of variants(pkg)) {
+  for (const v of variants(cache, pkg)) {
     const id = `${pkg.slot}/${v.fmt}`;
     if (!everything && !CI_SUBSET.has(id)) continue;
     const copy = first;

@@ -17,14 +17,11 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync, copyFileSync
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { modprobeReuse, runModprobe } from '../../cli/commands/modprobe.js';
-import { corpusDir, run, which } from './cache.js';
+import { modprobeReuse } from '../../cli/commands/modprobe.js';
+import { corpusDir, which } from './cache.js';
+import { kmodBatch, ours } from './modprobe-batch.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/modprobe.d', import.meta.url));
-const SEP = '\u0001';
-const ERRSEP = '\u0002';
-
-interface Result { out: string; err: string; rc: number }
 
 function findTree(): { dir: string; release: string } | null {
   const pkgs = path.join(corpusDir(), 'pkgs');
@@ -58,30 +55,6 @@ function stageTree(src: string, release: string): string {
   }
   execFileSync('depmod', ['-b', root, release]);
   return root;
-}
-
-async function kmodBatch(common: readonly string[], names: readonly string[]): Promise<Result[]> {
-  const script = `T=$(mktemp); for n in "$@"; do modprobe ${common.map((c) => `'${c}'`).join(' ')} "$n" 2>"$T"; rc=$?; printf '\\001%d\\n' "$rc"; cat "$T"; printf '\\002\\n'; done; rm -f "$T"`;
-  const r = await run('sh', ['-c', script, 'sh', ...names]);
-  const text = r.stdout.toString('latin1');
-  const res: Result[] = [];
-  let pos = 0;
-  while (pos < text.length) {
-    const a = text.indexOf(SEP, pos);
-    const nl = text.indexOf('\n', a);
-    const b = text.indexOf(ERRSEP, nl);
-    res.push({ out: text.slice(pos, a), rc: Number(text.slice(a + 1, nl)), err: text.slice(nl + 1, b) });
-    pos = b + 2;
-  }
-  if (res.length !== names.length) throw new Error(`kmod batch: ${res.length} results for ${names.length} names`);
-  return res;
-}
-
-async function ours(reuse: ReturnType<typeof modprobeReuse>, args: readonly string[]): Promise<Result> {
-  let out = '';
-  let err = '';
-  const rc = await runModprobe(args, { out: (s) => { out += s; }, err: (s) => { err += s; } }, {}, reuse);
-  return { out, err, rc };
 }
 
 /** A concrete string an alias pattern matches: '*' → '', '?' → '0', '[..]' → its first member. */
