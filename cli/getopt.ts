@@ -1,6 +1,6 @@
 /**
  * getopt_long-style scanning of the raw argument list, for the few things
- * yargs cannot tell us: which of several options came last (kmod's modinfo
+ * a generic parser cannot tell us: which of several options came last (kmod's modinfo
  * lets the last of -a/-d/-l/-p/-n/-F win) and getopt's exact messages for
  * unknown options.
  */

@@ -1,8 +1,8 @@
 /**
- * One help style for the commands that scan their own arguments: the
- * command's option table gives both what is accepted (the getopt spec) and
- * what `--help` prints (usage, every option with its argument and meaning,
- * exit codes, an example), so the two cannot drift apart.
+ * One help style for every command: the command's option table gives both
+ * what is accepted (the getopt spec) and what `--help` prints (usage, every
+ * option with its argument and meaning, exit codes, an example), so the two
+ * cannot drift apart.
  */
 import { scanArgs, type OptSpec, type ScannedOpt } from './getopt.js';
 import type { Output } from './format/output.js';
@@ -14,6 +14,10 @@ export interface OptionRow {
   /** Name of the argument when the option takes one ('FILE', 'KEY'). */
   arg?: string;
   describe: string;
+  /** Not one of kmod's options (kmod-compatible commands only): marked "[kmodkit]". */
+  kmodkit?: true;
+  /** Heading the option is listed under (rows of one group are adjacent). */
+  group?: string;
 }
 
 export interface CommandHelp {
@@ -22,12 +26,14 @@ export interface CommandHelp {
   /** What the command does, one paragraph (wrapped by the author). */
   summary: string;
   options: OptionRow[];
+  /** kmod-compatible commands: where kmodkit differs from kmod (wrapped by the author). */
+  kmod?: string;
   /** Exit status and its meaning. */
   exits: [number, string][];
   example: string;
 }
 
-/** The getopt spec the table describes. */
+/** The getopt spec the table describes (long names in table order, as getopt lists ambiguities). */
 export function optSpec(help: CommandHelp): OptSpec {
   const spec: OptSpec = { short: {}, long: {} };
   for (const o of help.options) {
@@ -37,18 +43,24 @@ export function optSpec(help: CommandHelp): OptSpec {
   return spec;
 }
 
-/** `--help` text: usage, summary, options, exit status, example. */
+const indent = (text: string) => text.replace(/\n+$/, '').split('\n').map((l) => `\t${l}\n`).join('');
+
+/** `--help` text: usage, summary, options, differences from kmod, exit status, example. */
 export function helpText(prog: string, help: CommandHelp): string {
   const left = help.options.map((o) => `${o.short ? `-${o.short}, ` : '    '}--${o.long}${o.arg ? ` ${o.arg}` : ''}`);
   const w = Math.max(...left.map((l) => l.length));
   let s = 'Usage:\n' + help.usage.map((u) => `\t${prog} ${u}\n`).join('');
   s += help.summary.replace(/\n*$/, '\n');
   s += 'Options:\n';
+  let group: string | undefined;
   help.options.forEach((o, i) => {
-    const [first, ...rest] = o.describe.split('\n');
+    if (o.group !== group && o.group !== undefined) s += `  ${o.group}:\n`;
+    group = o.group;
+    const [first, ...rest] = (o.describe + (o.kmodkit ? ' [kmodkit]' : '')).split('\n');
     s += `\t${left[i].padEnd(w)}  ${first}\n`;
     for (const r of rest) s += `\t${''.padEnd(w)}  ${r}\n`;
   });
+  if (help.kmod) s += 'Differences from kmod:\n' + indent(help.kmod);
   s += 'Exit status:\n' + help.exits.map(([c, m]) => `\t${c}  ${m}\n`).join('');
   s += `Example:\n\t${help.example}\n`;
   return s;
@@ -58,6 +70,12 @@ export function helpText(prog: string, help: CommandHelp): string {
 export const HELP_ROW: OptionRow = { long: 'help', short: 'h', describe: 'Show this help' };
 export const JSON_ROW: OptionRow = { long: 'json', short: 'j', describe: 'One JSON document per file and line (docs/json.md)' };
 export const PER_FILE_EXITS: [number, string][] = [[0, 'every file was read'], [1, 'some file could not be read (an error line for each)'], [2, 'usage error']];
+/** Rows of kmod's module tools (insmod, rmmod, lsmod): -s, -v, -V, -h. */
+export const KMOD_SYSLOG_ROW: OptionRow = { long: 'syslog', short: 's', describe: 'Accepted as kmod does; messages stay on stderr' };
+export const KMOD_VERBOSE_ROW: OptionRow = { long: 'verbose', short: 'v', describe: 'Enables more messages' };
+export const KMOD_VERSION_ROW: OptionRow = { long: 'version', short: 'V', describe: "Show version (kmod 30's, the interface kmodkit follows)" };
+/** What `-V` prints in kmodkit's modprobe, depmod, insmod, rmmod and lsmod: kmod 30's line, whose interface they follow. */
+export const KMOD_VERSION_TEXT = 'kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n';
 
 /**
  * Scan a per-file command's arguments against its table: a usage error or a

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * kmodkit command line: a thin yargs layer. Each command parses its
- * arguments, calls the library and formats the result.
+ * kmodkit command line: dispatch on the command word. Each command parses
+ * its own arguments against its option table (cli/help.ts), calls the
+ * library and formats the result.
  */
 import { readFileSync, writeSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
@@ -35,11 +36,7 @@ function rawAfter(command: string): string[] {
   return i >= 0 ? argv.slice(i + 1) : [];
 }
 
-/**
- * Commands that parse their own arguments getopt-style (kmod's rules) run
- * without loading yargs: it would only dispatch, and costs ~0.1 s a start,
- * which matters when scripts call modinfo once per module.
- */
+/** Every command; each parses its own arguments getopt-style (kmod's rules). */
 const DIRECT: Record<string, () => Promise<number>> = {
   modinfo: async () => {
     // A 1 MiB young generation: modinfo over a tree makes only short-lived
@@ -67,124 +64,62 @@ const DIRECT: Record<string, () => Promise<number>> = {
   depmod: async () => (await commands.depmod()).runDepmod(rawAfter('depmod')),
 };
 
+/** What `kmodkit --help` lists: every command and what it does. */
+const SUMMARIES: [string, string][] = [
+  ['modinfo', "Module information, byte-identical to kmod's modinfo (plus --json)"],
+  ['versions', "Symbol versions a module records, as modprobe --dump-modversions"],
+  ['symbols', 'Exported or imported symbols with CRCs, license type, namespace'],
+  ['params', 'Module parameters from __param joined with .modinfo'],
+  ['inspect', 'Everything kmodkit decodes about modules (text or JSON)'],
+  ['check', 'Pre-flight check: would these modules load on a kernel, and if not, why'],
+  ['insmod', "Load a module file as kmod's insmod, after the pre-flight check"],
+  ['rmmod', "Unload modules as kmod's rmmod"],
+  ['lsmod', "List loaded modules as kmod's lsmod (plus --json)"],
+  ['modprobe', "kmod 30's modprobe: aliases, modprobe.d, softdeps, --show-depends, -c"],
+  ['depmod', "Write modules.dep and the indexes, byte-identical to kmod 30's depmod"],
+  ['sign', "sign-file's interface: append a PKCS#7 module signature"],
+  ['strip', 'Drop the signature, debug sections, or modversions/vermagic'],
+  ['compress', 'Compress modules as modules_install does (gzip, xz, zstd)'],
+  ['decompress', 'Decompress .ko.gz/.ko.xz/.ko.zst modules'],
+  ['install', 'DKMS-style: strip, sign, compress, place, depmod, pre-flight check'],
+  ['web', 'Serve the module anatomy page on 127.0.0.1'],
+];
+
+/** `kmodkit --help`, in the commands' style (cli/help.ts), the commands in place of options' details. */
+async function topHelp(): Promise<string> {
+  const { helpText } = await import('./help.js');
+  const w = Math.max(...SUMMARIES.map(([c]) => c.length));
+  return helpText('kmodkit', {
+    usage: ['COMMAND [options] [args]', 'help COMMAND', '--help | --version'],
+    summary: 'Inspect, check, prepare, load and unload Linux kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst).\nCommands:\n' +
+      SUMMARIES.map(([c, d]) => `\t${c.padEnd(w)}  ${d}\n`).join('') + 'Each command has its own --help (kmodkit COMMAND --help, or kmodkit help COMMAND).',
+    options: [
+      { long: 'help', short: 'h', describe: 'Show this help' },
+      { long: 'version', describe: "Show kmodkit's version" },
+    ],
+    exits: [[0, 'success'], [1, "the command's own failure (see its --help)"], [2, 'usage error (no or unknown command)']],
+    example: 'kmodkit modinfo --help',
+  });
+}
+
 async function main(): Promise<number> {
-  const direct = argv.length > 0 ? DIRECT[argv[0]] : undefined;
+  const [first, ...rest] = argv;
+  const direct = first !== undefined ? DIRECT[first] : undefined;
   if (direct) return direct();
-  const { default: yargs } = await import('yargs');
-  let code = 0;
-  await yargs(argv)
-    .scriptName('kmodkit')
-    .usage('$0 <command> [options]\n\nInspect, check, load and unload Linux kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst).')
-    .command(
-      'modinfo',
-      'Show module information, byte-identical to kmod\'s modinfo (options: -F -0 -a -d -l -p -n -m -k -b, --json)',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.modinfo()).runModinfo(rawAfter('modinfo'), pkg.version);
-      },
-    )
-    .command(
-      'check',
-      'Pre-flight check: would these modules load on a kernel (running or described by --kernel-release/--config/--symvers/--modules-dir), and if not, why (--format text|json|sarif|junit|github)',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.check()).runCheck(rawAfter('check'), pkg.version);
-      },
-    )
-    .command(
-      'versions',
-      'Symbol versions a module records for its imports, as kmod 30\'s modprobe --dump-modversions (--json)',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.versions()).runVersions(rawAfter('versions'));
-      },
-    )
-    .command(
-      'symbols',
-      'Exported (--exports) or imported (--imports) symbols with CRCs, license type, namespace (--json)',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.symbols()).runSymbols(rawAfter('symbols'));
-      },
-    )
-    .command(
-      'inspect',
-      'Everything kmodkit decodes about modules: identity, layout, parameters, symbols, signature, taints (--json: one document per file and line; schema in docs/inspect-schema.md)',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.inspect()).runInspectArgs(rawAfter('inspect'));
-      },
-    )
-    .command(
-      'params',
-      'Module parameters from __param joined with modinfo: name, type, perm, description; mismatches flagged (--json)',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.params()).runParamsArgs(rawAfter('params'));
-      },
-    )
-    .command(
-      'insmod',
-      'Load a module file like kmod\'s insmod, after kmodkit\'s pre-flight check (FILE [name=value...]; -f, --force-vermagic, --force-modversion, --no-check)',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.insmod()).runInsmod(rawAfter('insmod'));
-      },
-    )
-    .command(
-      'rmmod',
-      'Unload modules like kmod\'s rmmod (NAME...; -f force, -w clear O_NONBLOCK)',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.rmmod()).runRmmod(rawAfter('rmmod'));
-      },
-    )
-    .command(
-      'lsmod',
-      'List loaded modules exactly as kmod\'s lsmod (--json: sizes, holders, state, taint, parameters)',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.lsmod()).runLsmod(rawAfter('lsmod'));
-      },
-    )
-    .command(
-      'modprobe',
-      'kmod 30\'s modprobe: aliases, modprobe.d, softdeps (NAME [name=value...]; -a, -r, --remove-holders, -D/--show-depends, -c, -R, -n, -v, -q, -i, -b, -C, -d, -S, -f, --first-time, --no-check)',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.modprobe()).runModprobe(rawAfter('modprobe'));
-      },
-    )
-    .command(
-      'depmod',
-      'Write modules.dep, modules.alias, modules.symbols and their .bin indexes byte-identical to kmod 30\'s depmod ([-a] [-A] [-b DIR] [-C CFG] [-e] [-E symvers] [-F System.map] [-n] [-w] [-P C] [VERSION] [FILES...])',
-      (y) => y.help(false).version(false).strict(false),
-      async () => {
-        code = await (await commands.depmod()).runDepmod(rawAfter('depmod'));
-      },
-    )
-    // Preparation and the page: listed here, run through DIRECT (each has its own -h).
-    .command('sign', "sign-file's interface: append a PKCS#7 module signature (HASH KEY CERT MODULE [DEST]; -d, -p, -k, --resign)", (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.sign!(); })
-    .command('strip', 'Drop the signature (--signature), debug sections (--debug, as INSTALL_MOD_STRIP=1) or modversions/vermagic (MODULE...; -o OUT)', (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.strip!(); })
-    .command('compress', "Compress modules as modules_install does (--format gzip|xz|zstd; -k, -o OUT)", (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.compress!(); })
-    .command('decompress', 'Decompress .ko.gz/.ko.xz/.ko.zst modules (-k, -o OUT)', (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.decompress!(); })
-    .command('install', 'DKMS-style: strip, sign, compress, place under lib/modules/RELEASE/updates, depmod, pre-flight check (MODULE... --kernel R; --root, --dir, --sign KEY CERT, --strip, --compress, --dry-run)', (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.install!(); })
-    .command('web', 'Serve the module anatomy page on 127.0.0.1 ([--port N]; the page also works opened as a file)', (y) => y.help(false).version(false).strict(false), async () => { code = await DIRECT.web!(); })
-    .demandCommand(1, 'Name a command; see --help.')
-    .strict()
-    .version(pkg.version)
-    .help()
-    .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`kmodkit: ${msg}\n`);
-      code = 2;
-      // yargs may leave parseAsync() pending after a validation failure, so
-      // the status is set here too: a usage error is exit 2 in every command.
-      process.exitCode = 2;
-    })
-    .parseAsync();
-  return code;
+  if (first === 'help' && rest.length === 1 && DIRECT[rest[0]]) {
+    argv.splice(0, 2, rest[0], '--help');
+    return DIRECT[rest[0]]();
+  }
+  if (argv.length === 1 && (first === '--help' || first === '-h' || first === 'help')) {
+    process.stdout.write(await topHelp());
+    return 0;
+  }
+  if (argv.length === 1 && first === '--version') {
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  process.stderr.write(first === undefined || first.startsWith('-') ? 'kmodkit: Name a command; see --help.\n' : `kmodkit: unknown command '${first}'; see --help.\n`);
+  return 2;
 }
 
 // A reader that goes away (`| head -1`) is not an error: the command still
@@ -202,8 +137,6 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 main().then(
   (code) => {
-    // a usage error reported by yargs' fail() (which may run after
-    // parseAsync() resolved) has already set 2: keep it
     if (!process.exitCode) process.exitCode = code;
   },
   (e: unknown) => {

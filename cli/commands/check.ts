@@ -15,6 +15,7 @@ import { failed, countFindings, RULE_BY_ID } from '../../lib/check/findings.js';
 import { applyPolicy, STRICT_INPUTS, TARGET_INPUTS, targetInput, type CheckPolicy, type TargetInput } from '../../lib/check/policy.js';
 import { indexModuleFacts, moduleFacts, type ModuleFacts } from '../../lib/module/facts.js';
 import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
 import { exitCode, summarizeTarget, type CheckReport, type InputError } from '../format/check-report.js';
 import { formatText } from '../format/check-text.js';
@@ -28,54 +29,48 @@ const PROG = 'kmodkit check';
 const FORMATS = ['text', 'json', 'sarif', 'junit', 'github'] as const;
 type Format = (typeof FORMATS)[number];
 
-const SPEC = {
-  short: { k: 'kernel-release', c: 'config', s: 'symvers', m: 'modules-dir', a: 'arch', p: 'param', f: 'format', v: 'verbose', h: 'help' },
-  long: {
-    'kernel-release': true, config: true, symvers: true, 'modules-dir': true, arch: true, 'sig-enforce': false, 'no-sig-enforce': false,
-    cert: true, param: true, format: true, running: false, verbose: false, help: false, lockdown: true, vermagic: true,
-    require: true, strict: false, 'fail-on': true, ignore: true,
-  },
-};
-
-export const checkUsage = `Usage: kmodkit check [options] FILE|DIR...
-
-Pre-flight check: would the kernel load these modules, and if not, why.
+const T = 'Target kernel (default: the running system when no offline input is given)';
+const C = 'Checking';
+const P = 'Policy (CI)';
+const O = 'Output';
+export const CHECK_HELP: CommandHelp = {
+  usage: ['[options] FILE|DIR...'],
+  summary: `Pre-flight check: would the kernel load these modules, and if not, why.
 Directories are searched recursively for .ko, .ko.gz, .ko.xz and .ko.zst files.
-All modules named are treated as loaded together (they may use each other's exports).
-
-Target kernel (default: the running system when no offline input is given):
-  -k, --kernel-release REL   kernel release (uname -r)
-  -c, --config FILE          kernel .config (plain or .gz/.xz)
-  -s, --symvers FILE         Module.symvers (plain or .gz/.xz/.zst)
-  -m, --modules-dir DIR      /lib/modules/<release> tree of the target
-  -a, --arch ARCH            x86_64, i386, aarch64, arm, riscv64, ppc64le, s390x, mips64el, loongarch64 ...
-      --sig-enforce          the target enforces module signatures
-      --no-sig-enforce       the target does not enforce module signatures
-      --lockdown MODE        none | integrity | confidentiality
-      --cert FILE            certificate the target trusts (PEM/DER; repeatable)
-      --vermagic STRING      the target's exact vermagic
-      --running              take everything not given from the running system
-
-Checking:
-  -p, --param NAME=VALUE     load-time parameter to validate (repeatable)
-
-Policy (CI):
-      --require LIST         target inputs that must be known, comma-separated:
-                             release, arch, config, symvers, modules, vermagic, sig-enforce,
-                             module-support, lockdown, decompression, loaded, certs;
-                             each unknown one fails every module (target.missing)
-      --strict               --require release,arch,config,symvers
-      --fail-on LEVEL        error (default) or warning: failed warnings fail too
-      --ignore ID            a finding id that does not count (repeatable)
-
-Output:
-  -f, --format FMT           text (default), json, sarif, junit, github
-  -v, --verbose              text: list passed and skipped checks too
-  -h, --help                 this help
-
-Exit status: 0 every module loads, 1 at least one would fail, 2 usage or input
-error (including no module files found, and output that cannot be written).
-`;
+All modules named are treated as loaded together (they may use each other's exports).`,
+  options: [
+    { group: T, long: 'kernel-release', short: 'k', arg: 'REL', describe: 'Kernel release (uname -r)' },
+    { group: T, long: 'config', short: 'c', arg: 'FILE', describe: 'Kernel .config (plain or .gz/.xz)' },
+    { group: T, long: 'symvers', short: 's', arg: 'FILE', describe: 'Module.symvers (plain or .gz/.xz/.zst)' },
+    { group: T, long: 'modules-dir', short: 'm', arg: 'DIR', describe: '/lib/modules/<release> tree of the target' },
+    { group: T, long: 'arch', short: 'a', arg: 'ARCH', describe: 'x86_64, i386, aarch64, arm, riscv64, ppc64le, s390x, mips64el, loongarch64 ...' },
+    { group: T, long: 'sig-enforce', describe: 'The target enforces module signatures' },
+    { group: T, long: 'no-sig-enforce', describe: 'The target does not enforce module signatures' },
+    { group: T, long: 'lockdown', arg: 'MODE', describe: 'none | integrity | confidentiality' },
+    { group: T, long: 'cert', arg: 'FILE', describe: 'Certificate the target trusts (PEM/DER; repeatable)' },
+    { group: T, long: 'vermagic', arg: 'STRING', describe: "The target's exact vermagic" },
+    { group: T, long: 'running', describe: 'Take everything not given from the running system' },
+    { group: C, long: 'param', short: 'p', arg: 'NAME=VALUE', describe: 'Load-time parameter to validate (repeatable)' },
+    { group: P, long: 'require', arg: 'LIST', describe: `Target inputs that must be known, comma-separated:
+release, arch, config, symvers, modules, vermagic, sig-enforce,
+module-support, lockdown, decompression, loaded, certs;
+each unknown one fails every module (target.missing)` },
+    { group: P, long: 'strict', describe: '--require release,arch,config,symvers' },
+    { group: P, long: 'fail-on', arg: 'LEVEL', describe: 'error (default) or warning: failed warnings fail too' },
+    { group: P, long: 'ignore', arg: 'ID', describe: 'A finding id that does not count (repeatable)' },
+    { group: O, long: 'format', short: 'f', arg: 'FMT', describe: 'text (default), json, sarif, junit, github' },
+    { group: O, long: 'verbose', short: 'v', describe: 'text: list passed and skipped checks too' },
+    { group: O, ...HELP_ROW },
+  ],
+  exits: [
+    [0, 'every module loads'],
+    [1, 'at least one would fail'],
+    [2, 'usage or input error (including no module files found, and output that cannot be written)'],
+  ],
+  example: 'kmodkit check --strict -k 6.1.0-56-amd64 -c config-6.1.0-56-amd64 -s Module.symvers --format sarif build/',
+};
+const SPEC = optSpec(CHECK_HELP);
+export const checkUsage = helpText(PROG, CHECK_HELP);
 
 const MODULE_RE = /\.ko(\.gz|\.xz|\.zst)?$/;
 

@@ -11,25 +11,33 @@ import type { Compression } from '../../lib/compress/index.js';
 import { rewriteModuleFile } from '../../lib/io/prepare-files.js';
 import { COMPRESSION_SUFFIX } from '../../lib/prepare/prepare-module.js';
 import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, optSpec, type CommandHelp, type OptionRow } from '../help.js';
 import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
 
-const SPEC = { short: { F: 'format', k: 'keep', o: 'output', h: 'help' }, long: { format: true, keep: false, output: true, help: false } };
 const FORMATS: Record<string, Compression> = { gzip: 'gzip', gz: 'gzip', xz: 'xz', zstd: 'zstd', zst: 'zstd' };
 
-export const compressUsage = `Usage:
-\tkmodkit compress --format gzip|xz|zstd [-k] [-o OUT] MODULE...
-\tkmodkit decompress [-k] [-o OUT] MODULE...
-Compress modules as the kernel's modules_install does (gzip -n;
-xz --check=crc32 --lzma2=dict=1MiB; zstd -T0), or decompress them (format
-from the magic bytes). MODULE is replaced by MODULE.gz/.xz/.zst (compress)
-or by MODULE without that suffix (decompress).
-Options:
-\t-F, --format FMT   gzip, xz or zstd (compress)
-\t-k, --keep         Keep the input file
-\t-o, --output OUT   Write to OUT (one MODULE only)
-\t-h, --help         Show this help
-`;
+const KEEP_ROW: OptionRow = { long: 'keep', short: 'k', describe: 'Keep the input file' };
+const OUTPUT_ROW: OptionRow = { long: 'output', short: 'o', arg: 'OUT', describe: 'Write to OUT (one MODULE only)' };
+const EXITS: [number, string][] = [[0, 'every module was written'], [1, 'some module could not be (an error line for each)'], [2, 'usage error']];
+export const COMPRESS_HELP: CommandHelp = {
+  usage: ['--format gzip|xz|zstd [-k] [-o OUT] MODULE...'],
+  summary: `Compress modules as the kernel's modules_install does (gzip -n;
+xz --check=crc32 --lzma2=dict=1MiB; zstd -T0). MODULE is replaced by
+MODULE.gz/.xz/.zst unless -k keeps it.`,
+  options: [{ long: 'format', short: 'F', arg: 'FMT', describe: 'gzip, xz or zstd (also gz, zst)' }, KEEP_ROW, OUTPUT_ROW, HELP_ROW],
+  exits: EXITS,
+  example: 'kmodkit compress --format zstd hello.ko',
+};
+export const DECOMPRESS_HELP: CommandHelp = {
+  usage: ['[-k] [-o OUT] MODULE...'],
+  summary: `Decompress .ko.gz/.ko.xz/.ko.zst modules (the format from the magic bytes).
+MODULE is replaced by MODULE without that suffix unless -k keeps it.`,
+  options: [KEEP_ROW, OUTPUT_ROW, HELP_ROW],
+  exits: EXITS,
+  example: 'kmodkit decompress -k -o hello.ko hello.ko.xz',
+};
+const HELPS = { compress: COMPRESS_HELP, decompress: DECOMPRESS_HELP };
 
 function decompressedName(f: string): string {
   const m = /\.(gz|xz|zst)$/.exec(f);
@@ -38,14 +46,14 @@ function decompressedName(f: string): string {
 
 async function run(mode: 'compress' | 'decompress', args: readonly string[], out: Output): Promise<number> {
   const prog = `kmodkit ${mode}`;
-  const scanned = scanArgs(args, SPEC, prog);
+  const scanned = scanArgs(args, optSpec(HELPS[mode]), prog);
   if (scanned.error) {
     out.error(scanned.error);
     return 2;
   }
   const opt = (n: string) => scanned.opts.find((o) => o.name === n);
   if (opt('help')) {
-    out.text(compressUsage);
+    out.text(helpText(prog, HELPS[mode]));
     out.flush();
     return 0;
   }
@@ -53,7 +61,7 @@ async function run(mode: 'compress' | 'decompress', args: readonly string[], out
   const format = mode === 'compress' ? FORMATS[opt('format')?.value ?? ''] : 'none';
   const output = opt('output')?.value;
   if (!format || files.length === 0 || (output && files.length > 1)) {
-    out.error(`${prog}: ${!format ? 'give --format gzip, xz or zstd' : 'name one or more modules (-o with one only)'}\n${compressUsage}`);
+    out.error(`${prog}: ${!format ? 'give --format gzip, xz or zstd' : 'name one or more modules (-o with one only)'}\n${helpText(prog, HELPS[mode])}`);
     return 2;
   }
   let failed = false;

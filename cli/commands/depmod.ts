@@ -1,48 +1,50 @@
 /**
  * `kmodkit depmod`: kmod 30's depmod interface and output
- * ([-a] [-A] [-b BASEDIR] [-o OUTDIR] [-C CONFIG] [-e] [-E Module.symvers]
- * [-F System.map] [-n] [-v] [-w] [-P PREFIX] [VERSION] [FILES…]).
+ * ([-a] [-A] [-b BASEDIR] [-C CONFIG] [-e] [-E Module.symvers]
+ * [-F System.map] [-n] [-v] [-w] [-P PREFIX] [VERSION] [FILES…]; DEPMOD_HELP).
  */
 import { release } from 'node:os';
 import { resolve } from 'node:path';
 import { isKmodkitError } from '../../lib/errors.js';
 import { depfileUpToDate, runDepmodTree } from '../../lib/io/depmod-tree.js';
 import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
 
-const SPEC = {
-  short: { a: 'all', A: 'quick', b: 'basedir', C: 'config', E: 'symvers', F: 'filesyms', e: 'errsyms', v: 'verbose', n: 'show', P: 'symbol-prefix', w: 'warn', u: 'unresolved-error', q: 'quiet', r: 'root', m: 'map', h: 'help', V: 'version' },
-  long: {
-    all: false, quick: false, basedir: true, config: true, symvers: true, filesyms: true, errsyms: false, verbose: false, show: false, 'dry-run': false,
-    'symbol-prefix': true, warn: false, 'unresolved-error': false, quiet: false, root: false, map: false, help: false, version: false,
-  },
+const OLD = "Deprecated (kmod 30 accepts and ignores them)";
+/** kmod 30's depmod options, in its cmdopts order (getopt lists ambiguities in that order). */
+export const DEPMOD_HELP: CommandHelp = {
+  usage: ['-[aA] [options] [forced_version] [FILES...]'],
+  summary: `Write modules.dep, modules.alias, modules.symbols, modules.devname,
+modules.softdep and the .bin indexes (with modules.builtin.bin and
+modules.builtin.alias.bin) for /lib/modules/VERSION, byte-identical to kmod
+30's depmod. If no arguments (except options) are given, "depmod -a" is
+assumed; FILES limits the run to those modules.`,
+  options: [
+    { long: 'all', short: 'a', describe: 'Probe all modules' },
+    { long: 'quick', short: 'A', describe: "Only does the work if there's a new module" },
+    { long: 'basedir', short: 'b', arg: 'DIR', describe: 'Use an image of a module tree: DIR/lib/modules/VERSION' },
+    { long: 'config', short: 'C', arg: 'PATH', describe: 'Read configuration from PATH (repeatable)' },
+    { long: 'symvers', short: 'E', arg: 'FILE', describe: 'Use Module.symvers file to check symbol versions' },
+    { long: 'filesyms', short: 'F', arg: 'FILE', describe: 'Use the file (System.map) instead of the\ncurrent kernel symbols' },
+    { long: 'errsyms', short: 'e', describe: 'Report not supplied symbols' },
+    { long: 'verbose', short: 'v', describe: 'Enable verbose mode' },
+    { long: 'show', short: 'n', describe: 'Write the dependency file on stdout only' },
+    { long: 'dry-run', describe: 'Same as --show' },
+    { long: 'symbol-prefix', short: 'P', arg: 'CHAR', describe: 'Architecture symbol prefix' },
+    { long: 'warn', short: 'w', describe: 'Warn on duplicates' },
+    KMOD_VERSION_ROW,
+    HELP_ROW,
+    { group: OLD, long: 'unresolved-error', short: 'u', describe: 'Ignored, with a warning' },
+    { group: OLD, long: 'quiet', short: 'q', describe: 'Ignored, with a warning' },
+    { group: OLD, long: 'root', short: 'r', describe: 'Ignored, with a warning' },
+    { group: OLD, long: 'map', short: 'm', describe: 'Ignored, with a warning' },
+  ],
+  kmod: `kmodkit follows kmod 30's depmod. kmod 34's -o/--outdir and -m/--moduledir DIR
+are not supported (-m is kmod 30's deprecated --map).`,
+  exits: [[0, 'the indexes were written (or printed)'], [1, 'an error (bad version, unreadable tree or configuration, a usage error)']],
+  example: 'kmodkit depmod -b /tmp/root 6.1.0-56-amd64',
 };
-
-const USAGE = `Usage:
-	kmodkit depmod -[aA] [options] [forced_version]
-
-If no arguments (except options) are given, "depmod -a" is assumed
-
-depmod will output a dependency list suitable for the modprobe utility.
-
-Options:
-	-a, --all            Probe all modules
-	-A, --quick          Only does the work if there's a new module
-	-e, --errsyms        Report not supplied symbols
-	-n, --show           Write the dependency file on stdout only
-	-P, --symbol-prefix  Architecture symbol prefix
-	-C, --config=PATH    Read configuration from PATH
-	-v, --verbose        Enable verbose mode
-	-w, --warn           Warn on duplicates
-	-V, --version        show version
-	-h, --help           show this help
-
-The following options are useful for people managing distributions:
-	-b, --basedir=DIR    Use an image of a module tree.
-	-F, --filesyms=FILE  Use the file instead of the
-	                     current kernel symbols.
-	-E, --symvers=FILE   Use Module.symvers file to check
-	                     symbol versions.
-`;
+const SPEC = optSpec(DEPMOD_HELP);
 
 export interface DepmodCliIo {
   out(data: string | Uint8Array): void;
@@ -75,8 +77,8 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
         if (o.value!.length !== 1) { io.err('depmod: FATAL: -P only takes a single char\n'); return 1; }
         prefix = o.value!;
         break;
-      case 'help': io.out(USAGE); return 0;
-      case 'version': io.out('kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n'); return 0;
+      case 'help': io.out(helpText('kmodkit depmod', DEPMOD_HELP)); return 0;
+      case 'version': io.out(KMOD_VERSION_TEXT); return 0;
       default: io.err(`depmod: WARNING: Ignored deprecated option --${o.name}\n`);
     }
   }

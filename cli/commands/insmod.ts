@@ -1,7 +1,7 @@
 /**
  * `kmodkit insmod FILE [name=value...]`: kmod's insmod, through kmodkit's
- * loader (pre-flight check first). Options: -f/--force (both force flags),
- * --force-vermagic, --force-modversion, --no-check. Errors and exit status
+ * loader (pre-flight check first). Options (INSMOD_HELP): -f/--force (both
+ * force flags), --force-vermagic, --force-modversion, --no-check. Errors and exit status
  * as kmod's insmod (`insmod: ERROR: ...`, 0/1); a refusal by the pre-flight
  * check lists the blocking findings.
  */
@@ -9,6 +9,7 @@ import type { Finding } from '../../lib/check/findings.js';
 import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
 import { loadModule, type ForceOption } from '../../lib/load/loader.js';
 import { scanArgs, type OptSpec, type ScanResult } from '../getopt.js';
+import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
 
 export interface LoadCliIo {
   out: (s: string) => void;
@@ -47,21 +48,28 @@ export function reportLoadError(prog: string, e: unknown, io: LoadCliIo, what: {
   io.err(`${prog}: ERROR: ${what.tool === 'insmod' ? `could not insert module ${what.path}` : `could not insert '${what.name ?? what.path}'`}: ${k.message}\n`);
 }
 
-const SPEC = {
-  short: { f: 'force', s: 'syslog', v: 'verbose', V: 'version', h: 'help' },
-  long: { force: false, 'force-vermagic': false, 'force-modversion': false, 'no-check': false, syslog: false, verbose: false, version: false, help: false },
+export const INSMOD_HELP: CommandHelp = {
+  usage: ['[options] filename [module options]'],
+  summary: `Load a module file as kmod's insmod does (finit_module, or init_module for a
+compression the kernel cannot decompress), after kmodkit's pre-flight check:
+what the kernel would reject is refused with the findings, unless forced.
+Module options are name=value words passed to the module.`,
+  options: [
+    { long: 'force', short: 'f', describe: 'DANGEROUS: forces a module load, may cause\ndata corruption and crash your machine\n(both --force-vermagic and --force-modversion)' },
+    { long: 'force-vermagic', describe: "Ignore module's version magic" },
+    { long: 'force-modversion', describe: "Ignore module's version" },
+    { long: 'no-check', describe: "Skip kmodkit's pre-flight check", kmodkit: true },
+    KMOD_SYSLOG_ROW,
+    KMOD_VERBOSE_ROW,
+    KMOD_VERSION_ROW,
+    HELP_ROW,
+  ],
+  kmod: `--force-vermagic and --force-modversion are kmod's since after 34.2 (kmod 30
+and 34.2 have only -f). The pre-flight check (--no-check skips it) is kmodkit's.`,
+  exits: [[0, 'the module was loaded'], [1, 'it was not (refused, kernel error, missing file) or a usage error']],
+  example: 'kmodkit insmod ./hello.ko repeat=3',
 };
-
-const USAGE = `Usage:
-\tkmodkit insmod [options] filename [args]
-Options:
-\t-f, --force              DANGEROUS: forces a module load, may cause
-\t                         data corruption and crash your machine
-\t--force-modversion       Ignore module's version
-\t--force-vermagic         Ignore module's version magic
-\t--no-check               Skip kmodkit's pre-flight check
-\t-h, --help               show this help
-`;
+const SPEC = optSpec(INSMOD_HELP);
 
 /**
  * getopt scanning with kmod's two-line complaint on a bad option; null when
@@ -80,7 +88,11 @@ export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio):
   if (!r) return 1;
   const has = (n: string) => r.opts.some((o) => o.name === n);
   if (has('help')) {
-    io.out(USAGE);
+    io.out(helpText('kmodkit insmod', INSMOD_HELP));
+    return 0;
+  }
+  if (has('version')) {
+    io.out(KMOD_VERSION_TEXT);
     return 0;
   }
   const [file, ...params] = r.positionals;

@@ -159,7 +159,7 @@ export async function runInspect(files: readonly string[], opts: InspectCommandO
   return failed ? 1 : 0;
 }
 
-const HELP: CommandHelp = {
+export const HELP: CommandHelp = {
   usage: ['[--json] FILE...'],
   summary: `Everything kmodkit decodes about modules: identity, ELF, layout, build,
 signature, parameters, exports, imports, taints; a readable summary per file,

@@ -6,42 +6,47 @@
 import { installModule, type InstallReport } from '../../lib/io/install-module.js';
 import type { CompressChoice } from '../../lib/prepare/prepare-module.js';
 import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
 
 const PROG = 'kmodkit install';
-const SPEC = {
-  short: { k: 'kernel', r: 'root', s: 'strip', n: 'dry-run', h: 'help' },
-  long: { kernel: true, root: true, dir: true, strip: false, compress: true, hash: true, config: true, symvers: true, 'dry-run': false, 'no-depmod': false, json: false, help: false },
-};
 const COMPRESS = ['auto', 'none', 'gzip', 'xz', 'zstd'];
 
-export const installUsage = `Usage:
-\tkmodkit install MODULE... --kernel RELEASE [--root DIR] [--dir updates|extra]
-\t               [--sign KEY CERT] [--strip] [--compress auto|none|gzip|xz|zstd] [--dry-run]
-Prepare out-of-tree modules for a kernel and install them, as DKMS and
+export const INSTALL_HELP: CommandHelp = {
+  usage: [
+    'MODULE... --kernel RELEASE [--root DIR] [--dir updates|extra]',
+    '        [--sign KEY CERT] [--strip] [--compress auto|none|gzip|xz|zstd] [--dry-run]',
+  ],
+  summary: `Prepare out-of-tree modules for a kernel and install them, as DKMS and
 modules_install do: strip debug information (--strip, INSTALL_MOD_STRIP=1),
 sign with the kernel's CONFIG_MODULE_SIG_HASH (--sign), compress as its
 CONFIG_MODULE_COMPRESS_* says (--compress auto), place them under
 DIR/lib/modules/RELEASE/updates/ (temporary file + rename), refresh the
 indexes (kmodkit depmod, as depmod -b DIR RELEASE), and run the pre-flight check against
 that kernel. The kernel's .config is read from DIR/boot/config-RELEASE or
-lib/modules/RELEASE/build/.config (or --config).
-Options:
-\t-k, --kernel RELEASE    Target kernel release (required)
-\t-r, --root DIR          Root directory (default /)
-\t    --dir SUBDIR        Under lib/modules/RELEASE (default updates; extra as Kbuild's M=)
-\t    --sign KEY CERT     Sign with this PEM private key and its certificate (PEM or DER)
-\t    --hash HASH         Sign with HASH instead of CONFIG_MODULE_SIG_HASH
-\t-s, --strip             Strip debug information (strip --strip-debug)
-\t    --compress FMT      auto (the kernel's choice, default), none, gzip, xz, zstd
-\t    --config FILE       The target's .config
-\t    --symvers FILE      The target's Module.symvers (for the check)
-\t    --no-depmod         Do not run depmod
-\t-n, --dry-run           Print the plan, write nothing
-\t    --json              The report as JSON
-\t-h, --help              Show this help
-`;
+lib/modules/RELEASE/build/.config (or --config).`,
+  options: [
+    { long: 'kernel', short: 'k', arg: 'RELEASE', describe: 'Target kernel release (required)' },
+    { long: 'root', short: 'r', arg: 'DIR', describe: 'Root directory (default /)' },
+    { long: 'dir', arg: 'SUBDIR', describe: "Under lib/modules/RELEASE (default updates; extra as Kbuild's M=)" },
+    { long: 'sign', arg: 'KEY CERT', describe: 'Sign with this PEM private key and its certificate (PEM or DER)' },
+    { long: 'hash', arg: 'HASH', describe: 'Sign with HASH instead of CONFIG_MODULE_SIG_HASH' },
+    { long: 'strip', short: 's', describe: 'Strip debug information (strip --strip-debug)' },
+    { long: 'compress', arg: 'FMT', describe: "auto (the kernel's choice, default), none, gzip, xz, zstd" },
+    { long: 'config', arg: 'FILE', describe: "The target's .config" },
+    { long: 'symvers', arg: 'FILE', describe: "The target's Module.symvers (for the check)" },
+    { long: 'no-depmod', describe: 'Do not run depmod' },
+    { long: 'dry-run', short: 'n', describe: 'Print the plan, write nothing' },
+    { long: 'json', describe: 'The report as JSON' },
+    HELP_ROW,
+  ],
+  exits: [[0, 'installed, indexed, and every module would load'], [1, 'a module failed, depmod failed or the check says it would not load'], [2, 'usage error']],
+  example: 'kmodkit install --kernel 6.1.0-56-amd64 --sign key.pem cert.pem --strip hello.ko',
+};
+/** --sign takes two arguments, which getopt cannot express: runInstall takes them out before scanning. */
+const SPEC = optSpec({ ...INSTALL_HELP, options: INSTALL_HELP.options.filter((o) => o.long !== 'sign') });
+export const installUsage = helpText(PROG, INSTALL_HELP);
 
 function describePlan(r: InstallReport, signKey?: string): string {
   const steps: string[] = [];

@@ -1,13 +1,32 @@
 /**
  * `kmodkit lsmod`: kmod's lsmod output from /proc/modules and /sys/module
  * (`--json` for listModules()'s records; `--root DIR` reads DIR/proc, DIR/sys).
+ * Options: LSMOD_HELP.
  */
 import { isKmodkitError } from '../../lib/errors.js';
 import { formatLsmod, listModules } from '../../lib/load/loader.js';
 import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
 import { stdio, type LoadCliIo } from './insmod.js';
 
-const SPEC = { short: { h: 'help', V: 'version' }, long: { json: false, root: true, help: false, version: false } };
+export const LSMOD_HELP: CommandHelp = {
+  usage: ['[options]'],
+  summary: `List the loaded modules from /proc/modules and /sys/module exactly as kmod's
+lsmod prints them (Module, Size, Used by).`,
+  options: [
+    KMOD_SYSLOG_ROW,
+    { ...KMOD_VERBOSE_ROW, describe: 'Accepted as kmod does (no extra messages)' },
+    KMOD_VERSION_ROW,
+    HELP_ROW,
+    { long: 'json', describe: 'The list as JSON: size, holders, state, taint, parameters', kmodkit: true },
+    { long: 'root', arg: 'DIR', describe: 'Read DIR/proc/modules and DIR/sys/module', kmodkit: true },
+  ],
+  kmod: `kmod 30's lsmod takes no options at all (any argument prints "Usage: lsmod");
+kmodkit accepts kmod 34's -s -v -V -h and adds --json and --root.`,
+  exits: [[0, 'the list was printed'], [1, '/proc/modules could not be read, or a usage error']],
+  example: "kmodkit lsmod --json | jq -r '.[].name'",
+};
+const SPEC = optSpec(LSMOD_HELP);
 
 export async function runLsmod(args: readonly string[], io: LoadCliIo = stdio): Promise<number> {
   const prog = 'lsmod';
@@ -17,7 +36,11 @@ export async function runLsmod(args: readonly string[], io: LoadCliIo = stdio): 
     return 1;
   }
   if (r.opts.some((o) => o.name === 'help')) {
-    io.out('Usage: kmodkit lsmod [--json] [--root DIR]\n');
+    io.out(helpText('kmodkit lsmod', LSMOD_HELP));
+    return 0;
+  }
+  if (r.opts.some((o) => o.name === 'version')) {
+    io.out(KMOD_VERSION_TEXT);
     return 0;
   }
   if (r.positionals.length > 0) {

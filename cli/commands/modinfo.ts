@@ -18,7 +18,8 @@ import { KMOD_COMPAT_VALUES, writeEntries, writeHeaderLine, writeParmList, type 
 import { Output, Recorder, type Sink } from '../format/output.js';
 
 const PROG = 'modinfo';
-const SPEC = {
+/** getopt spec; it is optSpec(MODINFO_HELP) (modinfo-help.ts, loaded only for --help; a unit test keeps the two equal). */
+export const SPEC = {
   short: { a: 'author', d: 'description', l: 'license', p: 'parameters', n: 'filename', '0': 'null', m: 'modname', F: 'field', k: 'set-version', b: 'basedir', V: 'version', h: 'help', j: 'json' },
   long: { author: false, description: false, license: false, parameters: false, filename: false, null: false, modname: false, field: true, 'set-version': true, basedir: true, version: false, help: false, json: false, 'kmod-compat': true },
 };
@@ -51,23 +52,11 @@ export interface Ctx {
   scratch: ModuleScratch;
 }
 
-export const modinfoUsage = `Usage:
-\tkmodkit modinfo [options] <modulename|filename> [args]
-Options:
-\t-a, --author                Print only 'author'
-\t-d, --description           Print only 'description'
-\t-l, --license               Print only 'license'
-\t-p, --parameters            Print only 'parm'
-\t-n, --filename              Print only 'filename'
-\t-0, --null                  Use \\0 instead of \\n
-\t-m, --modname               Handle argument as module name instead of alias or filename
-\t-F, --field=FIELD           Print only provided FIELD
-\t-k, --set-version=VERSION   Use VERSION instead of \`uname -r\`
-\t-b, --basedir=DIR           Use DIR as filesystem root for /lib/modules
-\t    --json                  One JSON document per module and line (docs/modinfo-json.md)
-\t-V, --version               Show version
-\t-h, --help                  Show this help
-`;
+/** `kmodkit modinfo --help`, loaded only when asked for. */
+export async function modinfoUsage(): Promise<string> {
+  const [{ helpText }, { MODINFO_HELP }] = await Promise.all([import('../help.js'), import('./modinfo-help.js')]);
+  return helpText('kmodkit modinfo', MODINFO_HELP);
+}
 
 export async function runModinfo(args: readonly string[], version: string): Promise<number> {
   const out = new Output();
@@ -92,7 +81,7 @@ export async function runModinfo(args: readonly string[], version: string): Prom
     else if (o.name === 'json') json = true;
     else if (o.name === 'kmod-compat') kmodCompat = o.value ?? '';
     else if (o.name === 'help') {
-      out.text(modinfoUsage);
+      out.text(await modinfoUsage());
       out.flush();
       return 0;
     } else if (o.name === 'version') {

@@ -5,6 +5,7 @@
  * -f/--force-vermagic/--force-modversion, -R, -D/--show-depends,
  * -c/--showconfig, -n, -C, -d, -S, -s, -q, -v; MODPROBE_OPTIONS words come
  * before the command line. `--no-check` skips kmodkit's pre-flight check.
+ * The options are MODPROBE_HELP's table.
  */
 import { execSync } from 'node:child_process';
 import { release } from 'node:os';
@@ -16,70 +17,67 @@ import { splitModprobeOptions, type ModprobeConfig } from '../../lib/modprobe/co
 import { planProbe, probeContext, removeInfo, resolveAliasNames, showConfig, type ProbeContext, type ProbeIndexes } from '../../lib/modprobe/resolve.js';
 import { loadModule, moduleInitState, unloadModule, type ForceOption } from '../../lib/load/loader.js';
 import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
 import { reportLoadError, stdio, type LoadCliIo } from './insmod.js';
 
-const SPEC = {
-  short: {
-    a: 'all', r: 'remove', w: 'wait', R: 'resolve-alias', i: 'ignore-install', b: 'use-blacklist', f: 'force', D: 'show-depends',
-    c: 'showconfig', n: 'dry-run', C: 'config', d: 'dirname', S: 'set-version', s: 'syslog', q: 'quiet', v: 'verbose', V: 'version', h: 'help',
-  },
-  long: {
-    all: false, remove: false, 'remove-dependencies': false, 'remove-holders': false, wait: true, 'resolve-alias': false, 'first-time': false,
-    'ignore-install': false, 'ignore-remove': false, 'use-blacklist': false, force: false, 'force-modversion': false, 'force-vermagic': false,
-    'show-depends': false, showconfig: false, 'show-config': false, 'show-modversions': false, 'dump-modversions': false, 'show-exports': false,
-    'dry-run': false, show: false, config: true, dirname: true, 'set-version': true, syslog: false, quiet: false, verbose: false, version: false,
-    help: false, 'no-check': false,
-  },
+const M = 'Management options';
+const Q = 'Query options';
+const G = 'General options';
+/** The option table (kmod's cmdopts, in an order that keeps getopt's ambiguity lists as kmod's). */
+export const MODPROBE_HELP: CommandHelp = {
+  usage: [
+    '[options] [-i] [-b] modulename [module options]',
+    '[options] -a [-i] [-b] modulename [modulename...]',
+    '[options] -r [-i] modulename',
+    '[options] -r -a [-i] modulename [modulename...]',
+    '[options] -c',
+    '[options] --dump-modversions filename',
+  ],
+  summary: `Add or remove modules by name or alias as kmod 30's modprobe does: modules.alias
+wildcards, symbol: aliases, built-in modules, modprobe.d (options, alias,
+blacklist, softdep, install/remove), the kernel command line and
+$MODPROBE_OPTIONS (whose words come before the command line). Dependencies are
+loaded first, each after kmodkit's pre-flight check.`,
+  options: [
+    { group: M, long: 'all', short: 'a', describe: 'Consider every non-argument to be a module name\nto be inserted or removed (-r)' },
+    { group: M, long: 'remove', short: 'r', describe: 'Remove modules instead of inserting' },
+    { group: M, long: 'remove-dependencies', describe: 'Deprecated: use --remove-holders' },
+    { group: M, long: 'remove-holders', describe: 'Also remove module holders (use together with -r)' },
+    { group: M, long: 'wait', short: 'w', arg: 'MSEC', describe: "When removing a module, wait up to MSEC for the\nmodule's refcount to become 0 (use together with -r)" },
+    { group: M, long: 'first-time', describe: 'Fail if module already inserted or removed' },
+    { group: M, long: 'ignore-install', short: 'i', describe: 'Ignore install commands' },
+    { group: M, long: 'ignore-remove', describe: 'Ignore remove commands (the same as -i)' },
+    { group: M, long: 'use-blacklist', short: 'b', describe: 'Apply blacklist to resolved alias' },
+    { group: M, long: 'force', short: 'f', describe: 'Force module insertion or removal;\nimplies --force-modversion and --force-vermagic' },
+    { group: M, long: 'force-modversion', describe: "Ignore module's version" },
+    { group: M, long: 'force-vermagic', describe: "Ignore module's version magic" },
+    { group: M, long: 'no-check', describe: "Skip kmodkit's pre-flight check", kmodkit: true },
+    { group: Q, long: 'resolve-alias', short: 'R', describe: 'Only lookup and print alias and exit' },
+    { group: Q, long: 'show-depends', short: 'D', describe: 'Only print module dependencies and exit' },
+    { group: Q, long: 'showconfig', short: 'c', describe: 'Print out known configuration and exit' },
+    { group: Q, long: 'show-config', describe: 'Same as --showconfig' },
+    { group: Q, long: 'show-modversions', describe: 'Dump module symbol version and exit' },
+    { group: Q, long: 'dump-modversions', describe: 'Same as --show-modversions' },
+    { group: Q, long: 'show-exports', describe: 'Not supported (exit 1): use kmodkit symbols --exports FILE' },
+    { group: G, long: 'dry-run', short: 'n', describe: 'Do not execute operations, just print out' },
+    { group: G, long: 'show', describe: 'Same as --dry-run' },
+    { group: G, long: 'config', short: 'C', arg: 'FILE', describe: 'Use FILE instead of default search paths' },
+    { group: G, long: 'dirname', short: 'd', arg: 'DIR', describe: 'Use DIR as filesystem root for /lib/modules' },
+    { group: G, long: 'set-version', short: 'S', arg: 'VERSION', describe: 'Use VERSION instead of `uname -r`' },
+    { group: G, ...KMOD_SYSLOG_ROW },
+    { group: G, long: 'quiet', short: 'q', describe: 'Disable messages' },
+    { group: G, long: 'verbose', short: 'v', describe: 'Enables more messages' },
+    { group: G, ...KMOD_VERSION_ROW },
+    { group: G, ...HELP_ROW },
+  ],
+  kmod: `kmodkit follows kmod 30's modprobe (output byte-identical on Debian's tree).
+--show-exports is not implemented; -s leaves messages on stderr; --no-check is
+kmodkit's. Every module is checked before it is loaded (what the kernel would
+reject is refused unless forced).`,
+  exits: [[0, 'success (an already loaded module counts as success, unless --first-time)'], [1, 'a module was not found, not loaded or not removed, or a usage error']],
+  example: 'kmodkit modprobe --show-depends -S 6.1.0-56-amd64 ext4',
 };
-
-const HELP = `Usage:
-\tmodprobe [options] [-i] [-b] modulename
-\tmodprobe [options] -a [-i] [-b] modulename [modulename...]
-\tmodprobe [options] -r [-i] modulename
-\tmodprobe [options] -r -a [-i] modulename [modulename...]
-\tmodprobe [options] -c
-\tmodprobe [options] --dump-modversions filename
-Management Options:
-\t-a, --all                   Consider every non-argument to
-\t                            be a module name to be inserted
-\t                            or removed (-r)
-\t-r, --remove                Remove modules instead of inserting
-\t    --remove-dependencies   Deprecated: use --remove-holders
-\t    --remove-holders        Also remove module holders (use together with -r)
-\t-w, --wait <MSEC>           When removing a module, wait up to MSEC for
-\t                            module's refcount to become 0 so it can be
-\t                            removed (use together with -r)
-\t    --first-time            Fail if module already inserted or removed
-\t-i, --ignore-install        Ignore install commands
-\t-i, --ignore-remove         Ignore remove commands
-\t-b, --use-blacklist         Apply blacklist to resolved alias.
-\t-f, --force                 Force module insertion or removal.
-\t                            implies --force-modversions and
-\t                            --force-vermagic
-\t    --force-modversion      Ignore module's version
-\t    --force-vermagic        Ignore module's version magic
-\t    --no-check              Skip kmodkit's pre-flight check (kmodkit only)
-
-Query Options:
-\t-R, --resolve-alias         Only lookup and print alias and exit
-\t-D, --show-depends          Only print module dependencies and exit
-\t-c, --showconfig            Print out known configuration and exit
-\t-c, --show-config           Same as --showconfig
-\t    --show-modversions      Dump module symbol version and exit
-\t    --dump-modversions      Same as --show-modversions
-
-General Options:
-\t-n, --dry-run               Do not execute operations, just print out
-\t-n, --show                  Same as --dry-run
-\t-C, --config=FILE           Use FILE instead of default search paths
-\t-d, --dirname=DIR           Use DIR as filesystem root for /lib/modules
-\t-S, --set-version=VERSION   Use VERSION instead of \`uname -r\`
-\t-s, --syslog                print to syslog, not stderr
-\t-q, --quiet                 disable messages
-\t-v, --verbose               enables more messages
-\t-V, --version               show version
-\t-h, --help                  show this help
-`;
+const SPEC = optSpec(MODPROBE_HELP);
 
 // syslog priorities, as kmod's log levels
 const LOG_EMERG = 0;
@@ -179,8 +177,8 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
       case 'syslog': break; // messages stay on stderr
       case 'quiet': verbose = LOG_EMERG; break;
       case 'verbose': verbose++; break;
-      case 'version': io.out('kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n'); return 0;
-      case 'help': io.out(HELP); return 0;
+      case 'version': io.out(KMOD_VERSION_TEXT); return 0;
+      case 'help': io.out(helpText('kmodkit modprobe', MODPROBE_HELP)); return 0;
     }
   }
   const positionals = r.positionals;

@@ -59,7 +59,7 @@ export async function runParams(files: readonly string[], opts: ParamsCommandOpt
   return failed ? 1 : 0;
 }
 
-const HELP: CommandHelp = {
+export const HELP: CommandHelp = {
   usage: ['[--json] FILE...'],
   summary: `The parameters of modules, decoded from the typed __param table and joined
 with .modinfo's parm=/parmtype=: name, type, permission, description. A '!'

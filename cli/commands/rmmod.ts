@@ -7,11 +7,26 @@ import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
 import { strerror } from '../../lib/errno.js';
 import { unloadModule } from '../../lib/load/loader.js';
 import { scanOrComplain, stdio, type LoadCliIo } from './insmod.js';
+import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
 
-const SPEC = {
-  short: { f: 'force', w: 'wait', s: 'syslog', v: 'verbose', V: 'version', h: 'help' },
-  long: { force: false, wait: false, syslog: false, verbose: false, version: false, help: false },
+export const RMMOD_HELP: CommandHelp = {
+  usage: ['[options] modulename ...'],
+  summary: `Unload modules as kmod's rmmod does: unless forced, refuse a module that is
+builtin, not loaded or in use (holders, reference count), then delete_module
+with O_NONBLOCK. Each name (or module file path) is processed in turn.`,
+  options: [
+    { long: 'force', short: 'f', describe: 'DANGEROUS: forces a module unload and may\ncrash your machine (O_TRUNC; CONFIG_MODULE_FORCE_UNLOAD)' },
+    { long: 'wait', short: 'w', describe: "Clear O_NONBLOCK: wait until the module is unused\n(kmod 30's -w, removed in kmod 34)" },
+    KMOD_SYSLOG_ROW,
+    { ...KMOD_VERBOSE_ROW, describe: 'Accepted as kmod does (no extra messages)' },
+    KMOD_VERSION_ROW,
+    HELP_ROW,
+  ],
+  kmod: `kmodkit keeps kmod 30's -w (and names it --wait); kmod 34 dropped it.`,
+  exits: [[0, 'every module was removed'], [1, 'some module was not (an error line for each) or a usage error']],
+  example: 'kmodkit rmmod hello',
 };
+const SPEC = optSpec(RMMOD_HELP);
 
 export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio): Promise<number> {
   const prog = 'rmmod';
@@ -19,7 +34,11 @@ export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio): 
   if (!r) return 1;
   const has = (n: string) => r.opts.some((o) => o.name === n);
   if (has('help')) {
-    io.out('Usage:\n\tkmodkit rmmod [options] modulename ...\nOptions:\n\t-f, --force       forces a module removal\n\t-w, --wait        clear O_NONBLOCK\n\t-h, --help        show this help\n');
+    io.out(helpText('kmodkit rmmod', RMMOD_HELP));
+    return 0;
+  }
+  if (has('version')) {
+    io.out(KMOD_VERSION_TEXT);
     return 0;
   }
   if (r.positionals.length === 0) {

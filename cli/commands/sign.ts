@@ -6,26 +6,31 @@
  */
 import { signModuleFile } from '../../lib/io/prepare-files.js';
 import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
 
 const PROG = 'kmodkit sign';
-const SPEC = { short: { d: 'detached', p: 'keep-signature', k: 'key-id', r: 'resign', h: 'help' }, long: { detached: false, 'keep-signature': false, 'key-id': false, resign: false, help: false } };
-
-export const signUsage = `Usage:
-\tkmodkit sign [-dpk] [--resign] HASH KEY CERT MODULE [DEST]
-Append a module signature as the kernel's scripts/sign-file does: PKCS#7
+export const SIGN_HELP: CommandHelp = {
+  usage: ['[-dpk] [--resign] HASH KEY CERT MODULE [DEST]'],
+  summary: `Append a module signature as the kernel's scripts/sign-file does: PKCS#7
 SignedData (issuer and serial number, no attributes), struct module_signature
 and "~Module signature appended~". Byte-identical to sign-file for RSA keys.
 HASH is sha256, sha384, sha512, …; KEY a PEM private key (RSA or ECDSA); CERT
 its X.509 certificate, PEM or DER. Without DEST the module is replaced.
-A compressed module (.gz/.xz/.zst) is decompressed, signed and recompressed.
-Options:
-\t-d, --detached        Write only the signature, to MODULE.p7s
-\t-p, --keep-signature  Also write the signature to MODULE.p7s
-\t-r, --resign          Replace an existing signature (else: refused)
-\t-h, --help            Show this help
-`;
+A compressed module (.gz/.xz/.zst) is decompressed, signed and recompressed.`,
+  options: [
+    { long: 'detached', short: 'd', describe: 'Write only the signature, to MODULE.p7s' },
+    { long: 'keep-signature', short: 'p', describe: 'Also write the signature to MODULE.p7s' },
+    { long: 'key-id', short: 'k', describe: 'Identify the signer by subject key identifier (sign-file -k)' },
+    { long: 'resign', short: 'r', describe: 'Replace an existing signature (else: refused)' },
+    HELP_ROW,
+  ],
+  exits: [[0, 'signed'], [1, 'not signed (unreadable key, certificate or module; already signed)'], [2, 'usage error']],
+  example: 'kmodkit sign sha256 signing_key.pem signing_key.x509 hello.ko',
+};
+const SPEC = optSpec(SIGN_HELP);
+export const signUsage = helpText(PROG, SIGN_HELP);
 
 export async function runSign(args: readonly string[], out = new Output()): Promise<number> {
   const scanned = scanArgs(args, SPEC, PROG);

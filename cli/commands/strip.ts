@@ -12,28 +12,28 @@ import { KmodkitError } from '../../lib/errors.js';
 import { stripDebug } from '../../lib/prepare/strip-debug.js';
 import { unsignedImage } from '../../lib/prepare/sign-module.js';
 import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
 
 const PROG = 'kmodkit strip';
-const SPEC = {
-  short: { s: 'signature', g: 'debug', o: 'output', h: 'help' },
-  long: { signature: false, debug: false, modversions: false, vermagic: false, output: true, help: false },
+export const STRIP_HELP: CommandHelp = {
+  usage: ['[--signature] [--debug] [--modversions] [--vermagic] [-o OUT] MODULE...'],
+  summary: `Remove parts of kernel modules, in place (or into OUT for one MODULE).
+Compressed modules (.gz/.xz/.zst) are rewritten in their format.`,
+  options: [
+    { long: 'signature', short: 's', describe: 'Remove the appended signature: the exact unsigned bytes' },
+    { long: 'debug', short: 'g', describe: 'Remove debug information as `strip --strip-debug`\n(INSTALL_MOD_STRIP=1): .debug_* and their relocations' },
+    { long: 'modversions', describe: 'Drop the symbol versions (as insmod --force-modversion)' },
+    { long: 'vermagic', describe: 'Blank the vermagic (as insmod --force-vermagic)' },
+    { long: 'output', short: 'o', arg: 'OUT', describe: 'Write to OUT instead of replacing MODULE' },
+    HELP_ROW,
+  ],
+  exits: [[0, 'every module was rewritten'], [1, 'some module could not be (an error line for each)'], [2, 'usage error']],
+  example: 'kmodkit strip --debug -o hello-stripped.ko hello.ko',
 };
-
-export const stripUsage = `Usage:
-\tkmodkit strip [--signature] [--debug] [--modversions] [--vermagic] [-o OUT] MODULE...
-Remove parts of kernel modules, in place (or into OUT for one MODULE).
-Compressed modules (.gz/.xz/.zst) are rewritten in their format.
-Options:
-\t-s, --signature    Remove the appended signature: the exact unsigned bytes
-\t-g, --debug        Remove debug information as \`strip --strip-debug\`
-\t                   (INSTALL_MOD_STRIP=1): .debug_* and their relocations
-\t    --modversions  Drop the symbol versions (as insmod --force-modversion)
-\t    --vermagic     Blank the vermagic (as insmod --force-vermagic)
-\t-o, --output OUT   Write to OUT instead of replacing MODULE
-\t-h, --help         Show this help
-`;
+const SPEC = optSpec(STRIP_HELP);
+export const stripUsage = helpText(PROG, STRIP_HELP);
 
 export async function runStrip(args: readonly string[], out = new Output()): Promise<number> {
   const scanned = scanArgs(args, SPEC, PROG);

@@ -12,7 +12,7 @@ import { Output } from '../format/output.js';
 import { eachModuleOutput } from '../each-module.js';
 
 const PROG = 'kmodkit symbols';
-const HELP: CommandHelp = {
+export const HELP: CommandHelp = {
   usage: ['--exports|--imports [--json] FILE...'],
   summary: `List the symbols a module exports (CRC, EXPORT_SYMBOL flavour, namespace) or
 imports (the CRC it recorded, U or W for weak); with several files, each

@@ -16,7 +16,7 @@ import { eachModuleOutput, errorLine } from '../each-module.js';
 import { writeDocument } from '../format/json-documents.js';
 
 const PROG = 'kmodkit versions';
-const HELP: CommandHelp = {
+export const HELP: CommandHelp = {
   usage: ['[--json] FILE...'],
   summary: `Print the symbol versions (CRCs) a module records for the symbols it imports,
 as kmod 30's \`modprobe --dump-modversions FILE\` does (the __versions table);

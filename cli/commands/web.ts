@@ -6,33 +6,44 @@
  */
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { scanArgs } from '../getopt.js';
+import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
 
-const USAGE = `Usage: kmodkit web [--port N]
-
-Serve kmodkit's module page on http://127.0.0.1:N/ (default port 8423; 0 picks a free one).
-Drop .ko/.ko.gz/.ko.xz/.ko.zst files (and a target's Module.symvers, .config, certificates)
-on it: everything is decoded in the browser, nothing is uploaded.
-`;
+export const WEB_HELP: CommandHelp = {
+  usage: ['[--port N]'],
+  summary: `Serve kmodkit's module page on http://127.0.0.1:N/ (the page also works opened
+as a file). Drop .ko/.ko.gz/.ko.xz/.ko.zst files (and a target's Module.symvers,
+.config, certificates) on it: everything is decoded in the browser, nothing is uploaded.`,
+  options: [
+    { long: 'port', short: 'p', arg: 'N', describe: 'Listen on port N (default 8423; 0 picks a free one)' },
+    HELP_ROW,
+  ],
+  exits: [[0, 'stopped by SIGINT/SIGTERM'], [1, 'usage error, page not built, or cannot listen']],
+  example: 'kmodkit web --port 0',
+};
+const PROG = 'kmodkit web';
 
 /** Where the built page lives, beside dist/cli in the package. */
 export const PAGE_URL = new URL('../../web/index.html', import.meta.url);
 
 export async function runWeb(args: readonly string[]): Promise<number> {
   let port = 8423;
-  try {
-    const { values } = parseArgs({ args: [...args], options: { port: { type: 'string', short: 'p' }, help: { type: 'boolean', short: 'h' } }, strict: true });
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    if (values.port !== undefined) {
-      port = Number(values.port);
-      if (!/^\d+$/.test(values.port) || port > 65535) throw new Error(`invalid port '${values.port}'`);
-    }
-  } catch (e) {
-    process.stderr.write(`kmodkit web: ${(e as Error).message}\n${USAGE}`);
+  const usage = helpText(PROG, WEB_HELP);
+  const scanned = scanArgs(args, optSpec(WEB_HELP), PROG);
+  const fail = (msg: string) => {
+    process.stderr.write(`${msg}\n${usage}`);
     return 1;
+  };
+  if (scanned.error) return fail(scanned.error);
+  if (scanned.opts.some((o) => o.name === 'help')) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (scanned.positionals.length) return fail(`${PROG}: unexpected argument '${scanned.positionals[0]}'`);
+  const given = scanned.opts.filter((o) => o.name === 'port').pop()?.value;
+  if (given !== undefined) {
+    port = Number(given);
+    if (!/^\d+$/.test(given) || port > 65535) return fail(`${PROG}: invalid port '${given}'`);
   }
   let page: Buffer;
   try {
