@@ -15,6 +15,7 @@
 
 import { constants as osConstants } from 'node:os';
 import { KmodkitError } from '../errors.js';
+import type { ErrnoName } from '../errno.js';
 
 // ---------------------------------------------------------------------------
 // Flags (include/uapi/linux/module.h, asm*/fcntl.h)
@@ -113,7 +114,7 @@ let errnoNames: Map<number, string> | undefined;
  * EDEADLK, ENOTSUP = EOPNOTSUPP) resolve to the first name node lists, except
  * that the conventional names are preferred. Unknown numbers give "E<n>".
  */
-export function errnoName(errno: number): string {
+export function errnoName(errno: number): ErrnoName {
   if (!errnoNames) {
     errnoNames = new Map();
     const preferred = new Set(['EAGAIN', 'EDEADLK', 'EOPNOTSUPP']);
@@ -124,7 +125,7 @@ export function errnoName(errno: number): string {
       }
     }
   }
-  return errnoNames.get(errno) ?? `E${errno}`;
+  return (errnoNames.get(errno) ?? `E${errno}`) as ErrnoName;
 }
 
 // ---------------------------------------------------------------------------
