@@ -57,7 +57,11 @@ export interface ModuleIdentityDetail {
 export interface RawSyscallDetail {
   readonly call: 'finit_module' | 'init_module' | 'delete_module';
   readonly errno: number;
-  readonly [extra: string]: unknown;
+  /** finit_module's descriptor and flags, init_module's image size, delete_module's name and flags. */
+  readonly fd?: number;
+  readonly flags?: number;
+  readonly size?: number;
+  readonly name?: string;
 }
 
 /** ESYSCALL from loadModule/unloadModule/ModuleSet: kmod's wording and the findings that explain it. */

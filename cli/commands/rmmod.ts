@@ -34,8 +34,9 @@ export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio): 
       failed = true;
       if (isKmodkitError(e) && e.code === 'ESYSCALL') {
         const k = e;
-        const name = typeof k.detail.module === 'string' ? k.detail.module : arg;
-        if (k.detail.precheck) io.err(`${prog}: ERROR: ${k.message}\n`);
+        const kmod = 'kmodMessage' in k.detail ? k.detail : undefined;
+        const name = kmod?.module ?? arg;
+        if (kmod?.precheck) io.err(`${prog}: ERROR: ${k.message}\n`);
         else {
           const text = strerror(k.errno === 'EWOULDBLOCK' ? 'EAGAIN' : k.errno ?? 'EIO');
           io.err(`${prog}: ERROR: could not remove '${name}': ${text}\n${prog}: ERROR: could not remove module ${arg}: ${text}\n`);

@@ -14,7 +14,7 @@
  */
 
 import { constants as osConstants } from 'node:os';
-import { KmodkitError } from '../errors.js';
+import { KmodkitError, type RawSyscallDetail } from '../errors.js';
 import type { ErrnoName } from '../errno.js';
 
 // ---------------------------------------------------------------------------
@@ -152,7 +152,7 @@ export interface ModuleSyscalls {
 export function syscallError(
   call: 'finit_module' | 'init_module' | 'delete_module',
   errno: number,
-  detail: Record<string, unknown> = {},
+  detail: Omit<RawSyscallDetail, 'call' | 'errno'> = {},
 ): KmodkitError {
   const name = errnoName(errno);
   return new KmodkitError('ESYSCALL', `${call} failed: ${name} (errno ${errno})`, {
@@ -250,7 +250,7 @@ async function createKoffiSyscalls(): Promise<ModuleSyscalls> {
   /** Run one syscall; on -1 read errno immediately and throw. */
   const invoke = (
     call: 'finit_module' | 'init_module' | 'delete_module',
-    detail: Record<string, unknown>,
+    detail: Omit<RawSyscallDetail, 'call' | 'errno'>,
     args: unknown[],
   ): void => {
     koffi.errno(0);

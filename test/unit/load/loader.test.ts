@@ -100,7 +100,8 @@ test('other finit errno → no fallback, kmod wording', async (t) => {
     t.is((e as KmodkitError).errno, errno);
     t.true(e!.message.startsWith(`could not insert module ${KO}hello.ko: ${insmod}`), e!.message);
     t.is(calls.length, 1, `${errno}: no fallback`);
-    t.is((e as KmodkitError<'ESYSCALL'>).detail.module, 'hello');
+    const d = (e as KmodkitError<'ESYSCALL'>).detail;
+    t.is('module' in d ? d.module : undefined, 'hello');
     const e2 = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false, tool: 'modprobe' }));
     t.true(e2!.message.startsWith(`could not insert 'hello': ${modprobe}`), e2!.message);
   }
