@@ -2,8 +2,12 @@
  * kmodkit/core: everything that works on bytes alone — no node:fs, no FFI —
  * so it runs anywhere JavaScript does, a browser included.
  */
-export { KmodkitError, isKmodkitError, type KmodkitErrorCode } from './errors.js';
-export { strerror, ERRNO } from './errno.js';
+export {
+  KmodkitError, isKmodkitError,
+  type KmodkitErrorCode, type KmodkitErrorConstructor, type KmodkitErrorOptions, type KmodkitErrorDetails, type KmodkitErrorDetail,
+  type DetailedCode, type FreeDetail, type KmodSyscallDetail, type RawSyscallDetail, type ModuleIdentityDetail,
+} from './errors.js';
+export { strerror, ERRNO, type ErrnoName } from './errno.js';
 export { memorySource, type ByteSource } from './bytes/source.js';
 
 // ELF
@@ -41,6 +45,8 @@ export { modnameNormalize, modnameFromPath, aliasNormalize, fnmatch } from './mo
 
 // Pre-flight checks (pure: the target is plain data)
 export { checkModule, type CheckResult, type CheckedModule, type Verdict } from './check/run.js';
+export type { CheckOptions } from './check/checks/context.js';
+export type { ParamsInput, ParamValue, ParamScalar } from './check/kparams.js';
 export type { TargetKernel } from './check/target.js';
 export { RULES, type Finding, type Severity } from './check/findings.js';
 export { parseSymvers, type Symvers, type SymversEntry } from './check/symvers.js';

@@ -5,6 +5,34 @@
  * which kmod prints and kmodkit reproduces.
  */
 
+/**
+ * An errno name as kmodkit reports it (KmodkitError.errno, Finding.errno):
+ * one of Linux's names (include/uapi/asm-generic/errno-base.h and errno.h,
+ * plus glibc's ENOTSUP alias), or `E<number>` for a number the host's table
+ * does not name.
+ */
+export type ErrnoName =
+  | 'EPERM' | 'ENOENT' | 'ESRCH' | 'EINTR' | 'EIO' | 'ENXIO' | 'E2BIG' | 'ENOEXEC' | 'EBADF'
+  | 'ECHILD' | 'EAGAIN' | 'ENOMEM' | 'EACCES' | 'EFAULT' | 'ENOTBLK' | 'EBUSY' | 'EEXIST' | 'EXDEV'
+  | 'ENODEV' | 'ENOTDIR' | 'EISDIR' | 'EINVAL' | 'ENFILE' | 'EMFILE' | 'ENOTTY' | 'ETXTBSY'
+  | 'EFBIG' | 'ENOSPC' | 'ESPIPE' | 'EROFS' | 'EMLINK' | 'EPIPE' | 'EDOM' | 'ERANGE' | 'EDEADLK'
+  | 'ENAMETOOLONG' | 'ENOLCK' | 'ENOSYS' | 'ENOTEMPTY' | 'ELOOP' | 'EWOULDBLOCK' | 'ENOMSG'
+  | 'EIDRM' | 'ECHRNG' | 'EL2NSYNC' | 'EL3HLT' | 'EL3RST' | 'ELNRNG' | 'EUNATCH' | 'ENOCSI'
+  | 'EL2HLT' | 'EBADE' | 'EBADR' | 'EXFULL' | 'ENOANO' | 'EBADRQC' | 'EBADSLT' | 'EDEADLOCK'
+  | 'EBFONT' | 'ENOSTR' | 'ENODATA' | 'ETIME' | 'ENOSR' | 'ENONET' | 'ENOPKG' | 'EREMOTE'
+  | 'ENOLINK' | 'EADV' | 'ESRMNT' | 'ECOMM' | 'EPROTO' | 'EMULTIHOP' | 'EDOTDOT' | 'EBADMSG'
+  | 'EOVERFLOW' | 'ENOTUNIQ' | 'EBADFD' | 'EREMCHG' | 'ELIBACC' | 'ELIBBAD' | 'ELIBSCN' | 'ELIBMAX'
+  | 'ELIBEXEC' | 'EILSEQ' | 'ERESTART' | 'ESTRPIPE' | 'EUSERS' | 'ENOTSOCK' | 'EDESTADDRREQ'
+  | 'EMSGSIZE' | 'EPROTOTYPE' | 'ENOPROTOOPT' | 'EPROTONOSUPPORT' | 'ESOCKTNOSUPPORT'
+  | 'EOPNOTSUPP' | 'ENOTSUP' | 'EPFNOSUPPORT' | 'EAFNOSUPPORT' | 'EADDRINUSE' | 'EADDRNOTAVAIL'
+  | 'ENETDOWN' | 'ENETUNREACH' | 'ENETRESET' | 'ECONNABORTED' | 'ECONNRESET' | 'ENOBUFS'
+  | 'EISCONN' | 'ENOTCONN' | 'ESHUTDOWN' | 'ETOOMANYREFS' | 'ETIMEDOUT' | 'ECONNREFUSED'
+  | 'EHOSTDOWN' | 'EHOSTUNREACH' | 'EALREADY' | 'EINPROGRESS' | 'ESTALE' | 'EUCLEAN' | 'ENOTNAM'
+  | 'ENAVAIL' | 'EISNAM' | 'EREMOTEIO' | 'EDQUOT' | 'ENOMEDIUM' | 'EMEDIUMTYPE' | 'ECANCELED'
+  | 'ENOKEY' | 'EKEYEXPIRED' | 'EKEYREVOKED' | 'EKEYREJECTED' | 'EOWNERDEAD' | 'ENOTRECOVERABLE'
+  | 'ERFKILL' | 'EHWPOISON'
+  | `E${number}`;
+
 export const ERRNO: Readonly<Record<string, readonly [number, string]>> = {
   EPERM: [1, "Operation not permitted"],
   ENOENT: [2, "No such file or directory"],
@@ -63,7 +91,7 @@ export function strerror(name: string): string {
 }
 
 /** errno name for a generic Linux errno number (EAGAIN and EOPNOTSUPP win over their aliases). */
-export function errnoName(num: number): string | undefined {
-  for (const [name, [n]] of Object.entries(ERRNO)) if (n === num) return name;
+export function errnoName(num: number): ErrnoName | undefined {
+  for (const [name, [n]] of Object.entries(ERRNO)) if (n === num) return name as ErrnoName;
   return undefined;
 }

@@ -3,7 +3,15 @@
  * compressed stream, a target description, a kernel answer) is raised as a
  * KmodkitError with a stable `code`; callers switch on `code`, never on the
  * message text.
+ *
+ * For TypeScript, `KmodkitError` is a union discriminated on `code`: after
+ * `isKmodkitError(e)` (or `e instanceof KmodkitError`) and `e.code ===
+ * 'EREJECTED'`, `e.detail.findings` is typed. Codes listed in
+ * KmodkitErrorDetails always carry that `detail`; the others may carry a
+ * free-form one (offsets, section names).
  */
+import type { ErrnoName } from './errno.js';
+import type { Finding } from './check/findings.js';
 
 export type KmodkitErrorCode =
   // byte reading / ELF structure
@@ -39,23 +47,93 @@ export type KmodkitErrorCode =
   | 'ECOMMAND' // modprobe.d would run an install/remove command and the caller did not allow commands
   | 'ESYSCALL'; // a module syscall failed (see `errno`)
 
-export interface KmodkitErrorOptions {
+/** srcversion / GNU build-id of a module, as an image has them or the kernel shows them. */
+export interface ModuleIdentityDetail {
+  readonly srcversion?: string;
+  readonly buildId?: string;
+}
+
+/** ESYSCALL straight from ModuleSyscalls (loadSyscalls()): the call and the raw errno number. */
+export interface RawSyscallDetail {
+  readonly call: 'finit_module' | 'init_module' | 'delete_module';
+  readonly errno: number;
+  /** finit_module's descriptor and flags, init_module's image size, delete_module's name and flags. */
+  readonly fd?: number;
+  readonly flags?: number;
+  readonly size?: number;
+  readonly name?: string;
+}
+
+/** ESYSCALL from loadModule/unloadModule/ModuleSet: kmod's wording and the findings that explain it. */
+export interface KmodSyscallDetail {
+  readonly module: string;
+  readonly op: 'insert' | 'remove';
+  readonly call?: 'finit_module' | 'init_module' | 'delete_module';
+  /** glibc's strerror() text of `errno`. */
+  readonly strerror: string;
+  /** The message kmod's insmod/modprobe/rmmod prints for this failure. */
+  readonly kmodMessage: string;
+  readonly hint?: string;
+  /** Pre-flight findings that explain the errno, most specific first. */
+  readonly findings?: readonly Finding[];
+  /** True when rmmod's own pre-check refused (no syscall was made). */
+  readonly precheck?: true;
+}
+
+/** The `detail` each of these codes always carries. */
+export interface KmodkitErrorDetails {
+  /** The pre-flight check refused the module (loadModule, ModuleSet). */
+  EREJECTED: {
+    readonly module: string;
+    /** The blocking findings (errors), first one in the message. */
+    readonly findings: readonly Finding[];
+    readonly allFindings: readonly Finding[];
+    readonly verdict: 'loads' | 'fails';
+  };
+  ESYSCALL: RawSyscallDetail | KmodSyscallDetail;
+  ECHANGED:
+    | { readonly changed: string } // the file changed between check and syscall
+    | { readonly module: string; readonly expected: ModuleIdentityDetail; readonly actual: ModuleIdentityDetail } // unload of a replaced module
+    | undefined; // the file shrank while being read
+  EFOREIGN: { readonly module: string };
+  ECOMMAND: { readonly module: string; readonly command: string | undefined };
+  EDEPCYCLE: { readonly messages: readonly string[] };
+}
+
+/** Codes whose `detail` has a fixed shape. */
+export type DetailedCode = keyof KmodkitErrorDetails;
+
+/** Free-form extra data of the other codes (offsets, section names, limits). */
+export type FreeDetail = Readonly<Record<string, unknown>>;
+
+/** The type of `detail` for a code. */
+export type KmodkitErrorDetail<C extends KmodkitErrorCode> = C extends DetailedCode ? KmodkitErrorDetails[C] : FreeDetail | undefined;
+
+export interface KmodkitErrorOptions<C extends KmodkitErrorCode = KmodkitErrorCode> {
   /** File the error concerns, when known. */
   file?: string;
-  /** errno name for syscall errors (e.g. 'EEXIST'). */
-  errno?: string;
-  /** Anything extra worth carrying (offsets, section names). */
-  detail?: Record<string, unknown>;
+  /** errno name (e.g. 'EEXIST'): what the kernel returned, or would return. */
+  errno?: ErrnoName;
+  /** Extra data: typed for the codes in KmodkitErrorDetails, free-form for the others. */
+  detail?: KmodkitErrorDetail<C>;
   cause?: unknown;
 }
 
-export class KmodkitError extends Error {
-  readonly code: KmodkitErrorCode;
-  file?: string;
-  readonly errno?: string;
-  readonly detail?: Record<string, unknown>;
+/** Options for a code: `detail` is required where the code always carries one. */
+type OptionsFor<C extends KmodkitErrorCode> = [C] extends [DetailedCode]
+  ? undefined extends KmodkitErrorDetails[C]
+    ? [options?: KmodkitErrorOptions<C>]
+    : [options: KmodkitErrorOptions<C> & { detail: KmodkitErrorDetails[C] }]
+  : [options?: KmodkitErrorOptions<C>];
 
-  constructor(code: KmodkitErrorCode, message: string, options: KmodkitErrorOptions = {}) {
+class KmodkitErrorImpl<C extends KmodkitErrorCode> extends Error {
+  readonly code: C;
+  file?: string;
+  /** errno name for syscall errors, and for errors that mirror one (ENOENT, ENOEXEC ...). */
+  readonly errno?: ErrnoName;
+  readonly detail!: KmodkitErrorDetail<C>;
+
+  constructor(code: C, message: string, options: KmodkitErrorOptions<C> = {}) {
     super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'KmodkitError';
     this.code = code;
@@ -70,8 +148,21 @@ export class KmodkitError extends Error {
   }
 }
 
+/** One KmodkitError per code, as a union discriminated on `code` (narrow with `e.code === '…'`). */
+export type KmodkitError<C extends KmodkitErrorCode = KmodkitErrorCode> = { [K in C]: KmodkitErrorImpl<K> }[C];
+
+export interface KmodkitErrorConstructor {
+  new <C extends KmodkitErrorCode>(code: C, message: string, ...options: OptionsFor<C>): KmodkitError<C>;
+  /** `instanceof KmodkitError` narrows to the whole union, so `code` then narrows `detail`. */
+  readonly prototype: KmodkitError;
+}
+
+// The runtime class is KmodkitErrorImpl; the constructor's type is what gives
+// `instanceof` and `new` their discriminated types.
+export const KmodkitError = KmodkitErrorImpl as unknown as KmodkitErrorConstructor;
+
 export function isKmodkitError(e: unknown): e is KmodkitError {
-  return e instanceof KmodkitError;
+  return e instanceof KmodkitErrorImpl;
 }
 
 /** Attach a file name to a KmodkitError that lacks one, and rethrow anything. */

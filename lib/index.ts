@@ -24,12 +24,12 @@ export { installModule, type InstallOptions, type InstallReport } from './io/ins
 // Loading
 export {
   loadModule, unloadModule, listModules, isLoaded, formatLsmod,
-  type LoadOptions, type LoadedModule, type UnloadOptions, type ModuleStatus,
+  type LoadOptions, type LoadedModule, type LoadedIdentity, type ForceOption, type UnloadOptions, type ModuleStatus,
 } from './load/loader.js';
 export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
 export { planProbe, probeContext, resolveAliasNames, showConfig, type Plan, type PlanStep, type TargetPlan, type PlanOptions, type ProbeContext } from './modprobe/resolve.js';
 export { parseModprobeConf, parseKernelCmdline, emptyConfig, type ModprobeConfig } from './modprobe/config.js';
 export { resolve } from './modprobe/plan.js';
 export { readModprobeConfig } from './io/modprobe-config.js';
-export { buildParamsString, type ParamsInput } from './load/params-string.js';
+export { buildParamsString } from './load/params-string.js';
 export { loadSyscalls, type ModuleSyscalls } from './load/syscalls.js';

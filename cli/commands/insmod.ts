@@ -36,8 +36,9 @@ export function reportLoadError(prog: string, e: unknown, io: LoadCliIo, what: {
     return;
   }
   if (k.code === 'ESYSCALL') {
-    io.err(`${prog}: ERROR: ${(k.detail?.kmodMessage as string | undefined) ?? k.message}\n`);
-    const hint = k.detail?.hint as string | undefined;
+    const kmod = 'kmodMessage' in k.detail ? k.detail : undefined;
+    io.err(`${prog}: ERROR: ${kmod?.kmodMessage ?? k.message}\n`);
+    const hint = kmod?.hint;
     if (hint) io.err(`${prog}: NOTE: ${hint}\n`);
     return;
   }

@@ -3,7 +3,7 @@
  * delete_module with O_NONBLOCK; -f adds O_TRUNC and skips the checks; -w
  * clears O_NONBLOCK). Each argument is processed; exit 1 if any failed.
  */
-import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
+import { isKmodkitError } from '../../lib/errors.js';
 import { strerror } from '../../lib/errno.js';
 import { unloadModule } from '../../lib/load/loader.js';
 import { scanOrComplain, stdio, type LoadCliIo } from './insmod.js';
@@ -52,9 +52,10 @@ export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio): 
     } catch (e) {
       failed = true;
       if (isKmodkitError(e) && e.code === 'ESYSCALL') {
-        const k = e as KmodkitError;
-        const name = (k.detail?.module as string | undefined) ?? arg;
-        if (k.detail?.precheck) io.err(`${prog}: ERROR: ${k.message}\n`);
+        const k = e;
+        const kmod = 'kmodMessage' in k.detail ? k.detail : undefined;
+        const name = kmod?.module ?? arg;
+        if (kmod?.precheck) io.err(`${prog}: ERROR: ${k.message}\n`);
         else {
           const text = strerror(k.errno === 'EWOULDBLOCK' ? 'EAGAIN' : k.errno ?? 'EIO');
           io.err(`${prog}: ERROR: could not remove '${name}': ${text}\n${prog}: ERROR: could not remove module ${arg}: ${text}\n`);

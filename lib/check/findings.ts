@@ -8,6 +8,7 @@
  * the kernel would refuse it; warnings are loads-with-consequences (taints,
  * kernel log warnings), info is for context.
  */
+import type { ErrnoName } from '../errno.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 export type FindingStatus = 'failed' | 'passed' | 'skipped';
@@ -41,7 +42,7 @@ export interface Finding {
   /** What to do about it. */
   readonly hint?: string;
   /** errno the kernel would return for a failed error finding (init_module/finit_module). */
-  readonly errno?: string;
+  readonly errno?: ErrnoName;
   /** Machine-readable extras (expected/actual values …). */
   readonly detail?: Readonly<Record<string, unknown>>;
 }

@@ -10,15 +10,38 @@ export interface ParamArg {
   readonly value?: string;
 }
 
-/** "name=value" / "name" items, or a name → value record, as a list. */
-export function paramArgs(params: readonly string[] | Readonly<Record<string, string>>): ParamArg[] {
+export type ParamScalar = string | number | bigint | boolean;
+/** `null` = the bare name (no `=value`): "true" for bool parameters. Arrays are comma-joined. */
+export type ParamValue = ParamScalar | readonly ParamScalar[] | null;
+/**
+ * Module parameters, as checkModule (CheckOptions.params) and loadModule
+ * (LoadOptions.params) both take them:
+ * - a string: an already-formatted kernel parameter string;
+ * - a list: `name=value` words as on insmod's command line (kmod's quoting rule applies);
+ * - an object: name → value (values are literal; quoting is done when loading).
+ */
+export type ParamsInput = string | readonly string[] | Readonly<Record<string, ParamValue | undefined>>;
+
+function scalarLiteral(v: ParamScalar): string {
+  return typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+}
+
+/** A parameter string as the kernel splits it, "name=value" / "name" items, or a name → value record, as a list. */
+export function paramArgs(params: ParamsInput): ParamArg[] {
+  if (typeof params === 'string') return splitKernelArgs(params).args.map((a) => (a.value === null ? { name: a.name } : { name: a.name, value: a.value }));
   if (Array.isArray(params)) {
     return (params as readonly string[]).map((p) => {
       const eq = p.indexOf('=');
       return eq < 0 ? { name: p } : { name: p.slice(0, eq), value: p.slice(eq + 1) };
     });
   }
-  return Object.entries(params as Record<string, string>).map(([name, value]) => ({ name, value }));
+  const out: ParamArg[] = [];
+  for (const [name, v] of Object.entries(params as Record<string, ParamValue | undefined>)) {
+    if (v === undefined) continue;
+    if (v === null) out.push({ name });
+    else out.push({ name, value: Array.isArray(v) ? (v as readonly ParamScalar[]).map(scalarLiteral).join(',') : scalarLiteral(v as ParamScalar) });
+  }
+  return out;
 }
 
 /**

@@ -18,6 +18,7 @@ import { detectCompression } from '../compress/detect.js';
 import { DEFAULT_MAX_OUTPUT } from '../compress/limits.js';
 import { elfError, hasElfMagic } from '../elf/header.js';
 import { KmodkitError } from '../errors.js';
+import type { ErrnoName } from '../errno.js';
 import { moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type OpenOptions } from '../module/module.js';
 import { fileSource, readExactly } from './file-source.js';
 
@@ -108,7 +109,7 @@ export interface RegularFile {
 function fsError(path: string, e: unknown): KmodkitError {
   const err = e as NodeJS.ErrnoException;
   const code = err.code === 'ENOENT' ? 'ENOENT' : 'EIO';
-  return new KmodkitError(code, err.message, { file: path, errno: err.code, cause: e });
+  return new KmodkitError(code, err.message, { file: path, errno: err.code as ErrnoName | undefined, cause: e });
 }
 
 function identityOf(st: BigIntStats): FileIdentity {

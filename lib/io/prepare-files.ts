@@ -8,6 +8,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unl
 import { basename, dirname, join } from 'node:path';
 import { decompress, type Compression } from '../compress/index.js';
 import { KmodkitError } from '../errors.js';
+import type { ErrnoName } from '../errno.js';
 import { encodeModule, type EncodeFormat } from './native/encode.js';
 import { signModuleImage } from '../prepare/sign-module.js';
 import { moduleSigner, readCertificate, readPrivateKey } from '../prepare/sign-key.js';
@@ -27,7 +28,7 @@ function fsError(path: string, e: unknown): KmodkitError {
     return e;
   }
   const err = e as NodeJS.ErrnoException;
-  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.message ?? String(e), { file: path, errno: err.code, cause: e });
+  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.message ?? String(e), { file: path, errno: err.code as ErrnoName | undefined, cause: e });
 }
 
 /** Read a whole file (a key, a certificate, a module); errors name the file. */

@@ -13,6 +13,7 @@ import { release as osRelease } from 'node:os';
 import { decompress } from '../compress/index.js';
 import { detectCompression, type Compression } from '../compress/detect.js';
 import { KmodkitError } from '../errors.js';
+import type { ErrnoName } from '../errno.js';
 import { section } from '../elf/file.js';
 import { modnameFromPath, modnameNormalize } from '../modindex/names.js';
 import { moduleExports } from '../module/exports.js';
@@ -57,7 +58,7 @@ function targetError(file: string, e: unknown): KmodkitError {
     return e.code === 'ETARGET' || e.code === 'ENOENT' || e.code === 'EIO' ? e : new KmodkitError('ETARGET', e.message, { file, cause: e });
   }
   const err = e as NodeJS.ErrnoException;
-  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.message ?? String(e), { file, errno: err.code, cause: e });
+  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.message ?? String(e), { file, errno: err.code as ErrnoName | undefined, cause: e });
 }
 
 /** A text file, decompressed when it is gzip/xz/zstd (detected by magic). */

@@ -5,7 +5,7 @@
  * pre-check messages) and a hint taken from the pre-flight findings when
  * they explain the errno.
  */
-import { errnoName as errnoNameOf, strerror } from '../errno.js';
+import { errnoName as errnoNameOf, strerror, type ErrnoName } from '../errno.js';
 import { KmodkitError } from '../errors.js';
 import type { Finding } from '../check/findings.js';
 
@@ -14,7 +14,7 @@ export type LoadOp = 'insert' | 'remove';
 export type KmodTool = 'insmod' | 'modprobe' | 'rmmod';
 
 /** delete_module's "would block" is EAGAIN on every Linux arch; we call it by its delete_module name. */
-function normalErrno(op: LoadOp, errno: string): string {
+function normalErrno(op: LoadOp, errno: ErrnoName): ErrnoName {
   // node's errno table lacks some (EKEYREJECTED, ENOKEY ...): syscalls.ts then says "E129".
   const num = /^E(\d+)$/.exec(errno);
   if (num) errno = errnoNameOf(Number(num[1])) ?? errno;
@@ -100,7 +100,7 @@ export interface LoadErrorContext {
   /** Pre-flight findings of this module, when the check ran. */
   findings?: readonly Finding[];
   /** The syscall that failed. */
-  call?: string;
+  call?: 'finit_module' | 'init_module' | 'delete_module';
 }
 
 /**
@@ -108,10 +108,10 @@ export interface LoadErrorContext {
  * lib/load/syscalls.ts (or just an errno name). The message is kmod's text
  * for the errno; `detail` carries module, call, strerror, kmod text and hint.
  */
-export function loadError(cause: KmodkitError | string, ctx: LoadErrorContext): KmodkitError {
+export function loadError(cause: KmodkitError | ErrnoName, ctx: LoadErrorContext): KmodkitError {
   const rawErrno = typeof cause === 'string' ? cause : cause.errno ?? 'EIO';
   const errno = normalErrno(ctx.op, rawErrno);
-  const call = ctx.call ?? (typeof cause === 'string' ? undefined : (cause.detail?.call as string | undefined));
+  const call = ctx.call ?? (typeof cause === 'string' || cause.code !== 'ESYSCALL' ? undefined : cause.detail.call);
   let kmodText: string;
   let message: string;
   if (ctx.op === 'insert') {
@@ -166,7 +166,7 @@ function genericHint(errno: string, module: string): string | undefined {
 }
 
 /** rmmod-style pre-check refusal (no syscall made): same shape as a kernel error. */
-export function removePrecheckError(errno: string, module: string, message: string, detail: Record<string, unknown> = {}): KmodkitError {
+export function removePrecheckError(errno: ErrnoName, module: string, message: string, detail: Record<string, unknown> = {}): KmodkitError {
   return new KmodkitError('ESYSCALL', message, {
     errno,
     detail: { module, op: 'remove', precheck: true, strerror: strerror(errno), kmodMessage: message, ...detail },

@@ -33,6 +33,7 @@ import { isBlocking, type Finding } from '../check/findings.js';
 import type { TargetKernel } from '../check/target.js';
 import type { Compression } from '../compress/detect.js';
 import { KmodkitError, isKmodkitError } from '../errors.js';
+import type { ErrnoName } from '../errno.js';
 import { strerror } from '../errno.js';
 import { modulesDirPath, openModulesDir } from '../io/modules-dir.js';
 import { fileChange, openRegularFile, readExactly, type FileIdentity } from '../io/open.js';
@@ -350,7 +351,7 @@ async function loadOpened(opened: ModuleForLoad, path: string, opts: LoadOptions
     route = { call: 'init', strip: route.fallbackStrip };
   }
   const findings: readonly Finding[] | undefined = check?.findings;
-  const fail = (e: unknown, call: string): never => {
+  const fail = (e: unknown, call: 'finit_module' | 'init_module'): never => {
     if (isKmodkitError(e) && e.code === 'ESYSCALL') throw loadError(e, { op: 'insert', module: name, path, tool: opts.tool ?? 'insmod', call, ...(findings ? { findings } : {}) });
     throw e;
   };
@@ -608,7 +609,7 @@ export function listModules(opts: { root?: string } = {}): ModuleStatus[] {
     text = readFileSync(`${root}/proc/modules`, 'latin1');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', `could not open ${root}/proc/modules: ${err.code ? strerror(err.code) : err.message}`, { errno: err.code, file: `${root}/proc/modules`, cause: e });
+    throw new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', `could not open ${root}/proc/modules: ${err.code ? strerror(err.code) : err.message}`, { errno: err.code as ErrnoName | undefined, file: `${root}/proc/modules`, cause: e });
   }
   return parseProcModules(text).map((p) => {
     const sys = `${root}/sys/module/${p.name}`;

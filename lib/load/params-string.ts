@@ -29,19 +29,12 @@
  */
 import { KmodkitError } from '../errors.js';
 import type { KernelParam, ParamType } from '../module/params.js';
-import { hasKernelSpace, splitKernelArgs, validateScalar, NOARG_TYPES, type KernelArg } from '../check/kparams.js';
+import { hasKernelSpace, splitKernelArgs, validateScalar, NOARG_TYPES, type KernelArg, type ParamScalar, type ParamValue, type ParamsInput } from '../check/kparams.js';
 
 export { splitKernelArgs };
 
-export type ParamScalar = string | number | bigint | boolean;
-/** `null` = the bare name (no `=value`): "true" for bool parameters. Arrays are comma-joined. */
-export type ParamValue = ParamScalar | readonly ParamScalar[] | null;
-/**
- * - a string: an already-formatted kernel parameter string (checked, returned unchanged);
- * - a list: `name=value` words as on insmod's command line (kmod's quoting rule applies);
- * - an object: name → value (values are literal; quoting is done here).
- */
-export type ParamsInput = string | readonly string[] | Readonly<Record<string, ParamValue | undefined>>;
+// One parameter type for check and load (CheckOptions.params, LoadOptions.params).
+export type { ParamScalar, ParamValue, ParamsInput };
 
 /** One parameter as the kernel will see it. `value` null = no `=`. */
 export type ParamArg = KernelArg;

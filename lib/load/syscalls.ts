@@ -14,7 +14,8 @@
  */
 
 import { constants as osConstants } from 'node:os';
-import { KmodkitError } from '../errors.js';
+import { KmodkitError, type RawSyscallDetail } from '../errors.js';
+import type { ErrnoName } from '../errno.js';
 
 // ---------------------------------------------------------------------------
 // Flags (include/uapi/linux/module.h, asm*/fcntl.h)
@@ -113,7 +114,7 @@ let errnoNames: Map<number, string> | undefined;
  * EDEADLK, ENOTSUP = EOPNOTSUPP) resolve to the first name node lists, except
  * that the conventional names are preferred. Unknown numbers give "E<n>".
  */
-export function errnoName(errno: number): string {
+export function errnoName(errno: number): ErrnoName {
   if (!errnoNames) {
     errnoNames = new Map();
     const preferred = new Set(['EAGAIN', 'EDEADLK', 'EOPNOTSUPP']);
@@ -124,7 +125,7 @@ export function errnoName(errno: number): string {
       }
     }
   }
-  return errnoNames.get(errno) ?? `E${errno}`;
+  return (errnoNames.get(errno) ?? `E${errno}`) as ErrnoName;
 }
 
 // ---------------------------------------------------------------------------
@@ -151,7 +152,7 @@ export interface ModuleSyscalls {
 export function syscallError(
   call: 'finit_module' | 'init_module' | 'delete_module',
   errno: number,
-  detail: Record<string, unknown> = {},
+  detail: Omit<RawSyscallDetail, 'call' | 'errno'> = {},
 ): KmodkitError {
   const name = errnoName(errno);
   return new KmodkitError('ESYSCALL', `${call} failed: ${name} (errno ${errno})`, {
@@ -249,7 +250,7 @@ async function createKoffiSyscalls(): Promise<ModuleSyscalls> {
   /** Run one syscall; on -1 read errno immediately and throw. */
   const invoke = (
     call: 'finit_module' | 'init_module' | 'delete_module',
-    detail: Record<string, unknown>,
+    detail: Omit<RawSyscallDetail, 'call' | 'errno'>,
     args: unknown[],
   ): void => {
     koffi.errno(0);

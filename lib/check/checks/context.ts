@@ -10,11 +10,12 @@ import { moduleName } from '../../module/layout.js';
 import { indexModuleFacts, moduleFacts, type ModuleFactsIndex } from '../../module/facts.js';
 import type { TargetKernel } from '../target.js';
 import type { Finding } from '../findings.js';
+import type { ParamsInput } from '../kparams.js';
 import { modnameFromPath } from '../../modindex/names.js';
 
 export interface CheckOptions {
-  /** Parameters to pass at load time: ['a=1', 'flag'] or { a: '1' }. */
-  params?: readonly string[] | Readonly<Record<string, string>>;
+  /** Parameters to pass at load time (the same type as LoadOptions.params): 'a=1 flag', ['a=1', 'flag'] or { a: 1, flag: null }. */
+  params?: ParamsInput;
   /**
    * Modules loaded together with this one (e.g. the other files of one
    * `kmodkit check` run): their exports resolve this module's imports and

@@ -47,7 +47,7 @@ function checkOne(p: KernelParam, arg: ParamArg, ptrBits: 32 | 64): Finding[] {
 
 export function checkParams(ctx: CheckContext): Finding[] {
   const given = ctx.opts.params;
-  if (given === undefined || (Array.isArray(given) ? given.length === 0 : Object.keys(given).length === 0)) {
+  if (given === undefined || paramArgs(given).length === 0) {
     return [skipped('param.type', 'no parameters given (--param)')];
   }
   const args = paramArgs(given);

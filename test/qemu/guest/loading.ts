@@ -91,6 +91,11 @@ async function ensureUnloaded(name: string): Promise<void> {
 }
 
 /** The outcome of an action: 'ok', an errno, or 'EREJECTED'. */
+/** A failure's detail, read field by field whatever its code (the cases compare what they find). */
+function detailOf(e: KmodkitError | undefined): Readonly<Record<string, unknown>> | undefined {
+  return e?.detail as Readonly<Record<string, unknown>> | undefined;
+}
+
 async function outcome(fn: () => Promise<unknown>): Promise<{ got: string; error?: KmodkitError }> {
   try {
     await fn();
@@ -172,7 +177,7 @@ async function main(): Promise<number> {
   start();
   {
     const r = await outcome(() => loadModule(`${KO}/kmodkit_params.ko`, { check: false, tool: 'modprobe' }));
-    record({ case: 'params.load-again.modprobe-text', expected: "could not insert 'kmodkit_params': Module already in kernel", got: String(r.error?.detail?.kmodMessage ?? r.got) });
+    record({ case: 'params.load-again.modprobe-text', expected: "could not insert 'kmodkit_params': Module already in kernel", got: String(detailOf(r.error)?.kmodMessage ?? r.got) });
   }
   // ---- 3. unload
   await unloadCase('params.unload', 'kmodkit_params', 'ok');
@@ -260,7 +265,7 @@ async function main(): Promise<number> {
   start();
   {
     const r = await outcome(() => loadModule(`${KO}/kmodkit_consumer.ko`));
-    const findings = ((r.error?.detail?.findings ?? []) as { id: string; hint?: string }[]);
+    const findings = ((detailOf(r.error)?.findings ?? []) as { id: string; hint?: string }[]);
     record({
       case: 'consumer-alone.refused', expected: 'EREJECTED|symbol.unknown|load kmodkit_exporter first', ok: r.got === 'EREJECTED' && findings.some((f) => f.id === 'symbol.unknown') && /load kmodkit_exporter first/.test(r.error?.message ?? ''),
       got: `${r.got}|${findings.map((f) => f.id).join(',')}|${r.error?.message}`,
@@ -271,8 +276,8 @@ async function main(): Promise<number> {
   start();
   {
     const r = await outcome(() => loadModule(`${KO}/kmodkit_consumer.ko`, { force: true }));
-    record({ case: 'consumer-alone.forced', expected: 'ENOENT', got: r.got, detail: { message: r.error?.message, hint: r.error?.detail?.hint } });
-    record({ case: 'consumer-alone.hint', expected: 'hint names the exporter', got: /load kmodkit_exporter first/.test(String(r.error?.detail?.hint)) ? 'hint names the exporter' : String(r.error?.detail?.hint) });
+    record({ case: 'consumer-alone.forced', expected: 'ENOENT', got: r.got, detail: { message: r.error?.message, hint: detailOf(r.error)?.hint } });
+    record({ case: 'consumer-alone.hint', expected: 'hint names the exporter', got: /load kmodkit_exporter first/.test(String(detailOf(r.error)?.hint)) ? 'hint names the exporter' : String(detailOf(r.error)?.hint) });
   }
 
   // ---- 7. vermagic: another release only (modversions on both sides: the kernel compares
@@ -283,7 +288,7 @@ async function main(): Promise<number> {
   start();
   {
     const r = await outcome(() => loadModule(bad));
-    const ids = ((r.error?.detail?.findings ?? []) as { id: string }[]).map((f) => f.id);
+    const ids = ((detailOf(r.error)?.findings ?? []) as { id: string }[]).map((f) => f.id);
     record({ case: 'badmagic.refused', expected: 'EREJECTED|vermagic.mismatch', got: `${r.got}|${ids.join(',')}` });
     await ensureUnloaded('hello');
   }
@@ -314,7 +319,7 @@ async function main(): Promise<number> {
   start();
   {
     const r = await outcome(() => loadModule(`${KO}/kmodkit_nsmissing.ko`));
-    const ids = ((r.error?.detail?.findings ?? []) as { id: string }[]).map((f) => f.id);
+    const ids = ((detailOf(r.error)?.findings ?? []) as { id: string }[]).map((f) => f.id);
     record({ case: 'nsmissing.refused', expected: 'EREJECTED|namespace.missing-import', got: `${r.got}|${ids.join(',')}` });
   }
   await loadCase('nsmissing.kernel', `${KO}/kmodkit_nsmissing.ko`, 'EINVAL');

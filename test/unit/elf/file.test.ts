@@ -1,6 +1,7 @@
 import test from 'ava';
 import { memorySource } from '../../../lib/bytes/source.js';
 import { KmodkitError } from '../../../lib/errors.js';
+import type { ErrnoName } from '../../../lib/errno.js';
 import { readElf, relocationsFor, section, sectionBytes, symbolTable } from '../../../lib/elf/file.js';
 import { SHF_ALLOC, SHN_ABS, SHN_UNDEF, STB_GLOBAL, STB_LOCAL, STT_FUNC } from '../../../lib/elf/constants.js';
 import { buildElf, cstrings, VARIANTS } from '../../helpers/elf-builder.js';
@@ -93,7 +94,7 @@ test('mips64 r_info layout: r_sym u32, then ssym, type3, type2, type bytes', (t)
   t.is(r.entries[0].offset, 8);
 });
 
-function expectElfError(t: import('ava').ExecutionContext, data: Uint8Array, errno: string) {
+function expectElfError(t: import('ava').ExecutionContext, data: Uint8Array, errno: ErrnoName) {
   const e = t.throws(() => readElf(memorySource(data)), { instanceOf: KmodkitError }) as KmodkitError;
   t.is(e.errno, errno, e.message);
 }

@@ -100,7 +100,8 @@ test('other finit errno → no fallback, kmod wording', async (t) => {
     t.is((e as KmodkitError).errno, errno);
     t.true(e!.message.startsWith(`could not insert module ${KO}hello.ko: ${insmod}`), e!.message);
     t.is(calls.length, 1, `${errno}: no fallback`);
-    t.is((e as KmodkitError).detail?.module, 'hello');
+    const d = (e as KmodkitError<'ESYSCALL'>).detail;
+    t.is('module' in d ? d.module : undefined, 'hello');
     const e2 = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false, tool: 'modprobe' }));
     t.true(e2!.message.startsWith(`could not insert 'hello': ${modprobe}`), e2!.message);
   }
@@ -114,7 +115,7 @@ test('pre-flight refusal: EREJECTED with findings, no syscall; warn/force let it
   const e = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: bad }));
   t.true(isKmodkitError(e) && e.code === 'EREJECTED', String(e));
   t.regex(e!.message, /refusing to load hello: version magic/);
-  const findings = (e as KmodkitError).detail?.findings as { id: string }[];
+  const findings = (e as KmodkitError<'EREJECTED'>).detail.findings;
   t.true(findings.some((f) => f.id === 'vermagic.mismatch'));
   t.is(calls.length, 0);
   const w = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: bad, check: 'warn' });
