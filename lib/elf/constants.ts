@@ -127,8 +127,4 @@ export const STT_SPARC_REGISTER = 13;
 
 export const NT_GNU_BUILD_ID = 3;
 
-/** Fixed sizes of the ELF structures per class. */
-export const SIZES = {
-  32: { ehdr: 52, shdr: 40, sym: 16, rel: 8, rela: 12 },
-  64: { ehdr: 64, shdr: 64, sym: 24, rel: 16, rela: 24 },
-} as const;
+// Layouts of Elf*_Ehdr, Elf*_Shdr, Elf*_Sym and Elf*_Rel(a): lib/elf/structs.ts.

@@ -6,12 +6,13 @@
  * e_ident or without the magic is ENOEXEC ("Exec format error"); any other
  * structural fault is EINVAL ("Invalid argument").
  */
-import { bytesOf, u16, u32, u64, type Bytes } from '../bytes/reader.js';
+import { bytesOf, type Bytes } from '../bytes/reader.js';
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
 import {
-  EI_CLASS, EI_DATA, EI_NIDENT, EI_OSABI, EI_VERSION, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, ELFMAG, SIZES,
+  EI_CLASS, EI_DATA, EI_NIDENT, EI_OSABI, EI_VERSION, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, ELFMAG,
 } from './constants.js';
+import { ELF_STRUCTS, field } from './structs.js';
 
 export type ElfClass = 32 | 64;
 
@@ -51,28 +52,28 @@ export function readElfHeader(src: ByteSource): { header: ElfHeader; bytes: Byte
   const cls = ident[EI_CLASS];
   if (cls !== ELFCLASS32 && cls !== ELFCLASS64) throw elfError(`unknown ELF class ${cls}`, 'EINVAL', 'EELFCLASS');
   const klass: ElfClass = cls === ELFCLASS32 ? 32 : 64;
-  const ehsize = SIZES[klass].ehdr;
+  const E = ELF_STRUCTS[klass].Ehdr;
+  const ehsize = E.sizeof;
   // libkmod requires the file to be strictly larger than the header.
   if (size <= ehsize) throw elfError(`file too short for an ELF${klass} header (${size} bytes)`, 'EINVAL');
   const data = ident[EI_DATA];
   if (data !== ELFDATA2LSB && data !== ELFDATA2MSB) throw elfError(`unknown ELF data encoding ${data}`, 'EINVAL', 'EELFCLASS');
   const b = bytesOf(src.read(0, ehsize), data === ELFDATA2LSB);
 
-  const is64 = klass === 64;
   const header: ElfHeader = {
     class: klass,
     le: b.le,
     version: ident[EI_VERSION],
     osabi: ident[EI_OSABI],
-    type: u16(b, 16),
-    machine: u16(b, 18),
-    entry: is64 ? u64(b, 24) : u32(b, 24),
-    shoff: is64 ? u64(b, 40) : u32(b, 32),
-    flags: is64 ? u32(b, 48) : u32(b, 36),
-    ehsize: u16(b, is64 ? 52 : 40),
-    shentsize: u16(b, is64 ? 58 : 46),
-    shnum: u16(b, is64 ? 60 : 48),
-    shstrndx: u16(b, is64 ? 62 : 50),
+    type: field(b, 0, E.e_type),
+    machine: field(b, 0, E.e_machine),
+    entry: field(b, 0, E.e_entry),
+    shoff: field(b, 0, E.e_shoff),
+    flags: field(b, 0, E.e_flags),
+    ehsize: field(b, 0, E.e_ehsize),
+    shentsize: field(b, 0, E.e_shentsize),
+    shnum: field(b, 0, E.e_shnum),
+    shstrndx: field(b, 0, E.e_shstrndx),
   };
   return { header, bytes: b };
 }

@@ -3,10 +3,11 @@
  * including the MIPS64 r_info layout. Applying them is machine-specific and
  * lives in lib/elf/relocate.ts.
  */
-import { bytesOf, i32, u32, u8, type Bytes } from '../bytes/reader.js';
+import { bytesOf } from '../bytes/reader.js';
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
-import { EM, SHT_REL, SHT_RELA, SIZES } from './constants.js';
+import { EM, SHT_REL, SHT_RELA } from './constants.js';
+import { ELF_STRUCTS, Elf64_Mips_R_Info, field, high32, low32, signedField } from './structs.js';
 import type { ElfHeader } from './header.js';
 import { sectionData, type ElfSection } from './sections.js';
 
@@ -31,26 +32,15 @@ export interface RelocationSection {
   readonly entries: readonly ElfRelocation[];
 }
 
-/** Reads a signed 64-bit field as a number (exact up to 2^53). */
-function i64num(b: Bytes, off: number): number {
-  const lo = u32(b, off + (b.le ? 0 : 4));
-  const hi = i32(b, off + (b.le ? 4 : 0));
-  return hi * 0x100000000 + lo;
-}
-
-function u64num(b: Bytes, off: number): number {
-  const lo = u32(b, off + (b.le ? 0 : 4));
-  const hi = u32(b, off + (b.le ? 4 : 0));
-  return hi * 0x100000000 + lo;
-}
-
 export function readRelocations(src: ByteSource, header: ElfHeader, section: ElfSection): RelocationSection {
   const rela = section.type === SHT_RELA;
   if (!rela && section.type !== SHT_REL) {
     throw new KmodkitError('EELFRELOC', `section ${section.name} is not a relocation section`);
   }
-  const sz = SIZES[header.class];
-  const entSize = rela ? sz.rela : sz.rel;
+  const structs = ELF_STRUCTS[header.class];
+  const R = rela ? structs.Rela : structs.Rel;
+  const addendField = rela ? structs.Rela.r_addend : undefined;
+  const entSize = R.sizeof;
   const data = sectionData(src, section);
   if (data.length % entSize !== 0) {
     throw new KmodkitError('EELFRELOC', `relocation section ${section.name} size ${data.length} is not a multiple of ${entSize}`, { errno: 'EINVAL' });
@@ -58,35 +48,34 @@ export function readRelocations(src: ByteSource, header: ElfHeader, section: Elf
   const b = bytesOf(data, header.le);
   const n = data.length / entSize;
   const entries: ElfRelocation[] = new Array(n);
-  const mips64 = header.class === 64 && header.machine === EM.MIPS;
+  const is64 = header.class === 64;
+  const mips64 = is64 && header.machine === EM.MIPS;
+  const M = Elf64_Mips_R_Info;
   for (let i = 0; i < n; i++) {
     const o = i * entSize;
-    if (header.class === 64) {
-      const offset = u64num(b, o);
-      let sym: number, type: number, type2: number | undefined, type3: number | undefined;
-      if (mips64) {
-        // struct { u32 r_sym; u8 r_ssym, r_type3, r_type2, r_type; }: the byte
-        // order of the four u8 fields is fixed, whatever the file's endianness.
-        sym = u32(b, o + 8);
-        type3 = u8(b, o + 13);
-        type2 = u8(b, o + 14);
-        type = u8(b, o + 15);
-      } else {
-        const info = u64num(b, o + 8);
-        sym = Math.floor(info / 0x100000000);
-        type = info % 0x100000000;
-      }
-      const e: ElfRelocation = rela
-        ? { offset, type, sym, addend: i64num(b, o + 16), type2, type3 }
-        : { offset, type, sym, type2, type3 };
-      entries[i] = e;
+    // r_offset exactly (both halves), not capped at 2^53 as offsets of section data are
+    const offset = high32(b, o, R.r_offset) * 0x100000000 + low32(b, o, R.r_offset);
+    let sym: number, type: number, type2: number | undefined, type3: number | undefined;
+    if (mips64) {
+      const info = o + R.r_info.off;
+      sym = field(b, info, M.r_sym);
+      type3 = field(b, info, M.r_type3);
+      type2 = field(b, info, M.r_type2);
+      type = field(b, info, M.r_type);
+    } else if (is64) {
+      // ELF64_R_SYM(i) = i >> 32, ELF64_R_TYPE(i) = i & 0xffffffff
+      sym = high32(b, o, R.r_info);
+      type = low32(b, o, R.r_info);
     } else {
-      const offset = u32(b, o);
-      const info = u32(b, o + 4);
-      entries[i] = rela
-        ? { offset, type: info & 0xff, sym: info >>> 8, addend: i32(b, o + 8) }
-        : { offset, type: info & 0xff, sym: info >>> 8 };
+      // ELF32_R_SYM(i) = i >> 8, ELF32_R_TYPE(i) = i & 0xff
+      const info = field(b, o, R.r_info);
+      sym = info >>> 8;
+      type = info & 0xff;
     }
+    const addend = addendField ? signedField(b, o, addendField) : undefined;
+    entries[i] = is64
+      ? (rela ? { offset, type, sym, addend, type2, type3 } : { offset, type, sym, type2, type3 })
+      : (rela ? { offset, type, sym, addend } : { offset, type, sym });
   }
   return { section, target: section.info, rela, entries };
 }

@@ -1,10 +1,11 @@
 /**
  * Section headers (Elf32_Shdr / Elf64_Shdr) and their names.
  */
-import { bytesOf, cstring, inRange, u32, u64, type Bytes } from '../bytes/reader.js';
+import { bytesOf, cstring, inRange, type Bytes } from '../bytes/reader.js';
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
-import { SHT_NOBITS, SIZES } from './constants.js';
+import { SHT_NOBITS } from './constants.js';
+import { ELF_STRUCTS, field, low32, type Elf_Shdr } from './structs.js';
 import { elfError, type ElfHeader } from './header.js';
 
 export interface ElfSection {
@@ -28,16 +29,15 @@ export interface ElfSection {
 }
 
 export function readSectionHeaders(src: ByteSource, header: ElfHeader): ElfSection[] {
-  const sz = SIZES[header.class];
-  if (header.shentsize !== sz.shdr) {
-    throw elfError(`e_shentsize is ${header.shentsize}, expected ${sz.shdr}`, 'EINVAL');
+  const S = ELF_STRUCTS[header.class].Shdr;
+  if (header.shentsize !== S.sizeof) {
+    throw elfError(`e_shentsize is ${header.shentsize}, expected ${S.sizeof}`, 'EINVAL');
   }
-  const tableSize = header.shnum * sz.shdr;
+  const tableSize = header.shnum * S.sizeof;
   if (!inRange(header.shoff, tableSize, src.size)) {
     throw elfError(`section header table (offset ${header.shoff}, ${header.shnum} entries) runs past the end of the file`, 'EINVAL', 'EELFSECTION');
   }
   const b = bytesOf(src.read(header.shoff, tableSize), header.le);
-  const is64 = header.class === 64;
   const si = header.shstrndx;
   if (si === 0 || si >= header.shnum) {
     throw elfError(`e_shstrndx ${si} is not a valid section index (${header.shnum} sections)`, 'EINVAL', 'EELFSECTION');
@@ -45,8 +45,8 @@ export function readSectionHeaders(src: ByteSource, header: ElfHeader): ElfSecti
 
   // The section-name string table must exist, lie in the file, be non-empty
   // and end with NUL (libkmod's conditions; the kernel's are the same).
-  const strOff = is64 ? u64(b, si * sz.shdr + 24) : u32(b, si * sz.shdr + 16);
-  const strSize = is64 ? u64(b, si * sz.shdr + 32) : u32(b, si * sz.shdr + 20);
+  const strOff = field(b, si * S.sizeof, S.sh_offset);
+  const strSize = field(b, si * S.sizeof, S.sh_size);
   if (!inRange(strOff, strSize, src.size)) {
     throw elfError('section name string table runs past the end of the file', 'EINVAL', 'EELFSECTION');
   }
@@ -57,8 +57,8 @@ export function readSectionHeaders(src: ByteSource, header: ElfHeader): ElfSecti
   }
   const sections: ElfSection[] = new Array(header.shnum);
   for (let i = 0; i < header.shnum; i++) {
-    const o = i * sz.shdr;
-    sections[i] = is64 ? shdr64(b, o, i, header.shoff + o, src.size, names) : shdr32(b, o, i, header.shoff + o, src.size, names);
+    const o = i * S.sizeof;
+    sections[i] = shdr(b, S, o, i, header.shoff + o, src.size, names);
   }
   return sections;
 }
@@ -109,24 +109,13 @@ class Section implements ElfSection {
   }
 }
 
-function shdr64(b: Bytes, o: number, index: number, headerOffset: number, fileSize: number, names: Uint8Array): ElfSection {
-  const type = u32(b, o + 4);
-  const offset = u64(b, o + 24);
-  const size = u64(b, o + 32);
+function shdr(b: Bytes, S: Elf_Shdr, o: number, index: number, headerOffset: number, fileSize: number, names: Uint8Array): ElfSection {
+  const type = field(b, o, S.sh_type);
+  const offset = field(b, o, S.sh_offset);
+  const size = field(b, o, S.sh_size);
   return new Section(
-    index, u32(b, o), type, u32(b, o + (b.le ? 8 : 12)), u64(b, o + 16), offset, size,
-    u32(b, o + 40), u32(b, o + 44), u64(b, o + 48), u64(b, o + 56), headerOffset,
-    type !== SHT_NOBITS && inRange(offset, size, fileSize), names,
-  );
-}
-
-function shdr32(b: Bytes, o: number, index: number, headerOffset: number, fileSize: number, names: Uint8Array): ElfSection {
-  const type = u32(b, o + 4);
-  const offset = u32(b, o + 16);
-  const size = u32(b, o + 20);
-  return new Section(
-    index, u32(b, o), type, u32(b, o + 8), u32(b, o + 12), offset, size,
-    u32(b, o + 24), u32(b, o + 28), u32(b, o + 32), u32(b, o + 36), headerOffset,
+    index, field(b, o, S.sh_name), type, low32(b, o, S.sh_flags), field(b, o, S.sh_addr), offset, size,
+    field(b, o, S.sh_link), field(b, o, S.sh_info), field(b, o, S.sh_addralign), field(b, o, S.sh_entsize), headerOffset,
     type !== SHT_NOBITS && inRange(offset, size, fileSize), names,
   );
 }

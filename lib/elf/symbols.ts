@@ -1,10 +1,11 @@
 /**
  * The symbol table (Elf32_Sym / Elf64_Sym) and its string table.
  */
-import { bytesOf, cstring, u16, u32, u64, u8 } from '../bytes/reader.js';
+import { bytesOf, cstring } from '../bytes/reader.js';
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
-import { SHT_SYMTAB, SIZES } from './constants.js';
+import { SHT_SYMTAB } from './constants.js';
+import { ELF_STRUCTS, field } from './structs.js';
 import type { ElfHeader } from './header.js';
 import { sectionData, type ElfSection } from './sections.js';
 
@@ -40,7 +41,8 @@ export function findSymtab(sections: readonly ElfSection[]): ElfSection | undefi
 }
 
 export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: readonly ElfSection[], symtab: ElfSection): SymbolTable {
-  const symSize = SIZES[header.class].sym;
+  const S = ELF_STRUCTS[header.class].Sym;
+  const symSize = S.sizeof;
   if (symtab.link === 0 || symtab.link >= sections.length) {
     throw symtabError(`symbol table's string table index ${symtab.link} is out of range`);
   }
@@ -52,18 +54,15 @@ export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: re
   const b = bytesOf(data, header.le);
   const count = data.length / symSize;
   const symbols: ElfSymbol[] = new Array(count);
-  const is64 = header.class === 64;
   for (let i = 0; i < count; i++) {
     const o = i * symSize;
-    const nameOff = u32(b, o);
+    const nameOff = field(b, o, S.st_name);
     const name = nameOff === 0 ? '' : nameOff < strtab.length ? (cstring(strtab, nameOff) ?? '') : '';
-    let info: number, other: number, shndx: number, value: number, size: number;
-    if (is64) {
-      info = u8(b, o + 4); other = u8(b, o + 5); shndx = u16(b, o + 6); value = u64(b, o + 8); size = u64(b, o + 16);
-    } else {
-      value = u32(b, o + 4); size = u32(b, o + 8); info = u8(b, o + 12); other = u8(b, o + 13); shndx = u16(b, o + 14);
-    }
-    symbols[i] = { index: i, name, value, size, bind: info >> 4, type: info & 0xf, other, shndx };
+    const info = field(b, o, S.st_info);
+    symbols[i] = {
+      index: i, name, value: field(b, o, S.st_value), size: field(b, o, S.st_size),
+      bind: info >> 4, type: info & 0xf, other: field(b, o, S.st_other), shndx: field(b, o, S.st_shndx),
+    };
   }
   let index: Map<string, ElfSymbol> | undefined;
   return {

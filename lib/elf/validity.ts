@@ -9,9 +9,10 @@
  * Not covered here: the struct module size of .gnu.linkonce.this_module
  * (target dependent; the this-module check) and e_machine (the arch check).
  */
-import { bytesOf, u32 } from '../bytes/reader.js';
+import { bytesOf } from '../bytes/reader.js';
 import { SHF_ALLOC, SHT_NOBITS, SHT_NULL, SHT_SYMTAB } from './constants.js';
 import type { ElfFile } from './file.js';
+import { ELF_STRUCTS, field } from './structs.js';
 import { sectionData, type ElfSection } from './sections.js';
 
 export interface ElfValidityProblem {
@@ -88,10 +89,11 @@ export function elfValidityProblem(elf: ElfFile, imageLength: number = elf.sourc
   if (strData[0] !== 0) return problem('symbol string table does not start with NUL', str.index);
   if (strData[strData.length - 1] !== 0) return problem('symbol string table is not NUL-terminated', str.index);
   if (symtab.type !== SHT_NOBITS) {
-    const symSize = elf.header.class === 64 ? 24 : 16;
+    const Sym = ELF_STRUCTS[elf.header.class].Sym;
+    const symSize = Sym.sizeof;
     const b = bytesOf(sectionData(elf.source, symtab), elf.header.le);
     for (let o = 0; o + symSize <= b.data.length; o += symSize) {
-      if (u32(b, o) >= str.size) return problem(`symbol ${o / symSize} has a name outside the symbol string table`, symtab.index);
+      if (field(b, o, Sym.st_name) >= str.size) return problem(`symbol ${o / symSize} has a name outside the symbol string table`, symtab.index);
     }
   }
   return undefined;

@@ -16,6 +16,7 @@
 import { memorySource } from '../bytes/source.js';
 import { SHF_ALLOC } from '../elf/constants.js';
 import { readElf, section } from '../elf/file.js';
+import { ELF_STRUCTS, lowByteOffset } from '../elf/structs.js';
 import { KmodkitError } from '../errors.js';
 
 export interface StripOptions {
@@ -42,10 +43,8 @@ export function stripForForce(image: Uint8Array, opts: StripOptions): StripResul
   if (opts.modversions) {
     const v = section(elf, '__versions');
     if (v && v.flags & SHF_ALLOC) {
-      // sh_flags is at offset 8 of both Elf32_Shdr and Elf64_Shdr; SHF_ALLOC
-      // (0x2) lives in its least significant byte.
-      const width = elf.header.class === 64 ? 8 : 4;
-      const at = v.headerOffset + 8 + (elf.header.le ? 0 : width - 1);
+      // SHF_ALLOC (0x2) lives in the least significant byte of sh_flags.
+      const at = lowByteOffset(v.headerOffset, ELF_STRUCTS[elf.header.class].Shdr.sh_flags, elf.header.le);
       out[at] &= ~SHF_ALLOC & 0xff;
       changes.push({ what: 'versions-alloc', offset: at, length: 1 });
     }

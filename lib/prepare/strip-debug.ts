@@ -11,13 +11,13 @@
  *
  * Pure: takes an unsigned, decompressed image, returns a new one.
  */
+import { bytesOf, type Bytes } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
-import { SHN_LORESERVE, SHN_XINDEX, SHT_GROUP, SHT_NOBITS, SHT_NULL, SHT_REL, SHT_RELA, SHT_SYMTAB, SHT_SYMTAB_SHNDX } from '../elf/constants.js';
+import { STT_FILE, STT_SECTION, SHN_LORESERVE, SHN_XINDEX, SHT_GROUP, SHT_NOBITS, SHT_NULL, SHT_REL, SHT_RELA, SHT_SYMTAB, SHT_SYMTAB_SHNDX } from '../elf/constants.js';
+import { ELF_STRUCTS, field, high32, setField, setHigh32, type ElfStructs } from '../elf/structs.js';
 import type { ElfSection } from '../elf/sections.js';
 import { moduleElf } from './module-image.js';
 
-const STT_SECTION = 3;
-const STT_FILE = 4;
 const GRP_COMDAT_WORD = 4;
 
 /** Is this a debugging section (BFD's SEC_DEBUGGING names)? */
@@ -25,20 +25,13 @@ export function isDebugSection(name: string): boolean {
   return /^(\.debug|\.zdebug|\.gnu\.debuglto_|\.stab|\.line$|\.gnu\.linkonce\.wi\.)/.test(name);
 }
 
-interface Layout {
-  is64: boolean;
-  le: boolean;
-  shentsize: number;
-  symentsize: number;
+/** ELF32_R_SYM / ELF64_R_SYM of the entry at `at`. */
+function relSym(b: Bytes, at: number, T: ElfStructs): number {
+  return T.Rel.r_info.size === 8 ? high32(b, at, T.Rel.r_info) : field(b, at, T.Rel.r_info) >>> 8;
 }
 
-function setField(view: DataView, at: number, l: Layout, wide: boolean, v: number): void {
-  if (wide && l.is64) view.setBigUint64(at, BigInt(v), l.le);
-  else view.setUint32(at, v, l.le);
-}
-
-function relEntSize(s: ElfSection, l: Layout): number {
-  return s.entsize || (l.is64 ? (s.type === SHT_RELA ? 24 : 16) : s.type === SHT_RELA ? 12 : 8);
+function relEntSize(s: ElfSection, T: ElfStructs): number {
+  return s.entsize || (s.type === SHT_RELA ? T.Rela : T.Rel).sizeof;
 }
 
 export interface StripDebugResult {
@@ -50,7 +43,9 @@ export interface StripDebugResult {
 export function stripDebug(image: Uint8Array): StripDebugResult {
   const elf = moduleElf(image);
   if (!elf) throw new KmodkitError('EFORMAT', 'not a kernel module (no ELF header with a .modinfo section)');
-  const l: Layout = { is64: elf.header.class === 64, le: elf.header.le, shentsize: elf.header.class === 64 ? 64 : 40, symentsize: elf.header.class === 64 ? 24 : 16 };
+  const T = ELF_STRUCTS[elf.header.class];
+  const le = elf.header.le;
+  const { Ehdr, Shdr, Sym, Rel } = T;
   const secs = elf.sections;
   const drop = new Set<number>();
   for (const s of secs) if (s.index > 0 && isDebugSection(s.name)) drop.add(s.index);
@@ -75,25 +70,22 @@ export function stripDebug(image: Uint8Array): StripDebugResult {
   const referenced = new Set<number>();
   for (const s of kept) {
     if (!(s.type === SHT_REL || s.type === SHT_RELA) || s.link !== symtab?.index) continue;
-    const buf = contents.get(s.index)!;
-    const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const ent = relEntSize(s, l);
-    for (let at = 0; at + ent <= buf.length; at += ent) referenced.add(l.is64 ? Number(v.getBigUint64(at + 8, l.le) >> 32n) : v.getUint32(at + 4, l.le) >>> 8);
+    const b = bytesOf(contents.get(s.index)!, le);
+    const ent = relEntSize(s, T);
+    for (let at = 0; at + ent <= b.data.length; at += ent) referenced.add(relSym(b, at, T));
   }
   if (symtab) {
     const src = contents.get(symtab.index)!;
-    const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-    const count = Math.floor(src.length / l.symentsize);
+    const sb = bytesOf(src, le);
+    const count = Math.floor(src.length / Sym.sizeof);
     const out = new Uint8Array(src.length);
-    const ov = new DataView(out.buffer);
+    const ob = bytesOf(out, le);
     let n = 0;
     firstGlobal = 0;
     for (let i = 0; i < count; i++) {
-      const at = i * l.symentsize;
-      const shndxAt = at + (l.is64 ? 6 : 14);
-      const infoAt = at + (l.is64 ? 4 : 12);
-      const shndx = sv.getUint16(shndxAt, l.le);
-      const type = src[infoAt] & 0xf;
+      const at = i * Sym.sizeof;
+      const shndx = field(sb, at, Sym.st_shndx);
+      const type = field(sb, at, Sym.st_info) & 0xf;
       if (i > 0 && shndx !== 0 && shndx < SHN_LORESERVE && drop.has(shndx)) {
         if (type !== STT_SECTION && i >= symtab.info) throw new KmodkitError('EFORMAT', `global symbol ${i} is defined in a debugging section`);
         continue;
@@ -101,32 +93,28 @@ export function stripDebug(image: Uint8Array): StripDebugResult {
       // debugging symbols: file names, and section symbols no relocation uses
       if (i > 0 && i < symtab.info && (type === STT_FILE || (type === STT_SECTION && !referenced.has(i)))) continue;
       if (i === symtab.info) firstGlobal = n;
-      out.set(src.subarray(at, at + l.symentsize), n * l.symentsize);
-      if (shndx !== SHN_XINDEX) ov.setUint16(n * l.symentsize + (l.is64 ? 6 : 14), mapSec(shndx), l.le);
+      out.set(src.subarray(at, at + Sym.sizeof), n * Sym.sizeof);
+      if (shndx !== SHN_XINDEX) setField(ob, n * Sym.sizeof, Sym.st_shndx, mapSec(shndx));
       symMap.set(i, n++);
     }
     if (symtab.info >= count) firstGlobal = n;
-    contents.set(symtab.index, out.slice(0, n * l.symentsize));
+    contents.set(symtab.index, out.slice(0, n * Sym.sizeof));
   }
 
   // Relocations: renumber symbol indexes.
   for (const s of kept) {
     if (!(s.type === SHT_REL || s.type === SHT_RELA) || s.link !== symtab?.index) continue;
-    const buf = contents.get(s.index)!;
-    const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const ent = relEntSize(s, l);
-    for (let at = 0; at + ent <= buf.length; at += ent) {
-      if (l.is64) {
-        const info = v.getBigUint64(at + 8, l.le);
-        const sym = Number(info >> 32n);
-        const to = symMap.get(sym);
-        if (to === undefined) throw new KmodkitError('EELFRELOC', `relocation in ${s.name} refers to a dropped symbol ${sym}`);
-        v.setBigUint64(at + 8, (BigInt(to) << 32n) | (info & 0xffffffffn), l.le);
+    const b = bytesOf(contents.get(s.index)!, le);
+    const ent = relEntSize(s, T);
+    const info = Rel.r_info;
+    for (let at = 0; at + ent <= b.data.length; at += ent) {
+      const sym = relSym(b, at, T);
+      const to = symMap.get(sym);
+      if (to === undefined) throw new KmodkitError('EELFRELOC', `relocation in ${s.name} refers to a dropped symbol ${sym}`);
+      if (info.size === 8) {
+        setHigh32(b, at, info, to); // ELF64_R_INFO(to, type)
       } else {
-        const info = v.getUint32(at + 4, l.le);
-        const to = symMap.get(info >>> 8);
-        if (to === undefined) throw new KmodkitError('EELFRELOC', `relocation in ${s.name} refers to a dropped symbol ${info >>> 8}`);
-        v.setUint32(at + 4, ((to << 8) | (info & 0xff)) >>> 0, l.le);
+        setField(b, at, info, ((to << 8) | (field(b, at, info) & 0xff)) >>> 0);
       }
     }
   }
@@ -136,19 +124,19 @@ export function stripDebug(image: Uint8Array): StripDebugResult {
     if (s.type !== SHT_GROUP) continue;
     const buf = contents.get(s.index)!;
     const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const words = [v.getUint32(0, l.le)];
+    const words = [v.getUint32(0, le)];
     for (let at = GRP_COMDAT_WORD; at + 4 <= buf.length; at += 4) {
-      const m = v.getUint32(at, l.le);
+      const m = v.getUint32(at, le);
       if (!drop.has(m)) words.push(mapSec(m));
     }
     const out = new Uint8Array(words.length * 4);
     const ov = new DataView(out.buffer);
-    words.forEach((w, i) => ov.setUint32(i * 4, w, l.le));
+    words.forEach((w, i) => ov.setUint32(i * 4, w, le));
     contents.set(s.index, out);
   }
 
   // Lay the file out again.
-  const ehsize = elf.header.class === 64 ? 64 : 52;
+  const ehsize = Ehdr.sizeof;
   let size = ehsize;
   const offsets = new Map<number, number>();
   const align = (v: number, a: number): number => (a > 1 ? Math.ceil(v / a) * a : v);
@@ -160,33 +148,27 @@ export function stripDebug(image: Uint8Array): StripDebugResult {
     offsets.set(s.index, size);
     size += c.length;
   }
-  const shoff = align(size, l.is64 ? 8 : 4);
-  const out = new Uint8Array(shoff + kept.length * l.shentsize);
-  const ov = new DataView(out.buffer);
+  const shoff = align(size, Shdr.sh_offset.size);
+  const out = new Uint8Array(shoff + kept.length * Shdr.sizeof);
+  const ob = bytesOf(out, le);
   out.set(image.subarray(0, ehsize), 0);
   for (const s of kept) {
     const c = contents.get(s.index);
     if (c) out.set(c, offsets.get(s.index)!);
   }
   kept.forEach((s: ElfSection, i) => {
-    const at = shoff + i * l.shentsize;
-    out.set(image.subarray(s.headerOffset, s.headerOffset + l.shentsize), at);
-    const w = l.is64 ? 8 : 4;
-    const offAt = at + (l.is64 ? 24 : 16);
-    const sizeAt = offAt + w;
-    const linkAt = sizeAt + w;
-    const infoAt = linkAt + 4;
+    const at = shoff + i * Shdr.sizeof;
+    out.set(image.subarray(s.headerOffset, s.headerOffset + Shdr.sizeof), at);
     const c = contents.get(s.index);
-    if (s.type !== SHT_NULL) setField(ov, offAt, l, true, offsets.get(s.index) ?? 0);
-    if (c) setField(ov, sizeAt, l, true, c.length);
-    ov.setUint32(linkAt, mapSec(s.link), l.le);
-    if (s.type === SHT_REL || s.type === SHT_RELA) ov.setUint32(infoAt, mapSec(s.info), l.le);
-    else if (s.type === SHT_SYMTAB) ov.setUint32(infoAt, firstGlobal, l.le);
-    else if (s.type === SHT_GROUP) ov.setUint32(infoAt, symMap.get(s.info) ?? s.info, l.le);
+    if (s.type !== SHT_NULL) setField(ob, at, Shdr.sh_offset, offsets.get(s.index) ?? 0);
+    if (c) setField(ob, at, Shdr.sh_size, c.length);
+    setField(ob, at, Shdr.sh_link, mapSec(s.link));
+    if (s.type === SHT_REL || s.type === SHT_RELA) setField(ob, at, Shdr.sh_info, mapSec(s.info));
+    else if (s.type === SHT_SYMTAB) setField(ob, at, Shdr.sh_info, firstGlobal);
+    else if (s.type === SHT_GROUP) setField(ob, at, Shdr.sh_info, symMap.get(s.info) ?? s.info);
   });
-  // e_shoff, e_shnum, e_shstrndx
-  setField(ov, l.is64 ? 40 : 32, l, true, shoff);
-  ov.setUint16(l.is64 ? 60 : 48, kept.length, l.le);
-  ov.setUint16(l.is64 ? 62 : 50, mapSec(elf.header.shstrndx), l.le);
+  setField(ob, 0, Ehdr.e_shoff, shoff);
+  setField(ob, 0, Ehdr.e_shnum, kept.length);
+  setField(ob, 0, Ehdr.e_shstrndx, mapSec(elf.header.shstrndx));
   return { image: out, removed: secs.filter((s) => drop.has(s.index)).map((s) => s.name) };
 }
