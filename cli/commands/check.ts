@@ -23,7 +23,7 @@ import { formatJson } from '../format/check-json.js';
 import { formatSarif } from '../format/check-sarif.js';
 import { formatJunit } from '../format/check-junit.js';
 import { formatGithubAnnotations, formatGithubSummary } from '../format/check-github.js';
-import { modnameFromPath } from '../../lib/modindex/names.js';
+import { MODULE_FILE_RE, modnameFromPath } from '../../lib/modindex/names.js';
 
 const PROG = 'kmodkit check';
 const FORMATS = ['text', 'json', 'sarif', 'junit', 'github'] as const;
@@ -72,8 +72,6 @@ each unknown one fails every module (target.missing)` },
 const SPEC = optSpec(CHECK_HELP);
 export const checkUsage = helpText(PROG, CHECK_HELP);
 
-const MODULE_RE = /\.ko(\.gz|\.xz|\.zst)?$/;
-
 function collect(path: string, out: string[], errors: InputError[]): void {
   let st;
   try {
@@ -99,7 +97,7 @@ function collect(path: string, out: string[], errors: InputError[]): void {
     for (const e of entries) {
       const p = `${dir.replace(/\/+$/, '')}/${e.name}`;
       if (e.isDirectory()) walk(p, depth + 1); // directory symlinks are not followed
-      else if (MODULE_RE.test(e.name) && (e.isFile() || e.isSymbolicLink())) out.push(p);
+      else if (MODULE_FILE_RE.test(e.name) && (e.isFile() || e.isSymbolicLink())) out.push(p);
     }
   };
   walk(path, 0);

@@ -12,6 +12,7 @@
  * A line that fits no layout raises KmodkitError 'ETARGET' naming the line.
  */
 import { KmodkitError } from '../errors.js';
+import { modnameFromPath } from '../modindex/names.js';
 
 export type SymversFormat = '3-column' | '4-column' | '5-column-ns-middle' | '5-column-ns-last';
 
@@ -59,8 +60,7 @@ function parseCrc(s: string, line: number, text: string): number {
 
 /** Kernel module name of a modpost exporter path: basename, '-' → '_' ('vmlinux' stays). */
 export function symversModuleName(module: string): string {
-  const base = module.slice(module.lastIndexOf('/') + 1).replace(/\.ko$/, '');
-  return base.replace(/-/g, '_');
+  return modnameFromPath(module);
 }
 
 /** Whether the exporter is the kernel image itself. */

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { checkModule, type CheckResult } from '../check/run.js';
 import { KmodkitError } from '../errors.js';
+import { MODULE_FILE_RE } from '../modindex/names.js';
 import { COMPRESSION_SUFFIX, preparationPlan, prepareModule, type CompressChoice, type PreparationPlan } from '../prepare/prepare-module.js';
 import { encodeModule } from './native/encode.js';
 import { readModuleFile } from './open.js';
@@ -61,8 +62,6 @@ export interface InstallReport {
   target: { sources: Record<string, string>; missing: Record<string, string> };
 }
 
-const MODULE_NAME_RE = /\.ko(\.gz|\.xz|\.zst)?$/;
-
 
 function configCandidate(root: string, kernel: string, given?: string): string | undefined {
   if (given) return given;
@@ -90,7 +89,7 @@ export async function installModule(modules: readonly string[], o: InstallOption
     try {
       const raw = readInputFile(source);
       const p = await prepareModule(raw, target, prepOpts);
-      const name = basename(source).replace(MODULE_NAME_RE, '');
+      const name = basename(source).replace(MODULE_FILE_RE, '');
       prepared.push({ source, dest: join(destDir, `${name}.ko${p.plan.suffix}`), bytes: p.bytes, stripped: p.stripped });
     } catch (e) {
       if (!(e instanceof KmodkitError)) throw e;
@@ -113,7 +112,7 @@ export async function installModule(modules: readonly string[], o: InstallOption
     writeFileAtomic(p.dest, p.bytes, 0o644);
     const replaced: string[] = [];
     for (const suffix of Object.values(COMPRESSION_SUFFIX)) {
-      const other = p.dest.replace(MODULE_NAME_RE, `.ko${suffix}`);
+      const other = p.dest.replace(MODULE_FILE_RE, `.ko${suffix}`);
       if (other !== p.dest && existsSync(other)) {
         unlinkSync(other);
         replaced.push(other);

@@ -15,7 +15,7 @@ import { detectCompression, type Compression } from '../compress/detect.js';
 import { KmodkitError } from '../errors.js';
 import type { ErrnoName } from '../errno.js';
 import { section } from '../elf/file.js';
-import { modnameFromPath, modnameNormalize } from '../modindex/names.js';
+import { MODULE_FILE_RE, modnameFromPath, modnameNormalize } from '../modindex/names.js';
 import { moduleExports } from '../module/exports.js';
 import { moduleInfo } from '../module/module.js';
 import { modinfoValue } from '../module/modinfo.js';
@@ -49,8 +49,6 @@ export interface TargetOptions {
   /** Prefix for every system path (/proc, /sys, /boot, /lib/modules): tests use a fake root. */
   root?: string;
 }
-
-const MODULE_FILE_RE = /\.ko(\.gz|\.xz|\.zst)?$/;
 
 function targetError(file: string, e: unknown): KmodkitError {
   if (e instanceof KmodkitError) {

@@ -26,7 +26,7 @@ import { bootId, kernelModuleIdentity } from '../io/sysfs-module.js';
 import { emptyConfig, type ModprobeConfig } from '../modprobe/config.js';
 import { isModulePath } from '../modprobe/module-file.js';
 import { planProbe, probeContext } from '../modprobe/resolve.js';
-import { modnameFromPath, modnameNormalize } from '../modindex/names.js';
+import { MODULE_FILE_RE, modnameFromPath, modnameNormalize } from '../modindex/names.js';
 import { modinfoDepends } from '../module/modinfo.js';
 import { moduleInfo, type KernelModule } from '../module/module.js';
 import type { KmodTool } from './errors.js';
@@ -106,8 +106,6 @@ export interface CloseResult {
   readonly unloaded: readonly string[];
   readonly failed: readonly { name: string; error: unknown }[];
 }
-
-const MODULE_FILE_RE = /\.ko(\.(gz|xz|zst))?$/;
 
 export class ModuleSet {
   readonly items: readonly string[];

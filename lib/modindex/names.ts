@@ -12,6 +12,9 @@ export function modnameNormalize(name: string): string {
   return out;
 }
 
+/** A module file's name: `.ko`, optionally compressed (`.ko.gz`, `.ko.xz`, `.ko.zst`), as kmod recognises them. */
+export const MODULE_FILE_RE = /\.ko(\.(gz|xz|zst))?$/;
+
 /** Module name of a file path: its basename, normalised. */
 export function modnameFromPath(path: string): string {
   const slash = path.lastIndexOf('/');

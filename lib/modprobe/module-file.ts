@@ -11,11 +11,9 @@
 import { existsSync } from 'node:fs';
 import { KmodkitError } from '../errors.js';
 import { depPath, lookupName, modulesDirPath, openModulesDir } from '../io/modules-dir.js';
-import { modnameFromPath } from '../modindex/names.js';
+import { MODULE_FILE_RE, modnameFromPath } from '../modindex/names.js';
 import { emptyConfig } from './config.js';
 import { planProbe, probeContext } from './resolve.js';
-
-const MODULE_FILE_RE = /\.ko(\.(gz|xz|zst))?$/;
 
 export interface ResolvedModuleFile {
   readonly path: string;
