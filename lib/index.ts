@@ -23,8 +23,8 @@ export { installModule, type InstallOptions, type InstallReport } from './io/ins
 
 // Loading
 export {
-  loadModule, unloadModule, listModules, isLoaded, formatLsmod,
-  type LoadOptions, type LoadedModule, type UnloadOptions, type ModuleStatus,
+  loadModule, unloadModule, listModules, isLoaded, newLoadContext,
+  type LoadOptions, type LoadedModule, type UnloadOptions, type ModuleStatus, type LoadContext, type ModuleIdentity,
 } from './load/loader.js';
 export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
 export { planProbe, probeContext, resolveAliasNames, showConfig, type Plan, type PlanStep, type TargetPlan, type PlanOptions, type ProbeContext } from './modprobe/resolve.js';

@@ -3,7 +3,8 @@
  * (`--json` for listModules()'s records; `--root DIR` reads DIR/proc, DIR/sys).
  */
 import { isKmodkitError } from '../../lib/errors.js';
-import { formatLsmod, listModules } from '../../lib/load/loader.js';
+import { listModules } from '../../lib/load/list.js';
+import { formatLsmod } from '../format/lsmod.js';
 import { scanArgs } from '../getopt.js';
 import { stdio, type LoadCliIo } from './insmod.js';
 
