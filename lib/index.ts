@@ -23,13 +23,13 @@ export { installModule, type InstallOptions, type InstallReport } from './io/ins
 
 // Loading
 export {
-  loadModule, unloadModule, listModules, isLoaded, formatLsmod,
-  type LoadOptions, type LoadedModule, type LoadedIdentity, type ForceOption, type UnloadOptions, type ModuleStatus,
+  loadModule, unloadModule, listModules, isLoaded, newLoadContext,
+  type LoadOptions, type LoadedModule, type UnloadOptions, type ModuleStatus, type LoadContext, type ModuleIdentity,
 } from './load/loader.js';
 export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
 export { planProbe, probeContext, resolveAliasNames, showConfig, type Plan, type PlanStep, type TargetPlan, type PlanOptions, type ProbeContext } from './modprobe/resolve.js';
 export { parseModprobeConf, parseKernelCmdline, emptyConfig, type ModprobeConfig } from './modprobe/config.js';
 export { resolve } from './modprobe/plan.js';
 export { readModprobeConfig } from './io/modprobe-config.js';
-export { buildParamsString } from './load/params-string.js';
+export { buildParamsString, type ParamsInput } from './load/params-string.js';
 export { loadSyscalls, type ModuleSyscalls } from './load/syscalls.js';

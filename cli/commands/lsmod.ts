@@ -4,7 +4,8 @@
  * Options: LSMOD_HELP.
  */
 import { isKmodkitError } from '../../lib/errors.js';
-import { formatLsmod, listModules } from '../../lib/load/loader.js';
+import { listModules } from '../../lib/load/list.js';
+import { formatLsmod } from '../format/lsmod.js';
 import { scanArgs } from '../getopt.js';
 import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
 import { stdio, type LoadCliIo } from './insmod.js';

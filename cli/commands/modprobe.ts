@@ -7,15 +7,16 @@
  * before the command line. `--no-check` skips kmodkit's pre-flight check.
  * The options are MODPROBE_HELP's table.
  */
-import { execSync } from 'node:child_process';
-import { release } from 'node:os';
 import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
-import { MODULE_DIRECTORY, openModulesDir, type ModulesDir } from '../../lib/io/modules-dir.js';
+import { runShellCommand } from '../../lib/io/command.js';
+import { modulesDirPath, openModulesDir, type ModulesDir } from '../../lib/io/modules-dir.js';
 import { readModprobeConfig } from '../../lib/io/modprobe-config.js';
-import { moduleHolders, moduleRefcnt } from '../../lib/io/sysfs-module.js';
+import { moduleHolders, moduleRefcnt } from '../../lib/io/sysfs.js';
 import { splitModprobeOptions, type ModprobeConfig } from '../../lib/modprobe/config.js';
 import { planProbe, probeContext, removeInfo, resolveAliasNames, showConfig, type ProbeContext, type ProbeIndexes } from '../../lib/modprobe/resolve.js';
-import { loadModule, moduleInitState, unloadModule, type ForceOption } from '../../lib/load/loader.js';
+import { newLoadContext, type LoadContext } from '../../lib/load/context.js';
+import { loadModule, type ForceOption } from '../../lib/load/load.js';
+import { moduleInitState, unloadModule } from '../../lib/load/unload.js';
 import { scanArgs } from '../getopt.js';
 import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
 import { reportLoadError, stdio, type LoadCliIo } from './insmod.js';
@@ -99,6 +100,8 @@ interface Run {
   useBlacklist: boolean;
   removeHolders: boolean;
   force: ForceOption;
+  /** Shared by this invocation's loads and removals (a module it loaded counts in the next one's check). */
+  load: LoadContext;
   check: boolean;
   dir: string;
 }
@@ -190,7 +193,7 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
     const { runVersions } = await import('./versions.js');
     return runVersions([positionals[0]]);
   }
-  const dir = root !== undefined || kversion !== undefined ? `${root ?? ''}${MODULE_DIRECTORY}/${kversion ?? release()}` : `${MODULE_DIRECTORY}/${release()}`;
+  const dir = modulesDirPath({ basedir: root ?? '', ...(kversion !== undefined ? { release: kversion } : {}) }).dir;
   let shared = reuse?.dirs.get(dir);
   if (!shared) {
     shared = { md: openModulesDir(dir), indexes: {} };
@@ -208,6 +211,7 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
     io, ctx, verbose, logPriority, show: o.show, dryRun: o.dryRun, ignoreLoaded: o.ignoreLoaded, firstTime: o.firstTime,
     ignoreCommands: o.ignoreCommands, useBlacklist: o.useBlacklist, removeHolders: o.holders,
     force: o.force ? true : { modversions: o.modversion, vermagic: o.vermagic }, check: !r.opts.some((x) => x.name === 'no-check'), dir,
+    load: newLoadContext(),
   };
   if (o.showConfig) {
     io.out(showConfig(ctx));
@@ -310,19 +314,15 @@ function runCommand(run: Run, type: 'install' | 'remove', name: string, command:
   const cmd = command.split('$CMDLINE_OPTS').join(options);
   if (run.verbose > LOG_WARNING) run.io.out(`${type} ${cmd}\n`);
   if (run.dryRun) return 0;
-  try {
-    execSync(cmd, { stdio: 'inherit', env: { ...process.env, MODPROBE_MODULE: name }, shell: '/bin/sh' });
-    return 0;
-  } catch (e) {
-    const status = (e as { status?: number | null }).status ?? 1;
-    log(run, run.logPriority, `Error running ${type} command for ${name}\n`);
-    return -(status || 1);
-  }
+  const status = runShellCommand(cmd, { MODPROBE_MODULE: name });
+  if (status === 0) return 0;
+  log(run, run.logPriority, `Error running ${type} command for ${name}\n`);
+  return -status;
 }
 
 async function insertOne(run: Run, name: string, path: string, options: string): Promise<number> {
   try {
-    await loadModule(path, { params: options, force: run.force, check: run.check, modulesDir: run.dir, tool: 'modprobe' });
+    await loadModule(path, { params: options, force: run.force, check: run.check, modulesDir: run.dir, tool: 'modprobe', context: run.load });
     return 0;
   } catch (e) {
     if (isKmodkitError(e) && (e as KmodkitError).errno === 'EEXIST') return EEXIST;
@@ -335,7 +335,7 @@ async function removeOne(run: Run, name: string): Promise<number> {
   if (run.verbose > LOG_WARNING || run.show) run.io.out(`rmmod ${name}\n`);
   if (run.dryRun) return 0;
   try {
-    await unloadModule(name, { check: false, ...(run.force === true ? { force: true } : {}) });
+    await unloadModule(name, { check: false, context: run.load, ...(run.force === true ? { force: true } : {}) });
     return 0;
   } catch (e) {
     if (isKmodkitError(e) && e.errno === 'ENOENT') {
@@ -390,16 +390,16 @@ async function rmmodDo(run: Run, info: { name: string; pre: string[]; post: stri
   };
   await sub(post, false);
   if (holders) {
-    const e = await sub(moduleHolders(info.name), true);
+    const e = await sub((moduleHolders(info.name) ?? []).sort(), true);
     if (e < 0) return e;
   }
-  if (!cmd && !run.ignoreLoaded && moduleRefcnt(info.name) > 0) {
+  if (!cmd && !run.ignoreLoaded && (moduleRefcnt(info.name) ?? 0) > 0) {
     log(run, run.logPriority, `Module ${info.name} is in use.\n`);
     return -16;
   }
   const err = cmd ? runCommand(run, 'remove', info.name, cmd, '') : await removeOne(run, info.name);
   if (err < 0) return err;
-  if (!cmd) for (const d of info.deps) if (moduleInitState(d) !== 'absent' && moduleRefcnt(d) === 0) await removeOne(run, d);
+  if (!cmd) for (const d of info.deps) if (moduleInitState(d) !== 'absent' && (moduleRefcnt(d) ?? 0) === 0) await removeOne(run, d);
   await sub(pre, false);
   return 0;
 }

@@ -17,7 +17,7 @@ import { closeSync, constants, fstatSync, openSync, type BigIntStats } from 'nod
 import { detectCompression } from '../compress/detect.js';
 import { DEFAULT_MAX_OUTPUT } from '../compress/limits.js';
 import { elfError, hasElfMagic } from '../elf/header.js';
-import { KmodkitError } from '../errors.js';
+import { KmodkitError, isKmodkitError } from '../errors.js';
 import type { ErrnoName } from '../errno.js';
 import { moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type OpenOptions } from '../module/module.js';
 import { fileSource, readExactly } from './file-source.js';
@@ -246,5 +246,60 @@ export async function readModuleFile(path: string, options: OpenOptions & { maxF
   } catch (e) {
     if (e instanceof KmodkitError && e.file === undefined) e.file = path;
     throw e;
+  }
+}
+
+/** A module file opened once for loading: the checked bytes and the descriptor they came from. */
+export interface ModuleForLoad {
+  readonly bytes: Uint8Array;
+  readonly mod: KernelModule;
+  /** The descriptor the bytes were read from (finit_module gets this one). */
+  readonly fd: number;
+  /** dev/inode/size/mtime when the bytes were read. */
+  readonly identity: FileIdentity;
+  /** Release the descriptor. */
+  close(): void;
+}
+
+/**
+ * Open a module file once (non-blocking, regular files only, size-capped),
+ * read and decode its bytes from that descriptor, and keep the descriptor
+ * open for finit_module: what is checked is what the kernel gets.
+ */
+export async function openModuleForLoad(path: string, opts: { maxFileSize?: number } = {}): Promise<ModuleForLoad> {
+  let f;
+  try {
+    f = openRegularFile(path, opts);
+  } catch (e) {
+    if (isKmodkitError(e)) throw new KmodkitError(e.code, `could not load module ${path}: ${e.message}`, { file: path, ...(e.errno ? { errno: e.errno } : {}), cause: e });
+    throw e;
+  }
+  const fd = f.fd;
+  try {
+    const bytes = readExactly(fd, 0, f.size, path);
+    return { bytes, mod: await moduleFromBytes(bytes), fd, identity: f.identity, close: () => closeSync(fd) };
+  } catch (e) {
+    closeSync(fd);
+    if (isKmodkitError(e) && e.file === undefined) e.file = path;
+    throw e;
+  }
+}
+
+/** Read and decode a module file the way the loader does (same checks), without keeping the descriptor. */
+export async function readModuleForLoad(path: string, opts: { maxFileSize?: number } = {}): Promise<{ bytes: Uint8Array; mod: KernelModule }> {
+  const o = await openModuleForLoad(path, opts);
+  o.close();
+  return { bytes: o.bytes, mod: o.mod };
+}
+
+/** 'ECHANGED' when the file behind the opened module's descriptor is no longer what was read and checked. */
+export function assertUnchanged(opened: Pick<ModuleForLoad, 'fd' | 'identity'>, path: string, when: string): void {
+  const what = fileChange(opened.fd, opened.identity);
+  if (what) {
+    throw new KmodkitError('ECHANGED', `could not load module ${path}: the file changed ${when} (${what} differs); nothing unchecked was loaded`, {
+      file: path,
+      errno: 'EAGAIN',
+      detail: { changed: what },
+    });
   }
 }

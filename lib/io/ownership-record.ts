@@ -7,12 +7,13 @@
  * atomically (temporary file, fsync, rename).
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import type { ModuleIdentity } from './sysfs.js';
 
 export interface OwnershipEntry {
   readonly name: string;
   readonly path: string;
   /** kernelModuleIdentity() right after the load; null while the load is in flight. */
-  readonly identity: string | null;
+  readonly identity: ModuleIdentity | null;
 }
 
 export interface OwnershipRecord {
@@ -33,11 +34,18 @@ export function readOwnershipRecord(path: string): OwnershipRecord | null {
   try {
     const r = JSON.parse(text) as OwnershipRecord;
     if (r.version !== 1 || !Array.isArray(r.modules)) return null;
-    const modules = r.modules.filter((m) => typeof m?.name === 'string' && typeof m.path === 'string' && (m.identity === null || typeof m.identity === 'string'));
+    const modules = r.modules.filter((m) => typeof m?.name === 'string' && typeof m.path === 'string' && (m.identity === null || isIdentity(m.identity)));
     return { version: 1, bootId: typeof r.bootId === 'string' ? r.bootId : null, modules };
   } catch {
     return null;
   }
+}
+
+function isIdentity(v: unknown): v is ModuleIdentity {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  const str = (k: string) => o[k] === undefined || typeof o[k] === 'string';
+  return str('srcversion') && str('buildId') && str('address') && (o.size === undefined || typeof o.size === 'number');
 }
 
 export function writeOwnershipRecord(path: string, record: OwnershipRecord): void {

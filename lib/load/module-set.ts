@@ -16,13 +16,14 @@
  * listeners for that signal — re-raise it so the process ends the way it
  * would have without kmodkit (status 128+signo).
  */
-import { readdirSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import { lookupName, modulesDirPath, openModulesDir, type ModulesDir } from '../io/modules-dir.js';
 import { readModprobeConfig } from '../io/modprobe-config.js';
 import { readOwnershipRecord, writeOwnershipRecord, type OwnershipEntry } from '../io/ownership-record.js';
-import { bootId, kernelModuleIdentity } from '../io/sysfs-module.js';
+import { readModuleForLoad } from '../io/open.js';
+import { directoryNames, isDirectoryPath } from '../io/paths.js';
+import { bootId, identityMismatch, kernelModuleIdentity, type ModuleIdentity } from '../io/sysfs.js';
 import { emptyConfig, type ModprobeConfig } from '../modprobe/config.js';
 import { isModulePath } from '../modprobe/module-file.js';
 import { planProbe, probeContext } from '../modprobe/resolve.js';
@@ -31,15 +32,10 @@ import { modinfoDepends } from '../module/modinfo.js';
 import { moduleInfo, type KernelModule } from '../module/module.js';
 import type { KmodTool } from './errors.js';
 import type { ParamsInput } from './params-string.js';
-import {
-  isLoaded,
-  kernelIdentity,
-  loadModule,
-  readModuleForLoad,
-  unloadModuleSync,
-  type ForceOption,
-  type LoadedModule,
-} from './loader.js';
+import { newLoadContext, type LoadContext } from './context.js';
+import { isLoaded } from './list.js';
+import { loadModule, type ForceOption, type LoadedModule } from './load.js';
+import { unloadModuleSync } from './unload.js';
 import { loadSyscalls, type ModuleSyscalls } from './syscalls.js';
 import type { TargetKernel } from '../check/target.js';
 
@@ -87,6 +83,11 @@ export interface ModuleSetOptions {
    * same boot. Anything else already loaded stays someone else's.
    */
   ownershipFile?: string;
+  /**
+   * The LoadContext the set's loads go through (default: one of its own).
+   * The modules the set loaded count as exporters in the checks of its later loads.
+   */
+  context?: LoadContext;
 }
 
 export interface PlannedModule {
@@ -112,7 +113,8 @@ export class ModuleSet {
   private readonly opts: ModuleSetOptions;
   private owned: LoadedModule[] = [];
   /** name → the kernel's identity of the instance this set loaded (or adopted). */
-  private readonly identities = new Map<string, string | null>();
+  private readonly identities = new Map<string, ModuleIdentity | null>();
+  private readonly context: LoadContext;
   private readonly adoptedNames = new Set<string>();
   private plannedList: PlannedModule[] | undefined;
   private sys: ModuleSyscalls | undefined;
@@ -127,6 +129,7 @@ export class ModuleSet {
   constructor(items: readonly string[], opts: ModuleSetOptions = {}) {
     this.items = [...items];
     this.opts = opts;
+    this.context = opts.context ?? newLoadContext();
   }
 
   /** Names of the modules this set loaded, in load order. */
@@ -150,23 +153,14 @@ export class ModuleSet {
 
   private modulesDir(): ModulesDir | undefined {
     const dir = this.opts.modulesDir ?? modulesDirPath({ basedir: this.opts.root ?? '' }).dir;
-    try {
-      if (!statSync(dir).isDirectory()) return undefined;
-    } catch {
-      return undefined;
-    }
-    return openModulesDir(dir);
+    return isDirectoryPath(dir) ? openModulesDir(dir) : undefined;
   }
 
   private searchIndex(): Map<string, string> {
     const idx = new Map<string, string>();
     for (const dir of this.opts.searchPaths ?? []) {
-      let names: string[];
-      try {
-        names = readdirSync(dir).sort();
-      } catch {
-        continue;
-      }
+      const names = directoryNames(dir);
+      if (!names) continue;
       // Prefer the uncompressed file when several forms exist.
       const rank = (f: string) => (f.endsWith('.ko') ? 0 : 1);
       for (const f of names.filter((n) => MODULE_FILE_RE.test(n)).sort((a, b) => rank(a) - rank(b))) {
@@ -293,7 +287,6 @@ export class ModuleSet {
     this.sys = this.opts.syscalls ?? (await loadSyscalls());
     this.installHooks();
     const root = this.opts.root ?? '';
-    const companions: KernelModule[] = [];
     this.adopt(plan);
     try {
       for (const p of plan) {
@@ -310,16 +303,11 @@ export class ModuleSet {
           root,
           syscalls: this.sys,
           tool: this.opts.tool ?? 'modprobe',
-          companions,
+          context: this.context,
         });
         this.owned.push(h);
         this.identities.set(h.name, kernelModuleIdentity(h.name, root));
         this.record({ name: h.name, path: h.path, identity: this.identities.get(h.name) ?? null }, p.name);
-        try {
-          companions.push((await readModuleForLoad(p.path)).mod);
-        } catch {
-          /* the check just sees fewer exports */
-        }
       }
     } catch (e) {
       this.dropPending();
@@ -373,11 +361,11 @@ export class ModuleSet {
     const keep: OwnershipEntry[] = [];
     for (const e of this.entries()) {
       const now = kernelModuleIdentity(e.name, root);
-      if (now === null || (e.identity !== null && e.identity !== now)) continue;
+      if (now === null || (e.identity !== null && identityMismatch(e.identity, now) !== undefined)) continue;
       keep.push({ ...e, identity: now });
       if (this.owned.some((o) => o.name === e.name)) continue;
       const sys = this.sys as ModuleSyscalls;
-      this.owned.push(adoptedHandle(e.name, e.path, kernelIdentity(e.name, root), () => unloadModuleSync(e.name, { syscalls: sys, root, check: false })));
+      this.owned.push(adoptedHandle(e.name, e.path, now, () => unloadModuleSync(e.name, { syscalls: sys, root, check: false, context: this.context })));
       this.identities.set(e.name, now);
       this.adoptedNames.add(e.name);
     }
@@ -427,7 +415,7 @@ export class ModuleSet {
       const root = this.opts.root ?? '';
       const mine = this.identities.get(h.name);
       const now = kernelModuleIdentity(h.name, root);
-      if (mine != null && now !== null && now !== mine) {
+      if (mine != null && now !== null && identityMismatch(mine, now) !== undefined) {
         // unloaded and loaded again by someone else since: not ours to remove
         const error = new KmodkitError('EFOREIGN', `not unloading ${h.name}: the module in the kernel is not the instance this set loaded`, { detail: { module: h.name } });
         failed.push({ name: h.name, error });
@@ -441,6 +429,7 @@ export class ModuleSet {
           syscalls: sys,
           root: this.opts.root ?? '',
           check: false,
+          context: this.context,
           ...(this.opts.waitOnClose ? { wait: true } : {}),
         });
         unloaded.push(h.name);

@@ -8,45 +8,31 @@
  * module's name attached (detail.exporter), so the error can say "load
  * kmodkit_exporter first".
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import { checkModule, type CheckResult } from '../check/run.js';
 import type { Finding } from '../check/findings.js';
 import type { TargetKernel, TargetModules } from '../check/target.js';
 import { loadTarget } from '../io/target.js';
+import { loadedModuleNames, sysModuleNames } from '../io/sysfs.js';
 import { modnameNormalize } from '../modindex/names.js';
 import type { KernelModule } from '../module/module.js';
+import type { LoadContext } from './context.js';
 
-/** Names of loaded modules from <root>/proc/modules (empty set when unreadable). */
-export function readLoadedNames(root = ''): Set<string> {
-  try {
-    return new Set(
-      readFileSync(`${root}/proc/modules`, 'latin1')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => l.slice(0, l.indexOf(' ') >>> 0)),
-    );
-  } catch {
-    return new Set();
-  }
-}
-
-const targets = new Map<string, Promise<TargetKernel>>();
-
-/** The running kernel as a check target (cached per root + modules dir for the process). */
-export function runningTarget(opts: { root?: string; modulesDir?: string } = {}): Promise<TargetKernel> {
+/**
+ * The running kernel as a check target. Read once per root + modules
+ * directory within `context`; without one, read anew.
+ */
+export function runningTarget(opts: { root?: string; modulesDir?: string; context?: LoadContext } = {}): Promise<TargetKernel> {
+  const read = () => loadTarget({ running: true, ...(opts.root ? { root: opts.root } : {}), ...(opts.modulesDir ? { modulesDir: opts.modulesDir } : {}) });
+  const targets = opts.context?.targets;
+  if (!targets) return read();
   const key = `${opts.root ?? ''}\0${opts.modulesDir ?? ''}`;
   let t = targets.get(key);
   if (!t) {
-    t = loadTarget({ running: true, ...(opts.root ? { root: opts.root } : {}), ...(opts.modulesDir ? { modulesDir: opts.modulesDir } : {}) });
+    t = read();
     t.catch(() => targets.delete(key));
     targets.set(key, t);
   }
   return t;
-}
-
-/** Forget cached targets (after the kernel or the modules tree changed). */
-export function clearTargetCache(): void {
-  targets.clear();
 }
 
 /** The target narrowed to what is loaded now: `loaded` = names in /proc/modules. */
@@ -67,14 +53,6 @@ export function loadTimeTarget(t: TargetKernel, loaded: ReadonlySet<string>, sys
   };
 }
 
-function sysModuleNames(root: string): Set<string> | undefined {
-  try {
-    return new Set(readdirSync(`${root}/sys/module`));
-  } catch {
-    return undefined;
-  }
-}
-
 export interface PreflightOptions {
   root?: string;
   /** Parameters as name=value words (what the kernel will see). */
@@ -87,7 +65,7 @@ export interface PreflightOptions {
 /** Run the pre-flight check of `mod` against the full target `t`, judged at load time. */
 export async function preflight(mod: KernelModule, t: TargetKernel, opts: PreflightOptions = {}): Promise<CheckResult> {
   const root = opts.root ?? '';
-  const loaded = readLoadedNames(root);
+  const loaded = loadedModuleNames(root);
   const sys = t.origin === 'running' ? sysModuleNames(root) : undefined;
   const lt = t.origin === 'running' ? loadTimeTarget(t, loaded, sys) : t;
   const r = await checkModule(mod, lt, {

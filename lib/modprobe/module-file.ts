@@ -8,9 +8,9 @@
  *   modules.symbols, modules.alias, built-in aliases). A bare name never
  *   means a file in the working directory.
  */
-import { existsSync } from 'node:fs';
 import { KmodkitError } from '../errors.js';
 import { depPath, lookupName, modulesDirPath, openModulesDir } from '../io/modules-dir.js';
+import { pathExists } from '../io/paths.js';
 import { MODULE_FILE_RE, modnameFromPath } from '../modindex/names.js';
 import { emptyConfig } from './config.js';
 import { planProbe, probeContext } from './resolve.js';
@@ -30,7 +30,7 @@ export function isModulePath(arg: string): boolean {
 
 export function resolveModuleFile(fileOrName: string, opts: { modulesDir?: string; root?: string } = {}): ResolvedModuleFile {
   if (isModulePath(fileOrName)) {
-    if (!existsSync(fileOrName)) throw new KmodkitError('ENOENT', `could not load module ${fileOrName}: No such file or directory`, { file: fileOrName, errno: 'ENOENT' });
+    if (!pathExists(fileOrName)) throw new KmodkitError('ENOENT', `could not load module ${fileOrName}: No such file or directory`, { file: fileOrName, errno: 'ENOENT' });
     return { path: fileOrName, name: modnameFromPath(fileOrName) };
   }
   const dir = opts.modulesDir ?? modulesDirPath({ basedir: opts.root ?? '' }).dir;

@@ -5,8 +5,7 @@
  * lines they came from. Reads the modules directory and modprobe.d
  * through lib/io; the algorithm is lib/modprobe/resolve.ts.
  */
-import { release } from 'node:os';
-import { MODULE_DIRECTORY, openModulesDir } from '../io/modules-dir.js';
+import { modulesDirPath, openModulesDir } from '../io/modules-dir.js';
 import { readModprobeConfig } from '../io/modprobe-config.js';
 import type { ModprobeConfig } from './config.js';
 import { planProbe, probeContext, type Plan, type PlanOptions } from './resolve.js';
@@ -24,7 +23,7 @@ export interface ResolveOptions extends PlanOptions {
 
 export function resolve(nameOrAlias: string, opts: ResolveOptions = {}): Plan {
   const root = opts.root ?? '';
-  const dir = opts.modulesDir ?? `${root}${MODULE_DIRECTORY}/${opts.release ?? release()}`;
+  const dir = opts.modulesDir ?? modulesDirPath({ basedir: root, ...(opts.release !== undefined ? { release: opts.release } : {}) }).dir;
   const config = opts.config && !Array.isArray(opts.config)
     ? (opts.config as ModprobeConfig)
     : readModprobeConfig({ root, modulesDir: dir, ...(opts.config ? { configPaths: opts.config as readonly string[] } : {}) });
