@@ -296,88 +296,124 @@ export function hasOfflineInput(o: TargetOptions): boolean {
   return o.kernelRelease !== undefined || o.configPath !== undefined || o.symversPath !== undefined || o.modulesDir !== undefined;
 }
 
-/**
- * Build the target description. With `running` (the default when no
- * offline input is given) unspecified pieces come from the running system;
- * otherwise only from the given files (and the modules tree's `build` link).
- */
-export async function loadTarget(options: TargetOptions = {}): Promise<TargetKernel> {
-  const running = options.running ?? !hasOfflineInput(options);
-  const root = options.root ?? '';
-  const sources: Record<string, string> = {};
-  const missing: Record<string, string> = {};
+/** What every discovery step reads and writes: where to look, and the report of what was found. */
+interface Discovery {
+  readonly options: TargetOptions;
+  readonly running: boolean;
+  readonly root: string;
+  readonly sources: Record<string, string>;
+  readonly missing: Record<string, string>;
+}
 
-  let release = options.kernelRelease;
-  if (release !== undefined) sources.release = 'option';
-  else if (running) {
-    release = readSmall(`${root}/proc/sys/kernel/osrelease`)?.trim() || osRelease();
+/** The kernel release: given, the running kernel's, or the modules directory's name. */
+function discoverRelease(d: Discovery): string | undefined {
+  const { options, running, root, sources, missing } = d;
+  if (options.kernelRelease !== undefined) {
+    sources.release = 'option';
+    return options.kernelRelease;
+  }
+  if (running) {
     sources.release = 'running kernel (uname -r)';
-  } else if (options.modulesDir) {
-    release = options.modulesDir.replace(/\/+$/, '').split('/').pop();
+    return readSmall(`${root}/proc/sys/kernel/osrelease`)?.trim() || osRelease();
+  }
+  if (options.modulesDir) {
     sources.release = `name of ${options.modulesDir}`;
-  } else missing.release = 'no kernel release given (--kernel-release)';
+    return options.modulesDir.replace(/\/+$/, '').split('/').pop();
+  }
+  missing.release = 'no kernel release given (--kernel-release)';
+  return undefined;
+}
 
-  // modules tree
-  let modulesDir = options.modulesDir;
-  if (modulesDir === undefined && running && release) modulesDir = `${root}/lib/modules/${release}`;
-  let modules: TargetModules | undefined;
-  if (modulesDir !== undefined) {
-    const r = openTargetModules(modulesDir.replace(/\/+$/, ''));
-    if (r.modules) {
-      modules = r.modules;
-      sources.modules = modulesDir;
-    } else missing.modules = r.reason!;
-  } else missing.modules = 'no modules directory given (--modules-dir)';
+/** The modules tree: given, or the running kernel's /lib/modules/RELEASE. */
+function discoverModules(d: Discovery, release: string | undefined): { modulesDir?: string; modules?: TargetModules } {
+  let modulesDir = d.options.modulesDir;
+  if (modulesDir === undefined && d.running && release) modulesDir = `${d.root}/lib/modules/${release}`;
+  if (modulesDir === undefined) {
+    d.missing.modules = 'no modules directory given (--modules-dir)';
+    return {};
+  }
+  const r = openTargetModules(modulesDir.replace(/\/+$/, ''));
+  if (!r.modules) {
+    d.missing.modules = r.reason!;
+    return { modulesDir };
+  }
+  d.sources.modules = modulesDir;
+  return { modulesDir, modules: r.modules };
+}
 
-  // config
-  let config: Kconfig | undefined;
-  let configPath = options.configPath;
+/** The kernel's .config: given, or the first of the places kmod and distributions keep it. */
+async function discoverConfig(d: Discovery, release: string | undefined, modulesDir: string | undefined): Promise<{ config?: Kconfig; configPath?: string }> {
+  const { running, root } = d;
+  let configPath = d.options.configPath;
   if (configPath === undefined) {
     const candidates: string[] = [];
     if (running) candidates.push(`${root}/proc/config.gz`, ...(release ? [`${root}/boot/config-${release}`] : []));
     if (modulesDir) candidates.push(`${modulesDir}/build/.config`, `${modulesDir}/config`);
     if (running && release) candidates.push(`${root}/lib/modules/${release}/build/.config`);
     configPath = firstExisting(candidates);
-    if (!configPath) missing.config = candidates.length ? `no kernel config found (looked at ${candidates.join(', ')})` : 'no kernel config given (--config)';
+    if (!configPath) d.missing.config = candidates.length ? `no kernel config found (looked at ${candidates.join(', ')})` : 'no kernel config given (--config)';
   }
-  if (configPath) {
-    config = await readKconfigFile(configPath);
-    sources.config = configPath;
-  }
+  if (!configPath) return {};
+  const config = await readKconfigFile(configPath);
+  d.sources.config = configPath;
+  return { config, configPath };
+}
 
-  // Module.symvers
-  let symvers: Symvers | undefined;
-  let symversPath = options.symversPath;
+/** Module.symvers: given, beside the modules tree, or where distributions install it. */
+async function discoverSymvers(d: Discovery, release: string | undefined, modulesDir: string | undefined): Promise<Symvers | undefined> {
+  const { running, root } = d;
+  let symversPath = d.options.symversPath;
   if (symversPath === undefined) {
     const candidates: string[] = [];
-    const rel = release;
     if (modulesDir) candidates.push(`${modulesDir}/build/Module.symvers`, `${modulesDir}/symvers.gz`, `${modulesDir}/symvers.xz`, `${modulesDir}/symvers.zst`);
-    if (running && rel) {
-      candidates.push(`${root}/boot/symvers-${rel}.gz`, `${root}/boot/symvers-${rel}.xz`, `${root}/boot/symvers-${rel}.zst`, `${root}/boot/symvers-${rel}`);
-      candidates.push(`${root}/usr/src/kernels/${rel}/Module.symvers`, `${root}/usr/src/linux-headers-${rel}/Module.symvers`);
+    if (running && release) {
+      candidates.push(`${root}/boot/symvers-${release}.gz`, `${root}/boot/symvers-${release}.xz`, `${root}/boot/symvers-${release}.zst`, `${root}/boot/symvers-${release}`);
+      candidates.push(`${root}/usr/src/kernels/${release}/Module.symvers`, `${root}/usr/src/linux-headers-${release}/Module.symvers`);
     }
     symversPath = firstExisting(candidates);
-    if (!symversPath) missing.symvers = candidates.length ? `no Module.symvers found (looked at ${candidates.join(', ')})` : 'no Module.symvers given (--symvers)';
+    if (!symversPath) d.missing.symvers = candidates.length ? `no Module.symvers found (looked at ${candidates.join(', ')})` : 'no Module.symvers given (--symvers)';
   }
-  if (symversPath) {
-    symvers = await readSymversFile(symversPath);
-    sources.symvers = symversPath;
+  if (!symversPath) return undefined;
+  const symvers = await readSymversFile(symversPath);
+  d.sources.symvers = symversPath;
+  return symvers;
+}
+
+/** The architecture: given, from the .config (archFromConfig, the one rule), or the host's. */
+function discoverArch(d: Discovery, config: Kconfig | undefined): TargetArch | undefined {
+  if (d.options.arch !== undefined) {
+    d.sources.arch = 'option';
+    return parseArch(d.options.arch);
   }
+  const fromConfig = config ? archFromConfig(config) : undefined;
+  if (fromConfig) {
+    d.sources.arch = 'kernel config';
+    return fromConfig;
+  }
+  if (d.running) {
+    d.sources.arch = 'running system';
+    return hostArch();
+  }
+  d.missing.arch = 'architecture unknown (--arch, or a .config)';
+  return undefined;
+}
 
-  // architecture
-  let arch: TargetArch | undefined;
-  if (options.arch !== undefined) {
-    arch = parseArch(options.arch);
-    sources.arch = 'option';
-  } else if (config && archFromConfig(config)) {
-    arch = archFromConfig(config);
-    sources.arch = 'kernel config';
-  } else if (running) {
-    arch = hostArch();
-    sources.arch = 'running system';
-  } else missing.arch = 'architecture unknown (--arch, or a .config)';
+interface Policy {
+  loadedModules?: Set<string>;
+  sigEnforce?: boolean;
+  moduleSig?: boolean;
+  lockdown?: Lockdown;
+  inKernelDecompression?: Compression[];
+  moduleSupport?: boolean;
+}
 
-  // loaded modules, signature policy, lockdown, decompression
+/**
+ * What the kernel will enforce: loaded modules, signature policy, lockdown,
+ * in-kernel decompression and module support; from the options, then the
+ * running system, then the .config.
+ */
+function discoverPolicy(d: Discovery, config: Kconfig | undefined, configPath: string | undefined): Policy {
+  const { options, running, root, sources, missing } = d;
   let loadedModules: Set<string> | undefined;
   let sigEnforce = options.sigEnforce;
   let moduleSig: boolean | undefined;
@@ -443,10 +479,36 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
   if (sigEnforce === undefined) missing.sigEnforce = 'signature enforcement unknown (--sig-enforce, or a .config / running system)';
   if (lockdown === undefined) missing.lockdown = running ? 'no /sys/kernel/security/lockdown' : 'lockdown state unknown offline';
   if (inKernelDecompression === undefined) missing.inKernelDecompression = 'in-kernel decompression support unknown (no .config, no /sys/module/compression)';
+  return {
+    ...(loadedModules ? { loadedModules } : {}),
+    ...(sigEnforce !== undefined ? { sigEnforce } : {}),
+    ...(moduleSig !== undefined ? { moduleSig } : {}),
+    ...(lockdown !== undefined ? { lockdown } : {}),
+    ...(inKernelDecompression !== undefined ? { inKernelDecompression } : {}),
+    ...(moduleSupport !== undefined ? { moduleSupport } : {}),
+  };
+}
+
+/**
+ * Build the target description. With `running` (the default when no
+ * offline input is given) unspecified pieces come from the running system;
+ * otherwise only from the given files (and the modules tree's `build` link).
+ * Each piece has its discovery step above; the order fixes the order of
+ * `sources` and `missing` in reports.
+ */
+export async function loadTarget(options: TargetOptions = {}): Promise<TargetKernel> {
+  const running = options.running ?? !hasOfflineInput(options);
+  const d: Discovery = { options, running, root: options.root ?? '', sources: {}, missing: {} };
+  const release = discoverRelease(d);
+  const { modulesDir, modules } = discoverModules(d, release);
+  const { config, configPath } = await discoverConfig(d, release, modulesDir);
+  const symvers = await discoverSymvers(d, release, modulesDir);
+  const arch = discoverArch(d, config);
+  const p = discoverPolicy(d, config, configPath);
 
   const certs = options.certs?.length ? await readCerts(options.certs) : undefined;
-  if (certs) sources.certs = options.certs!.join(', ');
-  else missing.certs = 'no certificates given (--cert)';
+  if (certs) d.sources.certs = options.certs!.join(', ');
+  else d.missing.certs = 'no certificates given (--cert)';
 
   let vermagic: TargetKernel['vermagic'];
   if (options.vermagic !== undefined) {
@@ -456,23 +518,22 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
     if (ref?.vermagic !== undefined) vermagic = { value: ref.vermagic, origin: `vermagic of ${ref.path}` };
   }
 
-  const t: TargetKernel = {
+  return {
     origin: running ? 'running' : 'offline',
     ...(release !== undefined ? { release } : {}),
     ...(arch ? { arch } : {}),
     ...(config ? { config } : {}),
     ...(symvers ? { symvers } : {}),
     ...(modules ? { modules } : {}),
-    ...(moduleSupport !== undefined ? { moduleSupport } : {}),
-    ...(loadedModules ? { loadedModules } : {}),
-    ...(sigEnforce !== undefined ? { sigEnforce } : {}),
-    ...(moduleSig !== undefined ? { moduleSig } : {}),
-    ...(lockdown !== undefined ? { lockdown } : {}),
-    ...(inKernelDecompression !== undefined ? { inKernelDecompression } : {}),
+    ...(p.moduleSupport !== undefined ? { moduleSupport: p.moduleSupport } : {}),
+    ...(p.loadedModules ? { loadedModules: p.loadedModules } : {}),
+    ...(p.sigEnforce !== undefined ? { sigEnforce: p.sigEnforce } : {}),
+    ...(p.moduleSig !== undefined ? { moduleSig: p.moduleSig } : {}),
+    ...(p.lockdown !== undefined ? { lockdown: p.lockdown } : {}),
+    ...(p.inKernelDecompression !== undefined ? { inKernelDecompression: p.inKernelDecompression } : {}),
     ...(certs ? { certs, verifySignature: verifyModuleSignature } : {}),
     ...(vermagic ? { vermagic } : {}),
-    sources,
-    missing,
+    sources: d.sources,
+    missing: d.missing,
   };
-  return t;
 }
