@@ -41,7 +41,7 @@ try {
   }
   const cmd = {
     kmod: (root: string) => ['depmod', ['-b', root, release]] as const,
-    kmodkit: (root: string) => [process.execPath, [cli, 'depmod', '-b', root, release]] as const,
+    kmodkit: (root: string) => [process.execPath, [cli, 'depmod', '--kmod-compat=30', '-b', root, release]] as const,
   };
   const times: Record<'kmod' | 'kmodkit', number[]> = { kmod: [], kmodkit: [] };
   for (let i = 0; i < runs; i++) {

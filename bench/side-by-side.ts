@@ -228,12 +228,12 @@ if (want('check')) {
   }
 }
 if (want('depmod')) {
-  // Both write every index to stdout (-n), so their bytes are compared too.
+  // Both write every index to stdout (-n), so their bytes are compared too (kmodkit as the kmod 30 it runs beside).
   const copy = mkdtempSync(join(tmpdir(), 'kmodkit-bench-'));
   try {
     cpSync(tree, join(copy, 'lib/modules', release), { recursive: true });
     const args = ['-n', '-b', copy, release];
-    rows.push(sideBySide('depmod -n, whole tree', kos.length, 'kmod depmod', { cmd: 'depmod', argv: [args] }, { cmd: process.execPath, argv: [[cli, 'depmod', ...args]] }, true));
+    rows.push(sideBySide('depmod -n, whole tree', kos.length, 'kmod depmod', { cmd: 'depmod', argv: [args] }, { cmd: process.execPath, argv: [[cli, 'depmod', '--kmod-compat=30', ...args]] }, true));
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }

@@ -74,6 +74,10 @@ export const PER_FILE_EXITS: [number, string][] = [[0, 'every file was read'], [
 export const KMOD_SYSLOG_ROW: OptionRow = { long: 'syslog', short: 's', describe: 'Accepted as kmod does; messages stay on stderr' };
 export const KMOD_VERBOSE_ROW: OptionRow = { long: 'verbose', short: 'v', describe: 'Enables more messages' };
 export const KMOD_VERSION_ROW: OptionRow = { long: 'version', short: 'V', describe: "Show version (kmod 30's, the interface kmodkit follows)" };
+/** --kmod-compat, for the commands whose output differs between kmod releases (cli/kmod-compat.ts). */
+export const KMOD_COMPAT_ROW: OptionRow = {
+  long: 'kmod-compat', arg: '30|34', describe: 'Match kmod 30 or kmod 34 where they differ (default 34, or $KMODKIT_KMOD_COMPAT)', kmodkit: true,
+};
 /** What `-V` prints in kmodkit's modprobe, depmod, insmod, rmmod and lsmod: kmod 30's line, whose interface they follow. */
 export const KMOD_VERSION_TEXT = 'kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n';
 

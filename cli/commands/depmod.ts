@@ -1,28 +1,35 @@
 /**
- * `kmodkit depmod`: kmod 30's depmod interface and output
- * ([-a] [-A] [-b BASEDIR] [-C CONFIG] [-e] [-E Module.symvers]
+ * `kmodkit depmod`: kmod's depmod interface and output, kmod 34.2's by
+ * default and kmod 30's with --kmod-compat=30 ([-a] [-A] [-b BASEDIR]
+ * [-m MODULEDIR] [-o OUTDIR] [-C CONFIG] [-e] [-E Module.symvers]
  * [-F System.map] [-n] [-v] [-w] [-P PREFIX] [VERSION] [FILES…]; DEPMOD_HELP).
  */
-import { release } from 'node:os';
 import { resolve } from 'node:path';
 import { isKmodkitError } from '../../lib/errors.js';
 import { depfileUpToDate, runDepmodTree } from '../../lib/io/depmod-tree.js';
+import { unameRelease } from '../../lib/io/sysfs.js';
+import type { OptSpec } from '../getopt.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { resolveKmodCompat } from '../kmod-compat.js';
 
-const OLD = "Deprecated (kmod 30 accepts and ignores them)";
-/** kmod 30's depmod options, in its cmdopts order (getopt lists ambiguities in that order). */
+const OLD = "Deprecated (kmod 30 accepts and ignores them; kmod 34 removed them)";
+/** kmod's depmod options, in its cmdopts order (getopt lists ambiguities in that order). */
 export const DEPMOD_HELP: CommandHelp = {
   usage: ['-[aA] [options] [forced_version] [FILES...]'],
   summary: `Write modules.dep, modules.alias, modules.symbols, modules.devname,
-modules.softdep and the .bin indexes (with modules.builtin.bin and
-modules.builtin.alias.bin) for /lib/modules/VERSION, byte-identical to kmod
-30's depmod. If no arguments (except options) are given, "depmod -a" is
-assumed; FILES limits the run to those modules.`,
+modules.softdep, modules.weakdep and the .bin indexes (with
+modules.builtin.bin and modules.builtin.alias.bin) for /lib/modules/VERSION,
+byte-identical to kmod 34.2's depmod (to kmod 30's with --kmod-compat=30: no
+modules.weakdep, and each .bin index node after its children). If no
+arguments (except options) are given, "depmod -a" is assumed; FILES limits
+the run to those modules.`,
   options: [
     { long: 'all', short: 'a', describe: 'Probe all modules' },
     { long: 'quick', short: 'A', describe: "Only does the work if there's a new module" },
     { long: 'basedir', short: 'b', arg: 'DIR', describe: 'Use an image of a module tree: DIR/lib/modules/VERSION' },
+    { long: 'moduledir', short: 'm', arg: 'DIR', describe: 'Module directory under the root (default /lib/modules; kmod 34)' },
+    { long: 'outdir', short: 'o', arg: 'DIR', describe: 'Output root path (default: same as the basedir; kmod 34)' },
     { long: 'config', short: 'C', arg: 'PATH', describe: 'Read configuration from PATH (repeatable)' },
     { long: 'symvers', short: 'E', arg: 'FILE', describe: 'Use Module.symvers file to check symbol versions' },
     { long: 'filesyms', short: 'F', arg: 'FILE', describe: 'Use the file (System.map) instead of the\ncurrent kernel symbols' },
@@ -34,17 +41,21 @@ assumed; FILES limits the run to those modules.`,
     { long: 'warn', short: 'w', describe: 'Warn on duplicates' },
     KMOD_VERSION_ROW,
     HELP_ROW,
+    KMOD_COMPAT_ROW,
     { group: OLD, long: 'unresolved-error', short: 'u', describe: 'Ignored, with a warning' },
     { group: OLD, long: 'quiet', short: 'q', describe: 'Ignored, with a warning' },
     { group: OLD, long: 'root', short: 'r', describe: 'Ignored, with a warning' },
-    { group: OLD, long: 'map', short: 'm', describe: 'Ignored, with a warning' },
+    { group: OLD, long: 'map', describe: 'Ignored, with a warning (-m with --kmod-compat=30)' },
   ],
-  kmod: `kmodkit follows kmod 30's depmod. kmod 34's -o/--outdir and -m/--moduledir DIR
-are not supported (-m is kmod 30's deprecated --map).`,
+  kmod: `kmodkit accepts kmod 30's deprecated -u, -q, -r and --map in both modes (kmod 34
+rejects them). With --kmod-compat=30 (or KMODKIT_KMOD_COMPAT=30), -m is kmod 30's
+deprecated --map, not --moduledir.`,
   exits: [[0, 'the indexes were written (or printed)'], [1, 'an error (bad version, unreadable tree or configuration, a usage error)']],
   example: 'kmodkit depmod -b /tmp/root 6.1.0-56-amd64',
 };
 const SPEC = optSpec(DEPMOD_HELP);
+/** kmod 30's spec: -m is its deprecated --map (no argument). */
+const SPEC_30: OptSpec = { long: SPEC.long, short: { ...SPEC.short, m: 'map' } };
 
 export interface DepmodCliIo {
   out(data: string | Uint8Array): void;
@@ -53,11 +64,20 @@ export interface DepmodCliIo {
 const stdio: DepmodCliIo = { out: (d) => { process.stdout.write(d); }, err: (s) => { process.stderr.write(s); } };
 
 export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio): Promise<number> {
-  const r = scanArgs(args, SPEC, 'depmod');
+  let r = scanArgs(args, SPEC, 'depmod');
+  let compatOption: string | undefined;
+  for (const o of r.opts) if (o.name === 'kmod-compat') compatOption = o.value;
+  const compat = resolveKmodCompat(compatOption);
+  if ('error' in compat) {
+    io.err(`depmod: ERROR: ${compat.error}\n`);
+    return 1;
+  }
+  if (compat.compat === '30') r = scanArgs(args, SPEC_30, 'depmod');
   if (r.error) {
     io.err(`${r.error}\n`);
     return 1;
   }
+  let moduledir = '/lib/modules', outRoot: string | undefined;
   let all = false, quick = false, root: string | undefined, show = false, printUnknown = false, warn = false, verbose = false;
   let symvers: string | undefined, systemMap: string | undefined, prefix = '';
   const configPaths: string[] = [];
@@ -66,6 +86,9 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
       case 'all': all = true; break;
       case 'quick': quick = true; break;
       case 'basedir': root = resolve(o.value!); break;
+      case 'moduledir': moduledir = o.value!; break;
+      case 'outdir': outRoot = resolve(o.value!); break;
+      case 'kmod-compat': break;
       case 'config': configPaths.push(o.value!); break;
       case 'symvers': symvers = o.value; break;
       case 'filesyms': systemMap = o.value; break;
@@ -87,8 +110,11 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
   if (pos.length) {
     if (!/^\d+\.\d+/.test(pos[0])) { io.err(`depmod: ERROR: Bad version passed ${pos[0]}\n`); return 1; }
     kversion = pos.shift()!;
-  } else kversion = release();
-  const dirname = `${root ?? ''}/lib/modules/${kversion}`;
+  } else kversion = unameRelease();
+  // kmod 34: the module directory is always relative to the basedir (and the outdir)
+  const moduleDirectory = moduledir.replace(/^\/+/, '');
+  const dirname = `${root ?? ''}/${moduleDirectory}/${kversion}`;
+  const outDirname = outRoot !== undefined ? `${outRoot}/${moduleDirectory}/${kversion}` : undefined;
   if (pos.length === 0) all = true;
   if (quick) {
     if (show) return 0;
@@ -99,6 +125,7 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
     const res = await runDepmodTree({
       dirname, kversion, configPaths: configPaths.length ? configPaths : undefined, files: all ? undefined : pos,
       symvers, systemMap, printUnknown, warnDups: warn, symbolPrefix: prefix, toStdout: show, verbose,
+      kmod: compat.compat, ...(outDirname !== undefined ? { outDirname } : {}),
     });
     for (const line of res.stderr) io.err(line + '\n');
     for (const chunk of res.stdout) io.out(chunk);

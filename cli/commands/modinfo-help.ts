@@ -4,7 +4,7 @@
  * keeps its getopt spec inline and loads this file only for --help (a unit
  * test checks that the spec is optSpec(MODINFO_HELP)).
  */
-import type { CommandHelp } from '../help.js';
+import { KMOD_COMPAT_ROW, type CommandHelp } from '../help.js';
 
 export const MODINFO_HELP: CommandHelp = {
   usage: ['[options] <modulename|filename> [args]'],
@@ -26,7 +26,7 @@ name or alias looked up in /lib/modules/$(uname -r).`,
     { long: 'version', short: 'V', describe: 'Show version' },
     { long: 'help', short: 'h', describe: 'Show this help' },
     { long: 'json', short: 'j', describe: 'One JSON document per module and line (docs/modinfo-json.md)', kmodkit: true },
-    { long: 'kmod-compat', arg: '30|34', describe: "Print as kmod 30 or kmod 34 does (default 34, or $KMODKIT_KMOD_COMPAT)", kmodkit: true },
+    KMOD_COMPAT_ROW,
   ],
   kmod: `Options marked [kmodkit] are kmodkit's own. -V prints kmodkit's version.
 .ko.gz modules are read even where kmod was built without zlib (Debian 12).`,

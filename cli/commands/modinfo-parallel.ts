@@ -12,6 +12,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Recorder, replay, type Sink } from '../format/output.js';
+import type { KmodCompat } from '../../lib/kmod-compat.js';
 
 const CHUNK = 96;
 
@@ -19,7 +20,7 @@ export interface RenderOptions {
   field?: string;
   nul: boolean;
   json: boolean;
-  kmodCompat?: '30' | '34';
+  kmodCompat?: KmodCompat;
 }
 
 interface Result {

@@ -1,5 +1,6 @@
 /**
- * `kmodkit modinfo`: kmod 30's modinfo, byte for byte, plus --json.
+ * `kmodkit modinfo`: kmod's modinfo, byte for byte (kmod 34.2's by default,
+ * kmod 30's with --kmod-compat=30), plus --json.
  */
 import { statSync } from 'node:fs';
 import { hex } from '../../lib/bytes/reader.js';
@@ -14,7 +15,9 @@ import { compressionPart } from '../../lib/module/document-parts.js';
 import { mergeParms } from '../../lib/module/parm.js';
 import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
-import { KMOD_COMPAT_VALUES, writeEntries, writeHeaderLine, writeParmList, type KmodCompat, type ModinfoTextOptions } from '../format/modinfo-text.js';
+import type { KmodCompat } from '../../lib/kmod-compat.js';
+import { writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
+import { resolveKmodCompat } from '../kmod-compat.js';
 import { Output, Recorder, type Sink } from '../format/output.js';
 
 const PROG = 'modinfo';
@@ -69,7 +72,7 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   let nul = false;
   let byName = false;
   let json = false;
-  let kmodCompat = process.env.KMODKIT_KMOD_COMPAT || '34';
+  let kmodCompat: string | undefined;
   const mdOptions: { basedir?: string; release?: string } = {};
   for (const o of scanned.opts) {
     if (o.name in FIELD_OF) field = FIELD_OF[o.name];
@@ -79,7 +82,7 @@ export async function runModinfo(args: readonly string[], version: string): Prom
     else if (o.name === 'set-version') mdOptions.release = o.value;
     else if (o.name === 'basedir') mdOptions.basedir = o.value;
     else if (o.name === 'json') json = true;
-    else if (o.name === 'kmod-compat') kmodCompat = o.value ?? '';
+    else if (o.name === 'kmod-compat') kmodCompat = o.value;
     else if (o.name === 'help') {
       out.text(await modinfoUsage());
       out.flush();
@@ -90,15 +93,16 @@ export async function runModinfo(args: readonly string[], version: string): Prom
       return 0;
     }
   }
-  if (!(KMOD_COMPAT_VALUES as readonly string[]).includes(kmodCompat)) {
-    out.error(`${PROG}: ERROR: --kmod-compat/KMODKIT_KMOD_COMPAT must be one of ${KMOD_COMPAT_VALUES.join(', ')}, not '${kmodCompat}'`);
+  const resolved = resolveKmodCompat(kmodCompat);
+  if ('error' in resolved) {
+    out.error(`${PROG}: ERROR: ${resolved.error}`);
     return 1;
   }
   if (scanned.positionals.length === 0) {
     out.error(`${PROG}: ERROR: missing module or filename.`);
     return 1;
   }
-  const compat = kmodCompat as KmodCompat;
+  const compat = resolved.compat;
   const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions, pkcs7Memo: {}, scratch: {} };
   const args_ = scanned.positionals;
   // Threads start before the stat pass below, so their start-up overlaps it.

@@ -6,6 +6,7 @@
  */
 import type { ModinfoEntry } from '../../lib/module/modinfo.js';
 import type { ParmInfo } from '../../lib/module/parm.js';
+import type { KmodCompat } from '../../lib/kmod-compat.js';
 import type { Sink as Output } from './output.js';
 
 const enc = new TextEncoder();
@@ -23,9 +24,6 @@ export interface ModinfoTextOptions {
   padded?: PadCache;
 }
 
-/** kmod releases whose modinfo output we can reproduce where they differ. */
-export type KmodCompat = '30' | '34';
-export const KMOD_COMPAT_VALUES: readonly KmodCompat[] = ['30', '34'];
 
 /** `key:` and its padding (or `key=` with -0) as bytes, per key seen so far: a handful of keys recur in every module. */
 type PadCache = Map<string, Uint8Array>;

@@ -1,10 +1,13 @@
 /**
  * depmod's computation, pure: from per-module facts to the bytes of every
- * file kmod 30's depmod writes (modules.dep, .alias, .symbols, their .bin
- * indexes, modules.builtin*.bin, .softdep, .devname), in kmod's order.
- * tools/depmod.c of kmod v30 is the authority for every rule here.
+ * file kmod's depmod writes (modules.dep, .alias, .symbols, their .bin
+ * indexes, modules.builtin*.bin, .softdep, .weakdep, .devname), in kmod's
+ * order, as kmod 34.2 writes them by default and as kmod 30 does with
+ * `kmod: '30'` (no modules.weakdep; .bin nodes after their children).
+ * tools/depmod.c of kmod v30 and v34.2 is the authority for every rule here.
  */
 import { KmodkitError } from '../errors.js';
+import { DEFAULT_KMOD_COMPAT, type KmodCompat } from '../kmod-compat.js';
 import { aliasNormalize, modnameFromPath } from '../modindex/names.js';
 import { indexCreate, indexInsert, indexWrite } from '../modindex/index-bin-write.js';
 import { kmodHashOrder } from './kmod-hash.js';
@@ -26,7 +29,7 @@ export interface DepmodModuleFacts {
   readonly exports: readonly DepmodSymbol[];
   /** Undefined symbols, symbol-table order. */
   readonly imports: readonly DepmodImport[];
-  /** .modinfo entries in section order (only alias and softdep are used). */
+  /** .modinfo entries in section order (only alias, softdep and weakdep are used). */
   readonly modinfo: readonly { key: string; value: string }[];
 }
 
@@ -53,6 +56,8 @@ export interface DepmodOptions {
   readonly verbose?: boolean;
   /** -n: text files only (kmod's .bin writers write nothing to stdout, and say nothing). */
   readonly textOnly?: boolean;
+  /** The kmod release whose files are written: '34' (default) or '30'. */
+  readonly kmod?: KmodCompat;
 }
 
 export interface DepmodFile { readonly name: string; readonly data: Uint8Array; readonly binary: boolean }
@@ -219,7 +224,7 @@ function missing(name: string, opts: DepmodOptions): string {
   return `depmod: WARNING: could not open ${name} at ${opts.dirname ?? '.'}: No such file or directory`;
 }
 
-function builtinBin(text: string | undefined, opts: DepmodOptions, messages: string[]): Uint8Array {
+function builtinBin(text: string | undefined, opts: DepmodOptions, messages: string[], kmod: KmodCompat): Uint8Array {
   if (text === undefined) { messages.push(missing('modules.builtin', opts)); return new Uint8Array(0); }
   const idx = indexCreate();
   const lines = text.split('\n');
@@ -232,11 +237,11 @@ function builtinBin(text: string | undefined, opts: DepmodOptions, messages: str
     }
     indexInsert(idx, modnameFromPath(line), '', 0);
   }
-  return indexWrite(idx);
+  return indexWrite(idx, kmod);
 }
 
 /** modules.builtin.modinfo records "modname.key=value\0", read as kmod's stream parser does. */
-function builtinAliasBin(data: Uint8Array | undefined, opts: DepmodOptions, messages: string[]): Uint8Array {
+function builtinAliasBin(data: Uint8Array | undefined, opts: DepmodOptions, messages: string[], kmod: KmodCompat): Uint8Array {
   if (data === undefined) { messages.push(missing('modules.builtin.modinfo', opts)); return new Uint8Array(0); }
   const idx = indexCreate();
   let p = 0;
@@ -260,7 +265,7 @@ function builtinAliasBin(data: Uint8Array | undefined, opts: DepmodOptions, mess
     if (alias === null) { messages.push(`depmod: WARNING: Unmatched bracket in ${value}`); continue; }
     indexInsert(idx, alias, modname, 0);
   }
-  return indexWrite(idx);
+  return indexWrite(idx, kmod);
 }
 
 function devnameFile(mods: readonly Mod[], messages: string[]): string {
@@ -293,6 +298,7 @@ function devnameFile(mods: readonly Mod[], messages: string[]): string {
  */
 export function depmod(facts: readonly DepmodModuleFacts[], opts: DepmodOptions = {}): DepmodResult {
   const messages: string[] = [];
+  const kmod = opts.kmod ?? DEFAULT_KMOD_COMPAT;
   const mods = orderModules(facts, opts, messages);
   const symbols = symbolTable(mods, opts);
   const shown: string[] = [];
@@ -313,7 +319,7 @@ export function depmod(facts: readonly DepmodModuleFacts[], opts: DepmodOptions 
     if (indexInsert(depIdx, m.facts.name, line, m.idx) && opts.warnDups) messages.push(`depmod: WARNING: duplicate module deps:\n${line}`);
   }
   files.push(textFile('modules.dep', dep));
-  files.push({ name: 'modules.dep.bin', data: indexWrite(depIdx), binary: true });
+  files.push({ name: 'modules.dep.bin', data: indexWrite(depIdx, kmod), binary: true });
 
   let alias = '# Aliases extracted from modules themselves.\n';
   const aliasIdx = indexCreate();
@@ -330,11 +336,17 @@ export function depmod(facts: readonly DepmodModuleFacts[], opts: DepmodOptions 
     }
   }
   files.push(textFile('modules.alias', alias));
-  files.push({ name: 'modules.alias.bin', data: indexWrite(aliasIdx), binary: true });
+  files.push({ name: 'modules.alias.bin', data: indexWrite(aliasIdx, kmod), binary: true });
 
   let softdep = '# Soft dependencies extracted from modules themselves.\n';
   for (const m of mods) for (const v of values(m, 'softdep')) softdep += `softdep ${m.facts.name} ${v}\n`;
   files.push(textFile('modules.softdep', softdep));
+
+  if (kmod !== '30') {
+    let weakdep = '# Weak dependencies extracted from modules themselves.\n';
+    for (const m of mods) for (const v of values(m, 'weakdep')) weakdep += `weakdep ${m.facts.name} ${v}\n`;
+    files.push(textFile('modules.weakdep', weakdep));
+  }
 
   let syms = '# Aliases for symbols, used by symbol_request().\n';
   const symIdx = indexCreate();
@@ -347,11 +359,11 @@ export function depmod(facts: readonly DepmodModuleFacts[], opts: DepmodOptions 
     }
   }
   files.push(textFile('modules.symbols', syms));
-  files.push({ name: 'modules.symbols.bin', data: indexWrite(symIdx), binary: true });
+  files.push({ name: 'modules.symbols.bin', data: indexWrite(symIdx, kmod), binary: true });
 
   if (!opts.textOnly) {
-    files.push({ name: 'modules.builtin.bin', data: builtinBin(opts.modulesBuiltin, opts, messages), binary: true });
-    files.push({ name: 'modules.builtin.alias.bin', data: builtinAliasBin(opts.builtinModinfo, opts, messages), binary: true });
+    files.push({ name: 'modules.builtin.bin', data: builtinBin(opts.modulesBuiltin, opts, messages, kmod), binary: true });
+    files.push({ name: 'modules.builtin.alias.bin', data: builtinAliasBin(opts.builtinModinfo, opts, messages, kmod), binary: true });
   }
   files.push(textFile('modules.devname', devnameFile(mods, messages)));
   return { files: opts.textOnly ? files.filter((f) => !f.binary) : files, messages, shown };

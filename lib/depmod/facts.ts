@@ -120,7 +120,7 @@ export interface ModuleLocation {
 /** Everything depmod needs from one decoded module. */
 export function depmodFacts(mod: KernelModule, where: ModuleLocation): DepmodModuleFacts {
   const modinfo = hasModinfo(mod)
-    ? moduleInfo(mod).filter((e) => e.key === 'alias' || e.key === 'softdep').map((e) => ({ key: e.key, value: latin1(e.valueBytes) }))
+    ? moduleInfo(mod).filter((e) => e.key === 'alias' || e.key === 'softdep' || e.key === 'weakdep').map((e) => ({ key: e.key, value: latin1(e.valueBytes) }))
     : [];
   return { ...where, ...depmodSymbols(mod), modinfo };
 }

@@ -3,7 +3,7 @@
  * order, symlinks followed, as kmod), decodes each module once, runs the pure
  * depmod() and writes every file atomically (NAME.PID.USEC.SEC, then rename).
  */
-import { closeSync, existsSync, opendirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, opendirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import { openModule } from './open.js';
@@ -12,6 +12,7 @@ import { depmodFacts } from '../depmod/facts.js';
 import { emptyConfig, finishConfig, keepsExisting, parseDepmodConfig, type DepmodConfig } from '../depmod/config.js';
 import { parseSymversForDepmod, parseSystemMapForDepmod } from '../depmod/kernel-symbols.js';
 import { modnameFromPath } from '../modindex/names.js';
+import type { KmodCompat } from '../kmod-compat.js';
 
 export const DEPMOD_CONFIG_DIRS = ['/etc/depmod.d', '/run/depmod.d', '/usr/local/lib/depmod.d', '/lib/depmod.d'];
 /** Suffixes kmod 30 as built by Debian (+ZSTD +XZ -ZLIB) treats as modules. */
@@ -34,6 +35,10 @@ export interface DepmodRunOptions {
   toStdout?: boolean;
   /** -v */
   verbose?: boolean;
+  /** The kmod release whose files are written: '34' (default) or '30'. */
+  kmod?: KmodCompat;
+  /** kmod 34's -o: write the files here (created when missing) instead of the modules dir. */
+  outDirname?: string;
 }
 
 export interface DepmodRunResult {
@@ -245,6 +250,7 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
       dirname: o.dirname,
       textOnly: o.toStdout,
       verbose: o.verbose,
+      ...(o.kmod !== undefined ? { kmod: o.kmod } : {}),
     });
   } catch (e) {
     if (isKmodkitError(e) && e.code === 'EDEPCYCLE') {
@@ -256,12 +262,18 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
   for (const m of result.messages) stderr.push(m);
   const shown = result.shown.length ? [new TextEncoder().encode(result.shown.join('\n') + '\n')] : [];
   if (o.toStdout) return { exitCode: 0, stdout: [...shown, ...result.files.map((f) => f.data)], stderr };
-  if (!existsSync(o.dirname)) {
-    stderr.push(`depmod: FATAL: could not open directory ${o.dirname}: No such file or directory`);
+  const outDir = o.outDirname ?? o.dirname;
+  if (o.outDirname !== undefined) {
+    try { mkdirSync(outDir, { recursive: true, mode: 0o755 }); } catch (e) {
+      stderr.push(`depmod: FATAL: could not create directory ${outDir}: ${(e as Error).message}`);
+      return { exitCode: 1, stdout: [], stderr };
+    }
+  } else if (!existsSync(outDir)) {
+    stderr.push(`depmod: FATAL: could not open directory ${outDir}: No such file or directory`);
     return { exitCode: 1, stdout: [], stderr };
   }
   try {
-    writeDepmodFiles(o.dirname, result);
+    writeDepmodFiles(outDir, result);
   } catch (e) {
     stderr.push(`depmod: ERROR: ${isKmodkitError(e) ? e.message : String(e)}`);
     return { exitCode: 1, stdout: [], stderr };

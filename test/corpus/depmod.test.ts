@@ -1,5 +1,5 @@
 /**
- * Corpus tier: kmod 30's depmod and `kmodkit depmod` on separate copies of
+ * Corpus tier: kmod 30's depmod and `kmodkit depmod --kmod-compat=30` on separate copies of
  * each cached Debian module tree (every architecture; the shipped format and
  * the other of .ko / .ko.xz), every output file compared byte for byte, and
  * stderr and exit code too. A last case builds a tree with depmod.d
@@ -27,10 +27,10 @@ const images = all.filter((p) => p.kind === 'image' && p.modulesRoot && fs.exist
 const CI_SUBSET = new Set(['amd64/ko', 'amd64-6.12/xz', 'arm64/ko']);
 const everything = process.env.CI !== 'true' || process.env.KMODKIT_DEPMOD_ALL === '1';
 
-/** Both tools on two trees; stderr has the root replaced so the texts compare. */
+/** Both tools on two trees (kmodkit as kmod 30); stderr has the root replaced so the texts compare. */
 async function both(args: (root: string) => string[], rootA: string, rootB: string) {
   const k = await run('depmod', args(rootA));
-  const m = await run(process.execPath, [CLI, 'depmod', ...args(rootB)]);
+  const m = await run(process.execPath, [CLI, 'depmod', '--kmod-compat=30', ...args(rootB)]);
   const norm = (s: Buffer, root: string) => s.toString('latin1').split(root).join('ROOT');
   return { k, m, kErr: norm(k.stderr, rootA), mErr: norm(m.stderr, rootB) };
 }
@@ -66,6 +66,7 @@ for (const pkg of haveDepmod ? images : []) {
         for (const d of diffs) t.log('  ' + d);
         if (r.kErr !== r.mErr) t.log(`  kmod stderr:\n${r.kErr}\n  kmodkit stderr:\n${r.mErr}`);
         t.deepEqual(diffs, []);
+        t.deepEqual(fs.readdirSync(b).filter((f) => f.startsWith('modules.')).sort(), fs.readdirSync(a).filter((f) => f.startsWith('modules.')).sort(), 'the same files (no modules.weakdep as kmod 30)');
         t.is(r.mErr, r.kErr);
         t.is(r.m.code, r.k.code);
       } finally {

@@ -88,3 +88,84 @@ test('modinfo text: kmodkit default = kmod 34.2, --kmod-compat=30 = kmod 30, key
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** A module with weakdep= and softdep= entries (kmod 33+'s MODULE_WEAKDEP; few real modules carry one). */
+function weakdepModule(dir: string, name: string, weakdeps: string[]): string {
+  const data = cstrings('license=GPL', ...weakdeps.map((w) => `weakdep=${w}`), 'softdep=pre: crc32c', `alias=kmodkit-${name}`, `name=${name}`, 'vermagic=6.1.0 SMP mod_unload ');
+  const file = path.join(dir, `${name}.ko`);
+  fs.writeFileSync(file, buildElf({
+    class: 64, le: true, machine: 62,
+    sections: [
+      { name: '.modinfo', type: SHT_PROGBITS, flags: SHF_ALLOC, data },
+      { name: '.gnu.linkonce.this_module', type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, data: new Uint8Array(1024) },
+    ],
+  }));
+  return file;
+}
+
+const SAMPLES = new URL('../../../samples/ko/', import.meta.url);
+const DEPMOD_FILES = ['modules.dep', 'modules.dep.bin', 'modules.alias', 'modules.alias.bin', 'modules.softdep', 'modules.weakdep', 'modules.symbols',
+  'modules.symbols.bin', 'modules.builtin.bin', 'modules.builtin.alias.bin', 'modules.devname'];
+
+test('depmod: kmodkit default = kmod 34.2 (modules.weakdep, .bin nodes before children, -m/-o), --kmod-compat=30 = kmod 30', async (t) => {
+  t.timeout(5 * 60 * 1000);
+  const r34 = await kmod34((l) => t.log(l));
+  const haveKmod30 = which('depmod') !== null;
+  if (!r34.ok) t.log(`SKIPPED (kmod 34.2 part): ${r34.reason}`);
+  if (!haveKmod30) t.log("SKIPPED (kmod 30 part): kmod 30's depmod not found");
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kmodkit-compat-depmod-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
+  delete env.KMODKIT_KMOD_COMPAT;
+  /** ROOT/MODDIR/9.9.9 with the plain samples, two weakdep modules and a modules.order. */
+  const tree = (root: string, moddir = 'lib/modules'): string => {
+    const dir = path.join(root, moddir, '9.9.9');
+    fs.mkdirSync(path.join(dir, 'kernel'), { recursive: true });
+    for (const f of fs.readdirSync(SAMPLES)) if (f.endsWith('.ko')) fs.copyFileSync(new URL(f, SAMPLES), path.join(dir, 'kernel', f));
+    weakdepModule(path.join(dir, 'kernel'), 'wd_one', ['kmodkit_exporter', 'hello']);
+    weakdepModule(path.join(dir, 'kernel'), 'wd_two', ['wd_one']);
+    fs.writeFileSync(path.join(dir, 'modules.order'), 'kernel/wd_two.ko\nkernel/hello.ko\n');
+    return dir;
+  };
+  const norm = (s: Buffer, root: string) => s.toString('latin1').split(root).join('ROOT');
+  let cases = 0;
+  try {
+    const pairs: [string, string[], string[]][] = [];
+    if (r34.ok) {
+      const [cmd, ...pre] = r34.ref.command('depmod');
+      pairs.push(['kmod 34.2', [cmd, ...pre], []]);
+    }
+    if (haveKmod30) pairs.push(['kmod 30', ['depmod'], ['--kmod-compat=30']]);
+    const variants: [string, (root: string) => string[], string][] = [
+      ['-b', (root) => ['-C', '/nonexistent', '-b', root, '9.9.9'], 'lib/modules'],
+      ['-n', (root) => ['-C', '/nonexistent', '-n', '-b', root, '9.9.9'], 'lib/modules'],
+    ];
+    if (r34.ok) variants.push(['-m -o', (root) => ['-C', '/nonexistent', '-b', root, '-m', '/usr/lib/modules', '-o', path.join(root, 'out'), '9.9.9'], 'usr/lib/modules']);
+    for (const [name, [cmd, ...pre], ours] of pairs) {
+      for (const [vname, args, moddir] of variants) {
+        if (name === 'kmod 30' && vname === '-m -o') continue;
+        const ra = path.join(tmp, `${cases}a`), rb = path.join(tmp, `${cases}b`);
+        tree(ra, moddir);
+        tree(rb, moddir);
+        const k = await run(cmd, [...pre, ...args(ra)], { env });
+        const m = await run(process.execPath, [KMODKIT_CLI, 'depmod', ...ours, ...args(rb)], { env });
+        cases++;
+        t.is(norm(m.stderr, rb), norm(k.stderr, ra), `${name} ${vname}: stderr`);
+        t.is(m.code, k.code, `${name} ${vname}: exit code`);
+        t.true(m.stdout.equals(k.stdout), `${name} ${vname}: stdout`);
+        const outA = vname === '-m -o' ? path.join(ra, 'out', moddir, '9.9.9') : path.join(ra, moddir, '9.9.9');
+        const outB = vname === '-m -o' ? path.join(rb, 'out', moddir, '9.9.9') : path.join(rb, moddir, '9.9.9');
+        for (const f of DEPMOD_FILES) {
+          const x = fs.existsSync(path.join(outA, f)) ? fs.readFileSync(path.join(outA, f)) : null;
+          const y = fs.existsSync(path.join(outB, f)) ? fs.readFileSync(path.join(outB, f)) : null;
+          t.true(x === null ? y === null : y !== null && x.equals(y), `${name} ${vname}: ${f} (${x?.length ?? 'absent'} vs ${y?.length ?? 'absent'} bytes)`);
+        }
+        if (name === 'kmod 34.2' && vname === '-b') {
+          t.is(fs.readFileSync(path.join(outA, 'modules.weakdep'), 'latin1').split('\n').filter((l) => l.startsWith('weakdep ')).length, 3, 'the tree has weakdeps');
+        }
+      }
+    }
+    t.log(`depmod: ${cases} (reference, variant) runs over the samples + 2 synthetic weakdep modules, every file, stdout, stderr and exit code compared`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { indexBinEntries, openIndexBin } from '../../lib/modindex/index-bin-read.js';
 import { PROJECT_ROOT, prepareVm, qemuAvailable, runInVm } from './vm.js';
 import { makeKey } from '../helpers/sign-file.js';
 
@@ -46,13 +47,17 @@ if (!qemuAvailable()) {
     copyFileSync(vm.config, config);
     kmodkit('install', join(SAMPLES, 'kmodkit_exporter.ko'), join(SAMPLES, 'kmodkit_consumer.ko'), '--kernel', vm.release, '--root', root,
       '--config', config, '--sign', key.key, key.cert, '--strip', '--compress', 'xz');
-    // install wrote the indexes with kmodkit's own depmod (over just our modules); the guest's
-    // modprobe below reads them. They are byte for byte what kmod's depmod writes for that tree:
+    // install wrote the indexes with kmodkit's own depmod (over just our modules; kmod 34's
+    // layout); the guest's kmod 30-era modprobe below reads them. They hold what kmod 30's
+    // depmod writes for that tree (modules.dep byte for byte, the .bin indexes entry for entry):
     const kmodRoot = join(work, 'kmod-root');
     cpSync(root, kmodRoot, { recursive: true });
     execFileSync('depmod', ['-b', kmodRoot, vm.release], { stdio: 'pipe' });
-    for (const f of ['modules.dep', 'modules.dep.bin', 'modules.alias.bin', 'modules.symbols.bin']) {
-      t.deepEqual(readFileSync(join(root, 'lib/modules', vm.release, f)), readFileSync(join(kmodRoot, 'lib/modules', vm.release, f)), `${f} written by kmodkit depmod equals kmod's`);
+    const ours = (f: string) => readFileSync(join(root, 'lib/modules', vm.release, f));
+    const kmods = (f: string) => readFileSync(join(kmodRoot, 'lib/modules', vm.release, f));
+    t.deepEqual(ours('modules.dep'), kmods('modules.dep'), "modules.dep written by kmodkit depmod equals kmod's");
+    for (const f of ['modules.dep.bin', 'modules.alias.bin', 'modules.symbols.bin']) {
+      t.deepEqual(indexBinEntries(openIndexBin(ours(f))), indexBinEntries(openIndexBin(kmods(f))), `${f}: the same entries as kmod's`);
     }
     const extra = join(work, 'extra');
     execFileSync('mkdir', ['-p', extra]);

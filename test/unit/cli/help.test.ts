@@ -89,9 +89,9 @@ const KMOD_OPTIONS: Record<string, { options: string[]; missing?: string[] }> = 
       'dry-run', 'show', 'config', 'dirname', 'set-version', 'syslog', 'quiet', 'verbose', 'version', 'help'],
   },
   depmod: {
-    options: ['all', 'quick', 'basedir', 'config', 'symvers', 'filesyms', 'errsyms', 'unresolved-error', 'quiet', 'root', 'verbose', 'show', 'dry-run',
+    // kmod 34.2's (moduledir, outdir) and kmod 30's deprecated ones (unresolved-error, quiet, root, map)
+    options: ['all', 'quick', 'basedir', 'moduledir', 'outdir', 'config', 'symvers', 'filesyms', 'errsyms', 'unresolved-error', 'quiet', 'root', 'verbose', 'show', 'dry-run',
       'symbol-prefix', 'warn', 'map', 'version', 'help'],
-    missing: ['outdir', 'moduledir'],
   },
 };
 

@@ -1,5 +1,6 @@
 /**
- * depmod on the committed samples against kmod 30's depmod (when installed),
+ * depmod on the committed samples against kmod 30's depmod (when installed,
+ * kmodkit with kmod: '30'); the kmod 34 and kmod 30 layouts and modules.weakdep,
  * the .bin reader round-trip, and the trie rules on hand-made facts
  * (worked example: fuse + cuse → a 125-byte modules.dep.bin).
  */
@@ -25,18 +26,41 @@ function facts(name: string, deps: string[] = [], exports: string[] = [name + '_
     imports: deps.map((d) => ({ name: d + '_sym', crc: 0n, weak: false })), modinfo };
 }
 
-test('worked example: fuse + cuse give kmod\'s 125-byte modules.dep.bin', (t) => {
+test('worked example: fuse + cuse give kmod\'s 125-byte modules.dep.bin (root at 12 for kmod 34, last for kmod 30)', (t) => {
   const order = 'kernel/fs/fuse/fuse.ko\nkernel/fs/fuse/cuse.ko\n';
-  const r = depmod([facts('cuse', ['fuse']), facts('fuse')], { modulesOrder: order, modulesBuiltin: '', builtinModinfo: new Uint8Array(0) });
-  const dep = r.files.find((f) => f.name === 'modules.dep')!;
-  t.is(Buffer.from(dep.data).toString(), 'kernel/fs/fuse/fuse.ko:\nkernel/fs/fuse/cuse.ko: kernel/fs/fuse/fuse.ko\n');
-  const bin = r.files.find((f) => f.name === 'modules.dep.bin')!.data;
-  t.is(bin.length, 125);
-  t.is(Buffer.from(bin.subarray(0, 12)).toString('hex'), 'b007f45700020001' + '2000006b');
-  const ix = openIndexBin(bin);
-  t.deepEqual(indexBinLookup(ix, 'cuse'), [{ priority: 1, value: 'kernel/fs/fuse/cuse.ko: kernel/fs/fuse/fuse.ko' }]);
-  t.deepEqual(indexBinLookup(ix, 'cus'), []);
-  t.deepEqual(indexBinEntries(ix).map((e) => e.key), ['cuse', 'fuse']);
+  for (const [kmod, rootRef] of [['34', '2000000c'], ['30', '2000006b']] as const) {
+    const r = depmod([facts('cuse', ['fuse']), facts('fuse')], { modulesOrder: order, modulesBuiltin: '', builtinModinfo: new Uint8Array(0), kmod });
+    const dep = r.files.find((f) => f.name === 'modules.dep')!;
+    t.is(Buffer.from(dep.data).toString(), 'kernel/fs/fuse/fuse.ko:\nkernel/fs/fuse/cuse.ko: kernel/fs/fuse/fuse.ko\n');
+    const bin = r.files.find((f) => f.name === 'modules.dep.bin')!.data;
+    t.is(bin.length, 125);
+    t.is(Buffer.from(bin.subarray(0, 12)).toString('hex'), 'b007f45700020001' + rootRef);
+    const ix = openIndexBin(bin);
+    t.deepEqual(indexBinLookup(ix, 'cuse'), [{ priority: 1, value: 'kernel/fs/fuse/cuse.ko: kernel/fs/fuse/fuse.ko' }]);
+    t.deepEqual(indexBinLookup(ix, 'cus'), []);
+    t.deepEqual(indexBinEntries(ix).map((e) => e.key), ['cuse', 'fuse']);
+  }
+});
+
+test('modules.weakdep (kmod 33+): weakdep= entries in module order after modules.softdep; none for kmod 30', (t) => {
+  const mods = [
+    facts('cuse', ['fuse'], ['cuse_sym'], [{ key: 'weakdep', value: 'fuse' }, { key: 'softdep', value: 'pre: crc32c' }, { key: 'weakdep', value: 'zstd' }]),
+    facts('fuse'),
+  ];
+  const order = 'kernel/fs/fuse/fuse.ko\nkernel/fs/fuse/cuse.ko\n';
+  const r34 = depmod(mods, { modulesOrder: order });
+  const names = r34.files.map((f) => f.name);
+  t.deepEqual(names, ['modules.dep', 'modules.dep.bin', 'modules.alias', 'modules.alias.bin', 'modules.softdep', 'modules.weakdep',
+    'modules.symbols', 'modules.symbols.bin', 'modules.builtin.bin', 'modules.builtin.alias.bin', 'modules.devname']);
+  const text = (r: typeof r34, n: string) => Buffer.from(r.files.find((f) => f.name === n)!.data).toString('latin1');
+  t.is(text(r34, 'modules.weakdep'), '# Weak dependencies extracted from modules themselves.\nweakdep cuse fuse\nweakdep cuse zstd\n');
+  t.is(text(r34, 'modules.softdep'), '# Soft dependencies extracted from modules themselves.\nsoftdep cuse pre: crc32c\n');
+  const r30 = depmod(mods, { modulesOrder: order, kmod: '30' });
+  t.false(r30.files.some((f) => f.name === 'modules.weakdep'));
+  t.is(r30.files.length, 10);
+  // -n prints the text files only, weakdep among them
+  t.deepEqual(depmod(mods, { modulesOrder: order, textOnly: true }).files.map((f) => f.name),
+    ['modules.dep', 'modules.alias', 'modules.softdep', 'modules.weakdep', 'modules.symbols', 'modules.devname']);
 });
 
 test('trie: split nodes, equal priorities newest first, duplicates reported, empty index is 12 bytes', (t) => {
@@ -87,7 +111,7 @@ const kmod = which('depmod');
       });
       const k = execFileSync('depmod', ['-C', '/nonexistent', '-b', path.join(tmp, 'a'), '9.9.9'], { stdio: ['ignore', 'pipe', 'pipe'] });
       t.is(k.length, 0);
-      const r = await runDepmodTree({ dirname: trees[1], kversion: '9.9.9', configPaths: ['/nonexistent'] });
+      const r = await runDepmodTree({ dirname: trees[1], kversion: '9.9.9', configPaths: ['/nonexistent'], kmod: '30' });
       t.is(r.exitCode, 0);
       const names = fs.readdirSync(trees[0]).filter((f) => /^modules\.(dep|alias|symbols|softdep|devname|builtin\.bin|builtin\.alias\.bin)/.test(f)).sort();
       t.is(names.length, 10);

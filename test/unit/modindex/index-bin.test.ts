@@ -43,3 +43,67 @@ test('module names as kmod makes them', (t) => {
   t.is(aliasNormalize('pci:v-1[a-b]'), 'pci:v_1[a-b]');
   t.is(aliasNormalize('bad]alias'), null);
 });
+
+/** Big-endian u32s and NUL-terminated strings, for spelling out expected index bytes. */
+function bytes(...parts: (number | string | [number, number])[]): Uint8Array {
+  const out: number[] = [];
+  for (const p of parts) {
+    if (typeof p === 'string') out.push(...[...p].map((c) => c.charCodeAt(0)), 0);
+    else if (Array.isArray(p)) out.push(...p);
+    else out.push(p >>> 24, (p >>> 16) & 0xff, (p >>> 8) & 0xff, p & 0xff);
+  }
+  return Uint8Array.from(out);
+}
+
+test('kmod .bin layouts: kmod 34 writes each node before its children, kmod 30 after; both read back alike', (t) => {
+  // keys "ab" → x and "ac" → y: the root (no prefix) has one child 'a', a node with children
+  // 'b' and 'c', each a leaf holding one value
+  const root = indexCreate();
+  indexInsert(root, 'ab', 'x', 0);
+  indexInsert(root, 'ac', 'y', 1);
+  const VALUES = 0x40000000, CHILDS = 0x20000000;
+  const rootSize = 2 + 4; // first/last, one ref
+  const nodeSize = 2 + 4 * 2; // first/last, two refs
+  const leaf = 4 + 4 + 2; // count, priority, "x\0"
+  // kmod 34: header, the root at 12, the 'a' node at 18, leaf b at 28, leaf c at 38
+  const v34 = bytes(0xb007f457, 0x00020001, (12 | CHILDS) >>> 0,
+    [0x61, 0x61], (12 + rootSize) | CHILDS,
+    [0x62, 0x63], (12 + rootSize + nodeSize) | VALUES, (12 + rootSize + nodeSize + leaf) | VALUES,
+    1, 0, 'x',
+    1, 1, 'y');
+  t.deepEqual(indexWrite(root, '34'), v34);
+  t.deepEqual(indexWrite(root), v34, 'kmod 34 is the default');
+  // kmod 30: leaves first (12, 22), then the 'a' node (32), the root last (42), its reference in the header
+  const v30 = bytes(0xb007f457, 0x00020001, (42 | CHILDS) >>> 0,
+    1, 0, 'x',
+    1, 1, 'y',
+    [0x62, 0x63], 12 | VALUES, (12 + leaf) | VALUES,
+    [0x61, 0x61], 32 | CHILDS);
+  t.deepEqual(indexWrite(root, '30'), v30);
+  // a prefix: "abc" and "abd" share "b" below the root's 'a' child
+  const p = indexCreate();
+  indexInsert(p, 'abc', 'x', 0);
+  indexInsert(p, 'abd', 'y', 0);
+  const pbin = indexWrite(p, '34');
+  t.deepEqual(pbin.subarray(12, 18), bytes([0x61, 0x61], (18 | CHILDS | 0x80000000) >>> 0), "the root's child reference announces the prefix");
+  t.deepEqual(pbin.subarray(18, 22), bytes('b', [0x63, 0x64]), 'the prefix, then its child table');
+  t.deepEqual(indexBinEntries(openIndexBin(v34)), indexBinEntries(openIndexBin(v30)));
+  t.deepEqual(indexBinLookup(openIndexBin(v34), 'ac').map((v) => v.value), ['y']);
+  // an empty index is the 12-byte header in both, pointing at the empty root right after it
+  t.deepEqual(indexWrite(indexCreate(), '34'), indexWrite(indexCreate(), '30'));
+  t.deepEqual(indexWrite(indexCreate(), '34'), bytes(0xb007f457, 0x00020001, 12));
+});
+
+test('kmod .bin layouts: a larger trie (gaps in the child table, values inside) reads back identically in both', (t) => {
+  const root = indexCreate();
+  const rows: [string, string, number][] = [];
+  for (let i = 0; i < 300; i++) rows.push([`k${(i * 7919) % 1000}:${i % 3 ? 'x' : 'yz'}${i % 17}`, `v${i}`, i % 5]);
+  rows.push(['k', 'short', 0], ['k1', 'inner', 2]);
+  for (const [k, v, p] of rows) indexInsert(root, k, v, p);
+  const a = indexWrite(root, '34');
+  const b = indexWrite(root, '30');
+  t.is(a.length, b.length);
+  t.notDeepEqual(a, b);
+  t.deepEqual(indexBinEntries(openIndexBin(a)), indexBinEntries(openIndexBin(b)));
+  t.is(indexBinEntries(openIndexBin(a)).length, new Set(rows.map((r) => r[0])).size);
+});
