@@ -1,6 +1,7 @@
 /**
- * `kmodkit modprobe`: kmod 30's modprobe over kmodkit's resolution
- * (lib/modprobe) and loader. Options, messages and exit codes as kmod's
+ * `kmodkit modprobe`: kmod's modprobe over kmodkit's resolution
+ * (lib/modprobe) and loader; the configuration is read as kmod 34.2 reads it
+ * (weakdep, modules.weakdep), or as kmod 30 with --kmod-compat=30. Options, messages and exit codes as kmod's
  * tools/modprobe.c: -a, -r (--remove-holders, -w), --first-time, -i, -b,
  * -f/--force-vermagic/--force-modversion, -R, -D/--show-depends,
  * -c/--showconfig, -n, -C, -d, -S, -s, -q, -v; MODPROBE_OPTIONS words come
@@ -18,7 +19,8 @@ import { newLoadContext, type LoadContext } from '../../lib/load/context.js';
 import { loadModule, type ForceOption } from '../../lib/load/load.js';
 import { moduleInitState, unloadModule } from '../../lib/load/unload.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { resolveKmodCompat } from '../kmod-compat.js';
 import { reportLoadError, stdio, type LoadCliIo } from './insmod.js';
 
 const M = 'Management options';
@@ -34,9 +36,9 @@ export const MODPROBE_HELP: CommandHelp = {
     '[options] -c',
     '[options] --dump-modversions filename',
   ],
-  summary: `Add or remove modules by name or alias as kmod 30's modprobe does: modules.alias
+  summary: `Add or remove modules by name or alias as kmod's modprobe does: modules.alias
 wildcards, symbol: aliases, built-in modules, modprobe.d (options, alias,
-blacklist, softdep, install/remove), the kernel command line and
+blacklist, softdep, weakdep, install/remove), the kernel command line and
 $MODPROBE_OPTIONS (whose words come before the command line). Dependencies are
 loaded first, each after kmodkit's pre-flight check.`,
   options: [
@@ -66,14 +68,18 @@ loaded first, each after kmodkit's pre-flight check.`,
     { group: G, long: 'dirname', short: 'd', arg: 'DIR', describe: 'Use DIR as filesystem root for /lib/modules' },
     { group: G, long: 'set-version', short: 'S', arg: 'VERSION', describe: 'Use VERSION instead of `uname -r`' },
     { group: G, ...KMOD_SYSLOG_ROW },
+    { group: G, ...KMOD_COMPAT_ROW },
     { group: G, long: 'quiet', short: 'q', describe: 'Disable messages' },
     { group: G, long: 'verbose', short: 'v', describe: 'Enables more messages' },
     { group: G, ...KMOD_VERSION_ROW },
     { group: G, ...HELP_ROW },
   ],
-  kmod: `kmodkit follows kmod 30's modprobe (output byte-identical on Debian's tree).
---show-exports is not implemented; -s leaves messages on stderr; --no-check is
-kmodkit's. Every module is checked before it is loaded (what the kernel would
+  kmod: `kmodkit follows kmod 34.2's modprobe by default and kmod 30's with
+--kmod-compat=30 (or KMODKIT_KMOD_COMPAT=30); they differ in reading the
+configuration: kmod 34.2 parses weakdep lines and modules.weakdep, reads no
+.alias file from a directory and prints libkmod's errors without a source
+line. Output is byte-identical to both on Debian's trees. --show-exports is
+not implemented; -s leaves messages on stderr; --no-check is kmodkit's. Every module is checked before it is loaded (what the kernel would
 reject is refused unless forced).`,
   exits: [[0, 'success (an already loaded module counts as success, unless --first-time)'], [1, 'a module was not found, not loaded or not removed, or a usage error']],
   example: 'kmodkit modprobe --show-depends -S 6.1.0-56-amd64 ext4',
@@ -149,6 +155,7 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
   const configPaths: string[] = [];
   let root: string | undefined;
   let kversion: string | undefined;
+  let compatOption: string | undefined;
   for (const opt of r.opts) {
     switch (opt.name) {
       case 'all': logPriority = LOG_WARNING; o.all = true; break;
@@ -178,11 +185,17 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
       case 'dirname': root = opt.value; break;
       case 'set-version': kversion = opt.value; break;
       case 'syslog': break; // messages stay on stderr
+      case 'kmod-compat': compatOption = opt.value; break;
       case 'quiet': verbose = LOG_EMERG; break;
       case 'verbose': verbose++; break;
       case 'version': io.out(KMOD_VERSION_TEXT); return 0;
       case 'help': io.out(helpText('kmodkit modprobe', MODPROBE_HELP)); return 0;
     }
+  }
+  const compat = resolveKmodCompat(compatOption, env);
+  if ('error' in compat) {
+    io.err(`modprobe: ERROR: ${compat.error}\n`);
+    return 1;
   }
   const positionals = r.positionals;
   if (!o.showConfig && positionals.length === 0) {
@@ -199,10 +212,10 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
     shared = { md: openModulesDir(dir), indexes: {} };
     reuse?.dirs.set(dir, shared);
   }
-  const configKey = `${dir}\0${configPaths.join('\0')}`;
+  const configKey = `${compat.compat}\0${dir}\0${configPaths.join('\0')}`;
   let config = reuse?.configs.get(configKey);
   if (!config) {
-    config = readModprobeConfig({ modulesDir: dir, ...(configPaths.length ? { configPaths } : {}) });
+    config = readModprobeConfig({ modulesDir: dir, kmod: compat.compat, ...(configPaths.length ? { configPaths } : {}) });
     reuse?.configs.set(configKey, config);
   }
   for (const m of config.messages) io.err(m); // libkmod logs these before modprobe sets its own log level

@@ -1,6 +1,6 @@
 /**
  * Reads the modprobe configuration from the file system the way kmod does:
- * the configuration directories (or `-C` paths), depmod's modules.softdep,
+ * the configuration directories (or `-C` paths), depmod's modules.softdep (and modules.weakdep),
  * then /proc/cmdline. Every path takes the `root` prefix. Parsing is in
  * lib/modprobe/config.ts.
  */
@@ -8,6 +8,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import {
   MODPROBE_CONFIG_DIRS, emptyConfig, orderConfigFiles, parseKernelCmdline, parseModprobeConf, type ModprobeConfig,
 } from '../modprobe/config.js';
+import type { KmodCompat } from '../kmod-compat.js';
 
 export interface ReadConfigOptions {
   /** Prefix for the configuration directories and /proc/cmdline (tests, staging trees). */
@@ -18,6 +19,8 @@ export interface ReadConfigOptions {
   modulesDir: string;
   /** Read <root>/proc/cmdline (default true). */
   kernelCmdline?: boolean;
+  /** The kmod release whose reading is followed: '34' (default) or '30'. */
+  kmod?: KmodCompat;
 }
 
 function listing(path: string): { path: string; entries: string[] | null } | null {
@@ -41,8 +44,8 @@ export function readModprobeConfig(opts: ReadConfigOptions): ModprobeConfig {
   const root = opts.root ?? '';
   const paths = opts.configPaths ?? MODPROBE_CONFIG_DIRS.map((d) => `${root}${d}`);
   const lists = paths.map(listing).filter((l): l is { path: string; entries: string[] | null } => l !== null);
-  const config = emptyConfig();
-  for (const f of orderConfigFiles(opts.modulesDir, lists)) {
+  const config = emptyConfig(opts.kmod);
+  for (const f of orderConfigFiles(opts.modulesDir, lists, config.kmod)) {
     let text: string;
     try {
       text = readFileSync(f.path, 'latin1');

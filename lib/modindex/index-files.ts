@@ -38,8 +38,10 @@ export function parseAliasFile(text: string): AliasLine[] {
   const out: AliasLine[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('alias ')) continue;
-    const parts = line.slice(6).trim().split(/\s+/);
-    if (parts.length >= 2) out.push({ pattern: parts[0], module: parts[1] });
+    // the module is the last word; the pattern is everything before it (a modinfo alias may hold spaces)
+    const rest = line.slice(6).trim();
+    const sp = Math.max(rest.lastIndexOf(' '), rest.lastIndexOf('\t'));
+    if (sp > 0) out.push({ pattern: rest.slice(0, sp).trimEnd(), module: rest.slice(sp + 1) });
   }
   return out;
 }

@@ -1,11 +1,14 @@
 /**
- * modprobe.d configuration as kmod 30's libkmod reads it (libkmod-config.c).
- * Pure: the functions take file names and texts; lib/io/modprobe-config.ts
- * reads the directories, the files and /proc/cmdline.
+ * modprobe.d configuration as libkmod reads it (libkmod-config.c): kmod
+ * 34.2's by default, kmod 30's with `kmod: '30'` (the config's `kmod`). The
+ * two differ in `weakdep` lines (kmod 33+ parses them, kmod 30 reports them
+ * as bad), depmod's `modules.weakdep` (read by kmod 33+ only) and the prefix
+ * of libkmod's error lines. Pure: the functions take file names and texts;
+ * lib/io/modprobe-config.ts reads the directories, the files and /proc/cmdline.
  *
- * - files: `*.conf` / `*.alias` from each directory, one list sorted by file
+ * - files: `*.conf` (kmod 30: and `*.alias`) from each directory, one list sorted by file
  *   name; a name seen in an earlier directory hides later ones; depmod's
- *   `modules.softdep` takes part in that ordering under its own name;
+ *   `modules.softdep` (and `modules.weakdep`) take part in that ordering under their own names;
  * - lines: backslash-newline joins lines, any other backslash is dropped and
  *   the next character kept; `#` starts a comment only in column 0;
  * - names are "underscored" ('-' → '_' outside [...]); an unbalanced bracket
@@ -13,6 +16,8 @@
  * - after the files, the kernel command line adds `MOD.PARAM[=VALUE]` as
  *   options and `modprobe.blacklist=a,b` as blacklist entries.
  */
+
+import { DEFAULT_KMOD_COMPAT, type KmodCompat } from '../kmod-compat.js';
 
 /** Where a configuration entry came from. */
 export interface ConfigSource {
@@ -40,14 +45,21 @@ export interface ModprobeConfig {
   readonly installs: ConfigCommand[];
   readonly removes: ConfigCommand[];
   readonly softdeps: ConfigSoftdep[];
-  /** `weakdep` (kmod 33+): recorded, not used by kmod 30's probe (which reports the line as bad). */
+  /** `weakdep` (kmod 33+; modules that may be used, loaded by nothing). Recorded for kmod 30 too, which reports the line as bad. */
   readonly weakdeps: ConfigWeakdep[];
   /** libkmod's error lines, in order, each ending in '\n' (kmod prints them even with -q). */
   readonly messages: string[];
+  /** The kmod release whose reading (and `modprobe -c`) this follows. */
+  readonly kmod: KmodCompat;
 }
 
-export function emptyConfig(): ModprobeConfig {
-  return { aliases: [], blacklists: [], options: [], installs: [], removes: [], softdeps: [], weakdeps: [], messages: [] };
+export function emptyConfig(kmod: KmodCompat = DEFAULT_KMOD_COMPAT): ModprobeConfig {
+  return { aliases: [], blacklists: [], options: [], installs: [], removes: [], softdeps: [], weakdeps: [], messages: [], kmod };
+}
+
+/** libkmod's ERR() prefix: kmod 30 (Debian's build) names the source line, kmod 34 does not. */
+function libkmodError(kmod: KmodCompat, fn: string, line30: number): string {
+  return kmod === '30' ? `libkmod: ERROR ../libkmod/libkmod-config.c:${line30} ${fn}: ` : `libkmod: ERROR: ${fn}: `;
 }
 
 /** kmod's `underscores()`: '-' → '_' outside brackets; null on an unbalanced bracket or a missing word. */
@@ -124,11 +136,10 @@ function tokenizer(s: string): { next(): string | undefined; rest(): string | un
   };
 }
 
-const PARSE_ERR = 'libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: ';
-const DEPRECATED_ERR = 'libkmod: ERROR ../libkmod/libkmod-config.c:708 kmod_config_parse: ';
-
-/** Parse one modprobe.d file (or depmod's modules.softdep) into `into`. */
+/** Parse one modprobe.d file (or depmod's modules.softdep / modules.weakdep) into `into`, as `into.kmod`'s libkmod does. */
 export function parseModprobeConf(text: string, file: string, into: ModprobeConfig): void {
+  const PARSE_ERR = libkmodError(into.kmod, 'kmod_config_parse', 712);
+  const DEPRECATED_ERR = libkmodError(into.kmod, 'kmod_config_parse', 708);
   for (const { text: line, line: lineno } of configLines(text)) {
     if (line === '' || line[0] === '#') continue;
     const tok = tokenizer(line);
@@ -167,12 +178,17 @@ export function parseModprobeConf(text: string, file: string, into: ModprobeConf
         break;
       }
       case 'weakdep': {
-        // kmod 33+: "weakdep MOD DEP..." (modules that may be used, loaded by nothing). kmod 30 reports the line as bad;
-        // it is recorded here and reported the same way, so the output stays kmod 30's.
+        // kmod 33+: "weakdep MOD DEP..." (modules that may be used, loaded by nothing): the rest of the
+        // line split at white space, possibly into no words. kmod 30 reports the line as bad; it is
+        // recorded then too (where it has words), and reported the same way.
         const module = underscores(tok.next());
-        const deps = (tok.rest() ?? '').split(/[ \t]+/).filter(Boolean);
-        if (module !== null && deps.length) into.weakdeps.push({ module, deps, source });
-        ok = false;
+        const rest = tok.rest();
+        const deps = (rest ?? '').split(/[ \t\n\v\f\r]+/).filter(Boolean);
+        if (into.kmod === '30') {
+          if (module !== null && deps.length) into.weakdeps.push({ module, deps, source });
+          ok = false;
+        } else if (module === null || rest === undefined) ok = false;
+        else into.weakdeps.push({ module, deps, source });
         break;
       }
       case 'include':
@@ -231,7 +247,7 @@ export function parseKernelCmdline(text: string, into: ModprobeConfig): void {
     }
     const u = underscores(modname);
     if (u === null) {
-      into.messages.push(`libkmod: ERROR ../libkmod/libkmod-config.c:491 kcmdline_parse_result: Ignoring bad option on kernel command line while parsing module name: '${modname}'\n`);
+      into.messages.push(`${libkmodError(into.kmod, 'kcmdline_parse_result', 491)}Ignoring bad option on kernel command line while parsing module name: '${modname}'\n`);
       return;
     }
     modname = u;
@@ -296,13 +312,14 @@ export interface ConfigFileEntry {
 }
 
 /**
- * kmod's ordering of configuration files: `modules.softdep` of the modules
- * directory first in the list, then each config path's `.conf`/`.alias`
+ * kmod's ordering of configuration files: `modules.softdep` (kmod 33+: and
+ * `modules.weakdep`) of the modules directory first in the list, then each config path's `.conf` (kmod 30: and `.alias`)
  * files (a path that is a file counts under its basename); one list sorted
  * by name (byte order), the first of equal names kept.
  */
-export function orderConfigFiles(modulesDir: string, paths: readonly { path: string; entries: readonly string[] | null }[]): ConfigFileEntry[] {
+export function orderConfigFiles(modulesDir: string, paths: readonly { path: string; entries: readonly string[] | null }[], kmod: KmodCompat = DEFAULT_KMOD_COMPAT): ConfigFileEntry[] {
   const list: ConfigFileEntry[] = [{ name: 'modules.softdep', path: `${modulesDir}/modules.softdep` }];
+  if (kmod !== '30') list.push({ name: 'modules.weakdep', path: `${modulesDir}/modules.weakdep` });
   const insert = (name: string, path: string) => {
     let i = 0;
     while (i < list.length && list[i].name < name) i++;
@@ -315,17 +332,17 @@ export function orderConfigFiles(modulesDir: string, paths: readonly { path: str
       continue;
     }
     for (const fn of p.entries) {
-      if (!isConfigFileName(fn)) continue;
+      if (!isConfigFileName(fn, kmod)) continue;
       insert(fn, `${p.path}/${fn}`);
     }
   }
   return list;
 }
 
-/** `.conf` or `.alias`, not a dot-file, at least 6 characters (kmod's conf_files_filter_out). */
-export function isConfigFileName(fn: string): boolean {
+/** A directory entry libkmod reads (conf_files_filter_out): not a dot-file, at least 6 characters, `.conf` (kmod 30: or `.alias`, which kmod 33+ no longer reads). */
+export function isConfigFileName(fn: string, kmod: KmodCompat = DEFAULT_KMOD_COMPAT): boolean {
   if (fn[0] === '.' || fn.length < 6) return false;
-  return fn.endsWith('.conf') || fn.endsWith('.alias');
+  return fn.endsWith('.conf') || (kmod === '30' && fn.endsWith('.alias'));
 }
 
 /** kmod 30's default configuration directories, then /usr/lib/modprobe.d (kmod 33+). */

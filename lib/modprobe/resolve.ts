@@ -408,6 +408,7 @@ export function showConfig(ctx: ProbeContext): string {
   for (const a of c.aliases) out += `alias ${a.pattern} ${a.module}\n`;
   for (const o of c.options) out += `options ${o.module} ${o.options}\n`;
   for (const s of c.softdeps) out += `softdep ${s.module} ${(s.pre.length ? `pre: ${s.pre.join(' ')}` : '') + (s.post.length ? `post: ${s.post.join(' ')}` : '')}\n`;
+  if (c.kmod !== '30') for (const w of c.weakdeps) out += `weakdep ${w.module} ${w.deps.join(' ')}\n`;
   out += '\n# End of configuration files. Dumping indexes now:\n\n';
   out += dumpIndex(aliasIndex(ctx));
   out += dumpIndex(symbolIndex(ctx));

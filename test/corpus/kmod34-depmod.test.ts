@@ -3,7 +3,9 @@
  * depmod and modprobe --show-depends: kmod 34.2's depmod and `kmodkit depmod`
  * on separate symlinked copies of each cached tree (every output file, stderr
  * and exit code), then `modprobe --show-depends` of kmod 34.2 and kmodkit on
- * the tree kmod 34.2 indexed (module names and a few fixed queries).
+ * the tree kmod 34.2 indexed (module names and a few fixed queries), and
+ * with the fixture modprobe.d (weakdep, softdep, install, bad lines):
+ * `modprobe -c`, `--show-depends` and `-n -v` of the fixed queries.
  *
  * kmodkit writes kmod 34's files by default (modules.weakdep, each .bin index
  * node before its children), so every file must be identical; for a .bin file
@@ -36,11 +38,14 @@ const STEP = Number(process.env.KMODKIT_KMOD34_STEP ?? 64) || 1;
 const everything = STEP === 1;
 const CI_SUBSET = new Set(['amd64/ko', 'trixie-amd64/xz', 'trixie-arm64/ko', 'sid-amd64/ko']);
 const FIXED_QUERIES = ['fs-vfat', 'vfat', 'ext4', 'crc32c', 'nosuch-module'];
+const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/modprobe.d', import.meta.url));
+/** Queries the fixture configuration (test/fixtures/modprobe.d) says something about. */
+const CONFIG_QUERIES = [...FIXED_QUERIES, 'e1000e', 'snd-hda-intel', 'btrfs', 'dummy', 'kmodkit-net', 'kmodkit-fs-x', 'snd-pcsp'];
 /** kmod 34.2 writes one more file than kmod 30. */
 const OUTPUTS_34 = [...OUTPUTS, 'modules.weakdep'];
 
 const refPromise = kmod34();
-const grand = { trees: 0, files: 0, identical: 0, weakdeps: 0, queries: 0, queriesIdentical: 0 };
+const grand = { trees: 0, files: 0, identical: 0, weakdeps: 0, queries: 0, queriesIdentical: 0, configRuns: 0, configIdentical: 0 };
 
 function binEntries(file: string): string {
   return JSON.stringify(indexBinEntries(openIndexBin(new Uint8Array(fs.readFileSync(file)))));
@@ -111,6 +116,27 @@ for (const pkg of images) {
             qBad.push(`--show-depends ${queries[i]}:\n  kmod 34.2: rc ${e.rc} ${JSON.stringify(norm(e.out)).slice(0, 300)} ${JSON.stringify(norm(e.err))}\n  kmodkit:   rc ${got.rc} ${JSON.stringify(norm(got.out)).slice(0, 300)} ${JSON.stringify(norm(got.err))}`);
           }
         }
+        // the fixture configuration: -c, then --show-depends and -n -v of CONFIG_QUERIES
+        const cBad: string[] = [];
+        const cBase = ['-C', path.join(FIXTURES, 'a'), '-C', path.join(FIXTURES, 'b'), '-d', ra, '-S', pkg.release];
+        const cRuns: { args: string[]; queries: string[] }[] = [
+          { args: cBase, queries: ['-c'] },
+          { args: [...cBase, '--show-depends'], queries: CONFIG_QUERIES },
+          { args: [...cBase, '-n', '-v'], queries: CONFIG_QUERIES },
+        ];
+        for (const c of cRuns) {
+          const cExp = await kmodBatch(c.args, c.queries, r.ref.command('modprobe'));
+          for (let i = 0; i < c.queries.length; i++) {
+            const got = await ours(reuse, [...c.args, c.queries[i]]);
+            const e = cExp[i];
+            const norm = (x: string) => x.split(ra).join('ROOT');
+            if (got.out !== e.out || got.err !== e.err || got.rc !== e.rc) {
+              cBad.push(`${[...c.args.slice(cBase.length), c.queries[i]].join(' ')}:\n  kmod 34.2: rc ${e.rc} ${JSON.stringify(norm(e.out)).slice(0, 300)} ${JSON.stringify(norm(e.err)).slice(0, 600)}\n  kmodkit:   rc ${got.rc} ${JSON.stringify(norm(got.out)).slice(0, 300)} ${JSON.stringify(norm(got.err)).slice(0, 600)}`);
+            }
+          }
+          grand.configRuns += c.queries.length;
+        }
+        grand.configIdentical += 1 + 2 * CONFIG_QUERIES.length - cBad.length;
         const t2 = Date.now();
         grand.trees++;
         grand.files += OUTPUTS_34.length;
@@ -121,14 +147,16 @@ for (const pkg of images) {
         t.log(`${id}: ${names.length} modules (${copy ? 'copied' : 'symlinked'} .${v.fmt}); depmod: ${same}/${OUTPUTS_34.length} files identical ` +
           `(${weakdeps} weakdep lines), ${unexplained.length} differing; stderr ${kErr === mErr ? 'identical' : 'DIFFERENT'}, exit ${k.code}/${m.code}; ` +
           `--show-depends: ${queries.length} queries (${STEP === 1 ? 'every module' : `every ${STEP}th module`} + ${FIXED_QUERIES.length} fixed), ${queries.length - qBad.length} identical; ` +
+          `fixture modprobe.d (-c, --show-depends, -n -v): ${1 + 2 * CONFIG_QUERIES.length - cBad.length}/${1 + 2 * CONFIG_QUERIES.length} identical; ` +
           `depmods ${fmtSecs(t1 - t0)}, modprobes ${fmtSecs(t2 - t1)}`);
         for (const x of unexplained) t.log(`  DIFF ${x}`);
-        for (const x of qBad.slice(0, 5)) t.log(`  ${x}`);
+        for (const x of [...qBad.slice(0, 5), ...cBad.slice(0, 5)]) t.log(`  ${x}`);
         if (kErr !== mErr) t.log(`  kmod 34.2 stderr:\n${kErr.slice(0, 2000)}\n  kmodkit stderr:\n${mErr.slice(0, 2000)}`);
         t.deepEqual(unexplained, [], `${id}: depmod files differ from kmod ${r.ref.version}'s`);
         t.is(mErr, kErr, 'depmod stderr');
         t.is(m.code, k.code, 'depmod exit code');
         t.is(qBad.length, 0, `${qBad.length} --show-depends outputs differ`);
+        t.is(cBad.length, 0, `${cBad.length} outputs with the fixture modprobe.d differ`);
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
       }
@@ -138,6 +166,6 @@ for (const pkg of images) {
 
 test.serial('kmod 34.2 depmod/modprobe corpus: summary', (t) => {
   t.log(`kmod 34.2 depmod tier: ${grand.trees} trees, ${grand.files} files, ${grand.identical} identical (${grand.weakdeps} weakdep lines); ` +
-    `--show-depends ${grand.queries} queries, ${grand.queriesIdentical} identical`);
+    `--show-depends ${grand.queries} queries, ${grand.queriesIdentical} identical; fixture modprobe.d ${grand.configRuns} runs, ${grand.configIdentical} identical`);
   t.pass();
 });

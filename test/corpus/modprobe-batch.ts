@@ -31,10 +31,10 @@ export async function kmodBatch(common: readonly string[], names: readonly strin
   return res;
 }
 
-/** kmodkit's modprobe with `args`, in this process. */
-export async function ours(reuse: ReturnType<typeof modprobeReuse>, args: readonly string[]): Promise<Result> {
+/** kmodkit's modprobe with `args`, in this process (`env` as its environment: KMODKIT_KMOD_COMPAT=30 for kmod 30's output). */
+export async function ours(reuse: ReturnType<typeof modprobeReuse>, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   let out = '';
   let err = '';
-  const rc = await runModprobe(args, { out: (s) => { out += s; }, err: (s) => { err += s; } }, {}, reuse);
+  const rc = await runModprobe(args, { out: (s) => { out += s; }, err: (s) => { err += s; } }, env, reuse);
   return { out, err, rc };
 }

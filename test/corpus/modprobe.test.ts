@@ -62,6 +62,8 @@ function instance(pattern: string): string {
   return pattern.replace(/\[!?([^\]])[^\]]*\]/g, '$1').replace(/\*/g, '').replace(/\?/g, '0');
 }
 
+/** This tier compares with kmod 30: kmodkit runs as kmod 30 (weakdep lines bad, libkmod's file:line prefix). */
+const KMOD30 = { KMODKIT_KMOD_COMPAT: '30' };
 const tree = findTree();
 const haveKmod = which('modprobe') !== null && which('depmod') !== null;
 
@@ -100,7 +102,7 @@ test('modprobe --show-depends / -n -v / -c match kmod 30 on the 6.1 amd64 tree',
       const base = [...c.args, '-d', root, '-S', tree.release];
       {
         const exp = await kmodBatch(base, ['-c']);
-        const got = await ours(reuse, [...base, '-c']);
+        const got = await ours(reuse, [...base, '-c'], KMOD30);
         compared++;
         if (got.out !== exp[0].out || got.err !== exp[0].err || got.rc !== exp[0].rc) diffs.push(`${c.label} -c: stdout ${got.out === exp[0].out ? 'same' : 'differs'}, stderr ${got.err === exp[0].err ? 'same' : `${JSON.stringify(got.err.slice(0, 200))} vs ${JSON.stringify(exp[0].err.slice(0, 200))}`}, rc ${got.rc}/${exp[0].rc}`);
       }
@@ -108,7 +110,7 @@ test('modprobe --show-depends / -n -v / -c match kmod 30 on the 6.1 amd64 tree',
         const args = [...base, ...m];
         const exp = await kmodBatch(args, queries);
         for (let i = 0; i < queries.length; i++) {
-          const got = await ours(reuse, [...args, queries[i]]);
+          const got = await ours(reuse, [...args, queries[i]], KMOD30);
           compared++;
           const e = exp[i];
           if (got.out !== e.out || got.err !== e.err || got.rc !== e.rc) {

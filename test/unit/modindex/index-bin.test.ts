@@ -3,6 +3,7 @@ import { indexBinEntries, indexBinLookup, indexBinMatch, openIndexBin } from '..
 import { INDEX_MAGIC, indexCreate, indexInsert, indexWrite } from '../../../lib/modindex/index-bin-write.js';
 import { aliasNormalize, MODULE_FILE_RE, modnameFromPath, modnameNormalize } from '../../../lib/modindex/names.js';
 import { isKmodkitError } from '../../../lib/errors.js';
+import { parseAliasFile } from '../../../lib/modindex/index-files.js';
 
 function build(rows: [string, string, number][]): Uint8Array {
   const root = indexCreate();
@@ -106,4 +107,12 @@ test('kmod .bin layouts: a larger trie (gaps in the child table, values inside) 
   t.notDeepEqual(a, b);
   t.deepEqual(indexBinEntries(openIndexBin(a)), indexBinEntries(openIndexBin(b)));
   t.is(indexBinEntries(openIndexBin(a)).length, new Set(rows.map((r) => r[0])).size);
+});
+
+test('modules.alias text: the module is the last word, a pattern may hold spaces (as arm64 6.12\'s "mt8188 mt6359 soc card")', (t) => {
+  t.deepEqual(parseAliasFile('# Aliases extracted from modules themselves.\nalias pci:v00008086d* e1000e\nalias mt8188 mt6359 soc card mt8188_mt6359\nalias  symbol:x\tm \nalias lonely\n'), [
+    { pattern: 'pci:v00008086d*', module: 'e1000e' },
+    { pattern: 'mt8188 mt6359 soc card', module: 'mt8188_mt6359' },
+    { pattern: 'symbol:x', module: 'm' },
+  ]);
 });

@@ -10,9 +10,7 @@ test('config lines: continuation, dropped backslashes, comments only in column 0
   ]);
 });
 
-test('every command, underscoring, bad lines reported as libkmod does', (t) => {
-  const c = emptyConfig();
-  parseModprobeConf([
+const EVERY_COMMAND = [
     'alias fs-vfat* snd-x extra words',
     'blacklist snd-pcsp',
     'options e1000e  IntMode=1\tx=2',
@@ -25,7 +23,11 @@ test('every command, underscoring, bad lines reported as libkmod does', (t) => {
     'weird',
     'options pci:v[0-9]-x a=1',
     'weakdep nvme-core nvme_auth  x',
-  ].join('\n'), '/etc/modprobe.d/t.conf', c);
+].join('\n');
+
+test('every command, underscoring, bad lines reported as kmod 30\'s libkmod does', (t) => {
+  const c = emptyConfig('30');
+  parseModprobeConf(EVERY_COMMAND, '/etc/modprobe.d/t.conf', c);
   t.deepEqual(c.weakdeps.map((w) => [w.module, w.deps]), [['nvme_core', ['nvme_auth', 'x']]]);
   t.deepEqual(c.aliases.map((a) => [a.pattern, a.module, a.source.line]), [['fs_vfat*', 'snd_x', 1]]);
   t.deepEqual(c.blacklists.map((b) => b.module), ['snd_pcsp']);
@@ -45,6 +47,25 @@ test('every command, underscoring, bad lines reported as libkmod does', (t) => {
   t.is(underscores('a[b'), null);
 });
 
+test('kmod 34 (the default): weakdep parsed, even with no words after the module; libkmod\'s shorter error prefix', (t) => {
+  const c = emptyConfig();
+  t.is(c.kmod, '34');
+  parseModprobeConf(`${EVERY_COMMAND}\nweakdep\nweakdep only\nweakdep none   \n`, '/etc/modprobe.d/t.conf', c);
+  t.deepEqual(c.weakdeps.map((w) => [w.module, w.deps, w.source.line]), [['nvme_core', ['nvme_auth', 'x'], 12], ['none', [], 15]]);
+  t.deepEqual(c.options.map((o) => [o.module, o.options]), [['e1000e', ' IntMode=1 x=2'], ['pci:v[0-9]_x', 'a=1']]);
+  t.deepEqual(c.messages, [
+    "libkmod: ERROR: kmod_config_parse: /etc/modprobe.d/t.conf line 7: ignoring bad line starting with 'alias'\n",
+    "libkmod: ERROR: kmod_config_parse: /etc/modprobe.d/t.conf line 8: ignoring bad line starting with 'softdep'\n",
+    'libkmod: ERROR: kmod_config_parse: /etc/modprobe.d/t.conf: command include is deprecated and not parsed anymore\n',
+    "libkmod: ERROR: kmod_config_parse: /etc/modprobe.d/t.conf line 10: ignoring bad line starting with 'weird'\n",
+    "libkmod: ERROR: kmod_config_parse: /etc/modprobe.d/t.conf line 13: ignoring bad line starting with 'weakdep'\n",
+    "libkmod: ERROR: kmod_config_parse: /etc/modprobe.d/t.conf line 14: ignoring bad line starting with 'weakdep'\n",
+  ]);
+  const k = emptyConfig();
+  parseKernelCmdline('a-[b.x=1\n', k);
+  t.deepEqual(k.messages, ["libkmod: ERROR: kcmdline_parse_result: Ignoring bad option on kernel command line while parsing module name: 'a-[b'\n"]);
+});
+
 test('kernel command line: MOD.PARAM[=VALUE], modprobe.blacklist=, quotes', (t) => {
   const c = emptyConfig();
   parseKernelCmdline('quiet root=/dev/sda1 snd-hda.model=auto modprobe.blacklist=nouveau,pcspkr a.b.c=1 "parport.dyndbg=file x +p" e1000e.debug\n', c);
@@ -52,13 +73,15 @@ test('kernel command line: MOD.PARAM[=VALUE], modprobe.blacklist=, quotes', (t) 
   t.deepEqual(c.blacklists.map((b) => b.module), ['nouveau', 'pcspkr']);
 });
 
-test('file order: by name across directories, first directory wins, modules.softdep in the list', (t) => {
-  const files = orderConfigFiles('/lib/modules/6.1', [
+test('file order: by name across directories, first directory wins, modules.softdep (and for kmod 34 modules.weakdep, but no .alias) in the list', (t) => {
+  const dirs = [
     { path: '/etc/modprobe.d', entries: ['zz.conf', 'a.conf', '.hidden.conf', 'notes.txt', 'x.alias'] },
     { path: '/lib/modprobe.d', entries: ['a.conf', 'b.conf'] },
     { path: '/tmp/single.conf', entries: null },
-  ]);
-  t.deepEqual(files.map((f) => f.path), ['/etc/modprobe.d/a.conf', '/lib/modprobe.d/b.conf', '/lib/modules/6.1/modules.softdep', '/tmp/single.conf', '/etc/modprobe.d/x.alias', '/etc/modprobe.d/zz.conf']);
+  ];
+  t.deepEqual(orderConfigFiles('/lib/modules/6.1', dirs, '30').map((f) => f.path), ['/etc/modprobe.d/a.conf', '/lib/modprobe.d/b.conf', '/lib/modules/6.1/modules.softdep', '/tmp/single.conf', '/etc/modprobe.d/x.alias', '/etc/modprobe.d/zz.conf']);
+  // kmod 33+ reads no `.alias` file from a directory (one named as a path still counts)
+  t.deepEqual(orderConfigFiles('/lib/modules/6.1', [...dirs, { path: '/tmp/named.alias', entries: null }]).map((f) => f.path), ['/etc/modprobe.d/a.conf', '/lib/modprobe.d/b.conf', '/lib/modules/6.1/modules.softdep', '/lib/modules/6.1/modules.weakdep', '/tmp/named.alias', '/tmp/single.conf', '/etc/modprobe.d/zz.conf']);
 });
 
 test('MODPROBE_OPTIONS words, with kmod\'s empty word after a quoted one', (t) => {
