@@ -1,11 +1,11 @@
 /**
  * The symbol table (Elf32_Sym / Elf64_Sym) and its string table.
  */
-import { bytesOf, cstring } from '../bytes/reader.js';
+import { cstring } from '../bytes/reader.js';
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
 import { SHT_SYMTAB } from './constants.js';
-import { ELF_STRUCTS, field } from './structs.js';
+import { ELF_STRUCTS } from './structs.js';
 import type { ElfHeader } from './header.js';
 import { sectionData, type ElfSection } from './sections.js';
 
@@ -40,6 +40,51 @@ export function findSymtab(sections: readonly ElfSection[]): ElfSection | undefi
   return undefined;
 }
 
+/** An unsigned 4- or 8-byte field; 64-bit values above 2^53 read as Infinity (as lib/bytes' u64). */
+function word(view: DataView, off: number, size: number, le: boolean): number {
+  if (size === 4) return view.getUint32(off, le);
+  const lo = view.getUint32(off + (le ? 0 : 4), le);
+  const hi = view.getUint32(off + (le ? 4 : 0), le);
+  return hi >= 0x200000 ? Infinity : hi * 0x100000000 + lo;
+}
+
+/**
+ * One symbol table entry. The name is decoded from the string table on first
+ * use: a module has thousands of symbols and most callers look at the names
+ * of a few (imports: the undefined ones), so decoding every name up front was
+ * most of the table's cost. The numeric fields are plain own properties.
+ */
+class SymtabEntry implements ElfSymbol {
+  readonly #strtab: Uint8Array;
+  readonly #nameOff: number;
+  #name: string | undefined;
+  constructor(
+    strtab: Uint8Array,
+    nameOff: number,
+    readonly index: number,
+    readonly value: number,
+    readonly size: number,
+    readonly bind: number,
+    readonly type: number,
+    readonly other: number,
+    readonly shndx: number,
+  ) {
+    this.#strtab = strtab;
+    this.#nameOff = nameOff;
+  }
+  get name(): string {
+    if (this.#name === undefined) {
+      const off = this.#nameOff;
+      this.#name = off === 0 ? '' : off < this.#strtab.length ? (cstring(this.#strtab, off) ?? '') : '';
+    }
+    return this.#name;
+  }
+  /** The same fields, in the same order, as a plain object (what JSON.stringify of one printed). */
+  toJSON(): Record<string, number | string> {
+    return { index: this.index, name: this.name, value: this.value, size: this.size, bind: this.bind, type: this.type, other: this.other, shndx: this.shndx };
+  }
+}
+
 export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: readonly ElfSection[], symtab: ElfSection): SymbolTable {
   const S = ELF_STRUCTS[header.class].Sym;
   const symSize = S.sizeof;
@@ -51,18 +96,18 @@ export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: re
   if (data.length % symSize !== 0) {
     throw symtabError(`symbol table size ${data.length} is not a multiple of ${symSize}`);
   }
-  const b = bytesOf(data, header.le);
+  // Every field lies inside the entry (count * sizeof = data.length): direct reads, no per-field range checks.
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const le = header.le;
   const count = data.length / symSize;
   const symbols: ElfSymbol[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const o = i * symSize;
-    const nameOff = field(b, o, S.st_name);
-    const name = nameOff === 0 ? '' : nameOff < strtab.length ? (cstring(strtab, nameOff) ?? '') : '';
-    const info = field(b, o, S.st_info);
-    symbols[i] = {
-      index: i, name, value: field(b, o, S.st_value), size: field(b, o, S.st_size),
-      bind: info >> 4, type: info & 0xf, other: field(b, o, S.st_other), shndx: field(b, o, S.st_shndx),
-    };
+    const info = data[o + S.st_info.off];
+    symbols[i] = new SymtabEntry(
+      strtab, view.getUint32(o + S.st_name.off, le), i, word(view, o + S.st_value.off, S.st_value.size, le), word(view, o + S.st_size.off, S.st_size.size, le),
+      info >> 4, info & 0xf, data[o + S.st_other.off], view.getUint16(o + S.st_shndx.off, le),
+    );
   }
   let index: Map<string, ElfSymbol> | undefined;
   return {
