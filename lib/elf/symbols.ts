@@ -25,7 +25,18 @@ export interface ElfSymbol {
 
 export interface SymbolTable {
   readonly section: ElfSection;
+  /** Number of entries, the null entry 0 included. */
+  readonly count: number;
+  /** Every entry, made on first use (prefer at() and the field readers below to visit a few). */
   readonly symbols: readonly ElfSymbol[];
+  /** Entry `index` (the same object symbols[index] is), undefined out of range. */
+  at(index: number): ElfSymbol | undefined;
+  /** Fields of entry `index` (0 ≤ index < count) read without making its object. */
+  nameAt(index: number): string;
+  shndxAt(index: number): number;
+  /** st_info: bind << 4 | type. */
+  infoAt(index: number): number;
+  valueAt(index: number): number;
   /** Symbols by name; the first wins for duplicated (local) names. */
   byName(name: string): ElfSymbol | undefined;
 }
@@ -46,6 +57,11 @@ function word(view: DataView, off: number, size: number, le: boolean): number {
   const lo = view.getUint32(off + (le ? 0 : 4), le);
   const hi = view.getUint32(off + (le ? 4 : 0), le);
   return hi >= 0x200000 ? Infinity : hi * 0x100000000 + lo;
+}
+
+/** st_name's string: '' for 0, out of range or unterminated. */
+function nameIn(strtab: Uint8Array, off: number): string {
+  return off === 0 ? '' : off < strtab.length ? (cstring(strtab, off) ?? '') : '';
 }
 
 /**
@@ -74,8 +90,7 @@ class SymtabEntry implements ElfSymbol {
   }
   get name(): string {
     if (this.#name === undefined) {
-      const off = this.#nameOff;
-      this.#name = off === 0 ? '' : off < this.#strtab.length ? (cstring(this.#strtab, off) ?? '') : '';
+      this.#name = nameIn(this.#strtab, this.#nameOff);
     }
     return this.#name;
   }
@@ -97,28 +112,51 @@ export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: re
     throw symtabError(`symbol table size ${data.length} is not a multiple of ${symSize}`);
   }
   // Every field lies inside the entry (count * sizeof = data.length): direct reads, no per-field range checks.
+  // Entries are made on demand: a module has thousands of symbols and a
+  // caller typically wants the undefined ones (imports) or a few by index
+  // (relocations), so making every object up front was most of the cost.
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const le = header.le;
   const count = data.length / symSize;
-  const symbols: ElfSymbol[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = i * symSize;
-    const info = data[o + S.st_info.off];
-    symbols[i] = new SymtabEntry(
-      strtab, view.getUint32(o + S.st_name.off, le), i, word(view, o + S.st_value.off, S.st_value.size, le), word(view, o + S.st_size.off, S.st_size.size, le),
-      info >> 4, info & 0xf, data[o + S.st_other.off], view.getUint16(o + S.st_shndx.off, le),
-    );
-  }
+  const made: (ElfSymbol | undefined)[] = new Array(count);
+  let all = false;
+  const nameOffAt = (i: number) => view.getUint32(i * symSize + S.st_name.off, le);
+  const at = (i: number): ElfSymbol | undefined => {
+    if (!(Number.isInteger(i) && i >= 0 && i < count)) return undefined;
+    let s = made[i];
+    if (!s) {
+      const o = i * symSize;
+      const info = data[o + S.st_info.off];
+      s = made[i] = new SymtabEntry(
+        strtab, nameOffAt(i), i, word(view, o + S.st_value.off, S.st_value.size, le), word(view, o + S.st_size.off, S.st_size.size, le),
+        info >> 4, info & 0xf, data[o + S.st_other.off], view.getUint16(o + S.st_shndx.off, le),
+      );
+    }
+    return s;
+  };
   let index: Map<string, ElfSymbol> | undefined;
-  return {
+  const table: SymbolTable = {
     section: symtab,
-    symbols,
+    count,
+    get symbols(): readonly ElfSymbol[] {
+      if (!all) {
+        for (let i = 0; i < count; i++) at(i);
+        all = true;
+      }
+      return made as ElfSymbol[];
+    },
+    at,
+    nameAt: (i) => made[i]?.name ?? nameIn(strtab, nameOffAt(i)),
+    shndxAt: (i) => view.getUint16(i * symSize + S.st_shndx.off, le),
+    infoAt: (i) => data[i * symSize + S.st_info.off],
+    valueAt: (i) => word(view, i * symSize + S.st_value.off, S.st_value.size, le),
     byName(name: string) {
       if (!index) {
         index = new Map();
-        for (const s of symbols) if (s.name && !index.has(s.name)) index.set(s.name, s);
+        for (const s of table.symbols) if (s.name && !index.has(s.name)) index.set(s.name, s);
       }
       return index.get(name);
     },
   };
+  return table;
 }

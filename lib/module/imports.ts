@@ -35,13 +35,18 @@ export function moduleImports(elf: ElfFile, versions: () => readonly ModversionI
   // The kernel relies on the extended table alone when it exists (effectiveModversions).
   const crcs = byName(versions());
   const out: ModuleImport[] = [];
-  for (const s of st.symbols) {
-    if (s.index === 0 || s.shndx !== SHN_UNDEF || !s.name) continue;
-    if (s.bind !== STB_GLOBAL && s.bind !== STB_WEAK) continue;
-    if (sparc && s.type === STT_SPARC_REGISTER) continue;
+  // Fields read in place: only the undefined symbols' names are decoded.
+  for (let i = 1; i < st.count; i++) {
+    if (st.shndxAt(i) !== SHN_UNDEF) continue;
+    const info = st.infoAt(i);
+    const bind = info >> 4;
+    if (bind !== STB_GLOBAL && bind !== STB_WEAK) continue;
+    if (sparc && (info & 0xf) === STT_SPARC_REGISTER) continue;
+    const name = st.nameAt(i);
+    if (!name) continue;
     // ppc64 ELFv1 dot-symbols: versions are recorded without the dot.
-    const v = crcs?.get(s.name) ?? (s.name[0] === '.' ? crcs?.get(s.name.slice(1)) : undefined);
-    out.push(v ? { name: s.name, weak: s.bind === STB_WEAK, crc: v.crc, crcSource: v.source } : { name: s.name, weak: s.bind === STB_WEAK });
+    const v = crcs?.get(name) ?? (name[0] === '.' ? crcs?.get(name.slice(1)) : undefined);
+    out.push(v ? { name, weak: bind === STB_WEAK, crc: v.crc, crcSource: v.source } : { name, weak: bind === STB_WEAK });
   }
   return out;
 }
