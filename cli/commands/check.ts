@@ -4,11 +4,10 @@
  * would fail, 2 = usage or input error.
  */
 import { appendFileSync, readdirSync, statSync } from 'node:fs';
-import cliProgress from 'cli-progress';
-const { SingleBar, Presets } = cliProgress;
+import type cliProgress from 'cli-progress';
 type SingleBar = InstanceType<typeof cliProgress.SingleBar>;
 import { KmodkitError } from '../../lib/errors.js';
-import { openModule } from '../../lib/io/open.js';
+import { openModule, type ModuleScratch } from '../../lib/io/open.js';
 import { loadTarget, type TargetOptions } from '../../lib/io/target.js';
 import { finishCheck, prepareCheck, type CheckResult, type PreparedCheck } from '../../lib/check/run.js';
 import { failed, countFindings, RULE_BY_ID } from '../../lib/check/findings.js';
@@ -104,16 +103,22 @@ function collect(path: string, out: string[], errors: InputError[]): void {
   walk(path, 0);
 }
 
-/** A progress bar on stderr (cli-progress), only when stderr is a TTY and there are many files. */
+/**
+ * A progress bar on stderr (cli-progress), only when stderr is a TTY and there
+ * are many files; cli-progress is loaded only then (it is a tenth of check's
+ * start-up otherwise).
+ */
 class Progress {
-  private bar?: SingleBar;
-  constructor(total: number, enabled: boolean) {
-    if (!enabled) return;
-    this.bar = new SingleBar(
+  private constructor(private readonly bar?: SingleBar) {}
+  static async start(total: number, enabled: boolean): Promise<Progress> {
+    if (!enabled) return new Progress();
+    const { SingleBar, Presets } = (await import('cli-progress')).default;
+    const bar = new SingleBar(
       { format: '[{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true, barsize: 30, fps: 12 },
       Presets.legacy,
     );
-    this.bar.start(total, 0, { file: '' });
+    bar.start(total, 0, { file: '' });
+    return new Progress(bar);
   }
   tick(done: number, label: string): void {
     this.bar?.update(done, { file: label.length > 40 ? `…${label.slice(-39)}` : label });
@@ -239,15 +244,19 @@ export async function runCheck(args: readonly string[], version: string): Promis
   // module runs, leaving plain data; the image is then let go. Once all are
   // indexed, the symbol and depends checks finish against the index.
   // Time and memory stay linear.
-  const progress = new Progress(files.length, process.stderr.isTTY === true && files.length >= 20);
+  const progress = await Progress.start(files.length, process.stderr.isTTY === true && files.length >= 20);
   const prepared: Array<{ path: string; check?: PreparedCheck; error?: KmodkitError }> = [];
   const facts: ModuleFacts[] = [];
   const pkcs7Memo: Pkcs7Memo = {};
+  // Every read of one module goes into the same buffers as the previous one's:
+  // what a module leaves behind (facts, prepared checks) is plain data, so a
+  // run holds one image at a time and leaves no image to the collector.
+  const scratch: ModuleScratch = {};
   let n = 0;
   for (const path of files) {
     progress.tick(++n, path);
     try {
-      const opened = await openModule(path);
+      const opened = await openModule(path, { scratch });
       try {
         facts.push(moduleFacts(opened.module, { imports: false }));
         try {
