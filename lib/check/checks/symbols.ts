@@ -97,7 +97,7 @@ interface ModuleSide {
   readonly importedNs: readonly string[];
 }
 
-export function checkSymbols(ctx: CheckContext): Finding[] | Finish {
+export function checkSymbols(ctx: CheckContext): Finding[] | Promise<Finding[]> | Finish {
   const t = ctx.target;
   const elf = ctx.mod.elf;
   // __versions is decoded once, for the imports' CRCs and for the counts below
@@ -121,7 +121,21 @@ export function checkSymbols(ctx: CheckContext): Finding[] | Finish {
     license: ctx.modinfo ? moduleLicense(ctx.modinfo) : undefined,
     importedNs: ctx.modinfo ? modinfoValues(ctx.modinfo, 'import_ns') : [],
   };
+  // Every import Module.symvers knows (a tree checked against its own
+  // kernel): the companions are never asked (lookupKnown looks in
+  // Module.symvers first), so resolve now and keep nothing for later.
+  const symvers = t.symvers;
+  if (imports.every((imp) => archInternal(m.machine, imp.name) || symvers.bySymbol.has(importedName(m.machine, imp.name)))) {
+    return resolveImports(t, symvers, m, () => {
+      throw new Error('checkSymbols: companions asked for a symbol Module.symvers has');
+    });
+  }
   return symbolsFinish(t, m);
+}
+
+/** The name an import is looked up by: ppc64 ELFv1 dot-symbols without the dot. */
+function importedName(machine: number, name: string): string {
+  return machine === EM.PPC64 && name.startsWith('.') ? name.slice(1) : name;
 }
 
 /** Made outside checkSymbols so that the closure cannot keep that scope (and with it the module image) alive. */
@@ -165,7 +179,7 @@ async function resolveImports(t: TargetKernel, symvers: NonNullable<TargetKernel
   const owners = new Set<string>();
   for (const imp of imports) {
     if (archInternal(m.machine, imp.name)) continue;
-    const name = m.machine === EM.PPC64 && imp.name.startsWith('.') ? imp.name.slice(1) : imp.name;
+    const name = importedName(m.machine, imp.name);
     const found = lookup(t, companions, m.name, name);
     const exp = found instanceof Promise ? await found : found;
     if (!exp) {
