@@ -89,6 +89,15 @@ export interface ModversionsInfo {
 
 /** Decode the struct module section. Absent section ⇒ count 0 and nothing else. */
 export function thisModuleInfo(elf: ElfFile): ThisModuleInfo {
+  return decodeThisModule(elf, true);
+}
+
+/**
+ * With `describe` false, the relocations are resolved (what can fail) but not
+ * described (what cannot): moduleName needs only the name field, and the
+ * same outcome (the name, or the error) as thisModuleInfo's.
+ */
+function decodeThisModule(elf: ElfFile, describe: boolean): ThisModuleInfo {
   const nameOffset = elf.header.class === 64 ? 24 : 12;
   const nameLen = elf.header.class === 64 ? 56 : 60;
   const all = findSections(elf.sections, THIS_MODULE_SECTION);
@@ -105,7 +114,7 @@ export function thisModuleInfo(elf: ElfFile): ThisModuleInfo {
   for (const rs of relocationsFor(elf, sec.index)) {
     for (const r of rs.entries) {
       const t = fieldTarget(elf, sec.index, r.offset);
-      if (!t) continue;
+      if (!t || !describe) continue;
       info.relocations.push({ offset: r.offset, target: describeTarget(elf, t) });
       const symName = t.symbol.name;
       if ((symName === 'init_module' || symName === 'cleanup_module') && t.addend === 0) {
@@ -146,7 +155,7 @@ function nameOf(mod: KernelModule, thisModule?: ThisModuleInfo): ModuleNameInfo 
   const modinfoName = modinfoValue(entries, 'name');
   const vermagic = modinfoValue(entries, 'vermagic') ?? '';
   const randstruct = /(^|\s)RANDSTRUCT(_PLUGIN)?_/.test(vermagic);
-  const tm = thisModule ?? thisModuleInfo(mod.elf);
+  const tm = thisModule ?? decodeThisModule(mod.elf, false);
   const out: ModuleNameInfo = { source: 'none', randstruct };
   if (modinfoName !== undefined && modinfoName !== '') out.modinfoName = modinfoName;
   if (tm.name !== undefined) out.thisModuleName = tm.name;
