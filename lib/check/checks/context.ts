@@ -61,7 +61,7 @@ export interface CheckContext {
 export type Finish = (companions: () => ModuleFactsIndex) => Promise<Finding[]> | Finding[];
 
 /** A check: its findings, or (symbols, depends) the companion-dependent rest of it. */
-export type Check = (ctx: CheckContext) => Promise<Finding[]> | Finding[] | Finish;
+export type Check = (ctx: CheckContext) => Promise<Finding[] | Finish> | Finding[] | Finish;
 
 function nameFromPath(path: string | undefined): string | undefined {
   return path ? modnameFromPath(path) : undefined;

@@ -97,7 +97,7 @@ interface ModuleSide {
   readonly importedNs: readonly string[];
 }
 
-export function checkSymbols(ctx: CheckContext): Finding[] | Promise<Finding[]> | Finish {
+export function checkSymbols(ctx: CheckContext): Finding[] | Promise<Finding[] | Finish> {
   const t = ctx.target;
   const elf = ctx.mod.elf;
   // __versions is decoded once, for the imports' CRCs and for the counts below
@@ -121,16 +121,27 @@ export function checkSymbols(ctx: CheckContext): Finding[] | Promise<Finding[]> 
     license: ctx.modinfo ? moduleLicense(ctx.modinfo) : undefined,
     importedNs: ctx.modinfo ? modinfoValues(ctx.modinfo, 'import_ns') : [],
   };
-  // Every import Module.symvers knows (a tree checked against its own
-  // kernel): the companions are never asked (lookupKnown looks in
-  // Module.symvers first), so resolve now and keep nothing for later.
-  const symvers = t.symvers;
-  if (imports.every((imp) => archInternal(m.machine, imp.name) || symvers.bySymbol.has(importedName(m.machine, imp.name)))) {
-    return resolveImports(t, symvers, m, () => {
-      throw new Error('checkSymbols: companions asked for a symbol Module.symvers has');
+  return resolveOrFinish(t, t.symvers, m);
+}
+
+/**
+ * Resolve now when the companions are never asked (every import is in
+ * Module.symvers, which lookupKnown looks in first: a tree checked against
+ * its own kernel), keeping nothing for later; else the Finish. The first
+ * question for the companions comes before any await (lookupInTree is only
+ * tried after them), so stopping there leaves nothing half done.
+ */
+async function resolveOrFinish(t: TargetKernel, symvers: NonNullable<TargetKernel['symvers']>, m: ModuleSide): Promise<Finding[] | Finish> {
+  let asked = false;
+  try {
+    return await resolveImports(t, symvers, m, () => {
+      asked = true;
+      throw new Error('the companions are not known yet');
     });
+  } catch (e) {
+    if (!asked) throw e;
+    return symbolsFinish(t, m);
   }
-  return symbolsFinish(t, m);
 }
 
 /** The name an import is looked up by: ppc64 ELFv1 dot-symbols without the dot. */
