@@ -4,16 +4,16 @@
  * would fail, 2 = usage or input error.
  */
 import { appendFileSync, readdirSync, statSync } from 'node:fs';
-import cliProgress from 'cli-progress';
-const { SingleBar, Presets } = cliProgress;
+import type cliProgress from 'cli-progress';
 type SingleBar = InstanceType<typeof cliProgress.SingleBar>;
 import { KmodkitError } from '../../lib/errors.js';
-import { openModule } from '../../lib/io/open.js';
+import { openModule, type ModuleScratch } from '../../lib/io/open.js';
 import { loadTarget, type TargetOptions } from '../../lib/io/target.js';
-import { checkModule, type CheckResult } from '../../lib/check/run.js';
+import { finishCheck, prepareCheck, type CheckResult, type PreparedCheck } from '../../lib/check/run.js';
 import { failed, countFindings, RULE_BY_ID } from '../../lib/check/findings.js';
 import { applyPolicy, STRICT_INPUTS, TARGET_INPUTS, targetInput, type CheckPolicy, type TargetInput } from '../../lib/check/policy.js';
 import { indexModuleFacts, moduleFacts, type ModuleFacts } from '../../lib/module/facts.js';
+import type { Pkcs7Memo } from '../../lib/module/signature.js';
 import { scanArgs } from '../getopt.js';
 import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
@@ -103,16 +103,22 @@ function collect(path: string, out: string[], errors: InputError[]): void {
   walk(path, 0);
 }
 
-/** A progress bar on stderr (cli-progress), only when stderr is a TTY and there are many files. */
+/**
+ * A progress bar on stderr (cli-progress), only when stderr is a TTY and there
+ * are many files; cli-progress is loaded only then (it is a tenth of check's
+ * start-up otherwise).
+ */
 class Progress {
-  private bar?: SingleBar;
-  constructor(total: number, enabled: boolean) {
-    if (!enabled) return;
-    this.bar = new SingleBar(
+  private constructor(private readonly bar?: SingleBar) {}
+  static async start(total: number, enabled: boolean): Promise<Progress> {
+    if (!enabled) return new Progress();
+    const { SingleBar, Presets } = (await import('cli-progress')).default;
+    const bar = new SingleBar(
       { format: '[{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true, barsize: 30, fps: 12 },
       Presets.legacy,
     );
-    this.bar.start(total, 0, { file: '' });
+    bar.start(total, 0, { file: '' });
+    return new Progress(bar);
   }
   tick(done: number, label: string): void {
     this.bar?.update(done, { file: label.length > 40 ? `…${label.slice(-39)}` : label });
@@ -233,54 +239,56 @@ export async function runCheck(args: readonly string[], version: string): Promis
   }
   const policy: CheckPolicy = { require, ignore, failOn };
 
-  // Every module is each other's companion: a first pass decodes each one's
-  // name and exports into an index and lets the image go; the second reads
-  // each module again and checks it. Time and memory stay linear.
-  const progress = new Progress(files.length * 2, process.stderr.isTTY === true && files.length >= 20);
-  const readable: Array<{ path: string; error?: KmodkitError }> = [];
+  // Every module is each other's companion. One read per module: its facts
+  // (name, exports) go into the index and every check that needs only the
+  // module runs, leaving plain data; the image is then let go. Once all are
+  // indexed, the symbol and depends checks finish against the index.
+  // Time and memory stay linear.
+  const progress = await Progress.start(files.length, process.stderr.isTTY === true && files.length >= 20);
+  const prepared: Array<{ path: string; check?: PreparedCheck; error?: KmodkitError }> = [];
   const facts: ModuleFacts[] = [];
+  const pkcs7Memo: Pkcs7Memo = {};
+  // Every read of one module goes into the same buffers as the previous one's:
+  // what a module leaves behind (facts, prepared checks) is plain data, so a
+  // run holds one image at a time and leaves no image to the collector.
+  const scratch: ModuleScratch = {};
   let n = 0;
   for (const path of files) {
     progress.tick(++n, path);
     try {
-      const opened = await openModule(path);
+      const opened = await openModule(path, { scratch });
       try {
         facts.push(moduleFacts(opened.module, { imports: false }));
+        try {
+          prepared.push({ path, check: await prepareCheck(opened.module, target, { path, pkcs7Memo, ...(params.length ? { params } : {}) }) });
+        } catch (e) {
+          if (!(e instanceof KmodkitError)) throw e;
+          prepared.push({ path, error: e });
+        }
       } finally {
         opened.close();
       }
-      readable.push({ path });
     } catch (e) {
       if (!(e instanceof KmodkitError)) throw e;
       if (isInputError(e)) inputErrors.push({ path, code: e.code, message: e.message });
-      else readable.push({ path, error: e });
+      else prepared.push({ path, error: e });
     }
   }
   const companionIndex = indexModuleFacts(facts);
   facts.length = 0;
+  const companions = () => companionIndex;
   const results: CheckResult[] = [];
-  for (const l of readable) {
-    progress.tick(++n, l.path);
-    let error = l.error;
-    if (!error) {
-      try {
-        const opened = await openModule(l.path);
-        try {
-          results.push(applyPolicy(await checkModule(opened.module, target, { path: l.path, companionIndex, ...(params.length ? { params } : {}) }), target, policy));
-        } finally {
-          opened.close();
-        }
-        continue;
-      } catch (e) {
-        // The file changed between the two passes.
-        if (!(e instanceof KmodkitError)) throw e;
-        error = e;
-      }
+  for (const p of prepared) {
+    if (p.check) {
+      results.push(applyPolicy(await finishCheck(p.check, companions), target, policy));
+      continue;
     }
+    const error = p.error!;
     const f = failed('module.malformed', `not a loadable module: ${error.message}`, { errno: error.errno ?? 'ENOEXEC' });
-    const name = modnameFromPath(l.path);
-    results.push(applyPolicy({ module: { name, path: l.path, compression: 'unknown' }, verdict: 'fails', findings: [f], counts: countFindings([f]) }, target, policy));
+    const name = modnameFromPath(p.path);
+    results.push(applyPolicy({ module: { name, path: p.path, compression: 'unknown' }, verdict: 'fails', findings: [f], counts: countFindings([f]) }, target, policy));
   }
+  prepared.length = 0;
   progress.end();
 
   const report: CheckReport = { tool: { name: 'kmodkit', version }, target: summarizeTarget(target), results, inputErrors };

@@ -134,14 +134,11 @@ export function cstringBytes(data: Uint8Array, off: number, end: number = data.l
 export function decodeText(raw: Uint8Array): string {
   const n = raw.length;
   if (n <= 64) {
-    // Short strings (section and symbol names) are faster by hand than through TextDecoder.
-    let s = '';
-    for (let i = 0; i < n; i++) {
-      const c = raw[i];
-      if (c >= 0x80) return decodeSlow(raw);
-      s += String.fromCharCode(c);
-    }
-    return s;
+    // Short strings (section and symbol names) are faster by hand than through
+    // TextDecoder: check for ASCII, then make the string in one call (flat, not
+    // a chain of concatenations that every Map lookup by it would first flatten).
+    for (let i = 0; i < n; i++) if (raw[i] >= 0x80) return decodeSlow(raw);
+    return String.fromCharCode.apply(null, raw as unknown as number[]);
   }
   return decodeSlow(raw);
 }

@@ -110,17 +110,19 @@ export function rule(id: string): RuleInfo {
 
 type Extras = Partial<Pick<Finding, 'symbol' | 'field' | 'hint' | 'errno' | 'detail'>>;
 
-function make(id: string, status: FindingStatus, message: string, extras: Extras, severity?: Severity): Finding {
+function make(id: string, status: FindingStatus, message: string, extras: Extras & { severity?: Severity }, severity?: Severity, skip?: 'severity'): Finding {
   const r = rule(id);
-  const f: Finding = { id, check: r.check, severity: severity ?? r.severity, status, message };
-  const out: Record<string, unknown> = { ...f };
-  for (const [k, v] of Object.entries(extras)) if (v !== undefined) out[k] = v;
+  const out: Record<string, unknown> = { id, check: r.check, severity: severity ?? r.severity, status, message };
+  for (const k in extras) {
+    if (k === skip) continue;
+    const v = extras[k as keyof Extras];
+    if (v !== undefined) out[k] = v;
+  }
   return out as unknown as Finding;
 }
 
 export function failed(id: string, message: string, extras: Extras & { severity?: Severity } = {}): Finding {
-  const { severity, ...rest } = extras;
-  return make(id, 'failed', message, rest, severity);
+  return make(id, 'failed', message, extras, extras.severity, 'severity');
 }
 
 export function passed(id: string, message: string, extras: Extras = {}): Finding {

@@ -7,7 +7,8 @@ import type { KernelModule } from '../module/module.js';
 import { modinfoValue } from '../module/modinfo.js';
 import { countFindings, failed, isBlocking, type CheckName, type Finding, type FindingCounts } from './findings.js';
 import type { TargetKernel } from './target.js';
-import { createContext, type Check, type CheckContext, type CheckOptions } from './checks/context.js';
+import { createContext, type Check, type CheckContext, type CheckOptions, type Finish } from './checks/context.js';
+import type { ModuleFactsIndex } from '../module/facts.js';
 import { checkElf } from './checks/elf.js';
 import { checkCompression } from './checks/compression.js';
 import { checkSignature } from './checks/signature.js';
@@ -50,31 +51,82 @@ export const CHECKS: ReadonlyArray<readonly [CheckName, Check]> = [
   ['loaded', checkLoaded],
 ];
 
-async function runOne(name: CheckName, check: Check, ctx: CheckContext): Promise<Finding[]> {
+/** A check's KmodkitError as its finding: the module's own data could not be decoded for it. */
+function malformed(name: CheckName, e: unknown): Finding[] {
+  if (!(e instanceof KmodkitError)) throw e;
+  return [failed('module.malformed', `${name} check: cannot decode the module: ${e.message}`, { errno: e.errno ?? 'ENOEXEC', detail: { check: name, code: e.code } })];
+}
+
+async function runOne(name: CheckName, check: Check, ctx: CheckContext): Promise<Finding[] | Finish> {
   try {
     return await check(ctx);
   } catch (e) {
-    if (!(e instanceof KmodkitError)) throw e;
-    // The module's own data could not be decoded for this check.
-    return [failed('module.malformed', `${name} check: cannot decode the module: ${e.message}`, { errno: e.errno ?? 'ENOEXEC', detail: { check: name, code: e.code } })];
+    return malformed(name, e);
   }
+}
+
+/**
+ * A module checked as far as it can be without the modules checked alongside:
+ * plain data (findings, and the companion-dependent rest of the symbols and
+ * depends checks), no reference to the module image.
+ */
+export interface PreparedCheck {
+  readonly module: CheckedModule;
+  readonly parts: ReadonlyArray<{ readonly check: CheckName; readonly findings: readonly Finding[] } | { readonly check: CheckName; readonly finish: Finish }>;
+}
+
+async function prepare(mod: KernelModule, ctx: CheckContext): Promise<PreparedCheck> {
+  const parts: Array<PreparedCheck['parts'][number]> = [];
+  for (const [name, check] of CHECKS) {
+    const r = await runOne(name, check, ctx);
+    parts.push(typeof r === 'function' ? { check: name, finish: r } : { check: name, findings: r });
+  }
+  const vermagic = ctx.modinfo ? modinfoValue(ctx.modinfo, 'vermagic') : undefined;
+  return {
+    module: {
+      name: ctx.name,
+      ...(ctx.opts.path !== undefined ? { path: ctx.opts.path } : {}),
+      ...(vermagic !== undefined ? { vermagic } : {}),
+      compression: mod.compression.format,
+    },
+    parts,
+  };
+}
+
+/**
+ * The first half of checkModule: every check that needs only the module and
+ * the target. A whole-tree run prepares each module while it indexes the
+ * companions (one read per module), then finishes them all against the index.
+ */
+export function prepareCheck(mod: KernelModule, target: TargetKernel, opts: CheckOptions = {}): Promise<PreparedCheck> {
+  return prepare(mod, createContext(mod, target, opts));
+}
+
+/** The second half: the companion-dependent checks, then the verdict. */
+export async function finishCheck(p: PreparedCheck, companions: () => ModuleFactsIndex): Promise<CheckResult> {
+  const findings: Finding[] = [];
+  for (const part of p.parts) {
+    if ('findings' in part) findings.push(...part.findings);
+    else {
+      let r: Finding[];
+      try {
+        r = await part.finish(companions);
+      } catch (e) {
+        r = malformed(part.check, e);
+      }
+      findings.push(...r);
+    }
+  }
+  return {
+    module: p.module,
+    verdict: findings.some(isBlocking) ? 'fails' : 'loads',
+    findings,
+    counts: countFindings(findings),
+  };
 }
 
 /** Check one module against a target. Never throws for module or target content problems. */
 export async function checkModule(mod: KernelModule, target: TargetKernel, opts: CheckOptions = {}): Promise<CheckResult> {
   const ctx = createContext(mod, target, opts);
-  const findings: Finding[] = [];
-  for (const [name, check] of CHECKS) findings.push(...(await runOne(name, check, ctx)));
-  const vermagic = ctx.modinfo ? modinfoValue(ctx.modinfo, 'vermagic') : undefined;
-  return {
-    module: {
-      name: ctx.name,
-      ...(opts.path !== undefined ? { path: opts.path } : {}),
-      ...(vermagic !== undefined ? { vermagic } : {}),
-      compression: mod.compression.format,
-    },
-    verdict: findings.some(isBlocking) ? 'fails' : 'loads',
-    findings,
-    counts: countFindings(findings),
-  };
+  return finishCheck(await prepare(mod, ctx), () => ctx.companions());
 }

@@ -51,11 +51,14 @@ function bad(line: number, text: string, why: string): KmodkitError {
   return new KmodkitError('ETARGET', `Module.symvers line ${line}: ${why}: ${JSON.stringify(shown)}`, { detail: { line } });
 }
 
+const CRC_RE = /^(0[xX])?[0-9a-fA-F]{1,16}$/;
+
 function parseCrc(s: string, line: number, text: string): number {
-  if (!/^(0[xX])?[0-9a-fA-F]{1,16}$/.test(s)) throw bad(line, text, `bad CRC field '${s}'`);
-  const v = BigInt(s.startsWith('0x') || s.startsWith('0X') ? s : `0x${s}`);
-  // CRCs are 32-bit; 64-bit `unsigned long` dumps keep the value in the low bits.
-  return Number(v & 0xffffffffn);
+  if (!CRC_RE.test(s)) throw bad(line, text, `bad CRC field '${s}'`);
+  // CRCs are 32-bit; 64-bit `unsigned long` dumps keep the value in the low
+  // bits, which are the last 8 hex digits (exact in a double, no BigInt).
+  const digits = s.charCodeAt(1) === 0x78 || s.charCodeAt(1) === 0x58 ? s.slice(2) : s;
+  return parseInt(digits.length > 8 ? digits.slice(-8) : digits, 16);
 }
 
 /** Kernel module name of a modpost exporter path: basename, '-' → '_' ('vmlinux' stays). */
@@ -115,14 +118,12 @@ export function parseSymvers(text: string): Symvers {
     if (entry.module === '') throw bad(lineNo, raw, 'empty module field');
     const crc = parseCrc(entry.crcText, lineNo, raw);
     if (crc !== 0) hasCrcs = true;
-    const e: SymversEntry = {
-      crc,
-      symbol: entry.symbol,
-      module: entry.module,
-      line: lineNo,
-      ...(entry.type !== undefined ? { type: entry.type, gplOnly: isGplOnlyType(entry.type) } : {}),
-      ...(entry.namespace ? { namespace: entry.namespace } : {}),
-    };
+    // The same fields in the same order as before, without spreads (24,000 lines per file).
+    const { symbol, module, type, namespace } = entry;
+    const e: SymversEntry =
+      type === undefined
+        ? namespace ? { crc, symbol, module, line: lineNo, namespace } : { crc, symbol, module, line: lineNo }
+        : namespace ? { crc, symbol, module, line: lineNo, type, gplOnly: isGplOnlyType(type), namespace } : { crc, symbol, module, line: lineNo, type, gplOnly: isGplOnlyType(type) };
     formats.add(format);
     entries.push(e);
     if (bySymbol.has(e.symbol)) duplicates.push(e.symbol);

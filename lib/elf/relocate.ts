@@ -247,9 +247,9 @@ export function relocationIndex(elf: ElfFile, sectionIndex: number): ReadonlyMap
 function symbolOf(elf: ElfFile, r: ElfRelocation, sectionIndex: number): ElfSymbol {
   const st = symbolTable(elf);
   if (!st) throw relocError(`relocation at ${where(elf, sectionIndex, r.offset)} but the module has no symbol table`);
-  const s = st.symbols[r.sym];
+  const s = st.at(r.sym);
   if (!s) {
-    throw relocError(`relocation at ${where(elf, sectionIndex, r.offset)} names symbol ${r.sym}, out of range (${st.symbols.length} symbols)`, {
+    throw relocError(`relocation at ${where(elf, sectionIndex, r.offset)} names symbol ${r.sym}, out of range (${st.count} symbols)`, {
       offset: r.offset,
       sym: r.sym,
     });
@@ -430,8 +430,10 @@ export function targetSymbolName(elf: ElfFile, t: FieldTarget): string | undefin
   if (!st) return undefined;
   const at = t.symbol.value + t.addend;
   let best: ElfSymbol | undefined;
-  for (const s of st.symbols) {
-    if (!s.name || s.type === 3 || s.type === 4 || s.shndx !== t.symbol.shndx || s.value !== at) continue;
+  for (let i = 0; i < st.count; i++) {
+    if (st.shndxAt(i) !== t.symbol.shndx || st.valueAt(i) !== at) continue;
+    const s = st.at(i)!;
+    if (!s.name || s.type === 3 || s.type === 4) continue;
     if (!best || (best.bind === 0 && s.bind !== 0)) best = s;
   }
   return best?.name;

@@ -136,7 +136,15 @@ export function findSection(sections: readonly ElfSection[], name: string): ElfS
 
 /** All sections with this name (the kernel rejects some duplicates). */
 export function findSections(sections: readonly ElfSection[], name: string): ElfSection[] {
-  return sections.filter((s) => s.index > 0 && s.name === name);
+  // Compared on the raw bytes as findSection does (no name decoded). Only
+  // for ASCII without NUL: '' (what an unterminated name reads as) and
+  // embedded NULs compare as decoded names.
+  const bytes = /^[\x01-\x7f]+$/.test(name);
+  const out: ElfSection[] = [];
+  for (const s of sections) {
+    if (s.index > 0 && (bytes && s instanceof Section ? s.nameIs(name) : s.name === name)) out.push(s);
+  }
+  return out;
 }
 
 /** The data of a section; empty for NOBITS. Throws if it lies outside the file. */

@@ -1,11 +1,11 @@
 /**
  * The symbol table (Elf32_Sym / Elf64_Sym) and its string table.
  */
-import { bytesOf, cstring } from '../bytes/reader.js';
+import { cstring } from '../bytes/reader.js';
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
 import { SHT_SYMTAB } from './constants.js';
-import { ELF_STRUCTS, field } from './structs.js';
+import { ELF_STRUCTS } from './structs.js';
 import type { ElfHeader } from './header.js';
 import { sectionData, type ElfSection } from './sections.js';
 
@@ -25,7 +25,18 @@ export interface ElfSymbol {
 
 export interface SymbolTable {
   readonly section: ElfSection;
+  /** Number of entries, the null entry 0 included. */
+  readonly count: number;
+  /** Every entry, made on first use (prefer at() and the field readers below to visit a few). */
   readonly symbols: readonly ElfSymbol[];
+  /** Entry `index` (the same object symbols[index] is), undefined out of range. */
+  at(index: number): ElfSymbol | undefined;
+  /** Fields of entry `index` (0 ≤ index < count) read without making its object. */
+  nameAt(index: number): string;
+  shndxAt(index: number): number;
+  /** st_info: bind << 4 | type. */
+  infoAt(index: number): number;
+  valueAt(index: number): number;
   /** Symbols by name; the first wins for duplicated (local) names. */
   byName(name: string): ElfSymbol | undefined;
 }
@@ -40,6 +51,55 @@ export function findSymtab(sections: readonly ElfSection[]): ElfSection | undefi
   return undefined;
 }
 
+/** An unsigned 4- or 8-byte field; 64-bit values above 2^53 read as Infinity (as lib/bytes' u64). */
+function word(view: DataView, off: number, size: number, le: boolean): number {
+  if (size === 4) return view.getUint32(off, le);
+  const lo = view.getUint32(off + (le ? 0 : 4), le);
+  const hi = view.getUint32(off + (le ? 4 : 0), le);
+  return hi >= 0x200000 ? Infinity : hi * 0x100000000 + lo;
+}
+
+/** st_name's string: '' for 0, out of range or unterminated. */
+function nameIn(strtab: Uint8Array, off: number): string {
+  return off === 0 ? '' : off < strtab.length ? (cstring(strtab, off) ?? '') : '';
+}
+
+/**
+ * One symbol table entry. The name is decoded from the string table on first
+ * use: a module has thousands of symbols and most callers look at the names
+ * of a few (imports: the undefined ones), so decoding every name up front was
+ * most of the table's cost. The numeric fields are plain own properties.
+ */
+class SymtabEntry implements ElfSymbol {
+  readonly #strtab: Uint8Array;
+  readonly #nameOff: number;
+  #name: string | undefined;
+  constructor(
+    strtab: Uint8Array,
+    nameOff: number,
+    readonly index: number,
+    readonly value: number,
+    readonly size: number,
+    readonly bind: number,
+    readonly type: number,
+    readonly other: number,
+    readonly shndx: number,
+  ) {
+    this.#strtab = strtab;
+    this.#nameOff = nameOff;
+  }
+  get name(): string {
+    if (this.#name === undefined) {
+      this.#name = nameIn(this.#strtab, this.#nameOff);
+    }
+    return this.#name;
+  }
+  /** The same fields, in the same order, as a plain object (what JSON.stringify of one printed). */
+  toJSON(): Record<string, number | string> {
+    return { index: this.index, name: this.name, value: this.value, size: this.size, bind: this.bind, type: this.type, other: this.other, shndx: this.shndx };
+  }
+}
+
 export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: readonly ElfSection[], symtab: ElfSection): SymbolTable {
   const S = ELF_STRUCTS[header.class].Sym;
   const symSize = S.sizeof;
@@ -51,29 +111,52 @@ export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: re
   if (data.length % symSize !== 0) {
     throw symtabError(`symbol table size ${data.length} is not a multiple of ${symSize}`);
   }
-  const b = bytesOf(data, header.le);
+  // Every field lies inside the entry (count * sizeof = data.length): direct reads, no per-field range checks.
+  // Entries are made on demand: a module has thousands of symbols and a
+  // caller typically wants the undefined ones (imports) or a few by index
+  // (relocations), so making every object up front was most of the cost.
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const le = header.le;
   const count = data.length / symSize;
-  const symbols: ElfSymbol[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = i * symSize;
-    const nameOff = field(b, o, S.st_name);
-    const name = nameOff === 0 ? '' : nameOff < strtab.length ? (cstring(strtab, nameOff) ?? '') : '';
-    const info = field(b, o, S.st_info);
-    symbols[i] = {
-      index: i, name, value: field(b, o, S.st_value), size: field(b, o, S.st_size),
-      bind: info >> 4, type: info & 0xf, other: field(b, o, S.st_other), shndx: field(b, o, S.st_shndx),
-    };
-  }
+  const made: (ElfSymbol | undefined)[] = new Array(count);
+  let all = false;
+  const nameOffAt = (i: number) => view.getUint32(i * symSize + S.st_name.off, le);
+  const at = (i: number): ElfSymbol | undefined => {
+    if (!(Number.isInteger(i) && i >= 0 && i < count)) return undefined;
+    let s = made[i];
+    if (!s) {
+      const o = i * symSize;
+      const info = data[o + S.st_info.off];
+      s = made[i] = new SymtabEntry(
+        strtab, nameOffAt(i), i, word(view, o + S.st_value.off, S.st_value.size, le), word(view, o + S.st_size.off, S.st_size.size, le),
+        info >> 4, info & 0xf, data[o + S.st_other.off], view.getUint16(o + S.st_shndx.off, le),
+      );
+    }
+    return s;
+  };
   let index: Map<string, ElfSymbol> | undefined;
-  return {
+  const table: SymbolTable = {
     section: symtab,
-    symbols,
+    count,
+    get symbols(): readonly ElfSymbol[] {
+      if (!all) {
+        for (let i = 0; i < count; i++) at(i);
+        all = true;
+      }
+      return made as ElfSymbol[];
+    },
+    at,
+    nameAt: (i) => made[i]?.name ?? nameIn(strtab, nameOffAt(i)),
+    shndxAt: (i) => view.getUint16(i * symSize + S.st_shndx.off, le),
+    infoAt: (i) => data[i * symSize + S.st_info.off],
+    valueAt: (i) => word(view, i * symSize + S.st_value.off, S.st_value.size, le),
     byName(name: string) {
       if (!index) {
         index = new Map();
-        for (const s of symbols) if (s.name && !index.has(s.name)) index.set(s.name, s);
+        for (const s of table.symbols) if (s.name && !index.has(s.name)) index.set(s.name, s);
       }
       return index.get(name);
     },
   };
+  return table;
 }

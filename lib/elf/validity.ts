@@ -9,11 +9,10 @@
  * Not covered here: the struct module size of .gnu.linkonce.this_module
  * (target dependent; the this-module check) and e_machine (the arch check).
  */
-import { bytesOf } from '../bytes/reader.js';
 import { SHF_ALLOC, SHT_NOBITS, SHT_NULL, SHT_SYMTAB } from './constants.js';
 import type { ElfFile } from './file.js';
-import { ELF_STRUCTS, field } from './structs.js';
-import { sectionData, type ElfSection } from './sections.js';
+import { ELF_STRUCTS } from './structs.js';
+import { findSections, sectionData, type ElfSection } from './sections.js';
 
 export interface ElfValidityProblem {
   /** What the kernel logs (paraphrased) and why it refuses. */
@@ -31,10 +30,9 @@ function outOfImage(s: ElfSection, len: number): boolean {
   return s.offset + s.size > len || s.offset + s.size < s.offset;
 }
 
+/** Sections 1.. with this name (findSections: compared on the raw bytes, no name decoded). */
 function named(sections: readonly ElfSection[], name: string): ElfSection[] {
-  const out: ElfSection[] = [];
-  for (let i = 1; i < sections.length; i++) if (sections[i].name === name) out.push(sections[i]);
-  return out;
+  return findSections(sections, name);
 }
 
 /**
@@ -91,9 +89,13 @@ export function elfValidityProblem(elf: ElfFile, imageLength: number = elf.sourc
   if (symtab.type !== SHT_NOBITS) {
     const Sym = ELF_STRUCTS[elf.header.class].Sym;
     const symSize = Sym.sizeof;
-    const b = bytesOf(sectionData(elf.source, symtab), elf.header.le);
-    for (let o = 0; o + symSize <= b.data.length; o += symSize) {
-      if (field(b, o, Sym.st_name) >= str.size) return problem(`symbol ${o / symSize} has a name outside the symbol string table`, symtab.index);
+    const d = sectionData(elf.source, symtab);
+    // st_name is a 4-byte word in both classes: one DataView read per symbol
+    const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const le = elf.header.le;
+    const at = Sym.st_name.off;
+    for (let o = 0; o + symSize <= d.length; o += symSize) {
+      if (view.getUint32(o + at, le) >= str.size) return problem(`symbol ${o / symSize} has a name outside the symbol string table`, symtab.index);
     }
   }
   return undefined;

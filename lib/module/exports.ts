@@ -20,6 +20,7 @@ import {
 } from '../elf/relocate.js';
 import type { ElfSection } from '../elf/sections.js';
 import { bytesOf, decodeText, u32 } from '../bytes/reader.js';
+import { once, type KernelModule } from './module.js';
 
 export type ExportLicense =
   | 'EXPORT_SYMBOL'
@@ -225,6 +226,11 @@ export function moduleExports(elf: ElfFile): KernelSymbolExport[] {
     out.push(...entries);
   }
   return out;
+}
+
+/** moduleExports of a module, decoded once per module (cached with its error): do not modify the result. */
+export function moduleExportsOf(mod: KernelModule): KernelSymbolExport[] {
+  return once(mod.cache.exports, (o) => (mod.cache.exports = o), () => moduleExports(mod.elf));
 }
 
 function valueSymbolName(elf: ElfFile, t: FieldTarget): string | undefined {

@@ -10,7 +10,7 @@ import type { KernelModule } from './module.js';
 import { moduleInfo } from './module.js';
 import { moduleName } from './layout.js';
 import { modinfoDepends, modinfoValue, type ModinfoEntry } from './modinfo.js';
-import { moduleExports, type KernelSymbolExport } from './exports.js';
+import { moduleExportsOf, type KernelSymbolExport } from './exports.js';
 import { moduleImports, type ModuleImport } from './imports.js';
 
 export interface ModuleFacts {
@@ -50,7 +50,7 @@ export function moduleFacts(mod: KernelModule, options: FactsOptions = {}): Modu
   let exports: readonly KernelSymbolExport[] = [];
   try {
     name = moduleName(mod).name;
-    exports = moduleExports(mod.elf);
+    exports = moduleExportsOf(mod);
   } catch {
     /* a module we cannot name contributes nothing as an exporter */
   }

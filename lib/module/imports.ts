@@ -5,7 +5,7 @@
  */
 import { EM, SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_SPARC_REGISTER } from '../elf/constants.js';
 import { symbolTable, type ElfFile } from '../elf/file.js';
-import { basicModversions, extendedModversions, type ModversionInfo } from './versions.js';
+import { effectiveModversions, type ModversionInfo } from './versions.js';
 
 export interface ModuleImport {
   readonly name: string;
@@ -23,21 +23,30 @@ function byName(list: readonly ModversionInfo[] | null): Map<string, ModversionI
   return m;
 }
 
-/** Undefined symbols in symbol-table order; [] when the module has no symbol table. */
-export function moduleImports(elf: ElfFile): ModuleImport[] {
+/**
+ * Undefined symbols in symbol-table order; [] when the module has no symbol table.
+ * `versions` gives the module's symbol versions when the caller decodes them too
+ * (default: effectiveModversions, asked only when there is a symbol table).
+ */
+export function moduleImports(elf: ElfFile, versions: () => readonly ModversionInfo[] | null = () => effectiveModversions(elf)): ModuleImport[] {
   const st = symbolTable(elf);
   if (!st) return [];
   const sparc = elf.header.machine === EM.SPARC || elf.header.machine === EM.SPARCV9;
-  // The kernel relies on the extended table alone when it exists.
-  const versions = byName(extendedModversions(elf)) ?? byName(basicModversions(elf));
+  // The kernel relies on the extended table alone when it exists (effectiveModversions).
+  const crcs = byName(versions());
   const out: ModuleImport[] = [];
-  for (const s of st.symbols) {
-    if (s.index === 0 || s.shndx !== SHN_UNDEF || !s.name) continue;
-    if (s.bind !== STB_GLOBAL && s.bind !== STB_WEAK) continue;
-    if (sparc && s.type === STT_SPARC_REGISTER) continue;
+  // Fields read in place: only the undefined symbols' names are decoded.
+  for (let i = 1; i < st.count; i++) {
+    if (st.shndxAt(i) !== SHN_UNDEF) continue;
+    const info = st.infoAt(i);
+    const bind = info >> 4;
+    if (bind !== STB_GLOBAL && bind !== STB_WEAK) continue;
+    if (sparc && (info & 0xf) === STT_SPARC_REGISTER) continue;
+    const name = st.nameAt(i);
+    if (!name) continue;
     // ppc64 ELFv1 dot-symbols: versions are recorded without the dot.
-    const v = versions?.get(s.name) ?? (s.name[0] === '.' ? versions?.get(s.name.slice(1)) : undefined);
-    out.push(v ? { name: s.name, weak: s.bind === STB_WEAK, crc: v.crc, crcSource: v.source } : { name: s.name, weak: s.bind === STB_WEAK });
+    const v = crcs?.get(name) ?? (name[0] === '.' ? crcs?.get(name.slice(1)) : undefined);
+    out.push(v ? { name, weak: bind === STB_WEAK, crc: v.crc, crcSource: v.source } : { name, weak: bind === STB_WEAK });
   }
   return out;
 }

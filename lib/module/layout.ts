@@ -13,7 +13,7 @@ import { data, relocationsFor, section, type ElfFile } from '../elf/file.js';
 import { findBuildId, readNotes } from '../elf/notes.js';
 import { findSections } from '../elf/sections.js';
 import { fieldTarget } from '../elf/relocate.js';
-import { moduleInfo, moduleSignature, type KernelModule } from './module.js';
+import { moduleInfo, moduleSignature, once, type KernelModule } from './module.js';
 import { modinfoValue, type ModinfoEntry } from './modinfo.js';
 import { describeTarget, symbolsAt, targetLocation } from './symref.js';
 
@@ -89,6 +89,15 @@ export interface ModversionsInfo {
 
 /** Decode the struct module section. Absent section ⇒ count 0 and nothing else. */
 export function thisModuleInfo(elf: ElfFile): ThisModuleInfo {
+  return decodeThisModule(elf, true);
+}
+
+/**
+ * With `describe` false, the relocations are resolved (what can fail) but not
+ * described (what cannot): moduleName needs only the name field, and the
+ * same outcome (the name, or the error) as thisModuleInfo's.
+ */
+function decodeThisModule(elf: ElfFile, describe: boolean): ThisModuleInfo {
   const nameOffset = elf.header.class === 64 ? 24 : 12;
   const nameLen = elf.header.class === 64 ? 56 : 60;
   const all = findSections(elf.sections, THIS_MODULE_SECTION);
@@ -105,7 +114,7 @@ export function thisModuleInfo(elf: ElfFile): ThisModuleInfo {
   for (const rs of relocationsFor(elf, sec.index)) {
     for (const r of rs.entries) {
       const t = fieldTarget(elf, sec.index, r.offset);
-      if (!t) continue;
+      if (!t || !describe) continue;
       info.relocations.push({ offset: r.offset, target: describeTarget(elf, t) });
       const symName = t.symbol.name;
       if ((symName === 'init_module' || symName === 'cleanup_module') && t.addend === 0) {
@@ -126,8 +135,16 @@ export function thisModuleInfo(elf: ElfFile): ThisModuleInfo {
   return info;
 }
 
-/** The module's name: modinfo name= (4.13+), else the struct module name field. */
+/**
+ * The module's name: modinfo name= (4.13+), else the struct module name field.
+ * Without `thisModule`, decoded once per module (cached with its error).
+ */
 export function moduleName(mod: KernelModule, thisModule?: ThisModuleInfo): ModuleNameInfo {
+  if (thisModule) return nameOf(mod, thisModule);
+  return { ...once(mod.cache.name, (o) => (mod.cache.name = o), () => nameOf(mod)) };
+}
+
+function nameOf(mod: KernelModule, thisModule?: ThisModuleInfo): ModuleNameInfo {
   let entries: readonly ModinfoEntry[];
   try {
     entries = moduleInfo(mod);
@@ -138,7 +155,7 @@ export function moduleName(mod: KernelModule, thisModule?: ThisModuleInfo): Modu
   const modinfoName = modinfoValue(entries, 'name');
   const vermagic = modinfoValue(entries, 'vermagic') ?? '';
   const randstruct = /(^|\s)RANDSTRUCT(_PLUGIN)?_/.test(vermagic);
-  const tm = thisModule ?? thisModuleInfo(mod.elf);
+  const tm = thisModule ?? decodeThisModule(mod.elf, false);
   const out: ModuleNameInfo = { source: 'none', randstruct };
   if (modinfoName !== undefined && modinfoName !== '') out.modinfoName = modinfoName;
   if (tm.name !== undefined) out.thisModuleName = tm.name;

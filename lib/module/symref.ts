@@ -33,7 +33,13 @@ export function targetLocation(elf: ElfFile, t: FieldTarget): TargetLocation | n
 export function symbolsAt(elf: ElfFile, shndx: number, offset: number): ElfSymbol[] {
   const st = symbolTable(elf);
   if (!st) return [];
-  const out = st.symbols.filter((s) => s.shndx === shndx && s.value === offset && s.name !== '' && s.type !== STT_SECTION && s.type !== STT_FILE);
+  // Fields compared in place: only the symbols at that spot are made.
+  const out: ElfSymbol[] = [];
+  for (let i = 0; i < st.count; i++) {
+    if (st.shndxAt(i) !== shndx || st.valueAt(i) !== offset) continue;
+    const s = st.at(i)!;
+    if (s.name !== '' && s.type !== STT_SECTION && s.type !== STT_FILE) out.push(s);
+  }
   return out.sort((a, b) => b.bind - a.bind);
 }
 
@@ -43,9 +49,12 @@ function symbolCovering(elf: ElfFile, shndx: number, offset: number): ElfSymbol 
   if (exact.length) return exact[0];
   const st = symbolTable(elf);
   if (!st) return undefined;
-  return st.symbols.find(
-    (s) => s.shndx === shndx && s.name !== '' && s.type !== STT_SECTION && s.type !== STT_FILE && s.size > 0 && offset > s.value && offset < s.value + s.size,
-  );
+  for (let i = 0; i < st.count; i++) {
+    if (st.shndxAt(i) !== shndx) continue;
+    const s = st.at(i)!;
+    if (s.name !== '' && s.type !== STT_SECTION && s.type !== STT_FILE && s.size > 0 && offset > s.value && offset < s.value + s.size) return s;
+  }
+  return undefined;
 }
 
 const hexOff = (n: number) => (n < 0 ? '-0x' + (-n).toString(16) : '0x' + n.toString(16));

@@ -71,7 +71,9 @@ export function basicModversions(elf: ElfFile, options: BasicModversionsOptions 
       throw versionsError(`__versions entry ${i}: name is not NUL-terminated within its ${MODVERSION_INFO_SIZE - crcSize} bytes`, { index: i });
     }
     if (raw.length > 0 && raw[0] === DOT) raw = raw.subarray(1);
-    out[i] = { name: decodeText(raw), nameBytes: raw, crc: Number(crcRaw & 0xffffffffn), crcRaw, source: 'basic' };
+    // the low 32 bits of the field, read as such (no BigInt arithmetic per entry)
+    const crc = crcSize === 8 ? u32(b, elf.header.le ? o : o + 4) : u32(b, o);
+    out[i] = { name: decodeText(raw), nameBytes: raw, crc, crcRaw, source: 'basic' };
   }
   return out;
 }

@@ -5,6 +5,7 @@
 import { KmodkitError } from '../../errors.js';
 import type { KernelModule } from '../../module/module.js';
 import { moduleInfo } from '../../module/module.js';
+import type { Pkcs7Memo } from '../../module/signature.js';
 import { modinfoValue, type ModinfoEntry } from '../../module/modinfo.js';
 import { moduleName } from '../../module/layout.js';
 import { indexModuleFacts, moduleFacts, type ModuleFactsIndex } from '../../module/facts.js';
@@ -30,6 +31,12 @@ export interface CheckOptions {
   companionIndex?: ModuleFactsIndex;
   /** File name, for messages. */
   path?: string;
+  /**
+   * Reuse the decoding of a PKCS#7 message like the previous module's (one
+   * memo per run, as modinfo does): modules signed with one key differ only
+   * in the signature bytes.
+   */
+  pkcs7Memo?: Pkcs7Memo;
 }
 
 export interface CheckContext {
@@ -44,7 +51,17 @@ export interface CheckContext {
   companions(): ModuleFactsIndex;
 }
 
-export type Check = (ctx: CheckContext) => Promise<Finding[]> | Finding[];
+/**
+ * The part of a check that needs the modules checked alongside: what is left
+ * once the module's own data is decoded, as a function of the companions'
+ * index. It holds plain data only (never the module), so a whole-tree run can
+ * let each image go before every companion is known (lib/check/run.ts
+ * prepareCheck/finishCheck).
+ */
+export type Finish = (companions: () => ModuleFactsIndex) => Promise<Finding[]> | Finding[];
+
+/** A check: its findings, or (symbols, depends) the companion-dependent rest of it. */
+export type Check = (ctx: CheckContext) => Promise<Finding[] | Finish> | Finding[] | Finish;
 
 function nameFromPath(path: string | undefined): string | undefined {
   return path ? modnameFromPath(path) : undefined;

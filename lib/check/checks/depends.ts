@@ -7,26 +7,34 @@ import { modinfoDepends } from '../../module/modinfo.js';
 import { modnameNormalize } from '../../modindex/names.js';
 import { isVmlinux, symversModuleName } from '../symvers.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
-import { hasModuleNamed, otherNameCount } from '../../module/facts.js';
-import type { CheckContext } from './context.js';
+import { hasModuleNamed, otherNameCount, type ModuleFactsIndex } from '../../module/facts.js';
+import type { TargetKernel } from '../target.js';
+import type { CheckContext, Finish } from './context.js';
 
-export function checkDepends(ctx: CheckContext): Finding[] {
+export function checkDepends(ctx: CheckContext): Finding[] | Finish {
   const deps = ctx.modinfo ? modinfoDepends(ctx.modinfo) : [];
   if (deps.length === 0) return [passed('depends.missing', 'module depends on no other module')];
-  const t = ctx.target;
-  const companions = ctx.companions();
+  return dependsFinish(ctx.target, ctx.name, deps);
+}
+
+/** The rest, once the modules checked alongside are known (holds no module image). */
+function dependsFinish(t: TargetKernel, self: string, deps: readonly string[]): Finish {
+  return (companionsOf) => dependsPresent(t, self, deps, companionsOf());
+}
+
+function dependsPresent(t: TargetKernel, self: string, deps: readonly string[], companions: ModuleFactsIndex): Finding[] {
   let symversOwners: Set<string> | undefined;
   if (t.symvers && !t.modules) {
     symversOwners = new Set();
     for (const e of t.symvers.entries) if (!isVmlinux(e.module)) symversOwners.add(symversModuleName(e.module));
   }
-  if (!t.modules && !t.loadedModules && !symversOwners && otherNameCount(companions, ctx.name) === 0) {
+  if (!t.modules && !t.loadedModules && !symversOwners && otherNameCount(companions, self) === 0) {
     return [skipped('depends.missing', `cannot tell which modules the target has: ${t.missing.modules ?? 'no modules tree'}`, { field: 'depends', hint: 'pass --modules-dir' })];
   }
   const out: Finding[] = [];
   for (const d of deps) {
     const n = modnameNormalize(d);
-    const where = hasModuleNamed(companions, n, ctx.name) ? 'checked alongside' : t.modules?.has(n) ? `in ${t.modules.dir}` : t.loadedModules?.has(n) ? 'loaded' : symversOwners?.has(n) ? 'in Module.symvers' : undefined;
+    const where = hasModuleNamed(companions, n, self) ? 'checked alongside' : t.modules?.has(n) ? `in ${t.modules.dir}` : t.loadedModules?.has(n) ? 'loaded' : symversOwners?.has(n) ? 'in Module.symvers' : undefined;
     if (!where) {
       const known = t.modules ? true : false;
       out.push(failed('depends.missing', `depends on module ${d}, which the target ${known ? 'does not have' : 'does not list (no modules tree; judged from Module.symvers/loaded modules)'}`, { field: 'depends', errno: 'ENOENT', detail: { module: d }, hint: `install or load ${d} first (or check it together with this module)` }));

@@ -25,7 +25,7 @@ export function checkElf(ctx: CheckContext): Finding[] {
   // The kernel validates the image after cutting off the signature trailer.
   let len = ctx.mod.source.size;
   try {
-    len = moduleSignature(ctx.mod)?.moduleSize ?? len;
+    len = moduleSignature(ctx.mod, ctx.opts.pkcs7Memo)?.moduleSize ?? len;
   } catch {
     /* a malformed trailer is the signature check's finding */
   }

@@ -17,7 +17,7 @@ export function checkSignature(ctx: CheckContext): Finding[] {
   let sig;
   try {
     // decoded once per module (cached); only verification below needs the whole image
-    sig = moduleSignature(ctx.mod);
+    sig = moduleSignature(ctx.mod, ctx.opts.pkcs7Memo);
   } catch (e) {
     if (!(e instanceof KmodkitError)) throw e;
     return [failed('signature.invalid', `signature trailer is malformed: ${e.message}`, { errno: 'EBADMSG' })];

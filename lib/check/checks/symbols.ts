@@ -7,16 +7,17 @@
  */
 import { EM } from '../../elf/constants.js';
 import { moduleImports, type ModuleImport } from '../../module/imports.js';
-import { moduleExports } from '../../module/exports.js';
-import { exporterOf } from '../../module/facts.js';
-import { effectiveModversions } from '../../module/versions.js';
-import { moduleLicense } from '../../module/license.js';
+import { moduleExportsOf } from '../../module/exports.js';
+import { exporterOf, type ModuleFactsIndex } from '../../module/facts.js';
+import { effectiveModversions, type ModversionInfo } from '../../module/versions.js';
+import { once, type Outcome } from '../../module/module.js';
+import { moduleLicense, type LicenseInfo } from '../../module/license.js';
 import { modinfoValues } from '../../module/modinfo.js';
 import { hex32 } from '../../bytes/reader.js';
 import { isVmlinux, symversModuleName } from '../symvers.js';
 import { targetModversions, targetOption, type TargetExport, type TargetKernel } from '../target.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
-import type { CheckContext } from './context.js';
+import type { CheckContext, Finish } from './context.js';
 
 /** Undefined symbols the arch module loaders resolve themselves. */
 function archInternal(machine: number, name: string): boolean {
@@ -57,32 +58,26 @@ export function namespaceOk(ns: string, imported: readonly string[], modname: st
 }
 
 /** The symbol in Module.symvers or a companion: no I/O, so no await per import. */
-function lookupKnown(ctx: CheckContext, name: string): TargetExport | undefined {
-  const t = ctx.target;
+function lookupKnown(t: TargetKernel, companions: () => ModuleFactsIndex, self: string, name: string): TargetExport | undefined {
+  // Plain fields, undefined where the exporter has none (only read below, never serialized).
   const s = t.symvers?.bySymbol.get(name);
   if (s) {
-    return {
-      name,
-      ...(t.symvers!.hasCrcs ? { crc: s.crc } : {}),
-      ...(s.gplOnly !== undefined ? { gplOnly: s.gplOnly } : {}),
-      ...(s.namespace ? { namespace: s.namespace } : {}),
-      owner: isVmlinux(s.module) ? 'vmlinux' : symversModuleName(s.module),
-      source: 'symvers',
-    };
+    const owner = isVmlinux(s.module) ? 'vmlinux' : symversModuleName(s.module);
+    return { name, crc: t.symvers!.hasCrcs ? s.crc : undefined, gplOnly: s.gplOnly, namespace: s.namespace || undefined, owner, source: 'symvers' };
   }
-  const c = exporterOf(ctx.companions(), name, ctx.name);
+  const c = exporterOf(companions(), name, self);
   if (c) {
     const x = c.export;
-    return { name, ...(x.crc !== undefined ? { crc: x.crc } : {}), gplOnly: x.gplOnly, ...(x.namespace ? { namespace: x.namespace } : {}), owner: c.owner, source: 'companion' };
+    return { name, crc: x.crc, gplOnly: x.gplOnly, namespace: x.namespace || undefined, owner: c.owner, source: 'companion' };
   }
   return undefined;
 }
 
 /** Synchronous when the symbol is known without I/O (the common case: no promise per import). */
-function lookup(ctx: CheckContext, name: string): TargetExport | undefined | Promise<TargetExport | undefined> {
-  const known = lookupKnown(ctx, name);
-  if (known || !ctx.target.modules) return known;
-  return lookupInTree(ctx.target.modules, name);
+function lookup(t: TargetKernel, companions: () => ModuleFactsIndex, self: string, name: string): TargetExport | undefined | Promise<TargetExport | undefined> {
+  const known = lookupKnown(t, companions, self, name);
+  if (known || !t.modules) return known;
+  return lookupInTree(t.modules, name);
 }
 
 async function lookupInTree(modules: NonNullable<TargetKernel['modules']>, name: string): Promise<TargetExport | undefined> {
@@ -91,11 +86,24 @@ async function lookupInTree(modules: NonNullable<TargetKernel['modules']>, name:
   return undefined;
 }
 
-export async function checkSymbols(ctx: CheckContext): Promise<Finding[]> {
+/** What symbol resolution needs of the module: plain data, decoded before the image is let go. */
+interface ModuleSide {
+  readonly name: string;
+  readonly machine: number;
+  readonly imports: readonly ModuleImport[];
+  /** The module's symbol versions: how many, and module_layout's CRC (not the records: they hold bytes of the image). */
+  readonly versions: { readonly count: number; readonly moduleLayoutCrc?: number } | null;
+  readonly license: LicenseInfo | undefined;
+  readonly importedNs: readonly string[];
+}
+
+export function checkSymbols(ctx: CheckContext): Finding[] | Promise<Finding[] | Finish> {
   const t = ctx.target;
   const elf = ctx.mod.elf;
-  const imports: ModuleImport[] = moduleImports(elf);
-  const out: Finding[] = [];
+  // __versions is decoded once, for the imports' CRCs and for the counts below
+  let memo: Outcome<ModversionInfo[] | null> | undefined;
+  const versions = () => once(memo, (o) => (memo = o), () => effectiveModversions(elf));
+  const imports: ModuleImport[] = moduleImports(elf, versions);
   if (!t.symvers) {
     const why = t.missing.symvers ?? 'no Module.symvers';
     return [
@@ -105,37 +113,85 @@ export async function checkSymbols(ctx: CheckContext): Promise<Finding[]> {
       skipped('namespace.missing-import', `no target export namespaces: ${why}`),
     ];
   }
-  const kernelMv = targetModversions(t) ?? t.symvers.hasCrcs;
-  const versions = effectiveModversions(elf);
-  const license = ctx.modinfo ? moduleLicense(ctx.modinfo) : undefined;
+  const m: ModuleSide = {
+    name: ctx.name,
+    machine: elf.header.machine,
+    imports,
+    versions: versionsSummary(versions()),
+    license: ctx.modinfo ? moduleLicense(ctx.modinfo) : undefined,
+    importedNs: ctx.modinfo ? modinfoValues(ctx.modinfo, 'import_ns') : [],
+  };
+  return resolveOrFinish(t, t.symvers, m);
+}
+
+/**
+ * Resolve now when the companions are never asked (every import is in
+ * Module.symvers, which lookupKnown looks in first: a tree checked against
+ * its own kernel), keeping nothing for later; else the Finish. The first
+ * question for the companions comes before any await (lookupInTree is only
+ * tried after them), so stopping there leaves nothing half done.
+ */
+async function resolveOrFinish(t: TargetKernel, symvers: NonNullable<TargetKernel['symvers']>, m: ModuleSide): Promise<Finding[] | Finish> {
+  let asked = false;
+  try {
+    return await resolveImports(t, symvers, m, () => {
+      asked = true;
+      throw new Error('the companions are not known yet');
+    });
+  } catch (e) {
+    if (!asked) throw e;
+    return symbolsFinish(t, m);
+  }
+}
+
+/** The name an import is looked up by: ppc64 ELFv1 dot-symbols without the dot. */
+function importedName(machine: number, name: string): string {
+  return machine === EM.PPC64 && name.startsWith('.') ? name.slice(1) : name;
+}
+
+/** Made outside checkSymbols so that the closure cannot keep that scope (and with it the module image) alive. */
+function symbolsFinish(t: TargetKernel, m: ModuleSide): Finish {
+  return (companions) => resolveImports(t, t.symvers!, m, companions);
+}
+
+function versionsSummary(versions: readonly ModversionInfo[] | null): ModuleSide['versions'] {
+  if (!versions) return null;
+  const ml = versions.find((v) => v.name === 'module_layout');
+  return ml ? { count: versions.length, moduleLayoutCrc: ml.crc } : { count: versions.length };
+}
+
+/** The rest of the symbols check: every import looked up in the target and the companions. */
+async function resolveImports(t: TargetKernel, symvers: NonNullable<TargetKernel['symvers']>, m: ModuleSide, companions: () => ModuleFactsIndex): Promise<Finding[]> {
+  const { imports, versions, license, importedNs } = m;
+  const out: Finding[] = [];
+  const kernelMv = targetModversions(t) ?? symvers.hasCrcs;
   const gplOk = license?.gplCompatible ?? false;
-  const importedNs = ctx.modinfo ? modinfoValues(ctx.modinfo, 'import_ns') : [];
   const allowMissingNs = targetOption(t, 'MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS') === true;
   const forceLoad = targetOption(t, 'MODULE_FORCE_LOAD') === true;
 
   // module_layout first (check_modstruct_version): a mismatch is ENOEXEC.
   if (kernelMv && versions) {
-    const ml = versions.find((v) => v.name === 'module_layout');
-    const ref = t.symvers.bySymbol.get('module_layout');
-    if (ml && ref && t.symvers.hasCrcs && ml.crc !== ref.crc) {
-      out.push(failed('symbol.crc-mismatch', `disagrees about version of symbol module_layout (module ${crcText(ml.crc)}, kernel ${crcText(ref.crc)}): struct module and friends differ`, { symbol: 'module_layout', errno: 'ENOEXEC', detail: { module: crcText(ml.crc), kernel: crcText(ref.crc) }, hint: 'rebuild the module against the target kernel\'s headers' }));
+    const ml = versions.moduleLayoutCrc;
+    const ref = symvers.bySymbol.get('module_layout');
+    if (ml !== undefined && ref && symvers.hasCrcs && ml !== ref.crc) {
+      out.push(failed('symbol.crc-mismatch', `disagrees about version of symbol module_layout (module ${crcText(ml)}, kernel ${crcText(ref.crc)}): struct module and friends differ`, { symbol: 'module_layout', errno: 'ENOEXEC', detail: { module: crcText(ml), kernel: crcText(ref.crc) }, hint: 'rebuild the module against the target kernel\'s headers' }));
     }
   }
   // A MODVERSIONS kernel and a module without any versions: try_to_force_load().
   let noVersions = false;
-  if (kernelMv && t.symvers.hasCrcs && !versions && imports.some((i) => !i.weak)) {
+  if (kernelMv && symvers.hasCrcs && !versions && imports.some((i) => !i.weak)) {
     noVersions = true;
     if (forceLoad) out.push(failed('modversions.missing', 'module has no symbol versions (__versions) and the target uses modversions: it loads only forced (taints F)', { severity: 'warning', field: '__versions' }));
     else out.push(failed('modversions.missing', 'module has no symbol versions (__versions) and the target uses modversions: "no versions for imported symbols"', { errno: 'ENOEXEC', field: '__versions', hint: 'build with CONFIG_MODVERSIONS like the target kernel' }));
-  } else if (kernelMv) out.push(passed('modversions.missing', versions ? `module carries ${versions.length} symbol versions` : 'no versioned imports needed'));
+  } else if (kernelMv) out.push(passed('modversions.missing', versions ? `module carries ${versions.count} symbol versions` : 'no versioned imports needed'));
   else out.push(skipped('modversions.missing', 'target kernel does not use modversions'));
 
   let resolved = 0, fromModules = 0, unknown = 0, crcBad = 0, gplBad = 0, nsBad = 0, noCrc = 0;
   const owners = new Set<string>();
   for (const imp of imports) {
-    if (archInternal(elf.header.machine, imp.name)) continue;
-    const name = elf.header.machine === EM.PPC64 && imp.name.startsWith('.') ? imp.name.slice(1) : imp.name;
-    const found = lookup(ctx, name);
+    if (archInternal(m.machine, imp.name)) continue;
+    const name = importedName(m.machine, imp.name);
+    const found = lookup(t, companions, m.name, name);
     const exp = found instanceof Promise ? await found : found;
     if (!exp) {
       if (imp.weak) continue; // weak references may stay unresolved
@@ -166,7 +222,7 @@ export async function checkSymbols(ctx: CheckContext): Promise<Finding[]> {
       }
     }
     // Namespaces
-    if (exp.namespace && !namespaceOk(exp.namespace, importedNs, ctx.name)) {
+    if (exp.namespace && !namespaceOk(exp.namespace, importedNs, m.name)) {
       nsBad++;
       const msg = `module uses symbol (${name}) from namespace ${exp.namespace}, but does not import it`;
       if (allowMissingNs) out.push(failed('namespace.missing-import', `${msg} (allowed: CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS)`, { symbol: name, severity: 'warning' }));
@@ -190,7 +246,7 @@ export async function checkSymbols(ctx: CheckContext): Promise<Finding[]> {
 /** Own exports already exported by the kernel image: "exports duplicate symbol" (ENOEXEC). */
 export function checkExports(ctx: CheckContext): Finding[] {
   const t = ctx.target;
-  const exports = moduleExports(ctx.mod.elf);
+  const exports = moduleExportsOf(ctx.mod);
   if (exports.length === 0) return [passed('exports.duplicate', 'module exports nothing')];
   if (!t.symvers) return [skipped('exports.duplicate', `cannot compare exports: ${t.missing.symvers ?? 'no Module.symvers'}`)];
   const out: Finding[] = [];
