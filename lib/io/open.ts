@@ -19,7 +19,7 @@ import { DEFAULT_MAX_OUTPUT } from '../compress/limits.js';
 import { elfError, hasElfMagic } from '../elf/header.js';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import type { ErrnoName } from '../errno.js';
-import { moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type OpenOptions } from '../module/module.js';
+import { imageFromBytes, moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type ModuleImage, type OpenOptions } from '../module/module.js';
 import { fileSource, readExactly } from './file-source.js';
 
 export { readExactly };
@@ -186,6 +186,13 @@ export function readRegularFile(path: string, options: { maxFileSize?: number } 
   }
 }
 
+/** A module file's (decompressed) image, not yet parsed: openModule before readModule. */
+export interface OpenedImage extends ModuleImage {
+  readonly path: string;
+  /** Release the file descriptor (a no-op for in-memory images). */
+  close(): void;
+}
+
 /**
  * Open a module file for reading. The returned module reads from the file
  * lazily: call close() when done. Errors carry `file`.
@@ -194,6 +201,26 @@ export async function openModule(
   path: string,
   options: OpenOptions & { maxFileSize?: number; scratch?: ModuleScratch; file?: RegularFile } = {},
 ): Promise<OpenedModule> {
+  const image = await openModuleImage(path, options);
+  try {
+    return { path, module: readModule(image.source, image.compression), close: image.close };
+  } catch (e) {
+    image.close();
+    if (e instanceof KmodkitError && e.file === undefined) e.file = path;
+    throw e;
+  }
+}
+
+/**
+ * openModule() up to the decompressed image: for a caller that reads the
+ * image its own way (modinfo's straight path to .modinfo), and may still
+ * readModule() it. An uncompressed file is read lazily through its
+ * descriptor: call close() when done. Errors carry `file`.
+ */
+export async function openModuleImage(
+  path: string,
+  options: OpenOptions & { maxFileSize?: number; scratch?: ModuleScratch; file?: RegularFile } = {},
+): Promise<OpenedImage> {
   // `file`: `path` already opened with openRegularFile (its descriptor is now this function's)
   const { fd, size } = options.file ?? openRegularFile(path, options);
   let keepOpen = false;
@@ -206,13 +233,12 @@ export async function openModule(
     }
     const format = detectCompression(src.read(0, Math.min(src.size, 16)));
     if (format === 'none') {
-      const module = readModule(src, { format, storedSize: size });
       keepOpen = true;
-      return { path, module, close: () => closeSync(fd) };
+      return { path, source: src, compression: { format, storedSize: size }, close: () => closeSync(fd) };
     }
     const data = scratch ? readExactly(fd, 0, size, path, scratchBuffer(scratch, 'input', size)) : src.read(0, src.size);
-    const module = await moduleFromBytes(data, await withNative(options, scratch));
-    return { path, module, close() {} };
+    const image = await imageFromBytes(data, await withNative(options, scratch));
+    return { path, ...image, close() {} };
   } catch (e) {
     if (e instanceof KmodkitError && e.file === undefined) e.file = path;
     throw e;
