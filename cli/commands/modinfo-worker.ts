@@ -3,21 +3,19 @@
  * files and posts the recorded output back to the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { renderPath } from './modinfo.js';
+import { renderPath, runState } from './modinfo.js';
 import type { RenderOptions } from './modinfo-parallel.js';
-import type { Pkcs7Memo } from '../../lib/module/pkcs7.js';
-import type { ModuleScratch } from '../../lib/io/open.js';
 
 function serve(opts: RenderOptions): void {
-  // This thread's last PKCS#7 message (modules signed by one key decode it
-  // once) and its decompression buffers.
-  const pkcs7Memo: Pkcs7Memo = {};
-  const scratch: ModuleScratch = {};
+  // This thread's last PKCS#7 message and signature fields (modules signed
+  // by one key decode them once), its decompression and output buffers.
+  const state = runState();
+  const text = { field: opts.field, nul: opts.nul, kmodCompat: opts.kmodCompat };
   parentPort!.on('message', async (m: { ci: number; args: string[] }) => {
     const events: (Uint8Array | string)[] = [];
     let failed = false;
     for (const a of m.args) {
-      const r = await renderPath(a, opts, pkcs7Memo, scratch);
+      const r = await renderPath(a, opts, text, state);
       events.push(...r.events);
       if (!r.ok) failed = true;
     }

@@ -6,15 +6,16 @@ import { hex } from '../../lib/bytes/reader.js';
 import { strerror } from '../../lib/errno.js';
 import { KmodkitError } from '../../lib/errors.js';
 import type { ModulesDir, Resolved } from '../../lib/io/modules-dir.js';
-import { openModule, openRegularFile, type ModuleScratch, type RegularFile } from '../../lib/io/open.js';
+import { openModule, openModuleImage, openRegularFile, type ModuleScratch, type OpenedImage, type RegularFile } from '../../lib/io/open.js';
 import { parseModinfo, type ModinfoEntry } from '../../lib/module/modinfo.js';
-import { modinfoEntries, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
+import { modinfoEntries, modinfoSectionOf, moduleInfo, moduleSignature, readModule, type KernelModule } from '../../lib/module/module.js';
 import type { Pkcs7Memo } from '../../lib/module/pkcs7.js';
+import { signatureFieldsReusing, type SignatureFieldsMemo } from '../../lib/module/signature.js';
 import { compressionPart } from '../../lib/module/document-parts.js';
 import { mergeParms } from '../../lib/module/parm.js';
 import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
-import { KMOD_COMPAT_VALUES, writeEntries, writeHeaderLine, writeParmList, type KmodCompat, type ModinfoTextOptions } from '../format/modinfo-text.js';
+import { ByteBuffer, KMOD_COMPAT_VALUES, composeModinfo, writeEntries, writeHeaderLine, writeParmList, type KmodCompat, type ModinfoTextOptions } from '../format/modinfo-text.js';
 import { Output, Recorder, type Sink } from '../format/output.js';
 
 const PROG = 'modinfo';
@@ -50,6 +51,18 @@ export interface Ctx {
   pkcs7Memo: Pkcs7Memo;
   /** Buffers reused from one compressed module to the next (modules are done with before the next opens). */
   scratch: ModuleScratch;
+  /** Where one module's text output is put together (composeModinfo). */
+  buffer: ByteBuffer;
+  /** The last signature's fields (shares pkcs7Memo). */
+  signatureMemo: SignatureFieldsMemo;
+}
+
+/** A Ctx's per-run state: memos and buffers (one per thread). */
+export type RunState = Pick<Ctx, 'pkcs7Memo' | 'scratch' | 'buffer' | 'signatureMemo'>;
+
+export function runState(): RunState {
+  const pkcs7Memo: Pkcs7Memo = {};
+  return { pkcs7Memo, scratch: {}, buffer: new ByteBuffer(), signatureMemo: { pkcs7: pkcs7Memo } };
 }
 
 /** `kmodkit modinfo --help`, loaded only when asked for. */
@@ -99,7 +112,7 @@ export async function runModinfo(args: readonly string[], version: string): Prom
     return 1;
   }
   const compat = kmodCompat as KmodCompat;
-  const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions, pkcs7Memo: {}, scratch: {} };
+  const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions, ...runState() };
   const args_ = scanned.positionals;
   // Threads start before the stat pass below, so their start-up overlaps it.
   // Threads pay off only when decompression dominates, that is for xz: each
@@ -151,15 +164,14 @@ export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: bool
   }
 }
 
-/** Render one module file's output into a recorder (used by the worker threads). */
-export async function renderPath(
-  arg: string,
-  opts: { field?: string; nul: boolean; json: boolean; kmodCompat?: KmodCompat },
-  pkcs7Memo: Pkcs7Memo = {},
-  scratch: ModuleScratch = {},
-): Promise<{ events: (Uint8Array | string)[]; ok: boolean }> {
+/**
+ * Render one module file's output into a recorder (used by the worker
+ * threads). `text`: the thread's text options, kept from one call to the next
+ * (the padded keys and signature fields they remember).
+ */
+export async function renderPath(arg: string, opts: { json: boolean }, text: ModinfoTextOptions, state: RunState = runState()): Promise<{ events: (Uint8Array | string)[]; ok: boolean }> {
   const rec = new Recorder();
-  const ok = await doArg({ out: rec, opts: { field: opts.field, nul: opts.nul, kmodCompat: opts.kmodCompat }, json: opts.json, mdOptions: {}, pkcs7Memo, scratch }, arg, false, true);
+  const ok = await doArg({ out: rec, opts: text, json: opts.json, mdOptions: {}, ...state }, arg, false, true);
   return { events: rec.seal(), ok };
 }
 
@@ -221,43 +233,55 @@ async function showFile(ctx: Ctx, filename: string, name: string, openPath = fil
     out.text(filename + (opts.nul ? '\0' : '\n'));
     return true;
   }
-  if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
-  return withEntries(ctx, name, openPath, (mod) => modinfoEntries(mod, { signature: true, pkcs7Memo: ctx.pkcs7Memo }), (_mod, entries) => writeBody(ctx, entries), file);
-}
-
-/**
- * Open a module, take its entries and hand them to `render`; any failure is
- * kmod's "could not get modinfo from 'NAME': <strerror>" line.
- */
-async function withEntries(
-  ctx: Ctx,
-  name: string,
-  openPath: string,
-  entriesOf: (mod: KernelModule) => ModinfoEntry[],
-  render: (mod: KernelModule, entries: ModinfoEntry[]) => void,
-  file?: RegularFile,
-): Promise<boolean> {
-  let opened;
+  let image: OpenedImage;
   try {
-    opened = await openModule(openPath, { scratch: ctx.scratch, file });
+    image = await openModuleImage(openPath, { scratch: ctx.scratch, file });
   } catch (e) {
+    if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
     return reportInfoError(ctx, name, e);
   }
   try {
+    if (composed(ctx, filename, image)) {
+      out.bytes(ctx.buffer.bytes());
+      return true;
+    }
+    // Anything composeModinfo leaves to the general path: every entry an object, and kmod's error lines.
+    if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
     let entries: ModinfoEntry[];
     try {
-      entries = entriesOf(opened.module);
+      entries = modinfoEntries(readModule(image.source, image.compression), { signature: true, pkcs7Memo: ctx.pkcs7Memo });
     } catch (e) {
       return reportInfoError(ctx, name, e);
     }
-    render(opened.module, entries);
+    writeBody(ctx, entries);
     return true;
   } finally {
-    opened.close();
+    image.close();
   }
 }
 
-function writeBody(ctx: Ctx, entries: readonly ModinfoEntry[]): void {
+/**
+ * The whole text output of one module put together in ctx.buffer from the
+ * raw .modinfo section and the signature fields, without the ElfFile or any
+ * entry object; false where the general path must run (its checks fail, or
+ * composeModinfo does not reproduce the case).
+ */
+function composed(ctx: Ctx, filename: string, image: OpenedImage): boolean {
+  let section: Uint8Array;
+  let sig;
+  try {
+    section = modinfoSectionOf(image.source);
+    sig = signatureFieldsReusing(image.source, ctx.signatureMemo);
+  } catch (e) {
+    if (e instanceof KmodkitError) return false; // the general path reports it
+    throw e;
+  }
+  ctx.buffer.pos = 0;
+  return composeModinfo(ctx.buffer, filename, section, sig, ctx.opts);
+}
+
+/** Everything after the filename line, from the entries (the general path; composeModinfo gives the same bytes where it applies). */
+export function writeBody(ctx: Pick<Ctx, 'out' | 'opts'>, entries: readonly ModinfoEntry[]): void {
   const { out, opts } = ctx;
   const merged = opts.field === undefined || opts.field === 'parm' ? mergeParms(entries) : undefined;
   if (merged) {
