@@ -67,17 +67,20 @@ function arenaBuffer(scratch: ModuleScratch, length: number): Uint8Array {
   return arena.subarray(used, used + length);
 }
 
-/** Largest scratch buffer kept for the next module: the few larger ones (amdgpu: 19 MB) get their own, soon collected. */
+/** Size of a scratch buffer, allocated whole on first use; a larger module replaces it with its own size (the largest met is kept: amdgpu, 19 MB). */
 const SCRATCH_KEPT = 4 * 2 ** 20;
 
 function scratchBuffer(scratch: ModuleScratch, which: 'input' | 'output', size: number): Uint8Array {
-  let b = scratch[which];
-  if (!b || b.length < size) {
-    if (size > SCRATCH_KEPT) return new Uint8Array(size);
-    // grow in 256 KiB steps: a sorted tree meets larger modules only a few times
-    b = new Uint8Array(Math.ceil(Math.max(size, 1) / 2 ** 18) * 2 ** 18);
-    scratch[which] = b;
+  const kept = scratch[which];
+  if (size > SCRATCH_KEPT) {
+    if (kept && kept.length >= size) return kept.subarray(0, size);
+    return (scratch[which] = new Uint8Array(size));
   }
+  // Full size at once: the pages a module does not reach are never touched
+  // (so cost no RSS), and no outgrown buffer is left for the collector
+  // (a young generation of 1 MiB promotes them; growing in steps left up to
+  // 2 x 34 MiB of them waiting for a full GC).
+  const b = kept ?? (scratch[which] = new Uint8Array(SCRATCH_KEPT));
   return b.subarray(0, size);
 }
 
