@@ -2,6 +2,7 @@
  * `kmodkit modinfo`: kmod 30's modinfo, byte for byte, plus --json.
  */
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { hex } from '../../lib/bytes/reader.js';
 import { strerror } from '../../lib/errno.js';
 import { KmodkitError } from '../../lib/errors.js';
@@ -16,7 +17,7 @@ import { mergeParms } from '../../lib/module/parm.js';
 import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
 import { ByteBuffer, KMOD_COMPAT_VALUES, composeModinfo, writeEntries, writeHeaderLine, writeParmList, type KmodCompat, type ModinfoTextOptions } from '../format/modinfo-text.js';
-import { Output, Recorder, type Sink } from '../format/output.js';
+import { Output, Recorder, replay, type Sink } from '../format/output.js';
 
 const PROG = 'modinfo';
 /** getopt spec; it is optSpec(MODINFO_HELP) (modinfo-help.ts, loaded only for --help; a unit test keeps the two equal). */
@@ -57,10 +58,10 @@ export interface Ctx {
   signatureMemo: SignatureFieldsMemo;
 }
 
-/** A Ctx's per-run state: memos and buffers (one per thread). */
-export type RunState = Pick<Ctx, 'pkcs7Memo' | 'scratch' | 'buffer' | 'signatureMemo'>;
+/** A Ctx's per-run state: memos and buffers (one per module in flight). */
+type RunState = Pick<Ctx, 'pkcs7Memo' | 'scratch' | 'buffer' | 'signatureMemo'>;
 
-export function runState(): RunState {
+function runState(): RunState {
   const pkcs7Memo: Pkcs7Memo = {};
   return { pkcs7Memo, scratch: {}, buffer: new ByteBuffer(), signatureMemo: { pkcs7: pkcs7Memo } };
 }
@@ -114,30 +115,58 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   const compat = kmodCompat as KmodCompat;
   const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions, ...runState() };
   const args_ = scanned.positionals;
-  // Threads start before the stat pass below, so their start-up overlaps it.
-  // Threads pay off only when decompression dominates, that is for xz: each
-  // thread loads the code and warms up its own JIT, which costs more than
-  // parsing plain .ko files takes, and than the native gzip and zstd
-  // decoders take (measured in bench/: zstd was no faster with a thread, and
-  // its peak RSS 40 MiB higher). The extension is a scheduling hint only;
-  // formats are still recognised by their magic bytes.
-  const xzArgs = byName ? 0 : args_.filter((a) => XZ_EXT.test(a)).length;
-  const parallel = xzArgs >= PARALLEL_MIN ? await import('./modinfo-parallel.js') : undefined;
-  const pool = parallel?.startWorkers({ field, nul, json, kmodCompat: compat });
+  // Batches of xz modules keep a few modules in flight: liblzma runs on
+  // libuv's pool threads (lib/io/native/libs.ts
+  // callOnPool) while this thread composes the output of the ones decoded,
+  // each in its own slot (buffers, memos, recorded output), written in
+  // argument order. No worker thread: no second heap, JIT or module load.
+  // Not for zstd (nor gzip): decoding is quick and a second slot's buffers
+  // cost more RSS than the overlap saves (.zst tree: 91 -> 100 MiB, wall
+  // within noise).
+  // The extension is a scheduling hint only; formats are still recognised
+  // by their magic bytes.
+  const compressedArgs = byName ? 0 : args_.filter((a) => DECODED_ON_POOL.test(a)).length;
   let failed = false;
-  if (parallel && pool) {
-    const isPath = args_.map((a) => !byName && isModuleFilename(a));
-    failed = await parallel.runParallel(pool, args_, isPath, (arg, k, sink) => doArg({ ...ctx, out: sink }, arg, byName, isPath[k]), out);
-  } else {
-    for (const arg of args_) if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
-  }
+  if (compressedArgs >= OVERLAP_MIN) failed = await overlapped(ctx, args_, byName);
+  else for (const arg of args_) if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
   out.flush();
   return failed ? 1 : 0;
 }
 
-/** Batches with at least this many .xz module files are spread over worker threads. */
-const PARALLEL_MIN = Number(process.env.KMODKIT_PARALLEL_MIN ?? 200);
-const XZ_EXT = /\.xz$/;
+/** Batches with at least this many .xz module files keep several in flight. */
+const OVERLAP_MIN = Number(process.env.KMODKIT_OVERLAP_MIN ?? 200);
+const DECODED_ON_POOL = /\.xz$/;
+
+/**
+ * doArg over `args` with up to one module per CPU (at most 4) in flight,
+ * each rendered into a Recorder by a slot of its own (RunState: the scratch
+ * buffers of a module in flight must not be shared), replayed in order. What
+ * waits is bounded: the slots' recordings and buffers.
+ */
+async function overlapped(ctx: Ctx, args: readonly string[], byName: boolean): Promise<boolean> {
+  const slots = Math.max(1, Math.min(availableParallelism(), 4));
+  // each slot its own text options too: the signature fields they remember follow the slot's memo
+  type Slot = RunState & Pick<Ctx, 'opts'>;
+  const free: Slot[] = Array.from({ length: slots }, () => ({ ...runState(), opts: { ...ctx.opts } }));
+  const inFlight: Promise<{ events: (Uint8Array | string)[]; ok: boolean; state: Slot }>[] = [];
+  const start = (arg: string, state: Slot) => {
+    const c: Ctx = { ...ctx, ...state, out: new Recorder() };
+    return doArg(c, arg, byName, undefined).then((ok) => {
+      if (c.md && !ctx.md) ctx.md = c.md;
+      return { events: (c.out as Recorder).seal(), ok, state };
+    });
+  };
+  let failed = false;
+  let next = 0;
+  while (next < args.length || inFlight.length > 0) {
+    while (next < args.length && free.length > 0) inFlight.push(start(args[next++], free.pop()!));
+    const r = await inFlight.shift()!;
+    replay(r.events, ctx.out);
+    if (!r.ok) failed = true;
+    free.push(r.state);
+  }
+  return failed;
+}
 
 /** One command-line argument: a name (-m), a module file, or an alias. */
 export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: boolean): Promise<boolean> {
@@ -162,17 +191,6 @@ export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: bool
     ctx.out.error(`${PROG}: ERROR: ${e.describe()}`);
     return false;
   }
-}
-
-/**
- * Render one module file's output into a recorder (used by the worker
- * threads). `text`: the thread's text options, kept from one call to the next
- * (the padded keys and signature fields they remember).
- */
-export async function renderPath(arg: string, opts: { json: boolean }, text: ModinfoTextOptions, state: RunState = runState()): Promise<{ events: (Uint8Array | string)[]; ok: boolean }> {
-  const rec = new Recorder();
-  const ok = await doArg({ out: rec, opts: text, json: opts.json, mdOptions: {}, ...state }, arg, false, true);
-  return { events: rec.seal(), ok };
 }
 
 /** lib/io/modules-dir (and the index readers) load only for names and aliases. */
