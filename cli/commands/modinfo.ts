@@ -3,22 +3,24 @@
  * kmod 30's with --kmod-compat=30), plus --json.
  */
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { hex } from '../../lib/bytes/reader.js';
 import { strerror } from '../../lib/errno.js';
 import { KmodkitError } from '../../lib/errors.js';
 import type { ModulesDir, Resolved } from '../../lib/io/modules-dir.js';
-import { openModule, openRegularFile, type ModuleScratch, type RegularFile } from '../../lib/io/open.js';
+import { openModule, openModuleImage, openRegularFile, type ModuleScratch, type OpenedImage, type RegularFile } from '../../lib/io/open.js';
 import { parseModinfo, type ModinfoEntry } from '../../lib/module/modinfo.js';
-import { modinfoEntries, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
+import { modinfoEntries, modinfoSectionOf, moduleInfo, moduleSignature, readModule, type KernelModule } from '../../lib/module/module.js';
 import type { Pkcs7Memo } from '../../lib/module/pkcs7.js';
+import { signatureFieldsReusing, type SignatureFieldsMemo } from '../../lib/module/signature.js';
 import { compressionPart } from '../../lib/module/document-parts.js';
 import { mergeParms } from '../../lib/module/parm.js';
 import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
 import type { KmodCompat } from '../../lib/kmod-compat.js';
-import { writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
+import { ByteBuffer, composeModinfo, writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
 import { resolveKmodCompat } from '../kmod-compat.js';
-import { Output, Recorder, type Sink } from '../format/output.js';
+import { Output, Recorder, replay, type Sink } from '../format/output.js';
 
 const PROG = 'modinfo';
 /** getopt spec; it is optSpec(MODINFO_HELP) (modinfo-help.ts, loaded only for --help; a unit test keeps the two equal). */
@@ -53,6 +55,18 @@ export interface Ctx {
   pkcs7Memo: Pkcs7Memo;
   /** Buffers reused from one compressed module to the next (modules are done with before the next opens). */
   scratch: ModuleScratch;
+  /** Where one module's text output is put together (composeModinfo). */
+  buffer: ByteBuffer;
+  /** The last signature's fields (shares pkcs7Memo). */
+  signatureMemo: SignatureFieldsMemo;
+}
+
+/** A Ctx's per-run state: memos and buffers (one per module in flight). */
+type RunState = Pick<Ctx, 'pkcs7Memo' | 'scratch' | 'buffer' | 'signatureMemo'>;
+
+function runState(): RunState {
+  const pkcs7Memo: Pkcs7Memo = {};
+  return { pkcs7Memo, scratch: {}, buffer: new ByteBuffer(), signatureMemo: { pkcs7: pkcs7Memo } };
 }
 
 /** `kmodkit modinfo --help`, loaded only when asked for. */
@@ -103,32 +117,60 @@ export async function runModinfo(args: readonly string[], version: string): Prom
     return 1;
   }
   const compat = resolved.compat;
-  const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions, pkcs7Memo: {}, scratch: {} };
+  const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions, ...runState() };
   const args_ = scanned.positionals;
-  // Threads start before the stat pass below, so their start-up overlaps it.
-  // Threads pay off only when decompression dominates, that is for xz: each
-  // thread loads the code and warms up its own JIT, which costs more than
-  // parsing plain .ko files takes, and than the native gzip and zstd
-  // decoders take (measured in bench/: zstd was no faster with a thread, and
-  // its peak RSS 40 MiB higher). The extension is a scheduling hint only;
-  // formats are still recognised by their magic bytes.
-  const xzArgs = byName ? 0 : args_.filter((a) => XZ_EXT.test(a)).length;
-  const parallel = xzArgs >= PARALLEL_MIN ? await import('./modinfo-parallel.js') : undefined;
-  const pool = parallel?.startWorkers({ field, nul, json, kmodCompat: compat });
+  // Batches of xz modules keep a few modules in flight: liblzma runs on
+  // libuv's pool threads (lib/io/native/libs.ts
+  // callOnPool) while this thread composes the output of the ones decoded,
+  // each in its own slot (buffers, memos, recorded output), written in
+  // argument order. No worker thread: no second heap, JIT or module load.
+  // Not for zstd (nor gzip): decoding is quick and a second slot's buffers
+  // cost more RSS than the overlap saves (.zst tree: 91 -> 100 MiB, wall
+  // within noise).
+  // The extension is a scheduling hint only; formats are still recognised
+  // by their magic bytes.
+  const compressedArgs = byName ? 0 : args_.filter((a) => DECODED_ON_POOL.test(a)).length;
   let failed = false;
-  if (parallel && pool) {
-    const isPath = args_.map((a) => !byName && isModuleFilename(a));
-    failed = await parallel.runParallel(pool, args_, isPath, (arg, k, sink) => doArg({ ...ctx, out: sink }, arg, byName, isPath[k]), out);
-  } else {
-    for (const arg of args_) if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
-  }
+  if (compressedArgs >= OVERLAP_MIN) failed = await overlapped(ctx, args_, byName);
+  else for (const arg of args_) if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
   out.flush();
   return failed ? 1 : 0;
 }
 
-/** Batches with at least this many .xz module files are spread over worker threads. */
-const PARALLEL_MIN = Number(process.env.KMODKIT_PARALLEL_MIN ?? 200);
-const XZ_EXT = /\.xz$/;
+/** Batches with at least this many .xz module files keep several in flight. */
+const OVERLAP_MIN = Number(process.env.KMODKIT_OVERLAP_MIN ?? 200);
+const DECODED_ON_POOL = /\.xz$/;
+
+/**
+ * doArg over `args` with up to one module per CPU (at most 4) in flight,
+ * each rendered into a Recorder by a slot of its own (RunState: the scratch
+ * buffers of a module in flight must not be shared), replayed in order. What
+ * waits is bounded: the slots' recordings and buffers.
+ */
+async function overlapped(ctx: Ctx, args: readonly string[], byName: boolean): Promise<boolean> {
+  const slots = Math.max(1, Math.min(availableParallelism(), 4));
+  // each slot its own text options too: the signature fields they remember follow the slot's memo
+  type Slot = RunState & Pick<Ctx, 'opts'>;
+  const free: Slot[] = Array.from({ length: slots }, () => ({ ...runState(), opts: { ...ctx.opts } }));
+  const inFlight: Promise<{ events: (Uint8Array | string)[]; ok: boolean; state: Slot }>[] = [];
+  const start = (arg: string, state: Slot) => {
+    const c: Ctx = { ...ctx, ...state, out: new Recorder() };
+    return doArg(c, arg, byName, undefined).then((ok) => {
+      if (c.md && !ctx.md) ctx.md = c.md;
+      return { events: (c.out as Recorder).seal(), ok, state };
+    });
+  };
+  let failed = false;
+  let next = 0;
+  while (next < args.length || inFlight.length > 0) {
+    while (next < args.length && free.length > 0) inFlight.push(start(args[next++], free.pop()!));
+    const r = await inFlight.shift()!;
+    replay(r.events, ctx.out);
+    if (!r.ok) failed = true;
+    free.push(r.state);
+  }
+  return failed;
+}
 
 /** One command-line argument: a name (-m), a module file, or an alias. */
 export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: boolean): Promise<boolean> {
@@ -153,18 +195,6 @@ export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: bool
     ctx.out.error(`${PROG}: ERROR: ${e.describe()}`);
     return false;
   }
-}
-
-/** Render one module file's output into a recorder (used by the worker threads). */
-export async function renderPath(
-  arg: string,
-  opts: { field?: string; nul: boolean; json: boolean; kmodCompat?: KmodCompat },
-  pkcs7Memo: Pkcs7Memo = {},
-  scratch: ModuleScratch = {},
-): Promise<{ events: (Uint8Array | string)[]; ok: boolean }> {
-  const rec = new Recorder();
-  const ok = await doArg({ out: rec, opts: { field: opts.field, nul: opts.nul, kmodCompat: opts.kmodCompat }, json: opts.json, mdOptions: {}, pkcs7Memo, scratch }, arg, false, true);
-  return { events: rec.seal(), ok };
 }
 
 /** lib/io/modules-dir (and the index readers) load only for names and aliases. */
@@ -225,43 +255,55 @@ async function showFile(ctx: Ctx, filename: string, name: string, openPath = fil
     out.text(filename + (opts.nul ? '\0' : '\n'));
     return true;
   }
-  if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
-  return withEntries(ctx, name, openPath, (mod) => modinfoEntries(mod, { signature: true, pkcs7Memo: ctx.pkcs7Memo }), (_mod, entries) => writeBody(ctx, entries), file);
-}
-
-/**
- * Open a module, take its entries and hand them to `render`; any failure is
- * kmod's "could not get modinfo from 'NAME': <strerror>" line.
- */
-async function withEntries(
-  ctx: Ctx,
-  name: string,
-  openPath: string,
-  entriesOf: (mod: KernelModule) => ModinfoEntry[],
-  render: (mod: KernelModule, entries: ModinfoEntry[]) => void,
-  file?: RegularFile,
-): Promise<boolean> {
-  let opened;
+  let image: OpenedImage;
   try {
-    opened = await openModule(openPath, { scratch: ctx.scratch, file });
+    image = await openModuleImage(openPath, { scratch: ctx.scratch, file });
   } catch (e) {
+    if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
     return reportInfoError(ctx, name, e);
   }
   try {
+    if (composed(ctx, filename, image)) {
+      out.bytes(ctx.buffer.bytes());
+      return true;
+    }
+    // Anything composeModinfo leaves to the general path: every entry an object, and kmod's error lines.
+    if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
     let entries: ModinfoEntry[];
     try {
-      entries = entriesOf(opened.module);
+      entries = modinfoEntries(readModule(image.source, image.compression), { signature: true, pkcs7Memo: ctx.pkcs7Memo });
     } catch (e) {
       return reportInfoError(ctx, name, e);
     }
-    render(opened.module, entries);
+    writeBody(ctx, entries);
     return true;
   } finally {
-    opened.close();
+    image.close();
   }
 }
 
-function writeBody(ctx: Ctx, entries: readonly ModinfoEntry[]): void {
+/**
+ * The whole text output of one module put together in ctx.buffer from the
+ * raw .modinfo section and the signature fields, without the ElfFile or any
+ * entry object; false where the general path must run (its checks fail, or
+ * composeModinfo does not reproduce the case).
+ */
+function composed(ctx: Ctx, filename: string, image: OpenedImage): boolean {
+  let section: Uint8Array;
+  let sig;
+  try {
+    section = modinfoSectionOf(image.source);
+    sig = signatureFieldsReusing(image.source, ctx.signatureMemo);
+  } catch (e) {
+    if (e instanceof KmodkitError) return false; // the general path reports it
+    throw e;
+  }
+  ctx.buffer.pos = 0;
+  return composeModinfo(ctx.buffer, filename, section, sig, ctx.opts);
+}
+
+/** Everything after the filename line, from the entries (the general path; composeModinfo gives the same bytes where it applies). */
+export function writeBody(ctx: Pick<Ctx, 'out' | 'opts'>, entries: readonly ModinfoEntry[]): void {
   const { out, opts } = ctx;
   const merged = opts.field === undefined || opts.field === 'parm' ? mergeParms(entries) : undefined;
   if (merged) {

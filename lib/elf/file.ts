@@ -5,7 +5,7 @@
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
 import { readElfHeader, type ElfHeader } from './header.js';
-import { findSection, readSectionHeaders, sectionData, type ElfSection } from './sections.js';
+import { findSection, findSectionSpan, readSectionHeaders, readSectionTable, sectionData, type ElfSection } from './sections.js';
 import { findSymtab, readSymbolTable, type SymbolTable } from './symbols.js';
 import { readRelocations, relocationSectionsFor, type ElfRelocation, type RelocationSection } from './relocations.js';
 
@@ -38,6 +38,18 @@ export function section(elf: ElfFile, name: string): ElfSection | undefined {
 export function sectionBytes(elf: ElfFile, name: string): Uint8Array | undefined {
   const s = findSection(elf.sections, name);
   return s ? sectionData(elf.source, s) : undefined;
+}
+
+/**
+ * sectionBytes(readElf(source), name) for an ASCII name, without building
+ * the ElfFile: the same checks (and errors) for the header and the section
+ * table, but no object per section.
+ */
+export function sectionBytesOf(source: ByteSource, ascii: string): Uint8Array | undefined {
+  const { header } = readElfHeader(source);
+  const s = findSectionSpan(readSectionTable(source, header), ascii);
+  if (!s) return undefined;
+  return s.nobits ? new Uint8Array(0) : source.read(s.offset, s.size);
 }
 
 export function data(elf: ElfFile, s: ElfSection): Uint8Array {

@@ -28,7 +28,24 @@ export interface ElfSection {
   readonly inFile: boolean;
 }
 
-export function readSectionHeaders(src: ByteSource, header: ElfHeader): ElfSection[] {
+/**
+ * The section header table and the section-name string table, checked as
+ * libkmod checks them before it trusts a file: what readSectionHeaders
+ * decodes, and what a caller that wants one section can search without a
+ * per-section object (findSectionSpan).
+ */
+export interface SectionTable {
+  /** The section header table's bytes, in the file's byte order. */
+  readonly b: Bytes;
+  readonly S: Elf_Shdr;
+  readonly shnum: number;
+  readonly shoff: number;
+  /** .shstrtab (ends with NUL). */
+  readonly names: Uint8Array;
+  readonly fileSize: number;
+}
+
+export function readSectionTable(src: ByteSource, header: ElfHeader): SectionTable {
   const S = ELF_STRUCTS[header.class].Shdr;
   if (header.shentsize !== S.sizeof) {
     throw elfError(`e_shentsize is ${header.shentsize}, expected ${S.sizeof}`, 'EINVAL');
@@ -55,12 +72,50 @@ export function readSectionHeaders(src: ByteSource, header: ElfHeader): ElfSecti
   if (names[names.length - 1] !== 0) {
     throw elfError('section name string table does not end with NUL', 'EINVAL', 'EELFSECTION');
   }
-  const sections: ElfSection[] = new Array(header.shnum);
-  for (let i = 0; i < header.shnum; i++) {
+  return { b, S, shnum: header.shnum, shoff: header.shoff, names, fileSize: src.size };
+}
+
+export function readSectionHeaders(src: ByteSource, header: ElfHeader): ElfSection[] {
+  const { b, S, shnum, shoff, names, fileSize } = readSectionTable(src, header);
+  const sections: ElfSection[] = new Array(shnum);
+  for (let i = 0; i < shnum; i++) {
     const o = i * S.sizeof;
-    sections[i] = shdr(b, S, o, i, header.shoff + o, src.size, names);
+    sections[i] = shdr(b, S, o, i, shoff + o, fileSize, names);
   }
   return sections;
+}
+
+/** Whether the NUL-terminated name at `o` in `names` equals `ascii` (raw bytes compared, nothing decoded). */
+function nameAt(names: Uint8Array, o: number, ascii: string): boolean {
+  if (o + ascii.length >= names.length) return false;
+  for (let i = 0; i < ascii.length; i++) if (names[o + i] !== ascii.charCodeAt(i)) return false;
+  return names[o + ascii.length] === 0;
+}
+
+/** Where a section's data lies: findSection's answer, read from the table's bytes. */
+export interface SectionSpan {
+  readonly index: number;
+  readonly nobits: boolean;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/**
+ * findSection(readSectionHeaders(...), name) for an ASCII name, without
+ * decoding the other sections: the first section from index 1 with this
+ * name whose data lies in the file, or a NOBITS one.
+ */
+export function findSectionSpan(t: SectionTable, ascii: string): SectionSpan | undefined {
+  const { b, S, names } = t;
+  for (let i = 1; i < t.shnum; i++) {
+    const o = i * S.sizeof;
+    if (!nameAt(names, field(b, o, S.sh_name), ascii)) continue;
+    const nobits = field(b, o, S.sh_type) === SHT_NOBITS;
+    const offset = field(b, o, S.sh_offset);
+    const size = field(b, o, S.sh_size);
+    if (nobits || inRange(offset, size, t.fileSize)) return { index: i, nobits, offset, size };
+  }
+  return undefined;
 }
 
 /**
@@ -96,11 +151,7 @@ class Section implements ElfSection {
 
   /** Whether the name equals `ascii` (compared on the raw bytes, nothing decoded). */
   nameIs(ascii: string): boolean {
-    const n = this.names;
-    const o = this.nameOffset;
-    if (o + ascii.length >= n.length) return false;
-    for (let i = 0; i < ascii.length; i++) if (n[o + i] !== ascii.charCodeAt(i)) return false;
-    return n[o + ascii.length] === 0;
+    return nameAt(this.names, this.nameOffset, ascii);
   }
 
   toJSON(): Record<string, unknown> {

@@ -19,7 +19,7 @@ import { DEFAULT_MAX_OUTPUT } from '../compress/limits.js';
 import { elfError, hasElfMagic } from '../elf/header.js';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import type { ErrnoName } from '../errno.js';
-import { moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type OpenOptions } from '../module/module.js';
+import { imageFromBytes, moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type ModuleImage, type OpenOptions } from '../module/module.js';
 import { fileSource, readExactly } from './file-source.js';
 
 export { readExactly };
@@ -67,17 +67,20 @@ function arenaBuffer(scratch: ModuleScratch, length: number): Uint8Array {
   return arena.subarray(used, used + length);
 }
 
-/** Largest scratch buffer kept for the next module: the few larger ones (amdgpu: 19 MB) get their own, soon collected. */
+/** Size of a scratch buffer, allocated whole on first use; a larger module replaces it with its own size (the largest met is kept: amdgpu, 19 MB). */
 const SCRATCH_KEPT = 4 * 2 ** 20;
 
 function scratchBuffer(scratch: ModuleScratch, which: 'input' | 'output', size: number): Uint8Array {
-  let b = scratch[which];
-  if (!b || b.length < size) {
-    if (size > SCRATCH_KEPT) return new Uint8Array(size);
-    // grow in 256 KiB steps: a sorted tree meets larger modules only a few times
-    b = new Uint8Array(Math.ceil(Math.max(size, 1) / 2 ** 18) * 2 ** 18);
-    scratch[which] = b;
+  const kept = scratch[which];
+  if (size > SCRATCH_KEPT) {
+    if (kept && kept.length >= size) return kept.subarray(0, size);
+    return (scratch[which] = new Uint8Array(size));
   }
+  // Full size at once: the pages a module does not reach are never touched
+  // (so cost no RSS), and no outgrown buffer is left for the collector
+  // (a young generation of 1 MiB promotes them; growing in steps left up to
+  // 2 x 34 MiB of them waiting for a full GC).
+  const b = kept ?? (scratch[which] = new Uint8Array(SCRATCH_KEPT));
   return b.subarray(0, size);
 }
 
@@ -186,6 +189,13 @@ export function readRegularFile(path: string, options: { maxFileSize?: number } 
   }
 }
 
+/** A module file's (decompressed) image, not yet parsed: openModule before readModule. */
+export interface OpenedImage extends ModuleImage {
+  readonly path: string;
+  /** Release the file descriptor (a no-op for in-memory images). */
+  close(): void;
+}
+
 /**
  * Open a module file for reading. The returned module reads from the file
  * lazily: call close() when done. Errors carry `file`.
@@ -194,6 +204,26 @@ export async function openModule(
   path: string,
   options: OpenOptions & { maxFileSize?: number; scratch?: ModuleScratch; file?: RegularFile } = {},
 ): Promise<OpenedModule> {
+  const image = await openModuleImage(path, options);
+  try {
+    return { path, module: readModule(image.source, image.compression), close: image.close };
+  } catch (e) {
+    image.close();
+    if (e instanceof KmodkitError && e.file === undefined) e.file = path;
+    throw e;
+  }
+}
+
+/**
+ * openModule() up to the decompressed image: for a caller that reads the
+ * image its own way (modinfo's straight path to .modinfo), and may still
+ * readModule() it. An uncompressed file is read lazily through its
+ * descriptor: call close() when done. Errors carry `file`.
+ */
+export async function openModuleImage(
+  path: string,
+  options: OpenOptions & { maxFileSize?: number; scratch?: ModuleScratch; file?: RegularFile } = {},
+): Promise<OpenedImage> {
   // `file`: `path` already opened with openRegularFile (its descriptor is now this function's)
   const { fd, size } = options.file ?? openRegularFile(path, options);
   let keepOpen = false;
@@ -206,13 +236,12 @@ export async function openModule(
     }
     const format = detectCompression(src.read(0, Math.min(src.size, 16)));
     if (format === 'none') {
-      const module = readModule(src, { format, storedSize: size });
       keepOpen = true;
-      return { path, module, close: () => closeSync(fd) };
+      return { path, source: src, compression: { format, storedSize: size }, close: () => closeSync(fd) };
     }
     const data = scratch ? readExactly(fd, 0, size, path, scratchBuffer(scratch, 'input', size)) : src.read(0, src.size);
-    const module = await moduleFromBytes(data, await withNative(options, scratch));
-    return { path, module, close() {} };
+    const image = await imageFromBytes(data, await withNative(options, scratch));
+    return { path, ...image, close() {} };
   } catch (e) {
     if (e instanceof KmodkitError && e.file === undefined) e.file = path;
     throw e;

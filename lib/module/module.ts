@@ -5,7 +5,7 @@
  */
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
-import { readElf, section, sectionBytes, type ElfFile } from '../elf/file.js';
+import { readElf, section, sectionBytes, sectionBytesOf, type ElfFile } from '../elf/file.js';
 import { parseModinfo, type ModinfoEntry } from './modinfo.js';
 import { findSignatureIn, isSignatureError, signatureModinfoEntries, signatureModinfoEntriesWithoutCrypto, type ModinfoSignatureOptions, type ModuleSignature, type Pkcs7Memo } from './signature.js';
 import { detectCompression, type Compression } from '../compress/detect.js';
@@ -82,6 +82,17 @@ export function moduleInfo(mod: KernelModule): ModinfoEntry[] {
   return mod.cache.modinfo;
 }
 
+/**
+ * The raw .modinfo section moduleInfo() parses, read from a module image
+ * without building its ElfFile (for a caller that needs nothing else: modinfo
+ * over a tree). Same checks and errors as readModule() + moduleInfo().
+ */
+export function modinfoSectionOf(source: ByteSource): Uint8Array {
+  const data = sectionBytesOf(source, '.modinfo');
+  if (data === undefined) throw new KmodkitError('EMODINFO', 'module has no .modinfo section', { errno: 'ENOENT' });
+  return data;
+}
+
 export function hasModinfo(mod: KernelModule): boolean {
   return section(mod.elf, '.modinfo') !== undefined;
 }
@@ -131,18 +142,33 @@ export interface OpenOptions {
 /** The bytes kmod reads to sniff the format; a shorter file is EINVAL. */
 export const MAGIC_PROBE = 6;
 
-/** Parse module bytes (possibly compressed). Pure apart from the async decoders. */
-export async function moduleFromBytes(data: Uint8Array, options: OpenOptions = {}): Promise<KernelModule> {
+/** A decompressed module image and how it was stored (moduleFromBytes before the ELF is read). */
+export interface ModuleImage {
+  readonly source: ByteSource;
+  readonly compression: CompressionInfo;
+}
+
+/** Decompress module bytes when compressed. Pure apart from the async decoders. */
+export async function imageFromBytes(data: Uint8Array, options: OpenOptions = {}): Promise<ModuleImage> {
   if (data.length < MAGIC_PROBE) throw new KmodkitError('EFORMAT', `file too short (${data.length} bytes)`, { errno: 'EINVAL' });
   const format = detectCompression(data.subarray(0, 16));
-  if (format === 'none') return readModule(memorySource(data), { format, storedSize: data.length });
+  if (format === 'none') return { source: memorySource(data), compression: { format, storedSize: data.length } };
   // The decoders (WebAssembly xz, fflate, fzstd) load only when a compressed module is met.
   const decode = options.decompress ?? (await import('../compress/index.js')).decompress;
   const out = await decode(data, { maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT });
-  return readModule(memorySource(out.data), {
-    format: out.compression,
-    storedSize: data.length,
-    ...(out.xz ? { xzCheck: out.xz.check, xzStreams: out.xz.streams } : {}),
-    ...(out.gzipMembers !== undefined ? { gzipMembers: out.gzipMembers } : {}),
-  });
+  return {
+    source: memorySource(out.data),
+    compression: {
+      format: out.compression,
+      storedSize: data.length,
+      ...(out.xz ? { xzCheck: out.xz.check, xzStreams: out.xz.streams } : {}),
+      ...(out.gzipMembers !== undefined ? { gzipMembers: out.gzipMembers } : {}),
+    },
+  };
+}
+
+/** Parse module bytes (possibly compressed). Pure apart from the async decoders. */
+export async function moduleFromBytes(data: Uint8Array, options: OpenOptions = {}): Promise<KernelModule> {
+  const image = await imageFromBytes(data, options);
+  return readModule(image.source, image.compression);
 }

@@ -320,29 +320,33 @@ const HEXDIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 65, 66, 67, 68, 69, 7
 
 /** kmodHex() as ASCII bytes, built in one buffer: rows of 20 bytes ("XX:" each), "\n\t\t" between rows. */
 export function kmodHexBytes(bytes: Uint8Array): Uint8Array {
-  const n = bytes.length;
-  if (n === 0) return new Uint8Array(0);
-  const breaks = Math.floor((n - 1) / 20);
-  const out = new Uint8Array(n * 3 + breaks * 3);
-  let j = 0;
-  for (let row = 0; row < n; row += 20) {
-    const end = Math.min(row + 20, n);
-    for (let i = row; i < end; i++) {
-      const b = bytes[i];
-      out[j] = HEXDIGITS[b >> 4];
-      out[j + 1] = HEXDIGITS[b & 15];
-      out[j + 2] = 58; // ':'
-      j += 3;
+  const out = new Uint8Array(kmodHexLength(bytes.length));
+  kmodHexInto(bytes, out, 0);
+  return out;
+}
+
+/** Length of kmodHex() of `n` bytes. */
+export function kmodHexLength(n: number): number {
+  return n === 0 ? 0 : n * 3 + Math.floor((n - 1) / 20) * 3 - 1;
+}
+
+/** kmodHexBytes() written into `out` at `at` (kmodHexLength(bytes.length) bytes); returns the end. */
+export function kmodHexInto(bytes: Uint8Array, out: Uint8Array, at: number): number {
+  let j = at;
+  for (let i = 0; i < bytes.length; i++) {
+    if (i > 0) {
+      out[j++] = 58; // ':'
+      if (i % 20 === 0) {
+        out[j++] = 10;
+        out[j++] = 9;
+        out[j++] = 9;
+      }
     }
-    if (end < n) {
-      out[j] = 10;
-      out[j + 1] = 9;
-      out[j + 2] = 9;
-      j += 3;
-    }
+    const b = bytes[i];
+    out[j++] = HEXDIGITS[b >> 4];
+    out[j++] = HEXDIGITS[b & 15];
   }
-  // no ':' after the last byte
-  return out.subarray(0, out.length - 1);
+  return j;
 }
 
 const latin1 = new TextDecoder('latin1');
@@ -405,4 +409,78 @@ export function signatureModinfoEntriesWithoutCrypto(src: ByteSource): ModinfoEn
   if (r.idType !== PKEY_ID_PKCS7) return signatureModinfoEntries(findSignature(bytes));
   const empty = new Uint8Array(0);
   return [asciiEntry('sig_id', 'PKCS#7'), signerEntry(empty), hexEntry('sig_key', empty), asciiEntry('sig_hashalgo', 'unknown'), hexEntry('signature', empty)];
+}
+
+// ---------------------------------------------------------------------------
+// The fields modinfo prints, remembered from one module to the next
+// ---------------------------------------------------------------------------
+
+/** signatureModinfoEntries() split for a writer: the fields before `signature`, and the signature's raw bytes. */
+export interface SignatureFields {
+  /** sig_id, signer, sig_key, sig_hashalgo. The same array for every module whose trailer matched the memo's. */
+  readonly head: readonly ModinfoEntry[];
+  /** What `signature` shows (as kmodHex): the raw bytes. */
+  readonly signature: Uint8Array;
+}
+
+/**
+ * The last PKCS#7 trailer whose fields were shown (one per run and thread):
+ * modules signed by one key have trailers that differ only in the
+ * encryptedDigest, whose bytes the decoding copies and never interprets
+ * (the rule parsePkcs7Reusing relies on).
+ */
+export interface SignatureFieldsMemo {
+  last?: {
+    /** struct module_signature's 12 bytes and the PKCS#7 message before it: the last sig_len + 12 bytes before the marker. */
+    trailer: Uint8Array;
+    /** Where the encryptedDigest lies in `trailer`. */
+    from: number;
+    to: number;
+    head: readonly ModinfoEntry[];
+  };
+  pkcs7: Pkcs7Memo;
+}
+
+/**
+ * signatureModinfoEntries(findSignatureIn(src)) as SignatureFields, or null
+ * where that has no entries: unsigned, not shown by kmod, or malformed (a
+ * signature error: kmod shows no fields, and neither does modinfoEntries).
+ * A PKCS#7 trailer equal to the memo's but for the encryptedDigest is not
+ * decoded again.
+ */
+export function signatureFieldsReusing(src: ByteSource, memo: SignatureFieldsMemo): SignatureFields | null {
+  const fixed = MARKER.length + MODULE_SIGNATURE_STRUCT_SIZE;
+  const last = memo.last;
+  if (last && src.size >= fixed) {
+    const end = src.read(src.size - fixed, fixed);
+    const sigLen = ((end[8] << 24) | (end[9] << 16) | (end[10] << 8) | end[11]) >>> 0;
+    const n = last.trailer.length;
+    // the same struct (so the same lengths, which must still fit this image: checkLengths)
+    if (sigLen + MODULE_SIGNATURE_STRUCT_SIZE === n && hasSignatureMarker(end) && end[3] + end[4] + sigLen <= src.size - fixed) {
+      const t = src.read(src.size - MARKER.length - n, n);
+      let i = 0;
+      while (i < last.from && t[i] === last.trailer[i]) i++;
+      if (i === last.from) {
+        i = last.to;
+        while (i < n && t[i] === last.trailer[i]) i++;
+        if (i === n) return { head: last.head, signature: t.subarray(last.from, last.to) };
+      }
+    }
+  }
+  let sig: ModuleSignature | null;
+  try {
+    sig = findSignatureIn(src, memo.pkcs7);
+  } catch (e) {
+    if (!isSignatureError(e)) throw e;
+    return null;
+  }
+  const entries = signatureModinfoEntries(sig);
+  if (sig === null || entries.length === 0) return null;
+  const head = entries.slice(0, entries.length - 1);
+  const from = sig.pkcs7?.signerInfos[0].signatureOffset;
+  if (sig.idType === 'PKCS#7' && from !== undefined) {
+    const n = sig.raw.sigLen + MODULE_SIGNATURE_STRUCT_SIZE;
+    memo.last = { trailer: src.read(src.size - MARKER.length - n, n).slice(), from, to: from + sig.signature.length, head };
+  }
+  return { head, signature: sig.signature };
 }

@@ -15,8 +15,9 @@
  * so that lazy getters and the formatting code run too.
  */
 import { openSync } from 'node:fs';
-import { KmodkitError } from '../../lib/errors.js';
-import { modinfoEntries, moduleFromBytes, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
+import { KmodkitError, isKmodkitError } from '../../lib/errors.js';
+import { modinfoEntries, modinfoSectionOf, moduleFromBytes, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
+import { signatureFieldsReusing, type SignatureFieldsMemo } from '../../lib/module/signature.js';
 import { mergeParms } from '../../lib/module/parm.js';
 import { basicModversions, dumpModversionsKmod30, extendedModversions } from '../../lib/module/versions.js';
 import { moduleExports } from '../../lib/module/exports.js';
@@ -32,11 +33,11 @@ import { preflight } from '../../lib/load/preflight.js';
 import { stripForForce } from '../../lib/load/strip.js';
 import { buildParamsString } from '../../lib/load/params-string.js';
 import { chooseRoute } from '../../lib/load/loader.js';
-import { jsonOf } from '../../cli/commands/modinfo.js';
+import { jsonOf, writeBody } from '../../cli/commands/modinfo.js';
 import { paramsTable } from '../../cli/commands/params.js';
 import { inspectText } from '../../cli/commands/inspect.js';
-import { writeEntries, writeParmList } from '../../cli/format/modinfo-text.js';
-import { Output } from '../../cli/format/output.js';
+import { ByteBuffer, composeModinfo, writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../../cli/format/modinfo-text.js';
+import { Output, Recorder } from '../../cli/format/output.js';
 
 export interface TargetContext {
   readonly data: Uint8Array;
@@ -105,6 +106,50 @@ function noInternalErrors(doc: { errors: { part: string; code: string; message: 
   }
 }
 
+/** Option sets modinfo's straight path is compared under: default, -0 with kmod 30 padding, -p, -F signer, -F signature, -F parmtype. */
+const STRAIGHT_OPTIONS: readonly ModinfoTextOptions[] = [
+  { nul: false },
+  { nul: true, kmodCompat: '30' },
+  { field: 'parm', nul: false },
+  { field: 'signer', nul: false },
+  { field: 'signature', nul: true },
+  { field: 'parmtype', nul: false },
+];
+
+/**
+ * modinfo's straight path (composeModinfo from the raw .modinfo and the
+ * signature fields) prints exactly what the general path prints, wherever it
+ * does not leave the module to it; twice, the second time through the
+ * signature memo the first filled.
+ */
+function straightPathAgrees(mod: KernelModule): void {
+  const memo: SignatureFieldsMemo = { pkcs7: {} };
+  for (const o of STRAIGHT_OPTIONS) {
+    const opts = { ...o };
+    for (let round = 0; round < 2; round++) {
+      let section: Uint8Array;
+      let sig;
+      try {
+        section = modinfoSectionOf(mod.source);
+        sig = signatureFieldsReusing(mod.source, memo);
+      } catch (e) {
+        if (!isKmodkitError(e)) throw e;
+        return; // the general path reports it (modinfo: "could not get modinfo")
+      }
+      const w = new ByteBuffer();
+      if (!composeModinfo(w, '/fuzz.ko', section, sig, opts)) continue;
+      const rec = new Recorder();
+      if (opts.field === undefined) writeHeaderLine(rec, 'filename:', '/fuzz.ko', opts);
+      writeBody({ out: rec, opts }, modinfoEntries(mod, { signature: true }));
+      const events = rec.seal();
+      const general = Buffer.concat(events.map((e) => (typeof e === 'string' ? Buffer.from(`<stderr ${e}>`) : e)));
+      if (!general.equals(w.bytes())) {
+        throw new PropertyViolation(`modinfo ${JSON.stringify(o)} round ${round}: the straight path printed ${w.pos} bytes that differ from the general path's ${general.length}`);
+      }
+    }
+  }
+}
+
 export const TARGETS: readonly Target[] = [
   {
     // moduleFromBytes: compression detection, decompression under the cap, ELF header and section table
@@ -123,6 +168,7 @@ export const TARGETS: readonly Target[] = [
       writeEntries(ctx.out, entries, merged.params, { field: 'license', nul: false });
       ctx.out.text(JSON.stringify(jsonOf('fuzz', '/fuzz.ko', moduleInfo(mod), mod, moduleSignature(mod))));
       ctx.out.flush();
+      straightPathAgrees(mod);
     },
   },
   {

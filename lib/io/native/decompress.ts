@@ -21,7 +21,7 @@ import { DEFAULT_MAX_OUTPUT } from '../../compress/limits.js';
 import { xzInfo, xzSummary } from '../../compress/xz-info.js';
 import { zstdFrames } from '../../compress/zstd-frames.js';
 import { crc32 } from '../../compress/crc32.js';
-import { nativeLibs, type Liblzma, type Libzstd } from './libs.js';
+import { callOnPool, nativeLibs, type Liblzma, type Libzstd } from './libs.js';
 
 export type DecoderBackend = 'native' | 'pure';
 
@@ -102,7 +102,8 @@ async function unxzPlain(lzma: Liblzma, data: Uint8Array, maxOutput: number, int
   const out = into(info.uncompressedSize);
   const inPos = [0];
   const outPos = [0];
-  const ret = lzma.lzma_stream_buffer_decode([XZ_MEMLIMIT], LZMA_CONCATENATED, null, data, inPos, data.length, out, outPos, out.length);
+  // on a pool thread (decoding dominates: modinfo keeps several .xz in flight); zstd is too quick to gain from the hop
+  const ret = await callOnPool(lzma.lzma_stream_buffer_decode, [XZ_MEMLIMIT], LZMA_CONCATENATED, null, data, inPos, data.length, out, outPos, out.length);
   if (ret !== LZMA_OK || Number(inPos[0]) !== data.length || Number(outPos[0]) !== out.length) return undefined;
   return { data: out, compression: 'xz', compressedSize: data.length, xz: xzSummary(info) };
 }

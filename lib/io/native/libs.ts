@@ -14,7 +14,21 @@ interface KoffiLike {
   address(buf: Buffer): bigint | number;
 }
 
-export type NativeFunction = (...args: unknown[]) => unknown;
+export type NativeFunction = ((...args: unknown[]) => unknown) & {
+  /** koffi: the same call on a libuv pool thread; the callback gets (error, result). */
+  async?: (...args: unknown[]) => void;
+};
+
+/**
+ * Call `fn` on a libuv pool thread where koffi offers it (the event loop
+ * stays free, and callers with several calls in flight decode in parallel),
+ * else directly. Arguments must stay untouched until the promise settles.
+ */
+export function callOnPool(fn: NativeFunction, ...args: unknown[]): Promise<unknown> {
+  const run = fn.async;
+  if (!run) return Promise.resolve(fn(...args));
+  return new Promise((resolve, reject) => run(...args, (e: unknown, r: unknown) => (e ? reject(e) : resolve(r))));
+}
 
 export interface Liblzma {
   /** lzma_ret lzma_stream_buffer_decode(uint64_t *memlimit, uint32_t flags, const lzma_allocator *, const uint8_t *in, size_t *in_pos, size_t in_size, uint8_t *out, size_t *out_pos, size_t out_size) */
