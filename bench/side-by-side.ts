@@ -26,6 +26,26 @@ import { homedir, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const args = process.argv.slice(2);
+const USAGE = `usage: npm run bench [-- --quick] [--runs N] [--only TEXT]
+kmodkit against kmod side by side (alternating, median of --runs, default 5;
+--quick: 3 runs, no 2,000-module step, no 6.12 tree), with peak RSS. --only
+runs the rows whose label contains TEXT (modinfo, check, .ko.zst, 6.12 ...).
+The trees come from the corpus cache (npm run corpus:fetch).
+`;
+{
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const known = new Set(['--quick', '--runs', '--only']);
+  for (let i = 0; i < args.length; i++) {
+    if (!known.has(args[i])) {
+      process.stderr.write(`bench: unknown argument '${args[i]}'\n${USAGE}`);
+      process.exit(2);
+    }
+    if (args[i] !== '--quick') i++;
+  }
+}
 const opt = (name: string): string | undefined => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;

@@ -31,10 +31,35 @@ function parse(argv: string[]) {
   return o;
 }
 
+const USAGE = `usage: npm run fuzz -- [--time SECONDS] [--seed N] [--inputs N] [--workers N] [--no-save]
+                     [--replay ITERATION [--out FILE]] [--dump DIR [--inputs N]]
+Runs the mutation fuzzer over every entry point (see docs/reliability.md); 600 s
+by default, a seed from the clock (printed). KMODKIT_DECODERS=pure forces the
+pure decoders. Exit status 1 when anything failed.
+`;
+const OPTIONS = new Set(['time', 'seed', 'inputs', 'workers', 'save', 'replay', 'out', 'dump', 'help']);
+
 const EXT: Record<string, string> = { none: '.ko', gzip: '.ko.gz', xz: '.ko.xz', zstd: '.ko.zst' };
 
 async function main(): Promise<number> {
-  const a = parse(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('-h')) argv[argv.indexOf('-h')] = '--help';
+  let a: Record<string, string | boolean>;
+  try {
+    a = parse(argv);
+  } catch (e) {
+    process.stderr.write(`fuzz: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const unknown = Object.keys(a).filter((k) => !OPTIONS.has(k));
+  if (unknown.length) {
+    process.stderr.write(`fuzz: unknown option --${unknown[0]}\n${USAGE}`);
+    return 2;
+  }
+  if (a.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const seed = a.seed !== undefined ? Number(a.seed) >>> 0 : (Date.now() & 0x7fffffff) >>> 0;
   const num = (k: string) => (a[k] !== undefined && a[k] !== true ? Number(a[k]) : undefined);
 
