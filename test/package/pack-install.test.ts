@@ -4,8 +4,9 @@
  * dependencies from the npm cache or registry), then type-check the README's
  * library example against the installed declarations (strict,
  * exactOptionalPropertyTypes, noUncheckedIndexedAccess) and run it on a
- * sample module. Also: docs/ is in the tarball and every relative link in the
- * README resolves to a file inside it.
+ * sample module (the first ```ts block of docs/library.md). Also: docs/ is in
+ * the tarball, every relative link in the README resolves to a file inside
+ * it, and the README fits on a screen or two (at most 10 KiB).
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
@@ -17,11 +18,10 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 const run = (cmd: string, args: string[], cwd: string): string => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** The first ```ts block of the README's "## Library" section. */
-export function readmeLibraryExample(readme: string): string {
-  const section = readme.slice(readme.indexOf('\n## Library'));
-  const m = /```ts\n([\s\S]*?)```/.exec(section);
-  if (!m?.[1]) throw new Error('README has no ```ts block under ## Library');
+/** The first ```ts block of a markdown text (docs/library.md's example). */
+export function firstTsBlock(markdown: string): string {
+  const m = /```ts\n([\s\S]*?)```/.exec(markdown);
+  if (!m?.[1]) throw new Error('no ```ts block');
   return m[1];
 }
 
@@ -36,7 +36,7 @@ export function relativeLinks(markdown: string): string[] {
   return [...out];
 }
 
-test('npm pack → install into a fresh project → README example type-checks and runs', async (t) => {
+test('npm pack → install into a fresh project → the library example type-checks and runs', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'kmodkit-pack-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   // dist/ is built by the suite's tsc; --ignore-scripts skips `prepare` (a second build).
@@ -48,6 +48,8 @@ test('npm pack → install into a fresh project → README example type-checks a
   t.true(files.has('dist/lib/index.d.ts') && files.has('dist/lib/core.d.ts') && files.has('dist/cli/index.js'));
   t.false([...files].some((f) => f.startsWith('dist/test/') || f.startsWith('test/')), 'no tests in the tarball');
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  t.true(Buffer.byteLength(readme) <= 10 * 1024, `README.md is ${Buffer.byteLength(readme)} bytes, over 10 KiB`);
+  t.true(files.has('docs/library.md'), 'docs/library.md (the library example) is in the tarball');
   const links = relativeLinks(readme);
   t.true(links.length > 0);
   const missing = links.filter((l) => {
@@ -61,7 +63,7 @@ test('npm pack → install into a fresh project → README example type-checks a
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'kmodkit-consumer', version: '1.0.0', private: true, type: 'module' }));
   run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--loglevel=error'], app);
 
-  writeFileSync(join(app, 'example.ts'), readmeLibraryExample(readme));
+  writeFileSync(join(app, 'example.ts'), firstTsBlock(readFileSync(join(ROOT, 'docs/library.md'), 'utf8')));
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
     compilerOptions: {
       target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'],
@@ -73,7 +75,7 @@ test('npm pack → install into a fresh project → README example type-checks a
   try {
     run(process.execPath, [TSC, '-p', '.', '--pretty', 'false'], app);
   } catch (e) {
-    t.fail(`README example does not type-check against the installed package:\n${(e as { stdout: string }).stdout}`);
+    t.fail(`docs/library.md example does not type-check against the installed package:\n${(e as { stdout: string }).stdout}`);
     return;
   }
   // It must resolve the installed copy, not this checkout.
@@ -91,5 +93,5 @@ test('npm pack → install into a fresh project → README example type-checks a
     err = (e as { stderr: string }).stderr;
   }
   t.regex(err, /^kmodkit: ENOENT \(ENOENT\): .*absent\.ko/m);
-  t.log(`covered: npm pack (${files.size} files, docs/ included), ${links.length} README links resolved in the tarball, install into a fresh project, README example type-checked (strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess) and run on samples/ko/hello.ko and on a missing file`);
+  t.log(`covered: npm pack (${files.size} files, docs/ included), ${links.length} README links resolved in the tarball, install into a fresh project, docs/library.md example type-checked (strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess) and run on samples/ko/hello.ko and on a missing file`);
 });
