@@ -134,7 +134,7 @@ dmesg | grep -iE 'pkcs7|module verification|rejected|authattr' | sed 's/^/SIG dm
       t.log(lines.filter((l) => !l.startsWith('SIG json')).join('\n'));
       if (r.exitCode !== 0) t.log(r.output.slice(-4000));
       t.is(r.exitCode, 0, 'guest script finished');
-      t.is(lines.find((l) => l.startsWith('SIG uname '))?.slice(9), pkg.release);
+      t.is(lines.find((l) => l.startsWith('SIG uname '))?.slice('SIG uname '.length), pkg.release);
       t.regex(lines.find((l) => l.startsWith('SIG enforce ')) ?? '', /Y$/);
       const online = predictions(lines.find((l) => l.startsWith('SIG json '))?.slice(9) ?? '{"results":[]}');
       const kernel: Record<string, string> = {};
