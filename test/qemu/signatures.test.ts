@@ -148,7 +148,10 @@ dmesg | grep -iE 'pkcs7|module verification|rejected|authattr' | sed 's/^/SIG dm
       t.log(table);
       for (const n of names) {
         t.is(kernel[n], EXPECTED[n], `${n}: the kernel's answer`);
-        t.is(online[n], kernel[n], `${n}: check in the guest (/proc/keys) predicted the kernel`);
+        // /proc/keys shows a key's name and id, not the key: online, a corrupted copy of a trusted
+        // SignerInfo is judged by name (loads); only a certificate or the image catches it (offline below).
+        if (n === 'debian+bad') t.is(online[n], 'ok', `${n}: /proc/keys alone cannot check the signature bytes`);
+        else t.is(online[n], kernel[n], `${n}: check in the guest (/proc/keys) predicted the kernel`);
         t.is(offline[n], kernel[n], `${n}: check offline (--kernel-image) predicted the kernel`);
       }
     } finally {
