@@ -328,3 +328,39 @@ export const SYSFS_PATHS = {
   sysModule: '/sys/module',
   procModules: '/proc/modules',
 } as const;
+
+// ---------------------------------------------------------------------------
+// Keys (/proc/keys)
+// ---------------------------------------------------------------------------
+
+/**
+ * One line of /proc/keys (security/keys/proc.c): serial, flags, usage,
+ * timeout, permissions, uid, gid, type (cut to 9 characters: "asymmetri"),
+ * description. The kernel lists only the keys the reader may view: as root,
+ * the asymmetric keys of .builtin_trusted_keys, .secondary_trusted_keys,
+ * .machine and .platform; as another user, usually none of them.
+ */
+export interface ProcKey {
+  readonly serial: string;
+  readonly flags: string;
+  readonly perm: string;
+  readonly uid: number;
+  readonly type: string;
+  readonly description: string;
+}
+
+/** Parse /proc/keys text (lines that do not have the nine columns are skipped). */
+export function parseProcKeys(text: string): ProcKey[] {
+  const out: ProcKey[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+) (\S+)\s+\d+\s+(\S+)\s+([0-9a-f]+)\s+(\d+)\s+\d+\s+(\S+)\s+(.*)$/.exec(line);
+    if (m) out.push({ serial: m[1], flags: m[2], perm: m[4], uid: Number(m[5]), type: m[6], description: m[7] });
+  }
+  return out;
+}
+
+/** <root>/proc/keys, parsed; undefined when unreadable (no CONFIG_KEYS, or not permitted). */
+export function procKeys(root = ''): ProcKey[] | undefined {
+  const text = readText(`${root}/proc/keys`);
+  return text === undefined ? undefined : parseProcKeys(text);
+}

@@ -29,6 +29,8 @@ import {
 } from '../check/target.js';
 import { openModule } from './open.js';
 import { openModulesDir } from './modules-dir.js';
+import { loadTrustedKeys } from './trusted-keys.js';
+import type { TrustedKeySet } from '../check/trust.js';
 
 export interface TargetOptions {
   /** Fill every piece not given from the running system (default when no offline input is given). */
@@ -42,8 +44,10 @@ export interface TargetOptions {
   arch?: string;
   sigEnforce?: boolean;
   lockdown?: Lockdown;
-  /** Certificate files (PEM or DER). */
+  /** Certificate files the target trusts (PEM or DER; --trusted-cert). */
   certs?: string[];
+  /** The target's kernel image, for its built-in keys (default: /boot/vmlinuz-RELEASE of the running system, or beside --modules-dir). */
+  kernelImage?: string;
   /** The target's exact vermagic, when known. */
   vermagic?: string;
   /** Prefix for every system path (/proc, /sys, /boot, /lib/modules): tests use a fake root. */
@@ -510,6 +514,9 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
   if (certs) d.sources.certs = options.certs!.join(', ');
   else d.missing.certs = 'no certificates given (--cert)';
 
+  let trust: Promise<TrustedKeySet> | undefined;
+  const trustedKeys = () => (trust ??= loadTrustedKeys({ running, root: d.root, ...(release !== undefined ? { release } : {}), ...(modulesDir !== undefined ? { modulesDir } : {}), ...(options.kernelImage !== undefined ? { kernelImage: options.kernelImage } : {}) }));
+
   let vermagic: TargetKernel['vermagic'];
   if (options.vermagic !== undefined) {
     vermagic = { value: options.vermagic, origin: 'option' };
@@ -531,7 +538,9 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
     ...(p.moduleSig !== undefined ? { moduleSig: p.moduleSig } : {}),
     ...(p.lockdown !== undefined ? { lockdown: p.lockdown } : {}),
     ...(p.inKernelDecompression !== undefined ? { inKernelDecompression: p.inKernelDecompression } : {}),
-    ...(certs ? { certs, verifySignature: verifyModuleSignature } : {}),
+    ...(certs ? { certs } : {}),
+    verifySignature: verifyModuleSignature,
+    trustedKeys,
     ...(vermagic ? { vermagic } : {}),
     sources: d.sources,
     missing: d.missing,

@@ -20,6 +20,7 @@ import type { InspectDocument } from '../../lib/module/inspect.js';
 import type { VerifyResult } from '../../lib/check/signature-verify.js';
 import { targetFromFiles, type TargetFiles } from './target-from-files.js';
 import { verifyModuleSignatureWeb } from './signature-verify-webcrypto.js';
+import { signatureRules } from '../../lib/check/signature-verify-base.js';
 
 export interface DroppedFile {
   name: string;
@@ -156,7 +157,7 @@ export async function analyse(files: DroppedFile[], opts: { release?: string } =
       const v: ModuleView = { file: f.name, modinfoText: modinfoText(mod, f.name), inspect, ...sectionsOf(mod) };
       if (certs.length && moduleSignature(mod)) {
         try {
-          v.verify = await verifyModuleSignatureWeb(mod.source.read(0, mod.source.size), certs.map((c) => c.bytes));
+          v.verify = await verifyModuleSignatureWeb(mod.source.read(0, mod.source.size), certs.map((c) => c.bytes), signatureRules(target?.release, target?.config));
         } catch (e) {
           v.verify = { verified: false, reason: (e as Error).message };
         }
