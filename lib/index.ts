@@ -23,7 +23,7 @@ export { installModule, type InstallOptions, type InstallReport } from './io/ins
 
 // Loading
 export {
-  loadModule, unloadModule, listModules, isLoaded, newLoadContext,
+  loadModule, unloadModule, listModules, isLoaded, newLoadContext, kernelName,
   type LoadOptions, type LoadedModule, type UnloadOptions, type ModuleStatus, type LoadContext, type ModuleIdentity,
 } from './load/loader.js';
 export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
