@@ -82,12 +82,15 @@ export function kernelName(mod: KernelModule, path: string): string {
 
 /**
  * Whether the instance the kernel holds now is the recorded one: every field
- * both sides show agrees, and at least one of them tells instances or builds
+ * both sides show agrees, at least one of them tells instances or builds
  * apart (srcversion, build-id, or a load address the kernel did not hide as
- * zero). Undefined when it is the same; otherwise why not.
+ * zero), and when the kernel shows this reader a real load address the
+ * record has it too (what root records; an identity put together from what
+ * any user can read has none). Undefined when it is the same; otherwise why not.
  */
 export function sameInstance(recorded: ModuleIdentity, now: ModuleIdentity): string | undefined {
   const shown = (a: string | undefined) => a !== undefined && !/^(0x)?0*$/.test(a);
+  if (shown(now.address) && !shown(recorded.address)) return `the record has no load address, the kernel shows ${now.address}`;
   const pairs: [string, string | number | undefined, string | number | undefined][] = [
     ['srcversion', recorded.srcversion, now.srcversion],
     ['build-id', recorded.buildId, now.buildId],

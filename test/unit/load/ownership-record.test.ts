@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isKmodkitError } from '../../../lib/errors.js';
 import { createExclusive, readOwnershipRecord, removeIfOurs, writeOwnershipRecord, MAX_RECORD_SIZE, type OwnershipRecord } from '../../../lib/io/ownership-record.js';
+import { sameInstance } from '../../../lib/load/context.js';
 import { ModuleSet, type ModuleSetOptions } from '../../../lib/load/module-set.js';
 import { createFakeKernel, type FakeKernel } from '../../../lib/testing.js';
 
@@ -145,15 +146,31 @@ test('entries outside the plan, null identities and copied identities are never 
   for (const n of ['hello', 'kmodkit_exporter', 'kmodkit_params']) t.true(r.kernel.has(n), `${n} stays`);
 });
 
-test('an identity without anything that tells instances apart is not adopted', async (t) => {
+test('an identity copied from what any user can read (no load address) is not adopted', async (t) => {
   const r = await rig(t, [{ name: 'kmodkit_params' }]);
-  writeFileSync(r.record, JSON.stringify({ version: 1, bootId: bootOf(r.kernel), modules: [{ name: 'kmodkit_params', path: `${KO}/kmodkit_params.ko`, identity: { size: r.kernel.module('kmodkit_params')!.size } }] }), { mode: 0o600 });
-  const set = new ModuleSet(['kmodkit_params'], r.opts);
-  await set.load();
-  t.deepEqual(set.adopted, []);
-  t.regex(r.warnings.join('\n'), /nothing that tells one instance from another/);
-  t.deepEqual(set.close().unloaded, []);
+  const { address: _hidden, ...readable } = identityOf(r.kernel, 'kmodkit_params');
+  for (const identity of [readable, { ...readable, address: '0x0000000000000000' }]) {
+    r.warnings.length = 0;
+    writeFileSync(r.record, JSON.stringify({ version: 1, bootId: bootOf(r.kernel), modules: [{ name: 'kmodkit_params', path: `${KO}/kmodkit_params.ko`, identity }] }), { mode: 0o600 });
+    const set = new ModuleSet(['kmodkit_params'], r.opts);
+    await set.load();
+    t.deepEqual(set.adopted, []);
+    t.regex(r.warnings.join('\n'), /the record has no load address, the kernel shows 0x/);
+    t.deepEqual(set.close().unloaded, []);
+  }
   t.true(r.kernel.has('kmodkit_params'));
+});
+
+test('sameInstance: every common field equal, something distinguishing compared, the address when the kernel shows one', (t) => {
+  const id = { srcversion: 'A1', buildId: 'b1', size: 4096, address: '0xffffffffc0100000' };
+  t.is(sameInstance(id, id), undefined);
+  t.regex(sameInstance(id, { ...id, address: '0xffffffffc0200000' })!, /^address 0xffffffffc0200000, recorded 0xffffffffc0100000$/);
+  t.regex(sameInstance(id, { ...id, srcversion: 'A2' })!, /^srcversion A2, recorded A1$/);
+  t.regex(sameInstance({ size: 4096 }, { size: 4096, address: '0x0000000000000000' })!, /nothing that tells one instance from another/);
+  // a daemon that is not root sees zero addresses both times: srcversion/build-id decide
+  const hidden = { srcversion: 'A1', size: 4096, address: '0x0000000000000000' };
+  t.is(sameInstance(hidden, hidden), undefined);
+  t.regex(sameInstance({ srcversion: 'A1', size: 4096 }, id)!, /the record has no load address/);
 });
 
 asNobody('a record forged by another user (wrong owner) is ignored with one warning, never acted on', async (t) => {
