@@ -7,8 +7,12 @@
  *   set.close();        // or explicitly; safe to call twice
  *
  * Dependencies come from modules.dep for modules found there, or from the
- * `depends=` of module files found in `searchPaths`. A module that is
- * already in the kernel (or built in) is used but never unloaded by the set.
+ * `depends=` of module files found in `searchPaths`; plan() is that
+ * resolution alone (the dry run). A module that is already in the kernel
+ * (or built in) is used but never unloaded by the set. What the set loaded
+ * is in its LoadContext's registry; with `ownershipFile` it is also kept in
+ * a record (lib/io/ownership-record.ts) that a restarted daemon adopts from
+ * — only its own plan's modules, each confirmed against the kernel.
  *
  * close() is synchronous (the syscalls are synchronous through koffi), so it
  * also runs from a process 'exit' hook. The signal handlers close the set,

@@ -107,6 +107,40 @@ async function outcome(fn: () => Promise<unknown>): Promise<{ got: string; error
   }
 }
 
+/** Start guest/daemon.js; `ready` resolves with what it printed after READY (null when it exited or timed out first). */
+function startDaemon(args: string[]): { child: ReturnType<typeof spawn>; out: () => string; err: () => string; ready: Promise<string | null> } {
+  const child = spawn(process.execPath, ['dist/test/qemu/guest/daemon.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const ready = new Promise<string | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), 60_000);
+    const poll = setInterval(() => {
+      const m = /READY (\S*)/.exec(out);
+      if (m) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve(m[1] ?? '');
+      }
+    }, 20);
+    child.on('exit', () => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve(/READY (\S*)/.exec(out)?.[1] ?? null);
+    });
+  });
+  return { child, out: () => out, err: () => err, ready };
+}
+
+/** Wait for a child to end (at once when it has). */
+function exited(child: ReturnType<typeof spawn>): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
 const companions: KernelModule[] = [];
 
 /** The pre-flight verdict for loading `path` now (same function the loader uses). */
@@ -372,33 +406,11 @@ async function main(): Promise<number> {
   await loadModule(`${KO}/hello.ko`); // already loaded: the set must not unload it
   for (const variant of ['sigterm', 'own-handler', 'exit']) {
     start();
-    const child = spawn(process.execPath, ['dist/test/qemu/guest/daemon.js', variant, MODDIR], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const ready = await new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), 60_000);
-      const poll = setInterval(() => {
-        const m = /READY (\S+)/.exec(out);
-        if (m) {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      }, 20);
-      child.on('exit', () => {
-        clearInterval(poll);
-        clearTimeout(timer);
-        resolve(/READY (\S+)/.exec(out)?.[1] ?? null);
-      });
-    });
+    const d = startDaemon([variant, MODDIR]);
+    const ready = await d.ready;
     const during = loadedNames();
-    child.kill(variant === 'exit' ? 'SIGUSR2' : 'SIGTERM');
-    const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
-      else child.on('exit', (code, signal) => resolve({ code, signal }));
-    });
+    d.child.kill(variant === 'exit' ? 'SIGUSR2' : 'SIGTERM');
+    const exit = await exited(d.child);
     const after = loadedNames();
     const expectedExit = variant === 'sigterm' ? 'signal SIGTERM' : variant === 'own-handler' ? 'code 7' : 'code 0';
     const gotExit = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
@@ -409,7 +421,7 @@ async function main(): Promise<number> {
       `hello-kept=${after.includes('hello')}`,
       gotExit,
     ].join('|');
-    record({ case: `moduleset.${variant}`, expected: `order=kmodkit_exporter,kmodkit_consumer|during=true|after=true|hello-kept=true|${expectedExit}`, got: state, detail: { stdout: out, stderr: err } });
+    record({ case: `moduleset.${variant}`, expected: `order=kmodkit_exporter,kmodkit_consumer|during=true|after=true|hello-kept=true|${expectedExit}`, got: state, detail: { stdout: d.out(), stderr: d.err() } });
   }
   await unloadModule('hello');
 
@@ -518,24 +530,10 @@ async function main(): Promise<number> {
     start();
     const ownershipFile = '/run/kmodkit-owned.json';
     await loadModule(`${KO}/hello.ko`); // someone else's
-    const child = spawn(process.execPath, ['dist/test/qemu/guest/daemon.js', 'sigterm', MODDIR, ownershipFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const ready = await new Promise<string | null>((resolve) => {
-      const poll = setInterval(() => {
-        const m = /READY (\S+)/.exec(out);
-        if (m) {
-          clearInterval(poll);
-          resolve(m[1]);
-        }
-      }, 20);
-      child.on('exit', () => {
-        clearInterval(poll);
-        resolve(null);
-      });
-    });
-    child.kill('SIGKILL');
-    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.on('exit', resolve)));
+    const d = startDaemon(['sigterm', MODDIR, ownershipFile]);
+    const ready = await d.ready;
+    d.child.kill('SIGKILL');
+    await exited(d.child);
     const survived = ['kmodkit_exporter', 'kmodkit_consumer'].every(isIn);
     const run2 = new ModuleSet(['kmodkit_consumer', 'hello'], { modulesDir: MODDIR, ownershipFile, signals: false, exitHook: false });
     await run2.load();
@@ -615,37 +613,18 @@ async function main(): Promise<number> {
       start();
       rmSync(ownershipFile, { force: true });
       v.make();
-      const child = spawn(process.execPath, ['dist/test/qemu/guest/daemon.js', 'sigterm', MODDIR, ownershipFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-      const ready = await new Promise<string | null>((resolve) => {
-        const timer = setTimeout(() => resolve(null), 60_000);
-        const poll = setInterval(() => {
-          const m = /READY (\S*)/.exec(out);
-          if (m) {
-            clearInterval(poll);
-            clearTimeout(timer);
-            resolve(m[1] ?? '');
-          }
-        }, 20);
-        child.on('exit', () => {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve(/READY (\S*)/.exec(out)?.[1] ?? null);
-        });
-      });
-      const adopted = /ADOPTED (\S*)/.exec(out)?.[1] ?? '?';
-      child.kill('SIGTERM');
-      await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.on('exit', resolve)));
+      const d = startDaemon(['sigterm', MODDIR, ownershipFile]);
+      const ready = await d.ready;
+      const adopted = /ADOPTED (\S*)/.exec(d.out())?.[1] ?? '?';
+      d.child.kill('SIGTERM');
+      await exited(d.child);
       const after = loadedNames();
-      const warned = err.includes(v.expect);
+      const warned = d.err().includes(v.expect);
       record({
         case: `moduleset.forged-record.${v.name}`,
         expected: 'ready=kmodkit_exporter,kmodkit_consumer|adopted=|ours-unloaded=true|hello-stays=true|params-stays=true|warned=true',
         got: `ready=${ready}|adopted=${adopted}|ours-unloaded=${!after.includes('kmodkit_exporter') && !after.includes('kmodkit_consumer')}|hello-stays=${after.includes('hello')}|params-stays=${after.includes('kmodkit_params')}|warned=${warned}`,
-        detail: { stdout: out, stderr: err },
+        detail: { stdout: d.out(), stderr: d.err() },
       });
     }
     // a record in a directory other users can write: refused before anything is loaded
