@@ -57,3 +57,30 @@ export { parseModprobeConf, parseKernelCmdline, orderConfigFiles, emptyConfig, t
 export { signModuleImage, moduleSignedData, unsignedImage, type ModuleSigner, type SignedModule } from './prepare/sign-module.js';
 export { stripDebug } from './prepare/strip-debug.js';
 export { prepareModule, preparationPlan, targetCompression, type PrepareOptions, type PreparedModule, type PreparationPlan } from './prepare/prepare-module.js';
+
+// Types the signatures above use (test/unit/types/public-types.test.ts keeps this complete).
+export type { AlgorithmIdentifier, DistinguishedName, NameAttribute, Pkcs7Info, Pkcs7Memo, SignedAttribute, SignerIdentifier, SignerInfo } from './module/pkcs7.js';
+export type { BtfInfo, FunctionRef, LayoutSectionName, ModuleNameInfo, ModversionsInfo, NameSource, ThisModuleInfo } from './module/layout.js';
+export type { CertificateInput, VerifyResult } from './check/signature-verify.js';
+export type { CheckName, FindingCounts, FindingStatus, RuleInfo } from './check/findings.js';
+export type { CompressChoice, Encoder } from './prepare/prepare-module.js';
+export type { ConfigAlias, ConfigBlacklist, ConfigCommand, ConfigFileEntry, ConfigOptions, ConfigSoftdep, ConfigSource, ConfigWeakdep } from './modprobe/config.js';
+export type { ElfClass } from './elf/header.js';
+export type { ExpectedVermagic, ParsedVermagic, SameMagicResult, VermagicDifference, VermagicInput, VermagicTokenKind } from './check/vermagic.js';
+export type { ExportLicense } from './module/exports.js';
+export type { FactsOptions } from './module/facts.js';
+export type { InspectCompression, InspectElf, InspectError, InspectExport, InspectIdentity, InspectImport, InspectLayout, InspectModversion, InspectModversions, InspectParameters, InspectPart, InspectSignature, SoftDep } from './module/inspect.js';
+export type { Kconfig, KconfigValue } from './check/kconfig.js';
+export type { KmodCompat } from './kmod-compat.js';
+export type { LicenseInfo } from './module/license.js';
+export type { Lockdown, ReferenceModule, TargetExport, TargetModules } from './check/target.js';
+export type { ModinfoOnlyParam, ParamEra, ParamLayout, ParamType, StandardParamType } from './module/params.js';
+export type { ModinfoSignatureOptions, ModuleSignatureStruct, SignatureIdType } from './module/signature.js';
+export type { Outcome } from './module/module.js';
+export type { ParmMergeResult } from './module/parm.js';
+export type { SignOptions, SigningKeyType } from './prepare/sign-module.js';
+export type { StripDebugResult } from './prepare/strip-debug.js';
+export type { SymversFormat } from './check/symvers.js';
+export type { TaintLetter, TaintOptions } from './module/taints.js';
+export type { TargetArch } from './check/arch.js';
+export type { XzCheck, XzSummary } from './compress/xz-info.js';

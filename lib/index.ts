@@ -23,7 +23,7 @@ export { installModule, type InstallOptions, type InstallReport } from './io/ins
 
 // Loading
 export {
-  loadModule, unloadModule, listModules, isLoaded, newLoadContext,
+  loadModule, unloadModule, listModules, isLoaded, newLoadContext, kernelName,
   type LoadOptions, type LoadedModule, type UnloadOptions, type ModuleStatus, type LoadContext, type ModuleIdentity,
 } from './load/loader.js';
 export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
@@ -33,3 +33,17 @@ export { resolve } from './modprobe/plan.js';
 export { readModprobeConfig } from './io/modprobe-config.js';
 export { buildParamsString, type ParamsInput } from './load/params-string.js';
 export { loadSyscalls, type ModuleSyscalls } from './load/syscalls.js';
+
+// Types the signatures above use (test/unit/types/public-types.test.ts keeps this complete).
+export type { AliasEntry, Mod as ProbeModule, ModuleInitState, PlanReason, ProbeIndexes, WildIndex } from './modprobe/resolve.js';
+export type { AliasLine, BuiltinModinfo, DepEntry } from './modindex/index-files.js';
+export type { CloseResult, PlannedModule } from './load/module-set.js';
+export type { FileIdentity, ModuleScratch, RegularFile } from './io/open.js';
+export type { ForceOption } from './load/load.js';
+export type { IndexBin } from './modindex/index-bin-read.js';
+export type { InstalledModule } from './io/install-module.js';
+export type { KmodTool } from './load/errors.js';
+export type { LoadedEntry } from './load/context.js';
+export type { ParamsStringOptions } from './load/params-string.js';
+export type { ReadConfigOptions } from './io/modprobe-config.js';
+export type { ResolveOptions } from './modprobe/plan.js';

@@ -30,7 +30,7 @@ import type { ConfigSource, ModprobeConfig } from './config.js';
 export type ModuleInitState = 'builtin' | 'live' | 'coming' | 'going' | 'absent';
 
 /** One kmod_module: a name, or a name reached through an alias. */
-interface Mod {
+export interface Mod {
   readonly name: string;
   readonly alias: string | null;
   builtin: boolean | undefined;
@@ -43,9 +43,9 @@ interface Mod {
   ignorecmd: boolean;
 }
 
-interface AliasEntry { readonly pattern: string; readonly module: string; readonly priority: number }
+export interface AliasEntry { readonly pattern: string; readonly module: string; readonly priority: number }
 
-interface WildIndex {
+export interface WildIndex {
   readonly exact: Map<string, AliasEntry[]>;
   readonly wild: AliasEntry[];
 }

@@ -110,7 +110,7 @@ if (skipReason !== undefined) {
   test.skip(`qemu loading: loader, ModuleSet and CLI in a real kernel (${skipReason})`, () => {});
 } else {
   test('qemu loading: loader, ModuleSet and CLI in a real kernel', async (t) => {
-    t.timeout(20 * 60_000, 'VM preparation and one boot');
+    t.timeout(40 * 60_000, 'VM preparation and one boot (slow under TCG on a shared machine)');
     const vm = await prepareVm();
     const rel = vm.release;
     const G = '/kmodkit/samples/ko';
@@ -140,7 +140,7 @@ if (skipReason !== undefined) {
       "dmesg | grep -iE 'kmodkit|hello|param|magic|symbol|namespace|taint|module' | grep -v 'hello from kmodkit\\|goodbye from kmodkit' | tail -n 80",
       'exit $st',
     ].join('\n');
-    const r: RunResult = await runInVm(script, { vm, files, timeoutMs: 15 * 60_000 });
+    const r: RunResult = await runInVm(script, { vm, files, timeoutMs: 35 * 60_000 });
 
     const consoleLog = path.join(os.tmpdir(), 'kmodkit-qemu-loading-console.log');
     fs.writeFileSync(consoleLog, r.output);
