@@ -84,3 +84,6 @@ export type { SymversFormat } from './check/symvers.js';
 export type { TaintLetter, TaintOptions } from './module/taints.js';
 export type { TargetArch } from './check/arch.js';
 export type { XzCheck, XzSummary } from './compress/xz-info.js';
+export type { Keyring, ListedKey, TrustedKey, TrustedKeySet } from './check/trust.js';
+export type { SignatureErrno, SignatureRules, SignerVerdict } from './check/signature-verify-base.js';
+export type { PublicKeyAlgorithm, X509Certificate, X509PublicKey } from './module/x509.js';
