@@ -25,12 +25,12 @@ export { detectCompression, type Compression } from './compress/detect.js';
 
 // Kernel-module semantics
 export {
-  readModule, moduleFromBytes, moduleInfo, moduleSignature, hasModinfo, modinfoEntries,
-  type KernelModule, type CompressionInfo, type OpenOptions, type ModinfoEntriesOptions,
+  readModule, moduleFromBytes, moduleInfo, moduleSignature, hasModinfo, modinfoEntries, modinfoListing, modinfoListingOf, modinfoScratch,
+  type KernelModule, type CompressionInfo, type OpenOptions, type ModinfoEntriesOptions, type ModinfoListing, type ModinfoScratch,
 } from './module/module.js';
-export { parseModinfo, modinfoValue, modinfoValues, modinfoDepends, type ModinfoEntry } from './module/modinfo.js';
-export { mergeParms, type ParmInfo } from './module/parm.js';
-export { findSignature, signatureModinfoEntries, type ModuleSignature } from './module/signature.js';
+export { parseModinfo, splitModinfo, modinfoValue, modinfoValues, modinfoDepends, type ModinfoEntry, type ModinfoSpans } from './module/modinfo.js';
+export { mergeParms, mergeParmSpans, type ParmInfo, type ParmTable } from './module/parm.js';
+export { findSignature, signatureModinfoEntries, signatureJson, MODULE_SIGNATURE, type ModuleSignature, type SignatureJsonField } from './module/signature.js';
 export { moduleVersions, dumpModversionsKmod30, type ModversionInfo, type ModuleVersions } from './module/versions.js';
 export { moduleExports, type KernelSymbolExport } from './module/exports.js';
 export { moduleImports, type ModuleImport } from './module/imports.js';

@@ -3,24 +3,21 @@
  * kmod 30's with --kmod-compat=30), plus --json.
  */
 import { statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { hex } from '../../lib/bytes/reader.js';
 import { strerror } from '../../lib/errno.js';
 import { KmodkitError } from '../../lib/errors.js';
 import type { ModulesDir, Resolved } from '../../lib/io/modules-dir.js';
-import { openModule, openModuleImage, openRegularFile, type ModuleScratch, type OpenedImage, type RegularFile } from '../../lib/io/open.js';
-import { parseModinfo, type ModinfoEntry } from '../../lib/module/modinfo.js';
-import { modinfoEntries, modinfoSectionOf, moduleInfo, moduleSignature, readModule, type KernelModule } from '../../lib/module/module.js';
-import type { Pkcs7Memo } from '../../lib/module/pkcs7.js';
-import { signatureFieldsReusing, type SignatureFieldsMemo } from '../../lib/module/signature.js';
+import { openModule, openRegularFile, readModinfoListing, type ModuleScratch, type RegularFile } from '../../lib/io/open.js';
+import { modinfoSectionOfRecords, parseModinfo, type ModinfoEntry } from '../../lib/module/modinfo.js';
+import { modinfoListingOf, modinfoScratch, moduleInfo, moduleSignature, type KernelModule, type ModinfoScratch } from '../../lib/module/module.js';
+import { signatureJson, type ModuleSignature } from '../../lib/module/signature.js';
 import { compressionPart } from '../../lib/module/document-parts.js';
 import { mergeParms } from '../../lib/module/parm.js';
 import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
-import type { KmodCompat } from '../../lib/kmod-compat.js';
-import { ByteBuffer, composeModinfo, writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
+import { modinfoTextOptions, writeHeaderLine, writeModinfo, type ModinfoTextOptions } from '../format/modinfo-text.js';
 import { resolveKmodCompat } from '../kmod-compat.js';
-import { Output, Recorder, replay, type Sink } from '../format/output.js';
+import { ByteBuffer, drain } from '../format/byte-buffer.js';
+import { Output } from '../format/output.js';
 
 const PROG = 'modinfo';
 /** getopt spec; it is optSpec(MODINFO_HELP) (modinfo-help.ts, loaded only for --help; a unit test keeps the two equal). */
@@ -46,27 +43,21 @@ function isModuleFilename(p: string): boolean {
 }
 
 export interface Ctx {
-  out: Sink;
+  /** Where everything the command prints goes first, in order (stdout bytes and stderr lines). */
+  out: ByteBuffer;
   opts: ModinfoTextOptions;
   json: boolean;
   md?: ModulesDir;
   mdOptions: { basedir?: string; release?: string };
-  /** The last PKCS#7 message decoded: the next module signed by the same key reuses its decoding. */
-  pkcs7Memo: Pkcs7Memo;
-  /** Buffers reused from one compressed module to the next (modules are done with before the next opens). */
+  /** Buffers reused from one module to the next (modules are done with before the next opens). */
   scratch: ModuleScratch;
-  /** Where one module's text output is put together (composeModinfo). */
-  buffer: ByteBuffer;
-  /** The last signature's fields (shares pkcs7Memo). */
-  signatureMemo: SignatureFieldsMemo;
+  /** The tables modinfoListing refills, and the last signature's decoding. */
+  modinfo: ModinfoScratch;
 }
 
-/** A Ctx's per-run state: memos and buffers (one per module in flight). */
-type RunState = Pick<Ctx, 'pkcs7Memo' | 'scratch' | 'buffer' | 'signatureMemo'>;
-
-function runState(): RunState {
-  const pkcs7Memo: Pkcs7Memo = {};
-  return { pkcs7Memo, scratch: {}, buffer: new ByteBuffer(), signatureMemo: { pkcs7: pkcs7Memo } };
+/** A context for a run of modules on this thread. */
+export function modinfoContext(opts: ModinfoTextOptions, json: boolean, mdOptions: Ctx['mdOptions']): Ctx {
+  return { out: new ByteBuffer(), opts, json, mdOptions, scratch: {}, modinfo: modinfoScratch() };
 }
 
 /** `kmodkit modinfo --help`, loaded only when asked for. */
@@ -116,61 +107,19 @@ export async function runModinfo(args: readonly string[], version: string): Prom
     out.error(`${PROG}: ERROR: missing module or filename.`);
     return 1;
   }
-  const compat = resolved.compat;
-  const ctx: Ctx = { out, opts: { field, nul, kmodCompat: compat }, json, mdOptions, ...runState() };
-  const args_ = scanned.positionals;
-  // Batches of xz modules keep a few modules in flight: liblzma runs on
-  // libuv's pool threads (lib/io/native/libs.ts
-  // callOnPool) while this thread composes the output of the ones decoded,
-  // each in its own slot (buffers, memos, recorded output), written in
-  // argument order. No worker thread: no second heap, JIT or module load.
-  // Not for zstd (nor gzip): decoding is quick and a second slot's buffers
-  // cost more RSS than the overlap saves (.zst tree: 91 -> 100 MiB, wall
-  // within noise).
-  // The extension is a scheduling hint only; formats are still recognised
-  // by their magic bytes.
-  const compressedArgs = byName ? 0 : args_.filter((a) => DECODED_ON_POOL.test(a)).length;
+  const ctx = modinfoContext(modinfoTextOptions({ field, nul, kmodCompat: resolved.compat }), json, mdOptions);
   let failed = false;
-  if (compressedArgs >= OVERLAP_MIN) failed = await overlapped(ctx, args_, byName);
-  else for (const arg of args_) if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
+  for (const arg of scanned.positionals) {
+    if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
+    if (ctx.out.pos >= DRAIN_AT) drain(ctx.out, out);
+  }
+  drain(ctx.out, out);
   out.flush();
   return failed ? 1 : 0;
 }
 
-/** Batches with at least this many .xz module files keep several in flight. */
-const OVERLAP_MIN = Number(process.env.KMODKIT_OVERLAP_MIN ?? 200);
-const DECODED_ON_POOL = /\.xz$/;
-
-/**
- * doArg over `args` with up to one module per CPU (at most 4) in flight,
- * each rendered into a Recorder by a slot of its own (RunState: the scratch
- * buffers of a module in flight must not be shared), replayed in order. What
- * waits is bounded: the slots' recordings and buffers.
- */
-async function overlapped(ctx: Ctx, args: readonly string[], byName: boolean): Promise<boolean> {
-  const slots = Math.max(1, Math.min(availableParallelism(), 4));
-  // each slot its own text options too: the signature fields they remember follow the slot's memo
-  type Slot = RunState & Pick<Ctx, 'opts'>;
-  const free: Slot[] = Array.from({ length: slots }, () => ({ ...runState(), opts: { ...ctx.opts } }));
-  const inFlight: Promise<{ events: (Uint8Array | string)[]; ok: boolean; state: Slot }>[] = [];
-  const start = (arg: string, state: Slot) => {
-    const c: Ctx = { ...ctx, ...state, out: new Recorder() };
-    return doArg(c, arg, byName, undefined).then((ok) => {
-      if (c.md && !ctx.md) ctx.md = c.md;
-      return { events: (c.out as Recorder).seal(), ok, state };
-    });
-  };
-  let failed = false;
-  let next = 0;
-  while (next < args.length || inFlight.length > 0) {
-    while (next < args.length && free.length > 0) inFlight.push(start(args[next++], free.pop()!));
-    const r = await inFlight.shift()!;
-    replay(r.events, ctx.out);
-    if (!r.ok) failed = true;
-    free.push(r.state);
-  }
-  return failed;
-}
+/** How much output is gathered before it goes to the Output. */
+const DRAIN_AT = 128 * 1024;
 
 /** One command-line argument: a name (-m), a module file, or an alias. */
 export async function doArg(ctx: Ctx, arg: string, byName: boolean, known?: boolean): Promise<boolean> {
@@ -255,64 +204,15 @@ async function showFile(ctx: Ctx, filename: string, name: string, openPath = fil
     out.text(filename + (opts.nul ? '\0' : '\n'));
     return true;
   }
-  let image: OpenedImage;
+  if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
+  let listing;
   try {
-    image = await openModuleImage(openPath, { scratch: ctx.scratch, file });
+    listing = await readModinfoListing(openPath, { scratch: ctx.scratch, modinfo: ctx.modinfo, file });
   } catch (e) {
-    if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
     return reportInfoError(ctx, name, e);
   }
-  try {
-    if (composed(ctx, filename, image)) {
-      out.bytes(ctx.buffer.bytes());
-      return true;
-    }
-    // Anything composeModinfo leaves to the general path: every entry an object, and kmod's error lines.
-    if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
-    let entries: ModinfoEntry[];
-    try {
-      entries = modinfoEntries(readModule(image.source, image.compression), { signature: true, pkcs7Memo: ctx.pkcs7Memo });
-    } catch (e) {
-      return reportInfoError(ctx, name, e);
-    }
-    writeBody(ctx, entries);
-    return true;
-  } finally {
-    image.close();
-  }
-}
-
-/**
- * The whole text output of one module put together in ctx.buffer from the
- * raw .modinfo section and the signature fields, without the ElfFile or any
- * entry object; false where the general path must run (its checks fail, or
- * composeModinfo does not reproduce the case).
- */
-function composed(ctx: Ctx, filename: string, image: OpenedImage): boolean {
-  let section: Uint8Array;
-  let sig;
-  try {
-    section = modinfoSectionOf(image.source);
-    sig = signatureFieldsReusing(image.source, ctx.signatureMemo);
-  } catch (e) {
-    if (e instanceof KmodkitError) return false; // the general path reports it
-    throw e;
-  }
-  ctx.buffer.pos = 0;
-  return composeModinfo(ctx.buffer, filename, section, sig, ctx.opts);
-}
-
-/** Everything after the filename line, from the entries (the general path; composeModinfo gives the same bytes where it applies). */
-export function writeBody(ctx: Pick<Ctx, 'out' | 'opts'>, entries: readonly ModinfoEntry[]): void {
-  const { out, opts } = ctx;
-  const merged = opts.field === undefined || opts.field === 'parm' ? mergeParms(entries) : undefined;
-  if (merged) {
-    for (const bad of merged.invalid) {
-      out.error(`${PROG}: ERROR: Found invalid "${bad.key}=${bad.value}": missing ':'`);
-    }
-  }
-  if (opts.field === 'parm') writeParmList(out, merged!.params, opts);
-  else writeEntries(out, entries, merged?.params ?? [], opts);
+  writeModinfo(out, listing, opts);
+  return true;
 }
 
 function reportInfoError(ctx: Ctx, name: string, e: unknown): false {
@@ -325,12 +225,14 @@ function reportInfoError(ctx: Ctx, name: string, e: unknown): false {
 async function doBuiltin(ctx: Ctx, name: string): Promise<boolean> {
   const { out, opts } = ctx;
   const info = (await modulesDir(ctx)).builtinModinfo();
-  const entries = info ? parseModinfo(joinRecords(info.records.get(name) ?? [])) : null;
+  const section = info ? modinfoSectionOfRecords(info.records.get(name) ?? []) : null;
   if (ctx.json) {
+    const entries = section ? parseModinfo(section) : [];
     const { writeDocument } = await jsonModule();
-    writeDocument(out, '(builtin)', jsonOf(name, '(builtin)', entries ?? [], null, null));
+    writeDocument(out, '(builtin)', jsonOf(name, '(builtin)', entries, null, null));
     return true;
   }
+  const listing = section ? modinfoListingOf(section, ctx.modinfo) : null;
   if (opts.field === undefined) writeHeaderLine(out, 'name:', name, opts);
   else if (opts.field === 'name') out.text(name + (opts.nul ? '\0' : '\n'));
   if (opts.field === 'filename') {
@@ -338,25 +240,14 @@ async function doBuiltin(ctx: Ctx, name: string): Promise<boolean> {
     return true;
   }
   if (opts.field === undefined) writeHeaderLine(out, 'filename:', '(builtin)', opts);
-  if (entries === null) return true; // old kernel without modules.builtin.modinfo
+  if (listing === null) return true; // old kernel without modules.builtin.modinfo
   if (!info!.records.has(name)) {
     // listed in modules.builtin but without records: libkmod answers ENOSYS
     out.error(`${PROG}: ERROR: could not get modinfo from '${name}': ${strerror('ENOSYS')}`);
     return false;
   }
-  writeBody(ctx, entries);
+  writeModinfo(out, listing, opts);
   return true;
-}
-
-function joinRecords(records: Uint8Array[]): Uint8Array {
-  const total = records.reduce((n, r) => n + r.length + 1, 0);
-  const buf = new Uint8Array(total);
-  let o = 0;
-  for (const r of records) {
-    buf.set(r, o);
-    o += r.length + 1;
-  }
-  return buf;
 }
 
 // ---- JSON ----
@@ -371,7 +262,7 @@ async function showJson(ctx: Ctx, filename: string, name: string, openPath: stri
   try {
     opened = await openModule(openPath, { scratch: ctx.scratch });
     const mod = opened.module;
-    writeDocument(ctx.out, openPath, jsonOf(name, filename, moduleInfo(mod), mod, moduleSignature(mod, ctx.pkcs7Memo)));
+    writeDocument(ctx.out, openPath, jsonOf(name, filename, moduleInfo(mod), mod, moduleSignature(mod, ctx.modinfo.signature.pkcs7)));
     return true;
   } catch (e) {
     if (!(e instanceof KmodkitError)) throw e;
@@ -382,7 +273,10 @@ async function showJson(ctx: Ctx, filename: string, name: string, openPath: stri
   }
 }
 
-export function jsonOf(name: string, filename: string, entries: readonly ModinfoEntry[], mod: KernelModule | null, sig: ReturnType<typeof moduleSignature>) {
+/** The signature fields modinfo's JSON shows, in its order. */
+const JSON_SIGNATURE_FIELDS = ['idType', 'signer', 'keyId', 'hashAlgorithm', 'signature', 'moduleSize'] as const;
+
+export function jsonOf(name: string, filename: string, entries: readonly ModinfoEntry[], mod: KernelModule | null, sig: ModuleSignature | null) {
   // Every key maps to an array, however many times it occurs.
   const fields: Record<string, string[]> = {};
   for (const e of entries) (fields[e.key] ??= []).push(e.value);
@@ -394,15 +288,6 @@ export function jsonOf(name: string, filename: string, entries: readonly Modinfo
     modinfo: entries.map((e) => ({ key: e.key, value: e.value })),
     fields,
     parameters: merged.params.map((p) => ({ name: p.name, type: p.type ?? null, description: p.description ?? null })),
-    signature: sig
-      ? {
-          idType: sig.idType,
-          signer: sig.signer,
-          keyId: hex(sig.keyId, ':'),
-          hashAlgorithm: sig.hashAlgorithm,
-          signature: hex(sig.signature, ''),
-          moduleSize: sig.moduleSize,
-        }
-      : null,
+    signature: sig ? signatureJson(sig, JSON_SIGNATURE_FIELDS) : null,
   };
 }

@@ -15,56 +15,6 @@ export interface Sink {
   error(line: string): void;
 }
 
-/**
- * Records what a command would print, so work done elsewhere (a worker
- * thread) can be replayed later in the original order.
- * Events: Uint8Array = stdout bytes, string = a stderr line.
- */
-export class Recorder implements Sink {
-  readonly events: (Uint8Array | string)[] = [];
-  private pending: Uint8Array[] = [];
-  private str = '';
-
-  text(s: string): void {
-    this.str += s;
-  }
-
-  bytes(b: Uint8Array): void {
-    if (!b.length) return;
-    this.takeText();
-    this.pending.push(b.slice());
-  }
-
-  private takeText(): void {
-    if (this.str) {
-      this.pending.push(enc.encode(this.str));
-      this.str = '';
-    }
-  }
-
-  error(line: string): void {
-    this.seal();
-    this.events.push(line);
-  }
-
-  /** Close the current run of stdout bytes into one event. */
-  seal(): (Uint8Array | string)[] {
-    this.takeText();
-    if (this.pending.length) {
-      this.events.push(this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending));
-      this.pending = [];
-    }
-    return this.events;
-  }
-}
-
-export function replay(events: readonly (Uint8Array | string)[], out: Sink): void {
-  for (const e of events) {
-    if (typeof e === 'string') out.error(e);
-    else out.bytes(e);
-  }
-}
-
 export class Output implements Sink {
   /** One buffer: text is encoded straight into it, bytes copied; written out when full. */
   private readonly buf: Uint8Array;

@@ -19,7 +19,7 @@ import { DEFAULT_MAX_OUTPUT } from '../compress/limits.js';
 import { elfError, hasElfMagic } from '../elf/header.js';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import type { ErrnoName } from '../errno.js';
-import { imageFromBytes, moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type ModuleImage, type OpenOptions } from '../module/module.js';
+import { imageFromBytes, modinfoListing, moduleFromBytes, readModule, MAGIC_PROBE, type KernelModule, type ModinfoListing, type ModinfoScratch, type ModuleImage, type OpenOptions } from '../module/module.js';
 import { fileSource, readExactly } from './file-source.js';
 
 export { readExactly };
@@ -247,6 +247,28 @@ export async function openModuleImage(
     throw e;
   } finally {
     if (!keepOpen) closeSync(fd);
+  }
+}
+
+/**
+ * What modinfo lists for a module file (modinfoListing), read with the
+ * least I/O: a plain file's header, section table, .modinfo and signature
+ * tail; a compressed one decoded into the scratch buffers. The listing
+ * lives in `scratch` and `modinfo`: it is valid until the next call with
+ * them. Errors carry `file`.
+ */
+export async function readModinfoListing(
+  path: string,
+  options: { scratch: ModuleScratch; modinfo: ModinfoScratch; file?: RegularFile; maxFileSize?: number },
+): Promise<ModinfoListing> {
+  const image = await openModuleImage(path, options);
+  try {
+    return modinfoListing(image.source, options.modinfo);
+  } catch (e) {
+    if (e instanceof KmodkitError && e.file === undefined) e.file = path;
+    throw e;
+  } finally {
+    image.close();
   }
 }
 

@@ -6,7 +6,6 @@
  * relocation, a malformed table) sets that part to null and is recorded in
  * `errors` instead of failing the whole document.
  */
-import { hex } from '../bytes/reader.js';
 import { compressionPart, DOCUMENT_SCHEMA_VERSION, exportPart, importPart, modversionPart, type CompressionPart, type ExportPart, type ImportPart, type ModversionPart } from './document-parts.js';
 import { isKmodkitError } from '../errors.js';
 import { MACHINE_NAMES } from '../elf/constants.js';
@@ -16,6 +15,7 @@ import { btfInfo, buildId, moduleName, sectionSizes, thisModuleInfo, type BtfInf
 import { moduleLicense } from './license.js';
 import { modinfoDepends, modinfoValue, modinfoValues, type ModinfoEntry } from './modinfo.js';
 import { moduleInfo, moduleSignature, type KernelModule } from './module.js';
+import { signatureJson, type SignatureJsonField } from './signature.js';
 import { decodeParams, type KernelParam, type ModinfoOnlyParam, type ParamLayout } from './params.js';
 import { moduleTaints, type Taint } from './taints.js';
 import { moduleVersions, type ModversionInfo } from './versions.js';
@@ -200,6 +200,12 @@ function identityOf(mod: KernelModule, entries: readonly ModinfoEntry[], tm: Thi
   };
 }
 
+/** The signature fields an inspect document shows, in its order (docs/inspect-schema.md). */
+const INSPECT_SIGNATURE_FIELDS = [
+  'idType', 'signer', 'keyId', 'hashAlgorithm', 'moduleSize', 'signatureSize', 'kernelFormatOk',
+  'signatureAlgorithm', 'hasSignedAttributes', 'kernelFormatError',
+] as const satisfies readonly SignatureJsonField[];
+
 const mv = (list: ModversionInfo[] | null): InspectModversion[] | null => (list ? list.map(modversionPart) : null);
 
 export function inspectModule(mod: KernelModule, opts: InspectOptions = {}): InspectDocument {
@@ -261,20 +267,7 @@ export function inspectModule(mod: KernelModule, opts: InspectOptions = {}): Ins
     ),
     signature: signatureFailed ? null : part('signature', (): InspectSignature => {
       if (!sig) return { signed: false };
-      const out: InspectSignature = {
-        signed: true,
-        idType: sig.idType,
-        signer: sig.signer,
-        keyId: hex(sig.keyId, ':'),
-        hashAlgorithm: sig.hashAlgorithm,
-        moduleSize: sig.moduleSize,
-        signatureSize: sig.raw.sigLen,
-        kernelFormatOk: sig.kernel.ok,
-      };
-      if (sig.signatureAlgorithm !== undefined) out.signatureAlgorithm = sig.signatureAlgorithm;
-      if (sig.hasSignedAttributes !== undefined) out.hasSignedAttributes = sig.hasSignedAttributes;
-      if (sig.kernel.reason !== undefined) out.kernelFormatError = sig.kernel.errno ? `${sig.kernel.errno}: ${sig.kernel.reason}` : sig.kernel.reason;
-      return out;
+      return { signed: true, ...signatureJson(sig, INSPECT_SIGNATURE_FIELDS) };
     }),
     buildId: part('buildId', () => buildId(elf) ?? null),
     btf: part('btf', () => btfInfo(elf)),

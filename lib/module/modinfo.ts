@@ -5,6 +5,10 @@
  * runs of NULs between strings are collapsed, an unterminated last string is
  * kept, and each string splits at its first `=` (no `=` means an empty value).
  * Keys repeat (alias, author, parm, ...) and their order is kept.
+ *
+ * One walker (splitModinfo) finds every entry as byte offsets into the
+ * section; parseModinfo makes entry objects from it, the parameter merger
+ * (parm.ts) and modinfo's text output read the offsets directly.
  */
 import { decodeText, isUtf8 } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
@@ -20,6 +24,22 @@ export interface ModinfoEntry {
   readonly noEquals?: boolean;
 }
 
+/**
+ * A .modinfo section split into entries, as offsets into `section` (no string
+ * or object per entry). Entry i's key is section[keyFrom(i), keyTo(i)), its
+ * value section[valueFrom(i), valueTo(i)); a string without '=' has
+ * valueFrom === valueTo === keyTo. Reusable: splitModinfo refills it.
+ */
+export interface ModinfoSpans {
+  section: Uint8Array;
+  count: number;
+  /** SPAN_FIELDS numbers per entry: key start, key end ('=' or end), value start, value end. */
+  at: Int32Array;
+}
+
+/** Numbers per entry in ModinfoSpans.at. */
+export const SPAN_FIELDS = 4;
+
 const EQ = 0x3d;
 
 /**
@@ -33,30 +53,92 @@ function tooManyEntries(): KmodkitError {
   return new KmodkitError('EMODINFO', `.modinfo has more than ${MAX_MODINFO_ENTRIES} entries (real modules have a few thousand at most)`, { errno: 'EFBIG', detail: { max: MAX_MODINFO_ENTRIES } });
 }
 
-export function parseModinfo(section: Uint8Array): ModinfoEntry[] {
+/** An empty ModinfoSpans to hand to splitModinfo again and again (its table grows to the largest section met). */
+export function modinfoSpans(): ModinfoSpans {
+  return { section: new Uint8Array(0), count: 0, at: new Int32Array(64 * SPAN_FIELDS) };
+}
+
+/**
+ * The entries of a .modinfo section as offsets, written into `into` (a new
+ * ModinfoSpans by default). More than MAX_MODINFO_ENTRIES entries raise
+ * KmodkitError 'EMODINFO' (errno EFBIG).
+ */
+export function splitModinfo(section: Uint8Array, into: ModinfoSpans = modinfoSpans()): ModinfoSpans {
+  into.section = section;
+  into.count = 0;
   let start = 0;
-  let size = section.length;
   // Skip leading zero padding, keeping at least one byte (libkmod's rule:
   // a remaining size of 0 or 1 byte yields no entries at all).
-  while (size > 1 && section[start] === 0) {
-    start++;
-    size--;
-  }
-  if (size <= 1) return [];
-  const end = start + size;
-  const out: ModinfoEntry[] = [];
-  // Keys repeat (alias, parm, ...): the last few are reused instead of decoded again.
-  const keys: KeySeen[] = [];
+  while (section.length - start > 1 && section[start] === 0) start++;
+  const end = section.length;
+  if (end - start <= 1) return into;
+  let at = into.at;
+  let n = 0;
   let i = start;
   while (i < end) {
     let j = section.indexOf(0, i);
-    if (j < 0 || j > end) j = end;
+    if (j < 0) j = end;
     if (j > i) {
-      if (out.length === MAX_MODINFO_ENTRIES) throw tooManyEntries();
-      out.push(entryOf(section, i, j, keys));
+      if (n === MAX_MODINFO_ENTRIES) throw tooManyEntries();
+      if ((n + 1) * SPAN_FIELDS > at.length) {
+        const grown = new Int32Array(at.length * 2);
+        grown.set(at);
+        at = into.at = grown;
+      }
+      let eq = i;
+      while (eq < j && section[eq] !== EQ) eq++;
+      const o = n * SPAN_FIELDS;
+      at[o] = i;
+      at[o + 1] = eq;
+      at[o + 2] = eq < j ? eq + 1 : j;
+      at[o + 3] = j;
+      n++;
     }
     i = j + 1;
     while (i < end && section[i] === 0) i++;
+  }
+  into.count = n;
+  return into;
+}
+
+/** Whether entry `i`'s key is the ASCII text `ascii`. */
+export function modinfoKeyIs(s: ModinfoSpans, i: number, ascii: string): boolean {
+  const o = i * SPAN_FIELDS;
+  return bytesAre(s.section, s.at[o], s.at[o + 1], ascii);
+}
+
+/** Whether entry `i`'s key is exactly `key`'s bytes. */
+export function modinfoKeyEquals(s: ModinfoSpans, i: number, key: Uint8Array): boolean {
+  const o = i * SPAN_FIELDS;
+  const from = s.at[o];
+  if (s.at[o + 1] - from !== key.length) return false;
+  const d = s.section;
+  for (let k = 0; k < key.length; k++) if (d[from + k] !== key[k]) return false;
+  return true;
+}
+
+/** Whether data[from, to) is the ASCII text `s`. */
+export function bytesAre(data: Uint8Array, from: number, to: number, s: string): boolean {
+  if (to - from !== s.length) return false;
+  for (let i = 0; i < s.length; i++) if (data[from + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+export function parseModinfo(section: Uint8Array): ModinfoEntry[] {
+  return modinfoEntriesOf(splitModinfo(section));
+}
+
+/** Entry objects for split entries (the values share the section's memory). */
+export function modinfoEntriesOf(s: ModinfoSpans): ModinfoEntry[] {
+  const out: ModinfoEntry[] = new Array(s.count);
+  // Keys repeat (alias, parm, ...): the last few are reused instead of decoded again.
+  const keys: KeySeen[] = [];
+  const { section, at } = s;
+  for (let i = 0; i < s.count; i++) {
+    const o = i * SPAN_FIELDS;
+    const keyTo = at[o + 1];
+    const valueFrom = at[o + 2];
+    out[i] = new Entry(keyOf(section, at[o], keyTo, keys), section.subarray(valueFrom, at[o + 3]), valueFrom === keyTo ? true : undefined);
   }
   return out;
 }
@@ -66,7 +148,7 @@ interface KeySeen {
   readonly text: string;
 }
 
-/** How many distinct recent keys parseModinfo remembers. */
+/** How many distinct recent keys modinfoEntriesOf remembers. */
 const KEYS_REMEMBERED = 8;
 
 function keyOf(section: Uint8Array, from: number, to: number, seen: KeySeen[]): string {
@@ -111,11 +193,17 @@ class Entry implements ModinfoEntry {
   }
 }
 
-function entryOf(section: Uint8Array, from: number, to: number, keys: KeySeen[]): ModinfoEntry {
-  let eq = from;
-  while (eq < to && section[eq] !== EQ) eq++;
-  if (eq === to) return new Entry(keyOf(section, from, to, keys), section.subarray(to, to), true);
-  return new Entry(keyOf(section, from, eq, keys), section.subarray(eq + 1, to), undefined);
+/** The records of modules.builtin.modinfo for one module joined into the section they would have made. */
+export function modinfoSectionOfRecords(records: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const r of records) total += r.length + 1;
+  const buf = new Uint8Array(total);
+  let o = 0;
+  for (const r of records) {
+    buf.set(r, o);
+    o += r.length + 1;
+  }
+  return buf;
 }
 
 /** First value of `key` (the kernel's get_modinfo rule), or undefined. */

@@ -6,8 +6,12 @@
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
 import { readElf, section, sectionBytes, sectionBytesOf, type ElfFile } from '../elf/file.js';
-import { parseModinfo, type ModinfoEntry } from './modinfo.js';
-import { findSignatureIn, isSignatureError, signatureModinfoEntries, signatureModinfoEntriesWithoutCrypto, type ModinfoSignatureOptions, type ModuleSignature, type Pkcs7Memo } from './signature.js';
+import { modinfoSpans, parseModinfo, splitModinfo, type ModinfoEntry, type ModinfoSpans } from './modinfo.js';
+import { mergeParmSpans, parmTable, type ParmTable } from './parm.js';
+import {
+  findSignatureIn, isSignatureError, signatureFields, signatureModinfoEntries, signatureModinfoEntriesWithoutCrypto,
+  type ModinfoSignatureOptions, type ModuleSignature, type Pkcs7Memo, type SignatureFields, type SignatureFieldsMemo,
+} from './signature.js';
 import { detectCompression, type Compression } from '../compress/detect.js';
 import type { Decompressed, DecompressOptions } from '../compress/index.js';
 import { memorySource } from '../bytes/source.js';
@@ -91,6 +95,51 @@ export function modinfoSectionOf(source: ByteSource): Uint8Array {
   const data = sectionBytesOf(source, '.modinfo');
   if (data === undefined) throw new KmodkitError('EMODINFO', 'module has no .modinfo section', { errno: 'ENOENT' });
   return data;
+}
+
+/**
+ * What kmod's modinfo lists for a module (kmod_module_get_info), as offsets
+ * and bytes: the .modinfo entries, their parameters merged, and the
+ * signature fields kmod appends. Nothing is decoded to text.
+ */
+export interface ModinfoListing {
+  readonly entries: ModinfoSpans;
+  readonly parms: ParmTable;
+  /** null: unsigned, a trailer kmod does not show, or a malformed one (kmod shows no fields and no error). */
+  readonly signature: SignatureFields | null;
+}
+
+/**
+ * The tables a run of modinfoListing() calls refills (one per thread): the
+ * listing returned shares them, and is valid until the next call.
+ */
+export interface ModinfoScratch {
+  readonly entries: ModinfoSpans;
+  readonly parms: ParmTable;
+  /** The last signature's fields: the next module signed by the same key reuses their decoding. */
+  readonly signature: SignatureFieldsMemo;
+}
+
+export function modinfoScratch(pkcs7: Pkcs7Memo = {}): ModinfoScratch {
+  return { entries: modinfoSpans(), parms: parmTable(), signature: { pkcs7 } };
+}
+
+/**
+ * A module image's ModinfoListing, reading only the ELF header, the section
+ * table, .modinfo and the signature trailer (no ElfFile is built). Errors as
+ * modinfoEntries(readModule(source), { signature: true }): KmodkitError for
+ * a bad ELF, a missing .modinfo ('EMODINFO', errno ENOENT) or one with too
+ * many entries; a malformed signature is no error.
+ */
+export function modinfoListing(source: ByteSource, scratch: ModinfoScratch = modinfoScratch()): ModinfoListing {
+  const entries = splitModinfo(modinfoSectionOf(source), scratch.entries);
+  return { entries, parms: mergeParmSpans(entries, scratch.parms), signature: signatureFields(source, scratch.signature) };
+}
+
+/** The ModinfoListing of a bare .modinfo section (a built-in module's records): no signature. */
+export function modinfoListingOf(section: Uint8Array, scratch: ModinfoScratch = modinfoScratch()): ModinfoListing {
+  const entries = splitModinfo(section, scratch.entries);
+  return { entries, parms: mergeParmSpans(entries, scratch.parms), signature: null };
 }
 
 export function hasModinfo(mod: KernelModule): boolean {

@@ -5,15 +5,9 @@
  *   [ module image ][ signer ][ key id ][ signature: sig_len bytes ]
  *   [ struct module_signature ][ "~Module signature appended~\n" (28) ]
  *
- *   struct module_signature {        offset
- *       u8     algo;        0  public-key algorithm (0 for PKCS#7)
- *       u8     hash;        1  digest algorithm    (0 for PKCS#7)
- *       u8     id_type;     2  0 PGP, 1 X.509, 2 PKCS#7
- *       u8     signer_len;  3  length of the signer name (0 for PKCS#7)
- *       u8     key_id_len;  4  length of the key id      (0 for PKCS#7)
- *       u8     __pad[3];    5
- *       __be32 sig_len;     8  length of the signature data
- *   };                      12 bytes
+ * struct module_signature is described once, field by field, in
+ * MODULE_SIGNATURE below; the trailer is read once (signatureTail) and every
+ * reader here works on those bytes.
  *
  * Dispatch by id_type: PKCS#7 goes to the SignedData reader (pkcs7.ts); the
  * older PGP / X.509 layouts (kernels 3.7–4.2) carry signer, key id and one
@@ -22,7 +16,7 @@
  * whether the kernel's own format checks (mod_check_sig) accept the trailer.
  */
 import type { ByteSource } from '../bytes/source.js';
-import { decodeText, isUtf8 } from '../bytes/reader.js';
+import { decodeText, hex, isUtf8 } from '../bytes/reader.js';
 import { T_BIT_STRING, derError, integerMagnitude, isSignatureError } from './der.js';
 
 export { isSignatureError };
@@ -94,8 +88,40 @@ export interface ModinfoSignatureOptions {
 
 export const SIGNATURE_MARKER = '~Module signature appended~\n';
 const MARKER = new TextEncoder().encode(SIGNATURE_MARKER);
+
+/** One field of struct module_signature: byte offset and width (multi-byte fields are big-endian). */
+export interface ModuleSignatureField {
+  readonly off: number;
+  readonly size: number;
+}
+
+/**
+ * struct module_signature (include/linux/module_signature.h), each field
+ * under the kernel's name:
+ *
+ *   u8 algo        public-key algorithm (0 for PKCS#7)
+ *   u8 hash        digest algorithm (0 for PKCS#7)
+ *   u8 id_type     0 PGP, 1 X.509, 2 PKCS#7
+ *   u8 signer_len  length of the signer name (0 for PKCS#7)
+ *   u8 key_id_len  length of the key id (0 for PKCS#7)
+ *   u8 __pad[3]
+ *   __be32 sig_len length of the signature data
+ */
+export const MODULE_SIGNATURE = {
+  sizeof: 12,
+  algo: { off: 0, size: 1 },
+  hash: { off: 1, size: 1 },
+  id_type: { off: 2, size: 1 },
+  signer_len: { off: 3, size: 1 },
+  key_id_len: { off: 4, size: 1 },
+  __pad: { off: 5, size: 3 },
+  sig_len: { off: 8, size: 4 },
+} as const satisfies { sizeof: number } & Record<string, ModuleSignatureField | number>;
+
 /** sizeof(struct module_signature) */
-export const MODULE_SIGNATURE_STRUCT_SIZE = 12;
+export const MODULE_SIGNATURE_STRUCT_SIZE = MODULE_SIGNATURE.sizeof;
+/** What ends a signed image: the struct, then the marker. */
+const FIXED = MODULE_SIGNATURE.sizeof + MARKER.length;
 /** id_type of a PKCS#7 trailer (the only one kernels since 4.3 accept). */
 const PKEY_ID_PKCS7 = 2;
 
@@ -124,25 +150,33 @@ function hasSignatureMarker(image: Uint8Array): boolean {
   return true;
 }
 
+/** A big-endian field of the struct at `o`. */
+function sigField(b: Uint8Array, o: number, f: ModuleSignatureField): number {
+  let v = 0;
+  for (let i = 0; i < f.size; i++) v = v * 256 + b[o + f.off + i];
+  return v;
+}
+
 function readStruct(b: Uint8Array, o: number): ModuleSignatureStruct {
+  const S = MODULE_SIGNATURE;
   return {
-    algo: b[o],
-    hash: b[o + 1],
-    idType: b[o + 2],
-    signerLen: b[o + 3],
-    keyIdLen: b[o + 4],
-    pad: [b[o + 5], b[o + 6], b[o + 7]],
-    sigLen: ((b[o + 8] << 24) | (b[o + 9] << 16) | (b[o + 10] << 8) | b[o + 11]) >>> 0,
+    algo: sigField(b, o, S.algo),
+    hash: sigField(b, o, S.hash),
+    idType: sigField(b, o, S.id_type),
+    signerLen: sigField(b, o, S.signer_len),
+    keyIdLen: sigField(b, o, S.key_id_len),
+    pad: Array.from(b.subarray(o + S.__pad.off, o + S.__pad.off + S.__pad.size)),
+    sigLen: sigField(b, o, S.sig_len),
   };
 }
 
 function readTrailer(image: Uint8Array): Trailer | null {
   if (!hasSignatureMarker(image)) return null;
   const size = image.length - MARKER.length;
-  if (size < MODULE_SIGNATURE_STRUCT_SIZE) {
-    derError(`signature marker present but only ${size} byte(s) precede it (struct module_signature needs 12)`);
+  if (size < MODULE_SIGNATURE.sizeof) {
+    derError(`signature marker present but only ${size} byte(s) precede it (struct module_signature needs ${MODULE_SIGNATURE.sizeof})`);
   }
-  const o = size - MODULE_SIGNATURE_STRUCT_SIZE;
+  const o = size - MODULE_SIGNATURE.sizeof;
   return { structOff: o, raw: readStruct(image, o) };
 }
 
@@ -279,28 +313,47 @@ export function findSignature(image: Uint8Array, memo?: Pkcs7Memo): ModuleSignat
 // Reading the trailer through a ByteSource (a lazy file reads only the tail)
 // ---------------------------------------------------------------------------
 
+/** How much of the end one read takes first: a PKCS#7 trailer of any common key fits. */
+const TAIL_GUESS = 4096;
+
+/** The end of a module image holding its signature trailer, and where those bytes start in the image. */
+export interface SignatureTail {
+  readonly bytes: Uint8Array;
+  readonly start: number;
+}
+
 /**
- * The trailer bytes at the end of `src`: marker, struct, the signer/key id/
- * signature blob, and one byte of module data in front of the blob, so that
- * the kernel's "is anything left to sign" check sees what it would see in the
- * whole image. Returns the bytes and their offset in the image.
+ * The bytes at the end of `src` that hold the signature trailer: marker,
+ * struct, the signer/key id/signature blob, and one byte of module data in
+ * front of the blob, so that the kernel's "is anything left to sign" check
+ * sees what it would see in the whole image. One read: the last 4 KiB (or
+ * the whole of a source in memory); a second only for a blob larger than that.
  */
-function tailOf(src: ByteSource): { bytes: Uint8Array; start: number } {
+export function signatureTail(src: ByteSource): SignatureTail {
   if (src.memory) return { bytes: src.memory, start: 0 };
-  const fixed = MARKER.length + MODULE_SIGNATURE_STRUCT_SIZE;
-  if (src.size < fixed) return { bytes: src.read(0, src.size), start: 0 };
-  const s = readStruct(src.read(src.size - fixed, MODULE_SIGNATURE_STRUCT_SIZE), 0);
-  const want = fixed + s.signerLen + s.keyIdLen + s.sigLen + 1;
-  const start = want <= src.size ? src.size - want : 0;
-  return { bytes: src.read(start, src.size - start), start };
+  let start = Math.max(0, src.size - TAIL_GUESS);
+  let bytes = src.read(start, src.size - start);
+  if (start > 0 && hasSignatureMarker(bytes)) {
+    const s = readStruct(bytes, bytes.length - FIXED);
+    const want = FIXED + s.signerLen + s.keyIdLen + s.sigLen + 1;
+    if (want > bytes.length) {
+      start = want <= src.size ? src.size - want : 0;
+      bytes = src.read(start, src.size - start);
+    }
+  }
+  return { bytes, start };
+}
+
+/** findSignature() on a tail, with moduleSize counted from the start of the image. */
+function signatureOfTail(tail: SignatureTail, memo?: Pkcs7Memo): ModuleSignature | null {
+  const sig = findSignature(tail.bytes, memo);
+  if (sig && tail.start > 0) return { ...sig, moduleSize: sig.moduleSize + tail.start };
+  return sig;
 }
 
 /** findSignature() on a ByteSource, reading only the tail of a lazy source. */
 export function findSignatureIn(src: ByteSource, memo?: Pkcs7Memo): ModuleSignature | null {
-  const { bytes, start } = tailOf(src);
-  const sig = findSignature(bytes, memo);
-  if (sig && start > 0) return { ...sig, moduleSize: sig.moduleSize + start };
-  return sig;
+  return signatureOfTail(signatureTail(src), memo);
 }
 
 // ---------------------------------------------------------------------------
@@ -400,7 +453,7 @@ export function signatureModinfoEntries(sig: ModuleSignature | null): ModinfoEnt
  * sig_key and signature). Throws ESIGNATURE for a malformed trailer.
  */
 export function signatureModinfoEntriesWithoutCrypto(src: ByteSource): ModinfoEntry[] {
-  const { bytes } = tailOf(src);
+  const { bytes } = signatureTail(src);
   const t = readTrailer(bytes);
   if (t === null) return [];
   checkLengths(t);
@@ -445,31 +498,27 @@ export interface SignatureFieldsMemo {
  * signatureModinfoEntries(findSignatureIn(src)) as SignatureFields, or null
  * where that has no entries: unsigned, not shown by kmod, or malformed (a
  * signature error: kmod shows no fields, and neither does modinfoEntries).
- * A PKCS#7 trailer equal to the memo's but for the encryptedDigest is not
- * decoded again.
+ * The tail is read once; a PKCS#7 trailer equal to the memo's but for the
+ * encryptedDigest is not decoded again.
  */
-export function signatureFieldsReusing(src: ByteSource, memo: SignatureFieldsMemo): SignatureFields | null {
-  const fixed = MARKER.length + MODULE_SIGNATURE_STRUCT_SIZE;
+export function signatureFields(src: ByteSource, memo: SignatureFieldsMemo): SignatureFields | null {
+  const tail = signatureTail(src);
+  const b = tail.bytes;
   const last = memo.last;
-  if (last && src.size >= fixed) {
-    const end = src.read(src.size - fixed, fixed);
-    const sigLen = ((end[8] << 24) | (end[9] << 16) | (end[10] << 8) | end[11]) >>> 0;
-    const n = last.trailer.length;
+  if (last && b.length >= FIXED && hasSignatureMarker(b)) {
     // the same struct (so the same lengths, which must still fit this image: checkLengths)
-    if (sigLen + MODULE_SIGNATURE_STRUCT_SIZE === n && hasSignatureMarker(end) && end[3] + end[4] + sigLen <= src.size - fixed) {
-      const t = src.read(src.size - MARKER.length - n, n);
-      let i = 0;
-      while (i < last.from && t[i] === last.trailer[i]) i++;
-      if (i === last.from) {
-        i = last.to;
-        while (i < n && t[i] === last.trailer[i]) i++;
-        if (i === n) return { head: last.head, signature: t.subarray(last.from, last.to) };
-      }
+    const structAt = b.length - FIXED;
+    const s = readStruct(b, structAt);
+    const n = last.trailer.length;
+    const end = b.length - MARKER.length;
+    if (s.sigLen + MODULE_SIGNATURE.sizeof === n && end >= n && s.signerLen + s.keyIdLen + s.sigLen <= tail.start + structAt) {
+      const t = b.subarray(end - n, end);
+      if (equalOutside(t, last.trailer, last.from, last.to)) return { head: last.head, signature: t.subarray(last.from, last.to) };
     }
   }
   let sig: ModuleSignature | null;
   try {
-    sig = findSignatureIn(src, memo.pkcs7);
+    sig = signatureOfTail(tail, memo.pkcs7);
   } catch (e) {
     if (!isSignatureError(e)) throw e;
     return null;
@@ -479,8 +528,57 @@ export function signatureFieldsReusing(src: ByteSource, memo: SignatureFieldsMem
   const head = entries.slice(0, entries.length - 1);
   const from = sig.pkcs7?.signerInfos[0].signatureOffset;
   if (sig.idType === 'PKCS#7' && from !== undefined) {
-    const n = sig.raw.sigLen + MODULE_SIGNATURE_STRUCT_SIZE;
-    memo.last = { trailer: src.read(src.size - MARKER.length - n, n).slice(), from, to: from + sig.signature.length, head };
+    const n = sig.raw.sigLen + MODULE_SIGNATURE.sizeof;
+    const end = b.length - MARKER.length;
+    memo.last = { trailer: b.slice(end - n, end), from, to: from + sig.signature.length, head };
   }
   return { head, signature: sig.signature };
+}
+
+/** Whether `a` and `b` (of one length) are equal outside [from, to). */
+function equalOutside(a: Uint8Array, b: Uint8Array, from: number, to: number): boolean {
+  for (let i = 0; i < from; i++) if (a[i] !== b[i]) return false;
+  for (let i = to; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// The signature as JSON
+// ---------------------------------------------------------------------------
+
+/** Each JSON field a signature can show, defined once; a document picks the fields it shows, in its order. */
+const SIGNATURE_JSON = {
+  idType: (s: ModuleSignature) => s.idType,
+  signer: (s: ModuleSignature) => s.signer,
+  /** Upper-case hex, ':'-separated (kmod's style). */
+  keyId: (s: ModuleSignature) => hex(s.keyId, ':'),
+  hashAlgorithm: (s: ModuleSignature) => s.hashAlgorithm,
+  /** Upper-case hex, no separator. */
+  signature: (s: ModuleSignature) => hex(s.signature, ''),
+  signatureAlgorithm: (s: ModuleSignature) => s.signatureAlgorithm,
+  /** Bytes covered by the signature. */
+  moduleSize: (s: ModuleSignature) => s.moduleSize,
+  /** module_signature.sig_len */
+  signatureSize: (s: ModuleSignature) => s.raw.sigLen,
+  hasSignedAttributes: (s: ModuleSignature) => s.hasSignedAttributes,
+  /** Whether the trailer passes the kernel's format checks (not a cryptographic verification). */
+  kernelFormatOk: (s: ModuleSignature) => s.kernel.ok,
+  kernelFormatError: (s: ModuleSignature) => (s.kernel.reason === undefined ? undefined : s.kernel.errno ? `${s.kernel.errno}: ${s.kernel.reason}` : s.kernel.reason),
+};
+
+export type SignatureJsonField = keyof typeof SIGNATURE_JSON;
+export type SignatureJson<K extends SignatureJsonField> = { [F in K]: ReturnType<(typeof SIGNATURE_JSON)[F]> };
+
+/**
+ * A signature as plain JSON data: `fields`, in that order (a field whose value
+ * is undefined for this signature, such as signatureAlgorithm of a legacy
+ * trailer, is left out).
+ */
+export function signatureJson<K extends SignatureJsonField>(sig: ModuleSignature, fields: readonly K[]): SignatureJson<K> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const v = SIGNATURE_JSON[f](sig);
+    if (v !== undefined) out[f] = v;
+  }
+  return out as SignatureJson<K>;
 }

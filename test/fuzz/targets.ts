@@ -16,9 +16,7 @@
  */
 import { openSync } from 'node:fs';
 import { KmodkitError, isKmodkitError } from '../../lib/errors.js';
-import { modinfoEntries, modinfoSectionOf, moduleFromBytes, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
-import { signatureFieldsReusing, type SignatureFieldsMemo } from '../../lib/module/signature.js';
-import { mergeParms } from '../../lib/module/parm.js';
+import { modinfoListing, modinfoScratch, moduleFromBytes, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
 import { basicModversions, dumpModversionsKmod30, extendedModversions } from '../../lib/module/versions.js';
 import { moduleExports } from '../../lib/module/exports.js';
 import { moduleImports } from '../../lib/module/imports.js';
@@ -33,11 +31,12 @@ import { preflight } from '../../lib/load/preflight.js';
 import { stripForForce } from '../../lib/load/strip.js';
 import { buildParamsString } from '../../lib/load/params-string.js';
 import { chooseRoute } from '../../lib/load/loader.js';
-import { jsonOf, writeBody } from '../../cli/commands/modinfo.js';
+import { jsonOf } from '../../cli/commands/modinfo.js';
 import { paramsTable } from '../../cli/commands/params.js';
 import { inspectText } from '../../cli/commands/inspect.js';
-import { ByteBuffer, composeModinfo, writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../../cli/format/modinfo-text.js';
-import { Output, Recorder } from '../../cli/format/output.js';
+import { modinfoTextOptions, writeModinfo, type ModinfoTextOptions } from '../../cli/format/modinfo-text.js';
+import { ByteBuffer, drain } from '../../cli/format/byte-buffer.js';
+import { Output } from '../../cli/format/output.js';
 
 export interface TargetContext {
   readonly data: Uint8Array;
@@ -106,47 +105,35 @@ function noInternalErrors(doc: { errors: { part: string; code: string; message: 
   }
 }
 
-/** Option sets modinfo's straight path is compared under: default, -0 with kmod 30 padding, -p, -F signer, -F signature, -F parmtype. */
-const STRAIGHT_OPTIONS: readonly ModinfoTextOptions[] = [
+/** Option sets modinfo's text is written under: default, -0 with kmod 30 padding, -p, -F license, -F signer, -F signature, -F parmtype. */
+const MODINFO_OPTIONS: readonly ModinfoTextOptions[] = [
   { nul: false },
   { nul: true, kmodCompat: '30' },
   { field: 'parm', nul: false },
+  { field: 'license', nul: false },
   { field: 'signer', nul: false },
   { field: 'signature', nul: true },
   { field: 'parmtype', nul: false },
-];
+].map((o) => modinfoTextOptions(o as ModinfoTextOptions));
 
 /**
- * modinfo's straight path (composeModinfo from the raw .modinfo and the
- * signature fields) prints exactly what the general path prints, wherever it
- * does not leave the module to it; twice, the second time through the
- * signature memo the first filled.
+ * `kmodkit modinfo`'s one path (modinfoListing from the image, writeModinfo
+ * under every option set), twice through one scratch: the second time the
+ * signature memo the first filled is used, and must print the same bytes.
  */
-function straightPathAgrees(mod: KernelModule): void {
-  const memo: SignatureFieldsMemo = { pkcs7: {} };
-  for (const o of STRAIGHT_OPTIONS) {
-    const opts = { ...o };
-    for (let round = 0; round < 2; round++) {
-      let section: Uint8Array;
-      let sig;
-      try {
-        section = modinfoSectionOf(mod.source);
-        sig = signatureFieldsReusing(mod.source, memo);
-      } catch (e) {
-        if (!isKmodkitError(e)) throw e;
-        return; // the general path reports it (modinfo: "could not get modinfo")
-      }
-      const w = new ByteBuffer();
-      if (!composeModinfo(w, '/fuzz.ko', section, sig, opts)) continue;
-      const rec = new Recorder();
-      if (opts.field === undefined) writeHeaderLine(rec, 'filename:', '/fuzz.ko', opts);
-      writeBody({ out: rec, opts }, modinfoEntries(mod, { signature: true }));
-      const events = rec.seal();
-      const general = Buffer.concat(events.map((e) => (typeof e === 'string' ? Buffer.from(`<stderr ${e}>`) : e)));
-      if (!general.equals(w.bytes())) {
-        throw new PropertyViolation(`modinfo ${JSON.stringify(o)} round ${round}: the straight path printed ${w.pos} bytes that differ from the general path's ${general.length}`);
-      }
+function modinfoText(mod: KernelModule, out: Output): void {
+  const scratch = modinfoScratch();
+  let first: Uint8Array | undefined;
+  for (let round = 0; round < 2; round++) {
+    const w = new ByteBuffer();
+    const listing = modinfoListing(mod.source, scratch);
+    for (const o of MODINFO_OPTIONS) writeModinfo(w, listing, o);
+    const bytes = w.buf.slice(0, w.pos);
+    if (first === undefined) first = bytes;
+    else if (Buffer.compare(first, bytes) !== 0) {
+      throw new PropertyViolation(`modinfo: the second listing through one scratch printed ${bytes.length} bytes that differ from the first's ${first.length}`);
     }
+    drain(w, out);
   }
 }
 
@@ -157,18 +144,13 @@ export const TARGETS: readonly Target[] = [
     run: (ctx) => ctx.module(),
   },
   {
-    // modinfo: entries + signature entries, the kmod text format (all fields, -p, -F) and --json
+    // modinfo: the text (all fields, -0, -p, -F) and --json
     name: 'modinfo',
     run: async (ctx) => {
       const mod = await ctx.module();
-      const entries = modinfoEntries(mod, { signature: true });
-      const merged = mergeParms(entries);
-      writeEntries(ctx.out, entries, merged.params, { nul: false });
-      writeParmList(ctx.out, merged.params, { nul: true });
-      writeEntries(ctx.out, entries, merged.params, { field: 'license', nul: false });
+      modinfoText(mod, ctx.out);
       ctx.out.text(JSON.stringify(jsonOf('fuzz', '/fuzz.ko', moduleInfo(mod), mod, moduleSignature(mod))));
       ctx.out.flush();
-      straightPathAgrees(mod);
     },
   },
   {

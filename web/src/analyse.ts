@@ -5,17 +5,18 @@
  * with a target the same document `kmodkit check --format json` prints.
  */
 import {
-  KmodkitError, moduleFromBytes, moduleInfo, moduleSignature, signatureModinfoEntries, mergeParms,
+  KmodkitError, moduleFromBytes, moduleSignature, modinfoListing,
   inspectModule, checkModule, decompress, detectCompression, parseSymvers, modnameFromPath,
-  type KernelModule, type ModinfoEntry, type CheckResult,
+  type KernelModule, type CheckResult,
 } from '../../lib/core.js';
 import { parseKconfig } from '../../lib/check/kconfig.js';
 import { failed, countFindings } from '../../lib/check/findings.js';
 import { parseModulesDep } from '../../lib/modindex/index-files.js';
-import { writeEntries, writeHeaderLine, textEntry } from '../../cli/format/modinfo-text.js';
+import { modinfoTextOptions, writeHeaderLine, writeModinfo } from '../../cli/format/modinfo-text.js';
 import { checkJson } from '../../cli/format/check-json.js';
 import { summarizeTarget, type CheckReport, type InputError } from '../../cli/format/check-report.js';
 import type { Sink } from '../../cli/format/output.js';
+import { ByteBuffer, drain } from '../../cli/format/byte-buffer.js';
 import type { InspectDocument } from '../../lib/module/inspect.js';
 import type { VerifyResult } from '../../lib/check/signature-verify.js';
 import { targetFromFiles, type TargetFiles } from './target-from-files.js';
@@ -70,26 +71,19 @@ function textSink(): Sink & { result(): string } {
   };
 }
 
-/** .modinfo entries then the signature fields, as kmod lists them. */
-function fullEntries(mod: KernelModule): ModinfoEntry[] {
-  const sig = moduleSignature(mod);
-  return [...moduleInfo(mod), ...(sig ? signatureModinfoEntries(sig).map((e) => textEntry(e.key, e.value)) : [])];
-}
-
-/** `kmodkit modinfo FILE` output (the filename line shows the dropped name). */
+/** `kmodkit modinfo FILE` output (the filename line shows the dropped name): the CLI's own path. */
 function modinfoText(mod: KernelModule, file: string): string {
   const out = textSink();
-  const opts = { nul: false };
-  writeHeaderLine(out, 'filename:', file, opts);
+  const w = new ByteBuffer(4096);
+  const opts = modinfoTextOptions({ nul: false });
+  writeHeaderLine(w, 'filename:', file, opts);
   try {
-    const entries = fullEntries(mod);
-    const merged = mergeParms(entries);
-    for (const bad of merged.invalid) out.error(`modinfo: ERROR: Found invalid "${bad.key}=${bad.value}": missing ':'`);
-    writeEntries(out, entries, merged.params, opts);
+    writeModinfo(w, modinfoListing(mod.source), opts);
   } catch (e) {
     if (!(e instanceof KmodkitError)) throw e;
-    out.error(`modinfo: ERROR: could not get modinfo from '${modnameFromPath(file)}': ${e.message}`);
+    w.error(`modinfo: ERROR: could not get modinfo from '${modnameFromPath(file)}': ${e.message}`);
   }
+  drain(w, out);
   return out.result();
 }
 

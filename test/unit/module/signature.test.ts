@@ -10,7 +10,7 @@ import { derDecode, integerMagnitude, type DerNode } from '../../../lib/module/d
 import type { ModinfoEntry } from '../../../lib/module/modinfo.js';
 import { modinfoEntries, moduleInfo, readModule } from '../../../lib/module/module.js';
 import { parsePkcs7 } from '../../../lib/module/pkcs7.js';
-import { findSignature, kmodHex, signatureModinfoEntries, type ModinfoSignatureOptions } from '../../../lib/module/signature.js';
+import { findSignature, kmodHex, kmodHexBytes, signatureFields, signatureModinfoEntries, type ModinfoSignatureOptions } from '../../../lib/module/signature.js';
 
 // dist/test/unit/module -> repository root
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -19,8 +19,18 @@ const read = (f: string) => new Uint8Array(readFileSync(join(FIX, f)));
 const MARKER = new TextEncoder().encode('~Module signature appended~\n');
 const te = new TextEncoder();
 
-/** The signature fields modinfo lists for an image, through the path the CLI takes (modinfoEntries). */
+/**
+ * The signature fields modinfo lists for an image: through the path the CLI
+ * takes (signatureFields, what modinfoListing lists), or for a kmod without
+ * libcrypto through modinfoEntries.
+ */
 function modinfoSignatureEntries(image: Uint8Array, options: ModinfoSignatureOptions = {}): ModinfoEntry[] {
+  if (options.libcrypto !== false) {
+    const f = signatureFields(memorySource(image), { pkcs7: {} });
+    if (f === null) return [];
+    const hex = kmodHexBytes(f.signature);
+    return [...f.head, { key: 'signature', value: Buffer.from(hex).toString('latin1'), valueBytes: hex, utf8: true }];
+  }
   // A bare trailer is no ELF: give it BASE's ELF view (and .modinfo) over the trailer's bytes.
   const isElf = image[0] === 0x7f && image[1] === 0x45;
   const mod = isElf ? readModule(memorySource(image)) : { ...readModule(memorySource(BASE)), source: memorySource(image), cache: {} };
