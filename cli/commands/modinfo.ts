@@ -108,15 +108,25 @@ export async function runModinfo(args: readonly string[], version: string): Prom
     return 1;
   }
   const ctx = modinfoContext(modinfoTextOptions({ field, nul, kmodCompat: resolved.compat }), json, mdOptions);
+  const args_ = scanned.positionals;
   let failed = false;
-  for (const arg of scanned.positionals) {
-    if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
-    if (ctx.out.pos >= DRAIN_AT) drain(ctx.out, out);
+  // Many files: worker threads share the work (modinfo-parallel.ts decides when that pays).
+  const parallel = byName || args_.length < MANY ? undefined : await import('./modinfo-parallel.js');
+  const workers = parallel?.workersFor(args_) ?? 0;
+  if (parallel && workers > 0) failed = await parallel.runParallel(ctx, args_, workers, out);
+  else {
+    for (const arg of args_) {
+      if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
+      if (ctx.out.pos >= DRAIN_AT) drain(ctx.out, out);
+    }
+    drain(ctx.out, out);
   }
-  drain(ctx.out, out);
   out.flush();
   return failed ? 1 : 0;
 }
+
+/** Fewer arguments than this never pay for a worker thread (50 .ko.xz are the fewest that do). */
+const MANY = 50;
 
 /** How much output is gathered before it goes to the Output. */
 const DRAIN_AT = 128 * 1024;

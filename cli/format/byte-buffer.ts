@@ -52,8 +52,19 @@ export class ByteBuffer implements Sink {
   /** `n` spaces. */
   spaces(n: number): void {
     this.room(n);
-    this.buf.fill(32, this.pos, this.pos + n);
-    this.pos += n;
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = 32;
+    this.pos = p;
+  }
+
+  /** A string of ASCII characters (no encoding step). */
+  ascii(s: string): void {
+    this.room(s.length);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
   }
 
   text(s: string): void {

@@ -121,12 +121,12 @@ export function writeModinfo(w: ByteBuffer, listing: ModinfoListing, opts: Modin
   }
   if (sig) {
     for (const e of sig.head) {
-      w.text(e.key); // ASCII: sig_id, signer, sig_key, sig_hashalgo
+      w.ascii(e.key); // sig_id, signer, sig_key, sig_hashalgo
       keyEnd(w, e.key.length, opts);
       w.bytes(e.valueBytes);
       w.byte(sep);
     }
-    w.text('signature');
+    w.ascii('signature');
     keyEnd(w, 'signature'.length, opts);
     writeHex(w, sig.signature);
     w.byte(sep);
@@ -135,7 +135,9 @@ export function writeModinfo(w: ByteBuffer, listing: ModinfoListing, opts: Modin
 }
 
 function isParm(s: ModinfoSpans, i: number): boolean {
-  return modinfoKeyIs(s, i, 'parm') || modinfoKeyIs(s, i, 'parmtype');
+  const o = i * SPAN_FIELDS;
+  const n = s.at[o + 1] - s.at[o];
+  return (n === 4 || n === 8) && (modinfoKeyIs(s, i, 'parm') || modinfoKeyIs(s, i, 'parmtype'));
 }
 
 /** kmod's hex of the signature (rows of 20 bytes). */
@@ -154,18 +156,18 @@ function writeParms(w: ByteBuffer, section: Uint8Array, t: ParmTable, parmMode: 
   for (let p = t.count - 1; p >= 0; p--) {
     const o = p * PARM_FIELDS;
     // printf("%-16s", "parm:"), with -0 too
-    if (!parmMode) w.text('parm:           ');
+    if (!parmMode) w.ascii('parm:           ');
     w.copy(section, at[o + PARM_NAME + 1], at[o + PARM_NAME + 2]);
     w.byte(COLON);
     const hasType = at[o + PARM_TYPE] >= 0;
     if (at[o + PARM_DESC] < 0) {
-      if (parmMode) w.text(' (');
+      if (parmMode) w.ascii(' (');
       w.copy(section, at[o + PARM_TYPE + 1], at[o + PARM_TYPE + 2]);
       if (parmMode) w.byte(0x29);
     } else {
       w.copy(section, at[o + PARM_DESC + 1], at[o + PARM_DESC + 2]);
       if (hasType) {
-        w.text(' (');
+        w.ascii(' (');
         w.copy(section, at[o + PARM_TYPE + 1], at[o + PARM_TYPE + 2]);
         w.byte(0x29);
       }

@@ -8,7 +8,7 @@
  * reverse order of first appearance in .modinfo (which, because the compiler
  * emits .modinfo in reverse source order, is usually source order).
  *
- * One merger (mergeInto) serves both forms of the entries: the byte offsets
+ * One merger (addParm) serves both forms of the entries: the byte offsets
  * of splitModinfo (mergeParmSpans: modinfo's text output, no object per
  * entry) and entry objects (mergeParms).
  */
@@ -64,15 +64,6 @@ export function parmTable(): ParmTable {
   return { count: 0, at: new Int32Array(16 * PARM_FIELDS), invalid: new Int32Array(4), invalidCount: 0, byName: new Map() };
 }
 
-/** The entries the merger reads: for entry i, whether it is parm= (0), parmtype= (1) or neither (-1), and where its value lies. */
-interface ParmSource {
-  readonly count: number;
-  kind(i: number): number;
-  bytes(i: number): Uint8Array;
-  from(i: number): number;
-  to(i: number): number;
-}
-
 const COLON = 0x3a;
 
 function grow(a: Int32Array, need: number): Int32Array {
@@ -90,76 +81,65 @@ function latin1Key(data: Uint8Array, from: number, to: number): string {
   return s;
 }
 
-/** The merger: every parm/parmtype entry of `src` into `t`. */
-function mergeInto(src: ParmSource, t: ParmTable): ParmTable {
+function startMerge(t: ParmTable): void {
   t.count = 0;
   t.invalidCount = 0;
   t.byName.clear();
-  for (let i = 0; i < src.count; i++) {
-    const kind = src.kind(i);
-    if (kind < 0) continue;
-    const data = src.bytes(i);
-    const from = src.from(i);
-    const to = src.to(i);
-    let colon = from;
-    while (colon < to && data[colon] !== COLON) colon++;
-    if (colon === to) {
-      t.invalid = grow(t.invalid, t.invalidCount + 1);
-      t.invalid[t.invalidCount++] = i;
-      continue;
-    }
-    const key = latin1Key(data, from, colon);
-    let p = t.byName.get(key);
-    if (p === undefined) {
-      p = t.count++;
-      t.byName.set(key, p);
-      t.at = grow(t.at, t.count * PARM_FIELDS);
-      const o = p * PARM_FIELDS;
-      t.at.fill(-1, o, o + PARM_FIELDS);
-      t.at[o + PARM_NAME] = i;
-      t.at[o + PARM_NAME + 1] = from;
-      t.at[o + PARM_NAME + 2] = colon;
-    }
-    const o = p * PARM_FIELDS + (kind === 0 ? PARM_DESC : PARM_TYPE);
-    t.at[o] = i;
-    t.at[o + 1] = colon + 1;
-    t.at[o + 2] = to;
+}
+
+/**
+ * The merger's one step: entry `item`, a parm= (`type` false) or parmtype=
+ * (`type` true) whose value is data[from, to), into `t`.
+ */
+function addParm(t: ParmTable, item: number, type: boolean, data: Uint8Array, from: number, to: number): void {
+  let colon = from;
+  while (colon < to && data[colon] !== COLON) colon++;
+  if (colon === to) {
+    t.invalid = grow(t.invalid, t.invalidCount + 1);
+    t.invalid[t.invalidCount++] = item;
+    return;
+  }
+  const key = latin1Key(data, from, colon);
+  let p = t.byName.get(key);
+  if (p === undefined) {
+    p = t.count++;
+    t.byName.set(key, p);
+    t.at = grow(t.at, t.count * PARM_FIELDS);
+    const o = p * PARM_FIELDS;
+    t.at.fill(-1, o, o + PARM_FIELDS);
+    t.at[o + PARM_NAME] = item;
+    t.at[o + PARM_NAME + 1] = from;
+    t.at[o + PARM_NAME + 2] = colon;
+  }
+  const o = p * PARM_FIELDS + (type ? PARM_TYPE : PARM_DESC);
+  t.at[o] = item;
+  t.at[o + 1] = colon + 1;
+  t.at[o + 2] = to;
+}
+
+/** The parameters of split .modinfo entries, as offsets into the section (into `t`, a new table by default). */
+export function mergeParmSpans(s: ModinfoSpans, t: ParmTable = parmTable()): ParmTable {
+  startMerge(t);
+  const { section, at } = s;
+  for (let i = 0; i < s.count; i++) {
+    const o = i * SPAN_FIELDS;
+    const keyLength = at[o + 1] - at[o];
+    // "parm" or "parmtype"
+    if ((keyLength !== 4 && keyLength !== 8) || !bytesAre(section, at[o], at[o] + 4, 'parm')) continue;
+    if (keyLength === 8 && !bytesAre(section, at[o] + 4, at[o + 1], 'type')) continue;
+    addParm(t, i, keyLength === 8, section, at[o + 2], at[o + 3]);
   }
   t.byName.clear();
   return t;
 }
 
-function spanSource(s: ModinfoSpans): ParmSource {
-  const { section, at } = s;
-  return {
-    count: s.count,
-    kind: (i) => {
-      const o = i * SPAN_FIELDS;
-      return bytesAre(section, at[o], at[o + 1], 'parm') ? 0 : bytesAre(section, at[o], at[o + 1], 'parmtype') ? 1 : -1;
-    },
-    bytes: () => section,
-    from: (i) => at[i * SPAN_FIELDS + 2],
-    to: (i) => at[i * SPAN_FIELDS + 3],
-  };
-}
-
-function entrySource(entries: readonly ModinfoEntry[]): ParmSource {
-  return {
-    count: entries.length,
-    kind: (i) => (entries[i].key === 'parm' ? 0 : entries[i].key === 'parmtype' ? 1 : -1),
-    bytes: (i) => entries[i].valueBytes,
-    from: () => 0,
-    to: (i) => entries[i].valueBytes.length,
-  };
-}
-
-/** The parameters of split .modinfo entries, as offsets into the section (into `t`, a new table by default). */
-export function mergeParmSpans(s: ModinfoSpans, t: ParmTable = parmTable()): ParmTable {
-  return mergeInto(spanSource(s), t);
-}
-
 export function mergeParms(entries: readonly ModinfoEntry[]): ParmMergeResult {
-  const t = mergeInto(entrySource(entries), parmTable());
+  const t = parmTable();
+  startMerge(t);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.key === 'parm' || e.key === 'parmtype') addParm(t, i, e.key === 'parmtype', e.valueBytes, 0, e.valueBytes.length);
+  }
   const part = (o: number): Uint8Array | undefined => (t.at[o] < 0 ? undefined : entries[t.at[o]].valueBytes.subarray(t.at[o + 1], t.at[o + 2]));
   const params: ParmInfo[] = [];
   for (let p = t.count - 1; p >= 0; p--) {

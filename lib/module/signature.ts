@@ -157,6 +157,12 @@ function sigField(b: Uint8Array, o: number, f: ModuleSignatureField): number {
   return v;
 }
 
+/** signer_len + key_id_len + sig_len of the struct at `o`: the blob in front of it. */
+function blobLength(b: Uint8Array, o: number): number {
+  const S = MODULE_SIGNATURE;
+  return sigField(b, o, S.signer_len) + sigField(b, o, S.key_id_len) + sigField(b, o, S.sig_len);
+}
+
 function readStruct(b: Uint8Array, o: number): ModuleSignatureStruct {
   const S = MODULE_SIGNATURE;
   return {
@@ -334,8 +340,7 @@ export function signatureTail(src: ByteSource): SignatureTail {
   let start = Math.max(0, src.size - TAIL_GUESS);
   let bytes = src.read(start, src.size - start);
   if (start > 0 && hasSignatureMarker(bytes)) {
-    const s = readStruct(bytes, bytes.length - FIXED);
-    const want = FIXED + s.signerLen + s.keyIdLen + s.sigLen + 1;
+    const want = FIXED + blobLength(bytes, bytes.length - FIXED) + 1;
     if (want > bytes.length) {
       start = want <= src.size ? src.size - want : 0;
       bytes = src.read(start, src.size - start);
@@ -369,7 +374,13 @@ export function kmodHex(bytes: Uint8Array): string {
   return latin1.decode(kmodHexBytes(bytes));
 }
 
-const HEXDIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 65, 66, 67, 68, 69, 70];
+/** The two upper-case hex digits of each byte value, as ASCII codes. */
+const HEX_HI = new Uint8Array(256);
+const HEX_LO = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  HEX_HI[b] = '0123456789ABCDEF'.charCodeAt(b >> 4);
+  HEX_LO[b] = '0123456789ABCDEF'.charCodeAt(b & 15);
+}
 
 /** kmodHex() as ASCII bytes, built in one buffer: rows of 20 bytes ("XX:" each), "\n\t\t" between rows. */
 export function kmodHexBytes(bytes: Uint8Array): Uint8Array {
@@ -386,18 +397,22 @@ export function kmodHexLength(n: number): number {
 /** kmodHexBytes() written into `out` at `at` (kmodHexLength(bytes.length) bytes); returns the end. */
 export function kmodHexInto(bytes: Uint8Array, out: Uint8Array, at: number): number {
   let j = at;
-  for (let i = 0; i < bytes.length; i++) {
-    if (i > 0) {
-      out[j++] = 58; // ':'
-      if (i % 20 === 0) {
-        out[j++] = 10;
-        out[j++] = 9;
-        out[j++] = 9;
-      }
-    }
+  let column = 0;
+  const last = bytes.length - 1;
+  for (let i = 0; i <= last; i++) {
     const b = bytes[i];
-    out[j++] = HEXDIGITS[b >> 4];
-    out[j++] = HEXDIGITS[b & 15];
+    out[j] = HEX_HI[b];
+    out[j + 1] = HEX_LO[b];
+    j += 2;
+    if (i === last) break;
+    out[j++] = 58; // ':'
+    if (++column === 20) {
+      column = 0;
+      out[j] = 10;
+      out[j + 1] = 9;
+      out[j + 2] = 9;
+      j += 3;
+    }
   }
   return j;
 }
@@ -508,10 +523,9 @@ export function signatureFields(src: ByteSource, memo: SignatureFieldsMemo): Sig
   if (last && b.length >= FIXED && hasSignatureMarker(b)) {
     // the same struct (so the same lengths, which must still fit this image: checkLengths)
     const structAt = b.length - FIXED;
-    const s = readStruct(b, structAt);
     const n = last.trailer.length;
     const end = b.length - MARKER.length;
-    if (s.sigLen + MODULE_SIGNATURE.sizeof === n && end >= n && s.signerLen + s.keyIdLen + s.sigLen <= tail.start + structAt) {
+    if (sigField(b, structAt, MODULE_SIGNATURE.sig_len) + MODULE_SIGNATURE.sizeof === n && end >= n && blobLength(b, structAt) <= tail.start + structAt) {
       const t = b.subarray(end - n, end);
       if (equalOutside(t, last.trailer, last.from, last.to)) return { head: last.head, signature: t.subarray(last.from, last.to) };
     }

@@ -1,0 +1,61 @@
+/**
+ * `kmodkit modinfo` over many files with worker threads prints exactly what
+ * one thread prints: stdout bytes, stderr lines and exit status, in argument
+ * order, with good, bad, missing, compressed and signed modules mixed
+ * (KMODKIT_MODINFO_PARALLEL_MIN=0 turns the workers on for a handful of
+ * files; a huge value keeps everything on one thread).
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const CLI = join(ROOT, 'dist/cli/index.js');
+const KO = join(ROOT, 'samples/ko');
+
+function modules(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...modules(p));
+    else if (/\.ko(\.(gz|xz|zst))?$/.test(e.name)) out.push(p);
+  }
+  return out.sort();
+}
+
+function run(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [CLI, 'modinfo', ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+const ONE = { KMODKIT_MODINFO_PARALLEL_MIN: '1000000000' };
+const MANY = { KMODKIT_MODINFO_PARALLEL_MIN: '0' };
+
+test('many files on worker threads: the same bytes, stderr and status as one thread', (t) => {
+  const found = modules(KO);
+  t.true(found.length >= 20, `only ${found.length} sample modules`);
+  const tmp = mkdtempSync(join(tmpdir(), 'kmodkit-parallel-'));
+  try {
+    const bad = join(tmp, 'bad.ko');
+    writeFileSync(bad, 'not an ELF file at all');
+    const files = [...found, bad, join(tmp, 'missing.ko'), ...found.slice().reverse(), ...found];
+    for (const opts of [[], ['-F', 'signature'], ['-p', '-0'], ['--json']]) {
+      const one = run([...opts, ...files], ONE);
+      const many = run([...opts, ...files], MANY);
+      t.is(many.status, one.status, `status ${opts.join(' ')}`);
+      t.is(one.status, 1, 'the bad and missing files fail');
+      t.true(many.stdout.equals(one.stdout), `stdout ${opts.join(' ')}: ${many.stdout.length} vs ${one.stdout.length} bytes`);
+      t.is(many.stderr, one.stderr, `stderr ${opts.join(' ')}`);
+    }
+    // and the workers did take chunks
+    const debug = run(files, { ...MANY, KMODKIT_MODINFO_DEBUG: '1' }).stderr;
+    const m = /modinfo: (\d+) chunks, (\d+) on the main thread, (\d+) on (\d+) worker/.exec(debug);
+    t.truthy(m, debug);
+    t.true(Number(m![3]) > 0, debug);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
