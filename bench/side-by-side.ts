@@ -12,7 +12,17 @@
  * - check of the whole tree against its own kernel (Module.symvers, .config,
  *   modules tree) vs `depmod -e -E Module.symvers` on a copy of the tree;
  *   kmodkit depmod -n vs kmod depmod -n on a copy of the tree (bytes compared);
- * - check at 1,000 / 2,000 / all modules (evenly spread), to show linearity.
+ * - check at 1,000 / 2,000 / all modules (evenly spread), to show linearity;
+ * - one-file commands, where start-up is most of the time: `modinfo
+ *   samples/ko/hello.ko` vs kmod's, and `check` of it against its offline
+ *   target (samples/target: config, Module.symvers) vs `depmod -e -E
+ *   Module.symvers` on a tree of that one module; each measurement is 10
+ *   invocations in a row (5 with --quick), shown per invocation.
+ *
+ * kmodkit runs as users run it: the bundled command (package.json "bin",
+ * dist/bundle/kmodkit.cjs, built by `npm run build`), else dist/cli/index.js.
+ * Each side's wall time and CPU time (user + system) are printed; on a busy
+ * machine the CPU times are the ones to compare.
  *
  *   npm run bench [-- --quick] [--runs N] [--only modinfo|check|6.12|.ko.zst|...]
  *
@@ -21,7 +31,7 @@
  * corpus cache (test/corpus: `npm run corpus:fetch` fills it).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -54,7 +64,9 @@ const quick = args.includes('--quick');
 const runs = Number(opt('--runs') ?? (quick ? 3 : 5));
 const only = opt('--only');
 const want = (label: string): boolean => only === undefined || label.includes(only);
-const cli = resolve(new URL('../cli/index.js', import.meta.url).pathname);
+const bundled = resolve(new URL('../bundle/kmodkit.cjs', import.meta.url).pathname);
+const cli = existsSync(bundled) ? bundled : resolve(new URL('../cli/index.js', import.meta.url).pathname);
+const repo = resolve(new URL('../../', import.meta.url).pathname);
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 function walk(dir: string, suffix: string, out: string[] = []): string[] {
@@ -126,6 +138,8 @@ interface Side {
 interface Row {
   work: string;
   files: number;
+  /** Invocations per measurement (times are shown per invocation). */
+  per?: number;
   ref: string;
   refSeconds: number;
   refRss: number;
@@ -138,7 +152,7 @@ interface Row {
 }
 
 /** Alternate reference and kmodkit `runs` times; medians. */
-function sideBySide(work: string, files: number, refName: string, ref: Side, ours: Side, compare: boolean, note?: string): Row {
+function sideBySide(work: string, files: number, refName: string, ref: Side, ours: Side, compare: boolean, note?: string, per = 1): Row {
   const r: Sample[] = [];
   const o: Sample[] = [];
   let identical = true;
@@ -152,9 +166,9 @@ function sideBySide(work: string, files: number, refName: string, ref: Side, our
     if (compare && !a.out.equals(b.out)) identical = false;
   }
   const row: Row = {
-    work, files, ref: refName,
-    refSeconds: median(r.map((s) => s.seconds)), refRss: Math.max(...r.map((s) => s.rssKiB)), refCpu: median(r.map((s) => s.cpu)),
-    oursSeconds: median(o.map((s) => s.seconds)), oursRss: Math.max(...o.map((s) => s.rssKiB)), oursCpu: median(o.map((s) => s.cpu)),
+    work, files, ref: refName, ...(per > 1 ? { per } : {}),
+    refSeconds: median(r.map((s) => s.seconds)) / per, refRss: Math.max(...r.map((s) => s.rssKiB)), refCpu: median(r.map((s) => s.cpu)) / per,
+    oursSeconds: median(o.map((s) => s.seconds)) / per, oursRss: Math.max(...o.map((s) => s.rssKiB)), oursCpu: median(o.map((s) => s.cpu)) / per,
     ...(compare ? { identical } : {}),
     ...(note ? { note } : {}),
   };
@@ -166,10 +180,11 @@ const mib = (kib: number): string => (kib ? `${(kib / 1024).toFixed(0)} MiB` : '
 
 function print(r: Row): void {
   const same = r.identical === undefined ? '' : r.identical ? '  output identical' : '  OUTPUT DIFFERS';
+  const each = r.per ? `  (per invocation, ${r.per} in a row)` : '';
   const side = (sec: number, cpu: number, rss: number) => `${sec.toFixed(3).padStart(7)} s (cpu ${cpu.toFixed(2).padStart(6)} s) ${mib(rss).padStart(8)}`;
   console.log(
     `${r.work.padEnd(34)} ${String(r.files).padStart(5)}  ${r.ref.padEnd(22)} ${side(r.refSeconds, r.refCpu, r.refRss)}  kmodkit ${side(r.oursSeconds, r.oursCpu, r.oursRss)}` +
-      `  ratio ${(r.oursSeconds / r.refSeconds).toFixed(2).padStart(5)} (cpu ${(r.oursCpu / (r.refCpu || NaN)).toFixed(2)})${same}${r.note ? `  (${r.note})` : ''}`,
+      `  ratio ${(r.oursSeconds / r.refSeconds).toFixed(2).padStart(5)} (cpu ${r.refCpu ? (r.oursCpu / r.refCpu).toFixed(2) : 'n/a'})${same}${each}${r.note ? `  (${r.note})` : ''}`,
   );
 }
 
@@ -197,7 +212,36 @@ const plainOf = (compressedRoot: string, file: string, ext: string): string => j
 console.log(`kmodkit bench: median of ${runs} runs, alternating; peak RSS ${TIME ? 'by /usr/bin/time' : 'unknown (no /usr/bin/time)'}`);
 console.log(`${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU'}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} CPUs, node ${process.version}, decoders ${process.env.KMODKIT_DECODERS === 'pure' ? 'pure' : 'native'}`);
 console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`kmodkit: ${cli}`);
 const rows: Row[] = [];
+
+// One-file commands: start-up dominated.
+{
+  const per = quick ? 5 : 10;
+  const hello = join(repo, 'samples/ko/hello.ko');
+  const times = (argv: string[]) => Array.from({ length: per }, () => argv);
+  if (want('modinfo hello.ko') && existsSync(hello)) {
+    rows.push(sideBySide('modinfo hello.ko (one file)', 1, 'kmod modinfo', { cmd: 'modinfo', argv: times([hello]) }, { cmd: process.execPath, argv: times([cli, 'modinfo', hello]) }, true, undefined, per));
+  }
+  const target = join(repo, 'samples/target/6.1.0-56-amd64');
+  if (want('check hello.ko') && existsSync(hello) && existsSync(join(target, 'Module.symvers.xz'))) {
+    const tmp = mkdtempSync(join(tmpdir(), 'kmodkit-bench-'));
+    try {
+      const rel = '6.1.0-56-amd64';
+      cpSync(hello, join(tmp, 'lib/modules', rel, 'hello.ko'));
+      const symvers = join(tmp, 'Module.symvers');
+      writeFileSync(symvers, spawnSync('xz', ['-dc', join(target, 'Module.symvers.xz')], { maxBuffer: 1 << 28 }).stdout);
+      rows.push(sideBySide('check hello.ko (offline target)', 1, 'depmod -e -E (one module)', { cmd: 'depmod', argv: times(['-b', tmp, '-e', '-E', symvers, rel]) },
+        { cmd: process.execPath, argv: times([cli, 'check', '-k', rel, '-c', join(target, 'config.xz'), '-s', join(target, 'Module.symvers.xz'), hello]) }, false, undefined, per));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  if (want('modinfo hello.ko') || want('check hello.ko')) {
+    const floor = sideBySide('node -e 0 (start-up floor)', 0, 'true (nothing)', { cmd: 'true', argv: times([]) }, { cmd: process.execPath, argv: times(['-e', '0']) }, false, undefined, per);
+    rows.push(floor);
+  }
+}
 
 {
   const modinfo = (work: string, files: string[], refFiles: string[] | undefined, note?: string) => {

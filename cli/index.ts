@@ -6,7 +6,11 @@
  */
 import { readFileSync, writeSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
+import { enableCompileCache } from './compile-cache.js';
 import { OutputError } from './format/output.js';
+
+// Before any command's code is loaded (Node 22.1+; nothing on Node 20).
+enableCompileCache();
 
 /**
  * Commands are imported only when they run, so `kmodkit modinfo` does not pay

@@ -35,6 +35,9 @@ export interface ChunkDone {
   failed: boolean;
 }
 
+/** modinfo-worker next to this file, with this file's extension (.js in dist/cli, .cjs in the bundle: scripts/bundle-cli.mjs). */
+const WORKER = new URL(`./modinfo-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url);
+
 type WorkerMessage = ChunkDone | { ready: true } | { id: number; internal: string };
 
 /**
@@ -122,7 +125,7 @@ export async function runParallel(ctx: Ctx, args: readonly string[], workers: nu
     }
   };
   for (let i = 0; i < workers; i++) {
-    const w = new Worker(new URL('./modinfo-worker.js', import.meta.url), {
+    const w = new Worker(WORKER, {
       workerData: setup,
       // the same small young generation as the main thread (cli/index.ts)
       resourceLimits: { maxYoungGenerationSizeMb: 2 },

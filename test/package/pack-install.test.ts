@@ -46,6 +46,7 @@ test('npm pack → install into a fresh project → the library example type-che
 
   t.true([...files].some((f) => f.startsWith('docs/')), 'docs/ is in the tarball');
   t.true(files.has('dist/lib/index.d.ts') && files.has('dist/lib/core.d.ts') && files.has('dist/cli/index.js'));
+  t.true(files.has('dist/bundle/kmodkit.cjs') && files.has('dist/bundle/commands/modinfo.cjs'), 'the bundled CLI (npm run build) is in the tarball');
   t.false([...files].some((f) => f.startsWith('dist/test/') || f.startsWith('test/')), 'no tests in the tarball');
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   t.true(Buffer.byteLength(readme) <= 10 * 1024, `README.md is ${Buffer.byteLength(readme)} bytes, over 10 KiB`);
@@ -93,5 +94,10 @@ test('npm pack → install into a fresh project → the library example type-che
     err = (e as { stderr: string }).stderr;
   }
   t.regex(err, /^kmodkit: ENOENT \(ENOENT\): .*absent\.ko/m);
-  t.log(`covered: npm pack (${files.size} files, docs/ included), ${links.length} README links resolved in the tarball, install into a fresh project, docs/library.md example type-checked (strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess) and run on samples/ko/hello.ko and on a missing file`);
+  // The installed command (package.json "bin": the bundle) prints what the compiled CLI prints.
+  const hello = join(ROOT, 'samples/ko/signed/hello.ko.xz');
+  const bin = run(join(app, 'node_modules/.bin/kmodkit'), ['modinfo', hello], app);
+  t.is(bin, run(process.execPath, [join(ROOT, 'dist/cli/index.js'), 'modinfo', hello], app));
+  t.regex(bin, /^sig_hashalgo: +sha256$/m);
+  t.log(`covered: npm pack (${files.size} files, docs/ included), ${links.length} README links resolved in the tarball, install into a fresh project, docs/library.md example type-checked (strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess) and run on samples/ko/hello.ko and on a missing file, the installed kmodkit command on a signed .ko.xz`);
 });

@@ -1,0 +1,59 @@
+/**
+ * The bundled CLI (scripts/bundle-cli.mjs: what package.json's "bin" runs)
+ * behaves as the compiled one (dist/cli/index.js, what the other tests run):
+ * the same stdout bytes, stderr and exit status for every command path that
+ * loads code differently in a bundle (a command bundle, its lazy imports,
+ * the decoders from node_modules, modinfo's worker threads, paths made from
+ * import.meta.url). The bundle is built afresh into a folder of its own.
+ */
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const TREE = join(ROOT, 'dist/cli/index.js');
+const KO = join(ROOT, 'samples/ko');
+// dist/bundle's depth, so that paths relative to import.meta.url land where they do in dist/bundle
+const OUT = join(ROOT, `dist/bundle-test-${process.pid}`);
+
+test.before(() => {
+  execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-cli.mjs'), '--outdir', OUT], { stdio: 'pipe' });
+});
+test.after.always(() => rmSync(OUT, { recursive: true, force: true }));
+
+function run(cli: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+const samples = readdirSync(KO).filter((f) => /\.ko(\.(gz|xz|zst))?$/.test(f)).map((f) => join(KO, f));
+const signed = join(KO, 'signed/hello.ko');
+
+const CASES: [string, string[], Record<string, string>?][] = [
+  ['modinfo, every sample form', ['modinfo', ...samples, signed]],
+  ['modinfo on worker threads', ['modinfo', '-0', ...samples, ...samples], { KMODKIT_MODINFO_PARALLEL_MIN: '0' }],
+  ['modinfo --json, pure decoders', ['modinfo', '--json', ...samples], { KMODKIT_DECODERS: 'pure' }],
+  ['modinfo of a missing file', ['modinfo', join(KO, 'absent.ko')]],
+  ['modinfo --help', ['modinfo', '--help']],
+  ['versions', ['versions', join(KO, 'kmodkit_consumer.ko.xz')]],
+  ['inspect --json', ['inspect', '--json', signed]],
+  ['params', ['params', join(KO, 'kmodkit_params.ko.zst')]],
+  ['check --help', ['check', '--help']],
+  ['top --help and --version', ['--help']],
+  ['--version', ['--version']],
+  ['an unknown command', ['frobnicate']],
+];
+
+for (const [what, args, env] of CASES) {
+  test(`bundle = compiled CLI: ${what}`, (t) => {
+    t.true(existsSync(join(OUT, 'kmodkit.cjs')));
+    const a = run(TREE, args, env);
+    const b = run(join(OUT, 'kmodkit.cjs'), args, env);
+    t.is(b.status, a.status);
+    t.is(b.stderr, a.stderr);
+    t.true(b.stdout.equals(a.stdout), `stdout differs: ${b.stdout.length} vs ${a.stdout.length} bytes`);
+    t.true(a.stdout.length + a.stderr.length > 0, 'the command printed something');
+  });
+}
