@@ -1,12 +1,13 @@
 /**
  * `kmodkit modinfo` over many files on every core: the arguments go in
- * chunks to worker threads (modinfo-worker.ts), each running the same doArg
- * as a single-threaded run into its own buffer; the main thread writes the
- * chunks' output in argument order, so stdout and stderr are byte for byte
- * what one thread prints. While the workers start (~50 ms: a new isolate and
- * the module graph), the main thread takes chunks itself, so no file waits
- * for them; once they are up, decoding and parsing happen off the main
- * thread.
+ * chunks to the main thread and to worker threads (modinfo-worker.ts, one
+ * fewer than the cores), each running the same doArg as a single-threaded
+ * run into its own buffer; the main thread writes the chunks' output in
+ * argument order, so stdout and stderr are byte for byte what one thread
+ * prints. The main thread works too: a worker costs a start (a new isolate
+ * and the command's bundle, ~50 ms of CPU on Node 20) and its own JIT
+ * warm-up, so one fewer of them does the same work for less, and the
+ * files at the front are done before any worker is up.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -41,36 +42,39 @@ const WORKER = new URL(`./modinfo-worker${import.meta.url.slice(import.meta.url.
 type WorkerMessage = ChunkDone | { ready: true } | { id: number; internal: string };
 
 /**
- * The cost of one argument in units of a plain .ko (CPU time measured on the
- * Debian 6.1 tree, bench/side-by-side.ts): what decides whether workers pay.
- * The extension is only a hint; files are still recognised by their bytes.
+ * The cost of one argument in units of a plain .ko: CPU time per module of
+ * the Debian 6.1 tree in each form (bench/side-by-side.ts; native decoders):
+ * .ko ~0.1 ms, .ko.zst ~0.3 ms, .ko.gz ~0.5 ms, .ko.xz ~2 ms. The extension
+ * is only a hint; files are still recognised by their bytes.
  */
 function units(arg: string): number {
-  if (arg.endsWith('.ko')) return 1;
-  if (arg.endsWith('.xz')) return 30;
-  if (arg.endsWith('.gz')) return 4;
+  if (arg.endsWith('.xz')) return 20;
+  if (arg.endsWith('.gz')) return 5;
   if (arg.endsWith('.zst')) return 3;
   return 1;
 }
 
 /**
- * Below this many units one thread is faster: starting a worker costs about
- * as much CPU as this many plain modules (env KMODKIT_MODINFO_PARALLEL_MIN
- * overrides it; 0 forces workers on, for tests).
+ * Below this many units one thread is as fast: a worker costs ~0.2 s of CPU
+ * on Node 20 (its start, the bundle, its own JIT warm-up), about half of
+ * what it takes over from the main thread at this size. The 4,023 plain
+ * .ko of a Debian tree stay on one thread (a worker would add ~18 MiB of
+ * peak RSS for a few tens of ms); 250 .ko.xz already split.
+ * KMODKIT_MODINFO_PARALLEL_MIN overrides it (0: workers for any batch).
  */
-const PARALLEL_MIN = Number(process.env.KMODKIT_MODINFO_PARALLEL_MIN ?? 1500);
+const PARALLEL_MIN = Number(process.env.KMODKIT_MODINFO_PARALLEL_MIN ?? 5000);
 /** Units per chunk: large enough that a message per chunk costs nothing, small enough to keep the threads evenly busy. */
 const CHUNK_UNITS = 48;
 
-/** How many worker threads `args` are worth (0: run on this thread alone). */
+/** How many worker threads `args` are worth besides the main thread (0: the main thread alone). */
 export function workersFor(args: readonly string[]): number {
+  if (process.env.KMODKIT_MODINFO_WORKERS) return Number(process.env.KMODKIT_MODINFO_WORKERS);
   const cpus = Math.min(availableParallelism(), 8);
-  if (cpus < 2 && PARALLEL_MIN > 0) return 0;
   let total = 0;
   for (const a of args) total += units(a);
   if (total < PARALLEL_MIN) return 0;
-  const n = Math.max(1, Math.min(cpus, Math.floor(total / Math.max(1, PARALLEL_MIN)) + 1));
-  return process.env.KMODKIT_MODINFO_WORKERS ? Number(process.env.KMODKIT_MODINFO_WORKERS) : n;
+  // a worker per PARALLEL_MIN units, one fewer than the cores (at least one when forced with 0)
+  return Math.max(PARALLEL_MIN === 0 ? 1 : 0, Math.min(cpus - 1, Math.floor(total / Math.max(1, PARALLEL_MIN))));
 }
 
 function chunksOf(args: readonly string[]): string[][] {
@@ -101,7 +105,6 @@ export async function runParallel(ctx: Ctx, args: readonly string[], workers: nu
   let next = 0; // the next chunk to hand out
   let written = 0; // the next chunk to write
   let failed = false;
-  let ready = 0;
   let onMain = 0;
   const write = (): void => {
     for (let r = done.get(written); r; r = done.get(written)) {
@@ -127,15 +130,13 @@ export async function runParallel(ctx: Ctx, args: readonly string[], workers: nu
   for (let i = 0; i < workers; i++) {
     const w = new Worker(WORKER, {
       workerData: setup,
-      // the same small young generation as the main thread (cli/index.ts)
-      resourceLimits: { maxYoungGenerationSizeMb: 2 },
+      // (the small young generation cli/index.ts sets for modinfo holds here too: V8's flags are the process's)
       stdout: false,
       stderr: false,
     });
     threads.push(w);
     w.on('message', (m: WorkerMessage) => {
       if ('ready' in m) {
-        ready++;
 
         give(w);
         give(w); // two in flight: the next chunk waits in the worker, not in the round trip
@@ -153,8 +154,9 @@ export async function runParallel(ctx: Ctx, args: readonly string[], workers: nu
     w.on('error', (e) => settle(e));
   }
   try {
-    // This thread works through chunks until every worker is up.
-    while (ready < workers && next < chunks.length) {
+    // This thread works through chunks too, one at a time, writing what is done between them
+    // (KMODKIT_MODINFO_MAIN=0: it only writes, for measurements and tests).
+    while (next < chunks.length && process.env.KMODKIT_MODINFO_MAIN !== '0') {
       const id = next++;
       onMain++;
       let chunkFailed = false;
@@ -162,7 +164,7 @@ export async function runParallel(ctx: Ctx, args: readonly string[], workers: nu
       done.set(id, { id, bytes: ctx.out.buf.slice(0, ctx.out.pos), errors: ctx.out.errors, failed: chunkFailed });
       ctx.out.clear();
       write();
-      // let the workers' messages in
+      // let the workers' messages in (results to write, requests for chunks)
       await new Promise<void>((r) => setImmediate(r));
     }
     if (written < chunks.length) await finished;

@@ -39,16 +39,16 @@ async function withNative(o: OpenOptions, scratch?: ModuleScratch): Promise<Open
 }
 
 /**
- * Buffers reused from one compressed module to the next (`modinfo` over a
- * tree): the compressed bytes are read into `input` and the native decoders
- * write into `output`, so a run allocates (and holds) only as much as its
- * largest module instead of leaving every image to the garbage collector.
- * A module opened with a scratch is valid only until the next openModule
- * with the same scratch.
+ * Buffers reused from one module to the next (`modinfo` over a tree): the
+ * compressed bytes are read into `input` and the native decoders write into
+ * `output`, so a run touches only as much memory as its modules need
+ * instead of leaving every image to the garbage collector. A module opened
+ * with a scratch is valid only until the next open with the same scratch.
  */
 export interface ModuleScratch {
-  input?: Uint8Array;
-  output?: Uint8Array;
+  /** Resizable ArrayBuffers (scratchBuffer). */
+  input?: ArrayBuffer;
+  output?: ArrayBuffer;
   /** Where a plain .ko's reads go (header, section table, sections), from `arenaUsed` on; reset by each open. */
   arena?: Uint8Array;
   arenaUsed?: number;
@@ -67,21 +67,32 @@ function arenaBuffer(scratch: ModuleScratch, length: number): Uint8Array {
   return arena.subarray(used, used + length);
 }
 
-/** Size of a scratch buffer, allocated whole on first use; a larger module replaces it with its own size (the largest met is kept: amdgpu, 19 MB). */
-const SCRATCH_KEPT = 4 * 2 ** 20;
+/** ES2024's resizable ArrayBuffer (Node 20+), typed here as lib ES2022 does not know it. */
+interface Resizable extends ArrayBuffer {
+  readonly maxByteLength: number;
+  resize(length: number): void;
+}
 
+/** What a scratch buffer keeps between modules (99% of a Debian tree's modules are smaller). */
+const SCRATCH_KEPT = 2 ** 20;
+/** Its largest size (the caps on file and decompressed size). */
+const SCRATCH_MAX = DEFAULT_MAX_OUTPUT;
+
+/**
+ * `size` bytes of a scratch slot: one resizable ArrayBuffer that grows in
+ * place to the largest module met (pages are committed only as they are
+ * written), and gives a large module's pages back to the system when a
+ * smaller one follows. Nothing is copied and no outgrown buffer waits for
+ * the collector (a 1 MiB young generation promotes them: growing by new
+ * buffers left up to 2 x 34 MiB of them waiting for a full GC).
+ */
 function scratchBuffer(scratch: ModuleScratch, which: 'input' | 'output', size: number): Uint8Array {
-  const kept = scratch[which];
-  if (size > SCRATCH_KEPT) {
-    if (kept && kept.length >= size) return kept.subarray(0, size);
-    return (scratch[which] = new Uint8Array(size));
-  }
-  // Full size at once: the pages a module does not reach are never touched
-  // (so cost no RSS), and no outgrown buffer is left for the collector
-  // (a young generation of 1 MiB promotes them; growing in steps left up to
-  // 2 x 34 MiB of them waiting for a full GC).
-  const b = kept ?? (scratch[which] = new Uint8Array(SCRATCH_KEPT));
-  return b.subarray(0, size);
+  if (size > SCRATCH_MAX) return new Uint8Array(size);
+  let ab = scratch[which] as Resizable | undefined;
+  if (!ab) ab = scratch[which] = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(0, { maxByteLength: SCRATCH_MAX });
+  if (size > ab.byteLength) ab.resize(size);
+  else if (ab.byteLength > SCRATCH_KEPT && size <= SCRATCH_KEPT) ab.resize(SCRATCH_KEPT);
+  return new Uint8Array(ab, 0, size);
 }
 
 export type { OpenOptions };

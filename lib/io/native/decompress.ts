@@ -1,5 +1,6 @@
 /**
- * Native decoders for module files: gzip through node:zlib, xz through the
+ * Native decoders for module files: gzip through the system's libdeflate
+ * where it is installed (libdeflate.ts), else node:zlib; xz through the
  * system's liblzma, zstd through the system's libzstd (lib/io/native/libs.ts).
  *
  * Same results as the pure decoders (lib/compress), by construction: the
@@ -22,6 +23,7 @@ import { xzInfo, xzSummary } from '../../compress/xz-info.js';
 import { zstdFrames } from '../../compress/zstd-frames.js';
 import { crc32 } from '../../compress/crc32.js';
 import { callOnPool, nativeLibs, type Liblzma, type Libzstd } from './libs.js';
+import { libdeflate, LIBDEFLATE_SUCCESS } from './libdeflate.js';
 
 export type DecoderBackend = 'native' | 'pure';
 
@@ -34,8 +36,9 @@ export interface NativeDecompressOptions extends DecompressOptions {
   /** Which decoders to use (default: decoderBackend()). */
   decoders?: DecoderBackend;
   /**
-   * Where the xz and zstd decoders write: a buffer of exactly `size` bytes
-   * (default: a new one). The pure fallback and gzip always allocate.
+   * Where the xz, zstd and libdeflate gzip decoders write: a buffer of
+   * exactly `size` bytes (default: a new one). The pure fallback and
+   * node:zlib always allocate.
    */
   into?: (size: number) => Uint8Array;
 }
@@ -70,14 +73,35 @@ function gzipTooBig(maxOutput: number): KmodkitError {
   return new KmodkitError('ETOOBIG', `gzip: decompressed data exceeds the limit of ${maxOutput} bytes`, { detail: { maxOutput } });
 }
 
-/** One member filling the whole file, or undefined (not the plain case). */
-function gunzipPlain(data: Uint8Array, maxOutput: number): Uint8Array | undefined {
+/** Output chunks node:zlib fills: the member's ISIZE, so that one chunk holds it (within bounds: ISIZE is only a claim). */
+const ZLIB_CHUNK_MIN = 64 * 1024;
+const ZLIB_CHUNK_MAX = 8 * 2 ** 20;
+
+/**
+ * One member filling the whole file, or undefined (not the plain case):
+ * decoded by libdeflate into `into(ISIZE)` where the library is there
+ * (it checks CRC-32 and ISIZE), else by node:zlib.
+ */
+async function gunzipPlain(data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
   const start = gzipHeaderEnd(data);
   if (start < 0) return undefined;
+  const isize = le32(data, data.length - 4);
+  if (isize <= maxOutput) {
+    const ld = await libdeflate();
+    if (ld) {
+      const out = into(isize);
+      const inUsed = [0];
+      const outUsed = [0];
+      const r = ld.lib.libdeflate_gzip_decompress_ex(ld.decompressor, data, data.length, out, isize, inUsed, outUsed);
+      if (r === LIBDEFLATE_SUCCESS && Number(inUsed[0]) === data.length && Number(outUsed[0]) === isize) return out;
+      // anything else (another member follows, an ISIZE that is wrong, corrupt data): node:zlib's and the pure decoder's verdict
+    }
+  }
   let out: Buffer;
   let consumed: number;
   try {
-    const r = zlib.inflateRawSync(data.subarray(start), { info: true, maxOutputLength: Math.max(1, maxOutput) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    const chunkSize = Math.min(Math.max(isize, ZLIB_CHUNK_MIN), ZLIB_CHUNK_MAX);
+    const r = zlib.inflateRawSync(data.subarray(start), { info: true, chunkSize, maxOutputLength: Math.max(1, maxOutput) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
     out = r.buffer;
     consumed = r.engine.bytesWritten;
   } catch (e) {
@@ -140,7 +164,7 @@ async function nativePlain(data: Uint8Array, maxOutput: number, into: (size: num
   const compressedSize = data.length;
   switch (detectCompression(data)) {
     case 'gzip': {
-      const out = gunzipPlain(data, maxOutput);
+      const out = await gunzipPlain(data, maxOutput, into);
       return out && { data: out, compression: 'gzip', compressedSize };
     }
     case 'xz': {

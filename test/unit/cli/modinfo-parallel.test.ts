@@ -3,7 +3,8 @@
  * one thread prints: stdout bytes, stderr lines and exit status, in argument
  * order, with good, bad, missing, compressed and signed modules mixed
  * (KMODKIT_MODINFO_PARALLEL_MIN=0 turns the workers on for a handful of
- * files; a huge value keeps everything on one thread).
+ * files; a huge value keeps everything on one thread; KMODKIT_MODINFO_MAIN=0
+ * leaves all the work to the workers).
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -50,11 +51,14 @@ test('many files on worker threads: the same bytes, stderr and status as one thr
       t.true(many.stdout.equals(one.stdout), `stdout ${opts.join(' ')}: ${many.stdout.length} vs ${one.stdout.length} bytes`);
       t.is(many.stderr, one.stderr, `stderr ${opts.join(' ')}`);
     }
-    // and the workers did take chunks
-    const debug = run(files, { ...MANY, KMODKIT_MODINFO_DEBUG: '1' }).stderr;
+    // the workers alone (the main thread only writing): still the same, and they did the work
+    const alone = run(files, { ...MANY, KMODKIT_MODINFO_MAIN: '0', KMODKIT_MODINFO_WORKERS: '2' });
+    t.true(alone.stdout.equals(run(files, ONE).stdout));
+    const debug = run(files, { ...MANY, KMODKIT_MODINFO_MAIN: '0', KMODKIT_MODINFO_DEBUG: '1' }).stderr;
     const m = /modinfo: (\d+) chunks, (\d+) on the main thread, (\d+) on (\d+) worker/.exec(debug);
     t.truthy(m, debug);
-    t.true(Number(m![3]) > 0, debug);
+    t.is(Number(m![2]), 0, debug);
+    t.is(Number(m![3]), Number(m![1]), debug);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
