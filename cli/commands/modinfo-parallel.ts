@@ -1,26 +1,33 @@
 /**
- * `kmodkit modinfo` over many files on every core: the arguments go in
- * chunks to the main thread and to worker threads (modinfo-worker.ts, one
- * fewer than the cores), each running the same doArg as a single-threaded
- * run into its own buffer; the main thread writes the chunks' output in
- * argument order, so stdout and stderr are byte for byte what one thread
- * prints. The main thread works too: a worker costs a start (a new isolate
- * and the command's bundle, ~50 ms of CPU on Node 20) and its own JIT
- * warm-up, so one fewer of them does the same work for less, and the
- * files at the front are done before any worker is up.
+ * `kmodkit modinfo` over many files on every core. The arguments go in
+ * chunks to lanes, each running the same doArg as a one-file run into a
+ * buffer of its own; the main thread writes the chunks' output in argument
+ * order, so stdout and stderr are byte for byte what one lane prints.
+ *
+ * - Lanes on the main thread: the native decoders (liblzma, libzstd,
+ *   libdeflate) run on libuv's pool threads, so with two or more compressed
+ *   modules in flight the other cores decode while this thread parses and
+ *   writes. No second isolate: the cheapest way to use every core when
+ *   decoding is most of the work (.ko.xz, .ko.zst, .ko.gz).
+ * - Worker threads (modinfo-worker.ts), one fewer than the cores, when the
+ *   JavaScript work itself (reading, parsing, writing: ~0.1 ms a module) is
+ *   large enough to pay for a worker: its start, the command's bundle and
+ *   its own JIT warm-up cost ~0.2 s of CPU on Node 20.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { drain, drainParts } from '../format/byte-buffer.js';
 import type { ModinfoTextOptions } from '../format/modinfo-text.js';
 import type { Output } from '../format/output.js';
-import { doArg, type Ctx } from './modinfo.js';
+import { doArg, modinfoContext, type Ctx } from './modinfo.js';
 
 /** What a worker is started with. */
 export interface WorkerSetup {
   opts: ModinfoTextOptions;
   json: boolean;
   mdOptions: Ctx['mdOptions'];
+  /** Modules in flight in the worker. */
+  lanes: number;
 }
 
 export interface ChunkJob {
@@ -41,40 +48,51 @@ const WORKER = new URL(`./modinfo-worker${import.meta.url.slice(import.meta.url.
 
 type WorkerMessage = ChunkDone | { ready: true } | { id: number; internal: string };
 
+/** Whether the file name says compressed (only a hint for planning: files are recognised by their bytes). */
+const compressed = (arg: string): boolean => arg.endsWith('.xz') || arg.endsWith('.zst') || arg.endsWith('.gz');
+
 /**
- * The cost of one argument in units of a plain .ko: CPU time per module of
- * the Debian 6.1 tree in each form (bench/side-by-side.ts; native decoders):
- * .ko ~0.1 ms, .ko.zst ~0.3 ms, .ko.gz ~0.5 ms, .ko.xz ~2 ms. The extension
- * is only a hint; files are still recognised by their bytes.
+ * JavaScript work of one argument in units of a plain .ko (~0.1 ms): a
+ * compressed one is read whole and its image is larger; its decoding runs
+ * on the pool and is not counted.
  */
-function units(arg: string): number {
-  if (arg.endsWith('.xz')) return 20;
-  if (arg.endsWith('.gz')) return 5;
-  if (arg.endsWith('.zst')) return 3;
-  return 1;
+const units = (arg: string): number => (compressed(arg) ? 2 : 1);
+
+/**
+ * From this many units a worker pays: it starts in ~0.1 s and does its share
+ * after that, plus ~0.1 s of its own warm-up (Node 20, 2 cores): a wall-time
+ * gain of (work - 0.2 s) / 2, measured on the Debian 6.1 tree. The 4,023
+ * plain .ko of one tree (~0.3 s of JavaScript) would gain a few tens of ms for
+ * ~18 MiB of peak RSS, so they stay on one thread.
+ */
+const PARALLEL_MIN = 6000;
+/** Compressed modules in a batch from which the main thread keeps several in flight. */
+const LANES_MIN = 8;
+/** Units per chunk: a message per chunk costs nothing at this size, and threads stay evenly busy. */
+const CHUNK_UNITS = 32;
+
+/** How the work of `args` is spread: lanes on the main thread, worker threads; undefined: one lane. */
+export interface Plan {
+  lanes: number;
+  workers: number;
 }
 
 /**
- * Below this many units one thread is as fast: a worker costs ~0.2 s of CPU
- * on Node 20 (its start, the bundle, its own JIT warm-up), about half of
- * what it takes over from the main thread at this size. The 4,023 plain
- * .ko of a Debian tree stay on one thread (a worker would add ~18 MiB of
- * peak RSS for a few tens of ms); 250 .ko.xz already split.
- * KMODKIT_MODINFO_PARALLEL_MIN overrides it (0: workers for any batch).
+ * The plan for `args`. For measurements and tests, KMODKIT_MODINFO_LANES and
+ * KMODKIT_MODINFO_WORKERS set the numbers (LANES=1 WORKERS=0: one after
+ * another), and KMODKIT_MODINFO_MAIN=0 leaves every chunk to the workers.
  */
-const PARALLEL_MIN = Number(process.env.KMODKIT_MODINFO_PARALLEL_MIN ?? 5000);
-/** Units per chunk: large enough that a message per chunk costs nothing, small enough to keep the threads evenly busy. */
-const CHUNK_UNITS = 48;
-
-/** How many worker threads `args` are worth besides the main thread (0: the main thread alone). */
-export function workersFor(args: readonly string[]): number {
-  if (process.env.KMODKIT_MODINFO_WORKERS) return Number(process.env.KMODKIT_MODINFO_WORKERS);
-  const cpus = Math.min(availableParallelism(), 8);
+export function planFor(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Plan | undefined {
+  const cpus = Math.max(1, Math.min(availableParallelism(), 8));
   let total = 0;
-  for (const a of args) total += units(a);
-  if (total < PARALLEL_MIN) return 0;
-  // a worker per PARALLEL_MIN units, one fewer than the cores (at least one when forced with 0)
-  return Math.max(PARALLEL_MIN === 0 ? 1 : 0, Math.min(cpus - 1, Math.floor(total / Math.max(1, PARALLEL_MIN))));
+  let packed = 0;
+  for (const a of args) {
+    total += units(a);
+    if (compressed(a)) packed++;
+  }
+  const workers = env.KMODKIT_MODINFO_WORKERS ? Number(env.KMODKIT_MODINFO_WORKERS) : total < PARALLEL_MIN ? 0 : Math.min(cpus - 1, Math.floor(total / PARALLEL_MIN));
+  const lanes = env.KMODKIT_MODINFO_LANES ? Math.max(1, Number(env.KMODKIT_MODINFO_LANES)) : packed >= LANES_MIN && cpus > 1 ? Math.min(cpus, 4) : 1;
+  return workers > 0 || lanes > 1 ? { lanes, workers } : undefined;
 }
 
 function chunksOf(args: readonly string[]): string[][] {
@@ -94,12 +112,20 @@ function chunksOf(args: readonly string[]): string[][] {
   return out;
 }
 
+/** Runs a chunk's arguments one after another in `ctx`; its output as a ChunkDone (ctx.out is emptied). */
+export async function runChunk(ctx: Ctx, job: ChunkJob): Promise<ChunkDone> {
+  let failed = false;
+  for (const arg of job.args) if (!(await doArg(ctx, arg, false))) failed = true;
+  const done: ChunkDone = { id: job.id, bytes: ctx.out.buf.slice(0, ctx.out.pos), errors: ctx.out.errors, failed };
+  ctx.out.clear();
+  return done;
+}
+
 /**
- * doArg over `args` with `workers` worker threads (and this thread while they
- * start), output written to `out` in argument order. Returns whether any
- * argument failed.
+ * doArg over `args` as `plan` says, output written to `out` in argument
+ * order. Returns whether any argument failed.
  */
-export async function runParallel(ctx: Ctx, args: readonly string[], workers: number, out: Output): Promise<boolean> {
+export async function runParallel(ctx: Ctx, args: readonly string[], plan: Plan, out: Output): Promise<boolean> {
   const chunks = chunksOf(args);
   const done = new Map<number, ChunkDone>();
   let next = 0; // the next chunk to hand out
@@ -114,7 +140,7 @@ export async function runParallel(ctx: Ctx, args: readonly string[], workers: nu
       written++;
     }
   };
-  const setup: WorkerSetup = { opts: ctx.opts, json: ctx.json, mdOptions: ctx.mdOptions };
+  const setup: WorkerSetup = { opts: ctx.opts, json: ctx.json, mdOptions: ctx.mdOptions, lanes: plan.lanes };
   const threads: Worker[] = [];
   let settle!: (e?: Error) => void;
   const finished = new Promise<void>((resolve, reject) => {
@@ -127,19 +153,14 @@ export async function runParallel(ctx: Ctx, args: readonly string[], workers: nu
       w.postMessage(job);
     }
   };
-  for (let i = 0; i < workers; i++) {
-    const w = new Worker(WORKER, {
-      workerData: setup,
-      // (the small young generation cli/index.ts sets for modinfo holds here too: V8's flags are the process's)
-      stdout: false,
-      stderr: false,
-    });
+  for (let i = 0; i < plan.workers; i++) {
+    // (the small young generation cli/index.ts sets for modinfo holds here too: V8's flags are the process's)
+    const w = new Worker(WORKER, { workerData: setup, stdout: false, stderr: false });
     threads.push(w);
     w.on('message', (m: WorkerMessage) => {
       if ('ready' in m) {
-
-        give(w);
-        give(w); // two in flight: the next chunk waits in the worker, not in the round trip
+        // one chunk more than its lanes: the next waits in the worker, not in the round trip
+        for (let k = 0; k <= plan.lanes; k++) give(w);
         return;
       }
       if ('internal' in m) {
@@ -153,25 +174,28 @@ export async function runParallel(ctx: Ctx, args: readonly string[], workers: nu
     });
     w.on('error', (e) => settle(e));
   }
-  try {
-    // This thread works through chunks too, one at a time, writing what is done between them
-    // (KMODKIT_MODINFO_MAIN=0: it only writes, for measurements and tests).
+  // Lanes on this thread take chunks too, writing what is done between them
+  // (KMODKIT_MODINFO_MAIN=0: this thread only writes, for measurements and tests).
+  const lane = async (c: Ctx): Promise<void> => {
     while (next < chunks.length && process.env.KMODKIT_MODINFO_MAIN !== '0') {
       const id = next++;
       onMain++;
-      let chunkFailed = false;
-      for (const a of chunks[id]) if (!(await doArg(ctx, a, false))) chunkFailed = true;
-      done.set(id, { id, bytes: ctx.out.buf.slice(0, ctx.out.pos), errors: ctx.out.errors, failed: chunkFailed });
-      ctx.out.clear();
+      done.set(id, await runChunk(c, { id, args: chunks[id] }));
       write();
       // let the workers' messages in (results to write, requests for chunks)
       await new Promise<void>((r) => setImmediate(r));
     }
+  };
+  try {
+    const contexts = [ctx, ...Array.from({ length: plan.lanes - 1 }, () => modinfoContext(ctx.opts, ctx.json, ctx.mdOptions))];
+    await Promise.all(contexts.map(lane));
     if (written < chunks.length) await finished;
   } finally {
     await Promise.all(threads.map((w) => w.terminate()));
   }
   drain(ctx.out, out);
-  if (process.env.KMODKIT_MODINFO_DEBUG) process.stderr.write(`modinfo: ${chunks.length} chunks, ${onMain} on the main thread, ${chunks.length - onMain} on ${workers} worker(s)\n`);
+  if (process.env.KMODKIT_MODINFO_DEBUG) {
+    process.stderr.write(`modinfo: ${chunks.length} chunks, ${onMain} on the main thread (${plan.lanes} lane(s)), ${chunks.length - onMain} on ${plan.workers} worker(s)\n`);
+  }
   return failed;
 }

@@ -110,10 +110,10 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   const ctx = modinfoContext(modinfoTextOptions({ field, nul, kmodCompat: resolved.compat }), json, mdOptions);
   const args_ = scanned.positionals;
   let failed = false;
-  // Many files: worker threads share the work (modinfo-parallel.ts decides when that pays).
+  // Many files: several in flight and worker threads share the work (modinfo-parallel.ts decides when that pays).
   const parallel = byName || args_.length < MANY ? undefined : await import('./modinfo-parallel.js');
-  const workers = parallel?.workersFor(args_) ?? 0;
-  if (parallel && workers > 0) failed = await parallel.runParallel(ctx, args_, workers, out);
+  const plan = parallel?.planFor(args_);
+  if (parallel && plan) failed = await parallel.runParallel(ctx, args_, plan, out);
   else {
     for (const arg of args_) {
       if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
@@ -125,8 +125,8 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   return failed ? 1 : 0;
 }
 
-/** Fewer arguments than this never pay for a worker thread (50 .ko.xz are the fewest that do). */
-const MANY = 50;
+/** Fewer arguments than this are done one after another (modinfo-parallel.ts: LANES_MIN compressed modules). */
+const MANY = 8;
 
 /** How much output is gathered before it goes to the Output. */
 const DRAIN_AT = 128 * 1024;

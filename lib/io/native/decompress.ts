@@ -23,7 +23,7 @@ import { xzInfo, xzSummary } from '../../compress/xz-info.js';
 import { zstdFrames } from '../../compress/zstd-frames.js';
 import { crc32 } from '../../compress/crc32.js';
 import { callOnPool, nativeLibs, type Liblzma, type Libzstd } from './libs.js';
-import { libdeflate, LIBDEFLATE_SUCCESS } from './libdeflate.js';
+import { acquire, libdeflate, release, LIBDEFLATE_SUCCESS } from './libdeflate.js';
 
 export type DecoderBackend = 'native' | 'pure';
 
@@ -88,11 +88,17 @@ async function gunzipPlain(data: Uint8Array, maxOutput: number, into: (size: num
   const isize = le32(data, data.length - 4);
   if (isize <= maxOutput) {
     const ld = await libdeflate();
-    if (ld) {
+    const decompressor = ld && acquire(ld);
+    if (ld && decompressor) {
       const out = into(isize);
       const inUsed = [0];
       const outUsed = [0];
-      const r = ld.lib.libdeflate_gzip_decompress_ex(ld.decompressor, data, data.length, out, isize, inUsed, outUsed);
+      let r;
+      try {
+        r = await callOnPool(ld.lib.libdeflate_gzip_decompress_ex, decompressor, data, data.length, out, isize, inUsed, outUsed);
+      } finally {
+        release(ld, decompressor);
+      }
       if (r === LIBDEFLATE_SUCCESS && Number(inUsed[0]) === data.length && Number(outUsed[0]) === isize) return out;
       // anything else (another member follows, an ISIZE that is wrong, corrupt data): node:zlib's and the pure decoder's verdict
     }
@@ -126,13 +132,13 @@ async function unxzPlain(lzma: Liblzma, data: Uint8Array, maxOutput: number, int
   const out = into(info.uncompressedSize);
   const inPos = [0];
   const outPos = [0];
-  // on a pool thread (decoding dominates: modinfo keeps several .xz in flight); zstd is too quick to gain from the hop
+  // on a pool thread, as zstd and libdeflate: a caller with several modules in flight (modinfo) decodes on every core
   const ret = await callOnPool(lzma.lzma_stream_buffer_decode, [XZ_MEMLIMIT], LZMA_CONCATENATED, null, data, inPos, data.length, out, outPos, out.length);
   if (ret !== LZMA_OK || Number(inPos[0]) !== data.length || Number(outPos[0]) !== out.length) return undefined;
   return { data: out, compression: 'xz', compressedSize: data.length, xz: xzSummary(info) };
 }
 
-function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Uint8Array | undefined {
+async function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
   const frames = zstdFrames(data);
   let declared = 0;
   for (const f of frames) {
@@ -145,7 +151,7 @@ function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number, into: (
   let pos = 0;
   for (const f of frames) {
     if (f.skippable || f.contentSize === 0) continue;
-    const n = zstd.ZSTD_decompress(out.subarray(pos, pos + f.contentSize!), f.contentSize, data.subarray(f.offset, f.offset + f.size), f.size);
+    const n = await callOnPool(zstd.ZSTD_decompress, out.subarray(pos, pos + f.contentSize!), f.contentSize, data.subarray(f.offset, f.offset + f.size), f.size);
     if (zstd.ZSTD_isError(n) || Number(n) !== f.contentSize) return undefined;
     pos += f.contentSize!;
   }
@@ -173,7 +179,7 @@ async function nativePlain(data: Uint8Array, maxOutput: number, into: (size: num
     }
     case 'zstd': {
       const { zstd } = await nativeLibs();
-      const out = zstd ? unzstdPlain(zstd, data, maxOutput, into) : undefined;
+      const out = zstd ? await unzstdPlain(zstd, data, maxOutput, into) : undefined;
       return out && { data: out, compression: 'zstd', compressedSize };
     }
     case 'none':

@@ -19,10 +19,15 @@ export interface Libdeflate {
   readonly libdeflate_gzip_decompress_ex: NativeFunction;
 }
 
-/** A bound library and the one decompressor this thread uses (it keeps no state between calls). */
+/**
+ * The bound library and its decompressors. A decompressor serves one call at
+ * a time (its tables are scratch space) and calls run on libuv's pool, so
+ * each call takes one from `idle` (or allocates one) and puts it back: as
+ * many exist as calls were ever in flight at once.
+ */
 export interface GzipDecoder {
   readonly lib: Libdeflate;
-  readonly decompressor: unknown;
+  readonly idle: unknown[];
 }
 
 /** LIBDEFLATE_SUCCESS */
@@ -42,11 +47,20 @@ async function bindLibdeflate(): Promise<GzipDecoder | null> {
         'int libdeflate_gzip_decompress_ex(void *d, const uint8_t *in, size_t in_nbytes, _Out_ uint8_t *out, size_t out_nbytes_avail, _Out_ size_t *actual_in_nbytes_ret, _Out_ size_t *actual_out_nbytes_ret)',
       ),
     };
-    const decompressor = lib.libdeflate_alloc_decompressor();
-    return decompressor ? { lib, decompressor } : null;
+    const first = lib.libdeflate_alloc_decompressor();
+    return first ? { lib, idle: [first] } : null;
   } catch {
     return null;
   }
+}
+
+/** A decompressor for one call (null: out of memory); hand it back with `release`. */
+export function acquire(d: GzipDecoder): unknown {
+  return d.idle.pop() ?? (d.lib.libdeflate_alloc_decompressor() || null);
+}
+
+export function release(d: GzipDecoder, decompressor: unknown): void {
+  d.idle.push(decompressor);
 }
 
 /** libdeflate's gzip decoder, bound on first call; null where the library is missing. */

@@ -33,7 +33,7 @@ const signed = join(KO, 'signed/hello.ko');
 
 const CASES: [string, string[], Record<string, string>?][] = [
   ['modinfo, every sample form', ['modinfo', ...samples, signed]],
-  ['modinfo on worker threads', ['modinfo', '-0', ...samples, ...samples], { KMODKIT_MODINFO_PARALLEL_MIN: '0' }],
+  ['modinfo on worker threads', ['modinfo', '-0', ...samples, ...samples], { KMODKIT_MODINFO_WORKERS: '1' }],
   ['modinfo --json, pure decoders', ['modinfo', '--json', ...samples], { KMODKIT_DECODERS: 'pure' }],
   ['modinfo of a missing file', ['modinfo', join(KO, 'absent.ko')]],
   ['modinfo --help', ['modinfo', '--help']],

@@ -2,9 +2,9 @@
  * `kmodkit modinfo` over many files with worker threads prints exactly what
  * one thread prints: stdout bytes, stderr lines and exit status, in argument
  * order, with good, bad, missing, compressed and signed modules mixed
- * (KMODKIT_MODINFO_PARALLEL_MIN=0 turns the workers on for a handful of
- * files; a huge value keeps everything on one thread; KMODKIT_MODINFO_MAIN=0
- * leaves all the work to the workers).
+ * (KMODKIT_MODINFO_LANES / _WORKERS set how many modules are in flight on
+ * the main thread and how many worker threads there are, whatever the batch;
+ * KMODKIT_MODINFO_MAIN=0 leaves all the work to the workers).
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -32,10 +32,11 @@ function run(args: string[], env: Record<string, string>) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
-const ONE = { KMODKIT_MODINFO_PARALLEL_MIN: '1000000000' };
-const MANY = { KMODKIT_MODINFO_PARALLEL_MIN: '0' };
+const ONE = { KMODKIT_MODINFO_LANES: '1', KMODKIT_MODINFO_WORKERS: '0' };
+const LANES = { KMODKIT_MODINFO_LANES: '3', KMODKIT_MODINFO_WORKERS: '0' };
+const MANY = { KMODKIT_MODINFO_LANES: '2', KMODKIT_MODINFO_WORKERS: '1' };
 
-test('many files on worker threads: the same bytes, stderr and status as one thread', (t) => {
+test('many files in flight and on worker threads: the same bytes, stderr and status as one thread', (t) => {
   const found = modules(KO);
   t.true(found.length >= 20, `only ${found.length} sample modules`);
   const tmp = mkdtempSync(join(tmpdir(), 'kmodkit-parallel-'));
@@ -45,17 +46,19 @@ test('many files on worker threads: the same bytes, stderr and status as one thr
     const files = [...found, bad, join(tmp, 'missing.ko'), ...found.slice().reverse(), ...found];
     for (const opts of [[], ['-F', 'signature'], ['-p', '-0'], ['--json']]) {
       const one = run([...opts, ...files], ONE);
-      const many = run([...opts, ...files], MANY);
-      t.is(many.status, one.status, `status ${opts.join(' ')}`);
       t.is(one.status, 1, 'the bad and missing files fail');
-      t.true(many.stdout.equals(one.stdout), `stdout ${opts.join(' ')}: ${many.stdout.length} vs ${one.stdout.length} bytes`);
-      t.is(many.stderr, one.stderr, `stderr ${opts.join(' ')}`);
+      for (const [how, env] of [['lanes', LANES], ['lanes and a worker', MANY]] as const) {
+        const many = run([...opts, ...files], env);
+        t.is(many.status, one.status, `${how}: status ${opts.join(' ')}`);
+        t.true(many.stdout.equals(one.stdout), `${how}: stdout ${opts.join(' ')}: ${many.stdout.length} vs ${one.stdout.length} bytes`);
+        t.is(many.stderr, one.stderr, `${how}: stderr ${opts.join(' ')}`);
+      }
     }
     // the workers alone (the main thread only writing): still the same, and they did the work
-    const alone = run(files, { ...MANY, KMODKIT_MODINFO_MAIN: '0', KMODKIT_MODINFO_WORKERS: '2' });
+    const alone = run(files, { KMODKIT_MODINFO_MAIN: '0', KMODKIT_MODINFO_WORKERS: '2' });
     t.true(alone.stdout.equals(run(files, ONE).stdout));
     const debug = run(files, { ...MANY, KMODKIT_MODINFO_MAIN: '0', KMODKIT_MODINFO_DEBUG: '1' }).stderr;
-    const m = /modinfo: (\d+) chunks, (\d+) on the main thread, (\d+) on (\d+) worker/.exec(debug);
+    const m = /modinfo: (\d+) chunks, (\d+) on the main thread \(\d+ lane\(s\)\), (\d+) on (\d+) worker/.exec(debug);
     t.truthy(m, debug);
     t.is(Number(m![2]), 0, debug);
     t.is(Number(m![3]), Number(m![1]), debug);
