@@ -75,7 +75,7 @@ export type { KmodCompat } from './kmod-compat.js';
 export type { LicenseInfo } from './module/license.js';
 export type { Lockdown, ReferenceModule, TargetExport, TargetModules } from './check/target.js';
 export type { ModinfoOnlyParam, ParamEra, ParamLayout, ParamType, StandardParamType } from './module/params.js';
-export type { ModinfoSignatureOptions, ModuleSignatureStruct, SignatureIdType } from './module/signature.js';
+export type { ModinfoSignatureOptions, ModuleSignatureStruct, SignatureIdType, SignatureFields, SignatureFieldsMemo, SignatureJson, ModuleSignatureField } from './module/signature.js';
 export type { Outcome } from './module/module.js';
 export type { ParmMergeResult } from './module/parm.js';
 export type { SignOptions, SigningKeyType } from './prepare/sign-module.js';
