@@ -30,6 +30,7 @@ function run(cli: string, args: string[], env: Record<string, string> = {}) {
 
 const samples = readdirSync(KO).filter((f) => /\.ko(\.(gz|xz|zst))?$/.test(f)).map((f) => join(KO, f));
 const signed = join(KO, 'signed/hello.ko');
+const TARGET = join(ROOT, 'samples/target/6.1.0-56-amd64');
 
 const CASES: [string, string[], Record<string, string>?][] = [
   ['modinfo, every sample form', ['modinfo', ...samples, signed]],
@@ -41,6 +42,7 @@ const CASES: [string, string[], Record<string, string>?][] = [
   ['inspect --json', ['inspect', '--json', signed]],
   ['params', ['params', join(KO, 'kmodkit_params.ko.zst')]],
   ['check --help', ['check', '--help']],
+  ['check of every sample against the offline target, JSON', ['check', '-k', '6.1.0-56-amd64', '-c', join(TARGET, 'config.xz'), '-s', join(TARGET, 'Module.symvers.xz'), '--format', 'json', KO]],
   ['top --help and --version', ['--help']],
   ['--version', ['--version']],
   ['an unknown command', ['frobnicate']],
