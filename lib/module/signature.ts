@@ -123,7 +123,7 @@ export const MODULE_SIGNATURE_STRUCT_SIZE = MODULE_SIGNATURE.sizeof;
 /** What ends a signed image: the struct, then the marker. */
 const FIXED = MODULE_SIGNATURE.sizeof + MARKER.length;
 /** id_type of a PKCS#7 trailer (the only one kernels since 4.3 accept). */
-const PKEY_ID_PKCS7 = 2;
+export const PKEY_ID_PKCS7 = 2;
 
 /** `enum pkey_id_type` (kernel 3.7, kmod) */
 const ID_TYPES: readonly SignatureIdType[] = ['PGP', 'X509', 'PKCS#7'];
@@ -161,6 +161,32 @@ function sigField(b: Uint8Array, o: number, f: ModuleSignatureField): number {
 function blobLength(b: Uint8Array, o: number): number {
   const S = MODULE_SIGNATURE;
   return sigField(b, o, S.signer_len) + sigField(b, o, S.key_id_len) + sigField(b, o, S.sig_len);
+}
+
+/** Writes a big-endian field of the struct at `o`. */
+function setSigField(b: Uint8Array, o: number, f: ModuleSignatureField, value: number): void {
+  let v = value;
+  for (let i = f.size - 1; i >= 0; i--) {
+    b[o + f.off + i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+}
+
+/**
+ * What sign-file appends after the signature blob: struct module_signature
+ * with the fields given (0 where left out), then the marker.
+ */
+export function signatureTrailerBytes(fields: Partial<Omit<ModuleSignatureStruct, 'pad'>> & { sigLen: number }): Uint8Array {
+  const S = MODULE_SIGNATURE;
+  const out = new Uint8Array(FIXED);
+  setSigField(out, 0, S.algo, fields.algo ?? 0);
+  setSigField(out, 0, S.hash, fields.hash ?? 0);
+  setSigField(out, 0, S.id_type, fields.idType ?? 0);
+  setSigField(out, 0, S.signer_len, fields.signerLen ?? 0);
+  setSigField(out, 0, S.key_id_len, fields.keyIdLen ?? 0);
+  setSigField(out, 0, S.sig_len, fields.sigLen);
+  out.set(MARKER, S.sizeof);
+  return out;
 }
 
 function readStruct(b: Uint8Array, o: number): ModuleSignatureStruct {

@@ -24,7 +24,7 @@
 import { KmodkitError } from '../errors.js';
 import { parseX509 } from '../module/x509.js';
 import { OID_DATA, OID_SIGNED_DATA } from '../module/pkcs7.js';
-import { findSignature, SIGNATURE_MARKER } from '../module/signature.js';
+import { findSignature, PKEY_ID_PKCS7, signatureTrailerBytes } from '../module/signature.js';
 import { isModuleImage } from './module-image.js';
 import { derExplicit, derImplicitPrimitive, derNull, derObjectIdentifier, derOctetString, derSequence, derSet, derSmallInteger, derTlv } from './der-writer.js';
 
@@ -81,11 +81,6 @@ const ECDSA_OIDS: Record<string, string> = {
   'sha3-512': '2.16.840.1.101.3.4.3.12',
 };
 
-/** PKEY_ID_PKCS7 in struct module_signature's id_type. */
-const PKEY_ID_PKCS7 = 2;
-
-const MARKER = new TextEncoder().encode(SIGNATURE_MARKER);
-
 /** The certificate's issuer Name and serialNumber INTEGER, each as its DER TLV, and its subjectKeyIdentifier (lib/module/x509.ts reads it). */
 function certificateIds(cert: Uint8Array): { issuer: Uint8Array; serial: Uint8Array; skid?: Uint8Array } {
   const c = parseX509(cert);
@@ -121,13 +116,9 @@ export function moduleSignedData(image: Uint8Array, signer: ModuleSigner): Uint8
   return derSequence(derObjectIdentifier(OID_SIGNED_DATA), derExplicit(0, signedData));
 }
 
-/** struct module_signature for a PKCS#7 blob of `sigLen` bytes, then the marker. */
+/** struct module_signature for a PKCS#7 blob of `sigLen` bytes (id_type PKCS#7, every other field 0), then the marker. */
 export function moduleSignatureTrailer(sigLen: number): Uint8Array {
-  const out = new Uint8Array(12 + MARKER.length);
-  out[2] = PKEY_ID_PKCS7; // algo 0, hash 0, id_type, signer_len 0, key_id_len 0, pad[3]
-  new DataView(out.buffer).setUint32(8, sigLen, false);
-  out.set(MARKER, 12);
-  return out;
+  return signatureTrailerBytes({ idType: PKEY_ID_PKCS7, sigLen });
 }
 
 /** The image without its appended signature (the image itself when unsigned). */
