@@ -1,6 +1,7 @@
 /**
  * Native decoders for module files: gzip through node:zlib, xz through the
- * system's liblzma, zstd through the system's libzstd (lib/io/native/libs.ts).
+ * system's liblzma (./libs.ts), zstd through the process's one zstd
+ * (./zstd.ts: node:zlib's where the runtime has it, else libzstd.so.1).
  *
  * Same results as the pure decoders (lib/compress), by construction: the
  * native path takes only the plain case — a file the pure container checks
@@ -21,7 +22,8 @@ import { DEFAULT_MAX_OUTPUT } from '../../compress/limits.js';
 import { xzInfo, xzSummary } from '../../compress/xz-info.js';
 import { zstdFrames } from '../../compress/zstd-frames.js';
 import { crc32 } from '../../compress/crc32.js';
-import { callOnPool, nativeLibs, type Liblzma, type Libzstd } from './libs.js';
+import { callOnPool, nativeLibs, plainBytes, type Liblzma } from './libs.js';
+import { zstdCodec, type ZstdCodec } from './zstd.js';
 
 export type DecoderBackend = 'native' | 'pure';
 
@@ -89,7 +91,7 @@ function gunzipPlain(data: Uint8Array, maxOutput: number): Uint8Array | undefine
   if (end + 8 !== data.length) return undefined;
   const crc = zlibCrc32 ? zlibCrc32(out) >>> 0 : crc32(out);
   if (crc !== le32(data, end) || out.length % 2 ** 32 !== le32(data, end + 4)) return undefined;
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return plainBytes(out);
 }
 
 const LZMA_CONCATENATED = 0x08;
@@ -108,7 +110,7 @@ async function unxzPlain(lzma: Liblzma, data: Uint8Array, maxOutput: number, int
   return { data: out, compression: 'xz', compressedSize: data.length, xz: xzSummary(info) };
 }
 
-function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Uint8Array | undefined {
+function unzstdPlain(zstd: ZstdCodec, data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Uint8Array | undefined {
   const frames = zstdFrames(data);
   let declared = 0;
   for (const f of frames) {
@@ -121,8 +123,7 @@ function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number, into: (
   let pos = 0;
   for (const f of frames) {
     if (f.skippable || f.contentSize === 0) continue;
-    const n = zstd.ZSTD_decompress(out.subarray(pos, pos + f.contentSize!), f.contentSize, data.subarray(f.offset, f.offset + f.size), f.size);
-    if (zstd.ZSTD_isError(n) || Number(n) !== f.contentSize) return undefined;
+    if (!zstd.decodeFrame(data.subarray(f.offset, f.offset + f.size), out.subarray(pos, pos + f.contentSize!))) return undefined;
     pos += f.contentSize!;
   }
   return out;
@@ -148,7 +149,7 @@ async function nativePlain(data: Uint8Array, maxOutput: number, into: (size: num
       return lzma ? unxzPlain(lzma, data, maxOutput, into) : undefined;
     }
     case 'zstd': {
-      const { zstd } = await nativeLibs();
+      const zstd = await zstdCodec();
       const out = zstd ? unzstdPlain(zstd, data, maxOutput, into) : undefined;
       return out && { data: out, compression: 'zstd', compressedSize };
     }
