@@ -24,7 +24,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,14 +106,19 @@ function runTier(bin, version, name, tier, logDir) {
     const t0 = Date.now();
     const args = [join(ROOT, 'node_modules/ava/entrypoints/cli.mjs'), '--tap', ...tier.files];
     const env = { ...process.env, ...tier.env, PATH: `${dirname(bin)}:${process.env.PATH ?? ''}`, KMODKIT_NODE_MATRIX_RUNTIME: version };
+    const file = join(logDir, `${version}-${name}.tap`);
+    const logFile = createWriteStream(file); // written as it comes: `tail -f` shows progress
     const child = spawn(bin, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => out.push(d));
+    for (const s of [child.stdout, child.stderr]) {
+      s.on('data', (d) => {
+        out.push(d);
+        logFile.write(d);
+      });
+    }
     child.on('close', (code, signal) => {
+      logFile.end();
       const text = Buffer.concat(out).toString('utf8');
-      const file = join(logDir, `${version}-${name}.tap`);
-      writeFileSync(file, text);
       done({ version, tier: name, code, signal, seconds: (Date.now() - t0) / 1000, log: file, ...tapCounts(text) });
     });
   });

@@ -4,7 +4,7 @@
  * - Node ≥ 22.15 (and ≥ 23.8) has zstd in node:zlib (`zstdCompressSync`,
  *   `zstdDecompressSync`; its version is `process.versions.zstd`). Then every
  *   zstd frame is decoded and encoded there and libzstd.so.1 is never loaded:
- *   those Node binaries export their own ~300 `ZSTD_*` symbols, and a second
+ *   those Node binaries export their own 292 `ZSTD_*` symbols, and a second
  *   libzstd in the process binds its internal calls to Node's copy (a
  *   different version, different struct layouts) and crashes (SIGSEGV).
  * - Older Node (20.x) has none: the system's libzstd.so.1 through koffi
@@ -15,11 +15,12 @@
  * (`zstd --rm -f -q FILE`; `zstd -T0 …` up to Linux 6.11): compression level
  * 3 (the tool's default), the content size and the XXH64 content checksum in
  * the frame header, zstd's multithreaded mode with one worker (the tool's
- * default since zstd 1.5.0; the worker count does not change the bytes), and
- * the window zstd derives from the level and the module's size (at most
- * 2 MiB at level 3). Byte-identical to the tool where the same zstd version
- * does the work; a different version may choose other blocks, with the same
- * frame parameters. Every frame written is checked against those parameters.
+ * default since zstd 1.5.0; the worker count does not change the bytes;
+ * single-threaded where the zstd library has no threads), and the window zstd
+ * derives from the level and the module's size (at most 2 MiB at level 3).
+ * Byte-identical to the tool where the same zstd version does the work; a
+ * different version may choose other blocks, with the same frame parameters.
+ * Every frame written is checked against those parameters.
  */
 import { KmodkitError } from '../../errors.js';
 import { zstdFrames } from '../../compress/zstd-frames.js';
@@ -95,20 +96,23 @@ function nodeCodec(z: RuntimeZstd): ZstdCodec {
       }
     },
     encode(data) {
+      const params = {
+        [ZSTD_c_compressionLevel]: KBUILD_ZSTD.level,
+        [ZSTD_c_checksumFlag]: KBUILD_ZSTD.checksum ? 1 : 0,
+        [ZSTD_c_contentSizeFlag]: KBUILD_ZSTD.contentSize ? 1 : 0,
+      };
+      // the whole input arrives at once with ZSTD_e_end, so zstd knows the size either way
+      const compress = (p: object): Buffer => z.zstdCompressSync(data, { params: p, pledgedSrcSize: data.length });
       let out: Buffer;
       try {
-        out = z.zstdCompressSync(data, {
-          params: {
-            [ZSTD_c_compressionLevel]: KBUILD_ZSTD.level,
-            [ZSTD_c_checksumFlag]: KBUILD_ZSTD.checksum ? 1 : 0,
-            [ZSTD_c_contentSizeFlag]: KBUILD_ZSTD.contentSize ? 1 : 0,
-            [ZSTD_c_nbWorkers]: KBUILD_ZSTD.workers,
-          },
-          // the whole input arrives at once with ZSTD_e_end, so zstd knows the size either way
-          pledgedSrcSize: data.length,
-        });
-      } catch (e) {
-        throw new KmodkitError('ECOMPRESS', `${who}: ${(e as Error).message}`, { cause: e });
+        out = compress({ ...params, [ZSTD_c_nbWorkers]: KBUILD_ZSTD.workers });
+      } catch {
+        // a Node built with a zstd without threads: single-threaded, same frame parameters
+        try {
+          out = compress(params);
+        } catch (e) {
+          throw new KmodkitError('ECOMPRESS', `${who}: ${(e as Error).message}`, { cause: e });
+        }
       }
       return checkFrame(plainBytes(out), data.length, who);
     },
