@@ -15,8 +15,9 @@
  * `matrix` runs the matrix tiers (the unit tier with the samples, a short fuzz
  * budget, the runtime corpus sample) on every pinned runtime except the one
  * running it (that one ran the whole suite), one after another, and prints
- * per runtime and tier: passed/failed/skipped, time, and any signal. It exits
- * 1 on any failure, crash or signal, or a runtime it could not fetch.
+ * per runtime and tier: passed/failed/skipped, time, and any signal, and per
+ * runtime the CLI's start-up (with whether the compile cache serves it). It
+ * exits 1 on any failure, crash or signal, or a runtime it could not fetch.
  * `npm test` ends with it. KMODKIT_NODE_MATRIX=off skips it (said so, not passed).
  *
  * Plain JavaScript, no build and no dependency: .ci/run uses `path primary`
@@ -124,6 +125,30 @@ function runTier(bin, version, name, tier, logDir) {
   });
 }
 
+/**
+ * Start-up under one runtime: `kmodkit --help` three times (median wall
+ * time, informational) with NODE_DEBUG_NATIVE=COMPILE_CACHE, which shows
+ * whether the module compile cache (Node ≥ 22.1) is on and, on the later
+ * runs, how many modules it served. Fails only if the CLI fails.
+ */
+export function startup(bin) {
+  const env = { ...process.env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+  delete env.NODE_COMPILE_CACHE; // what the CLI itself does, not the environment
+  const times = [];
+  let last = null;
+  for (let i = 0; i < 3; i++) {
+    const t0 = process.hrtime.bigint();
+    last = spawnSync(bin, [join(ROOT, 'dist/cli/index.js'), '--help'], { cwd: ROOT, env, encoding: 'utf8' });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (last.status !== 0) return { ok: false, line: `kmodkit --help: ${last.signal ? `killed by ${last.signal}` : `exit ${last.status}`}` };
+  }
+  const ms = times.sort((a, b) => a - b)[1];
+  const debug = last.stderr.split('\n').filter((l) => l.startsWith('[compile cache]'));
+  const accepted = debug.filter((l) => /was accepted/.test(l)).length;
+  const cache = debug.length === 0 ? 'compile cache not in use' : `compile cache on, ${accepted} module(s) served from it`;
+  return { ok: true, line: `kmodkit --help ${ms.toFixed(0)} ms (median of 3, informational), ${cache}` };
+}
+
 function fmt(r) {
   const end = r.signal ? `, killed by ${r.signal}` : r.code !== 0 ? `, exit ${r.code}` : '';
   return `${r.pass} passed, ${r.fail} failed, ${r.skip} skipped (${r.tests} tests), ${r.seconds.toFixed(0)} s${end}`;
@@ -150,6 +175,9 @@ async function matrix(argv) {
   mkdirSync(logDir, { recursive: true });
   const results = [];
   const problems = [];
+  const own = startup(process.execPath);
+  log(`Node ${self} start-up: ${own.line}`);
+  if (!own.ok) problems.push(`Node ${self} start-up: ${own.line}`);
   for (const r of runtimes) {
     let bin;
     try {
@@ -159,6 +187,9 @@ async function matrix(argv) {
       log(`Node ${r.version}: FAILED to fetch: ${e.message}`);
       continue;
     }
+    const up = startup(bin);
+    log(`Node ${r.version} start-up: ${up.line}`);
+    if (!up.ok) problems.push(`Node ${r.version} start-up: ${up.line}`);
     for (const t of tiers) {
       const res = await runTier(bin, r.version, t, TIERS[t], logDir);
       results.push(res);
