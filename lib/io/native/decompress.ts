@@ -22,6 +22,7 @@ import { DEFAULT_MAX_OUTPUT } from '../../compress/limits.js';
 import { xzInfo, xzSummary } from '../../compress/xz-info.js';
 import { zstdFrames } from '../../compress/zstd-frames.js';
 import { crc32 } from '../../compress/crc32.js';
+import { concatBytes } from '../../bytes/reader.js';
 import { callOnPool, nativeLibs, plainBytes, type Liblzma } from './libs.js';
 import { zstdCodec, type ZstdCodec } from './zstd.js';
 
@@ -37,7 +38,8 @@ export interface NativeDecompressOptions extends DecompressOptions {
   decoders?: DecoderBackend;
   /**
    * Where the xz and zstd decoders write: a buffer of exactly `size` bytes
-   * (default: a new one). The pure fallback and gzip always allocate.
+   * (default: a new one). A hint: the pure fallback, gzip and node:zlib's
+   * zstd always allocate.
    */
   into?: (size: number) => Uint8Array;
 }
@@ -110,20 +112,31 @@ async function unxzPlain(lzma: Liblzma, data: Uint8Array, maxOutput: number, int
   return { data: out, compression: 'xz', compressedSize: data.length, xz: xzSummary(info) };
 }
 
-function unzstdPlain(zstd: ZstdCodec, data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Uint8Array | undefined {
-  const frames = zstdFrames(data);
+function unzstdPlain(zstd: ZstdCodec, data: Uint8Array, maxOutput: number, into: ((size: number) => Uint8Array) | undefined): Uint8Array | undefined {
+  const frames = zstdFrames(data).filter((f) => !f.skippable);
   let declared = 0;
   for (const f of frames) {
-    if (f.skippable) continue;
     if (f.contentSize === undefined) return undefined;
     declared += f.contentSize;
   }
   if (declared > maxOutput) return undefined;
-  const out = into(declared);
+  const frameBytes = (f: (typeof frames)[number]): Uint8Array => data.subarray(f.offset, f.offset + f.size);
+  // node:zlib returns buffers of its own: it is never handed `into` (a copy and twice the memory); like gzip
+  // and the pure decoder it ignores the hint. libzstd writes into one buffer, the caller's where given.
+  if (zstd.source === 'node:zlib' || (frames.length === 1 && !into)) {
+    const parts: Uint8Array[] = [];
+    for (const f of frames) {
+      const part = zstd.decodeFrame(frameBytes(f), f.contentSize!);
+      if (!part) return undefined;
+      parts.push(part);
+    }
+    return parts.length === 1 ? parts[0] : concatBytes(parts);
+  }
+  const out = (into ?? allocate)(declared);
   let pos = 0;
   for (const f of frames) {
-    if (f.skippable || f.contentSize === 0) continue;
-    if (!zstd.decodeFrame(data.subarray(f.offset, f.offset + f.size), out.subarray(pos, pos + f.contentSize!))) return undefined;
+    if (f.contentSize === 0) continue;
+    if (!zstd.decodeFrame(frameBytes(f), f.contentSize!, out.subarray(pos, pos + f.contentSize!))) return undefined;
     pos += f.contentSize!;
   }
   return out;
@@ -137,7 +150,7 @@ function validMaxOutput(options: unknown): number | undefined {
   return typeof m === 'number' && Number.isSafeInteger(m) && m >= 0 ? m : undefined;
 }
 
-async function nativePlain(data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Promise<Decompressed | undefined> {
+async function nativePlain(data: Uint8Array, maxOutput: number, into: ((size: number) => Uint8Array) | undefined): Promise<Decompressed | undefined> {
   const compressedSize = data.length;
   switch (detectCompression(data)) {
     case 'gzip': {
@@ -146,7 +159,7 @@ async function nativePlain(data: Uint8Array, maxOutput: number, into: (size: num
     }
     case 'xz': {
       const { lzma } = await nativeLibs();
-      return lzma ? unxzPlain(lzma, data, maxOutput, into) : undefined;
+      return lzma ? unxzPlain(lzma, data, maxOutput, into ?? allocate) : undefined;
     }
     case 'zstd': {
       const zstd = await zstdCodec();
@@ -167,7 +180,7 @@ export async function decompressNative(data: Uint8Array, options?: NativeDecompr
   const maxOutput = validMaxOutput(options);
   if (backend === 'native' && data instanceof Uint8Array && maxOutput !== undefined) {
     try {
-      const r = await nativePlain(data, maxOutput, options?.into ?? allocate);
+      const r = await nativePlain(data, maxOutput, options?.into);
       if (r) return r;
     } catch (e) {
       if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;

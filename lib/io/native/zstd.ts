@@ -35,8 +35,12 @@ export interface ZstdCodec {
   readonly source: ZstdSource;
   /** The zstd library version doing the work, e.g. "1.5.7". */
   readonly version: string;
-  /** Decode one frame of exactly `out.length` bytes into `out`; false on any failure (the caller falls back). */
-  decodeFrame(frame: Uint8Array, out: Uint8Array): boolean;
+  /**
+   * Decode one frame of exactly `size` bytes, into `out` (of that size) when
+   * given, else into a buffer of its own; undefined on any failure (the
+   * caller falls back to the pure decoder).
+   */
+  decodeFrame(frame: Uint8Array, size: number, out?: Uint8Array): Uint8Array | undefined;
   /** Encode as Kbuild does (KBUILD_ZSTD); throws KmodkitError ECOMPRESS. */
   encode(data: Uint8Array): Uint8Array;
 }
@@ -84,16 +88,18 @@ function nodeCodec(z: RuntimeZstd): ZstdCodec {
   return {
     source: 'node:zlib',
     version,
-    decodeFrame(frame, out) {
+    decodeFrame(frame, size, out) {
+      let r: Buffer;
       try {
         // one output chunk of the declared size (+1, so a full chunk does not start another)
-        const r = z.zstdDecompressSync(frame, { maxOutputLength: Math.max(1, out.length), chunkSize: Math.max(64, out.length + 1) });
-        if (r.length !== out.length) return false;
-        out.set(r);
-        return true;
+        r = z.zstdDecompressSync(frame, { maxOutputLength: Math.max(1, size), chunkSize: Math.max(64, size + 1) });
       } catch {
-        return false;
+        return undefined;
       }
+      if (r.length !== size) return undefined;
+      if (!out) return plainBytes(r);
+      out.set(r);
+      return out;
     },
     encode(data) {
       const params = {
@@ -125,9 +131,9 @@ function libzstdCodec(lib: Libzstd): ZstdCodec {
   return {
     source: 'libzstd.so.1',
     version,
-    decodeFrame(frame, out) {
-      const n = lib.ZSTD_decompress(out, out.length, frame, frame.length);
-      return !lib.ZSTD_isError(n) && Number(n) === out.length;
+    decodeFrame(frame, size, out = new Uint8Array(size)) {
+      const n = lib.ZSTD_decompress(out, size, frame, frame.length);
+      return !lib.ZSTD_isError(n) && Number(n) === size ? out : undefined;
     },
     encode(data) {
       const cctx = lib.ZSTD_createCCtx();
