@@ -106,7 +106,7 @@ function runTier(bin, version, name, tier, logDir) {
   return new Promise((done) => {
     const t0 = Date.now();
     const args = [join(ROOT, 'node_modules/ava/entrypoints/cli.mjs'), '--tap', ...tier.files];
-    const env = { ...process.env, ...tier.env, PATH: `${dirname(bin)}:${process.env.PATH ?? ''}`, KMODKIT_NODE_MATRIX_RUNTIME: version };
+    const env = { ...process.env, ...tier.env, PATH: `${dirname(bin)}:${process.env.PATH ?? ''}` };
     const file = join(logDir, `${version}-${name}.tap`);
     const logFile = createWriteStream(file); // written as it comes: `tail -f` shows progress
     const child = spawn(bin, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
