@@ -87,7 +87,8 @@ export function ensureRuntime(r) {
     if (version !== `v${r.version}`) throw new Error(`${spec}: bin/node --version says ${version ?? '(does not run)'}`);
     rmSync(dir, { recursive: true, force: true });
     renameSync(join(tmp, 'package'), dir);
-    log(`fetched ${spec} (verified ${r.integrity.slice(0, 19)}…) into ${dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // on stderr: `path` prints only the binary on stdout (.ci/run captures it)
+    console.error(`node-runtimes: fetched ${spec} (verified ${r.integrity.slice(0, 19)}…) into ${dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
