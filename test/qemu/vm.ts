@@ -78,6 +78,12 @@ export interface RunOptions {
   append?: string;
   /** Extra files for the guest: guest absolute path → host path or bytes. */
   files?: Record<string, string | Uint8Array>;
+  /**
+   * Extra initramfs archives, already compressed (any format the kernel has
+   * CONFIG_RD_* for), appended after the per-run one: the kernel's own
+   * decompressor unpacks each (or the boot stops with its message).
+   */
+  archives?: Uint8Array[];
   /** Extra environment for the script (exported before it runs). */
   env?: Record<string, string>;
   /** Include the project (dist/, node_modules runtime deps, samples/, package.json). Default true. */
@@ -584,6 +590,7 @@ export async function runInVm(script: string, opts: RunOptions = {}): Promise<Ru
   const initrd = path.join(tmp, 'initrd');
   fs.copyFileSync(base, initrd);
   fs.appendFileSync(initrd, buildRunArchive(script, runId, opts));
+  for (const a of opts.archives ?? []) for (const chunk of padTo512(a)) fs.appendFileSync(initrd, chunk);
   const packSeconds = (performance.now() - t0) / 1000;
 
   const timeoutMs = opts.timeoutMs ?? (accel === 'kvm' ? 90_000 : 240_000);
