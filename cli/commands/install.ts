@@ -10,6 +10,7 @@ import { HELP_ROW, helpText, optSpec, VERSION_ROW, type CommandHelp } from '../h
 import { kmodkitVersionText } from '../version.js';
 import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
+import { errorMessage } from '../format/error-message.js';
 
 const PROG = 'kmodkit install';
 const COMPRESS = ['auto', 'none', 'gzip', 'xz', 'zstd'];
@@ -107,7 +108,7 @@ export async function runInstall(args: readonly string[], out = new Output()): P
   }
   for (const f of report.failed) out.error(errorLine(f.error.file ?? f.source, f.error));
   if (opt('json')) {
-    out.text(JSON.stringify({ ...report, failed: report.failed.map((f) => ({ source: f.source, code: f.error.code, message: f.error.message })) }, null, 2) + '\n');
+    out.text(JSON.stringify({ ...report, failed: report.failed.map((f) => ({ source: f.source, code: f.error.code, message: errorMessage(f.error) })) }, null, 2) + '\n');
   } else {
     out.text(describePlan(report, sign?.key));
     for (const m of report.installed) {

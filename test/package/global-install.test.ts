@@ -4,11 +4,12 @@
  * `man kmodkit-modinfo` shows the page, the bin runs, and the shipped bash
  * completion, sourced as a user would, completes from the installed copy.
  * Also what the tarball holds: the man pages and completion scripts, and no
- * declaration files of the CLI, no page sources, no tests.
+ * declaration files of the CLI, no page sources, no tests; and that a bundler
+ * honouring "sideEffects": false still makes a working program of kmodkit/core.
  */
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -17,7 +18,7 @@ const run = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
   execFileSync(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const has = (tool: string) => !spawnSync(tool, ['--version'], { stdio: 'ignore' }).error;
 
-test('npm pack → npm install -g --prefix: man kmodkit-modinfo and bash completion work', (t) => {
+test('npm pack → npm install -g --prefix: man kmodkit-modinfo and bash completion work', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'kmodkit-global-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   // dist/ is built by the suite's tsc; the man pages and completions come from it.
@@ -63,5 +64,19 @@ test('npm pack → npm install -g --prefix: man kmodkit-modinfo and bash complet
   const out = complete(['kmodkit', 'modinfo', '--au']);
   t.is(out, 'complete -F _kmodkit kmodkit\n--author\n');
   t.is(complete(['kmodkit', 'check', '--format', 'sa']), 'complete -F _kmodkit kmodkit\nsarif\n');
+  // sideEffects: false — a bundler that takes the package at its word still gets a working program
+  const app = join(work, 'bundle.mjs');
+  const { build } = await import('esbuild');
+  const bundle = await build({
+    stdin: {
+      contents: "import { readFileSync } from 'node:fs'; import { moduleFromBytes, moduleInfo } from 'kmodkit/core';\n" +
+        "const mod = await moduleFromBytes(new Uint8Array(readFileSync(process.argv[2])));\n" +
+        "console.log(moduleInfo(mod).find((e) => e.key === 'name').value);\n",
+      resolveDir: work, loader: 'js',
+    },
+    nodePaths: [join(prefix, 'lib/node_modules')], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent', treeShaking: true,
+  });
+  writeFileSync(app, bundle.outputFiles[0]!.contents);
+  t.is(run(process.execPath, [app, join(ROOT, 'samples/ko/hello.ko')]), 'hello\n', 'kmodkit/core bundled and tree-shaken');
   t.log(`covered: npm pack (${files.length} files), npm install -g --prefix, ${man.length} man pages linked, man -w/man kmodkit-modinfo, bash completion sourced from the installed copy`);
 });
