@@ -29,15 +29,15 @@ const KMOD_COMPAT_ENV_V: [string, string] = ['KMODKIT_KMOD_COMPAT', 'The kmod re
 
 export const COMMANDS: readonly CommandEntry[] = [
   {
-    name: 'modinfo', summary: "Module information, byte-identical to kmod's modinfo (plus --json)", kmod: 'modinfo', args: 'modules',
+    name: 'modinfo', summary: "kmod's modinfo, byte for byte (plus --json)", kmod: 'modinfo', args: 'modules',
     environment: [KMOD_COMPAT_ENV], help: async () => (await import('./commands/modinfo-help.js')).MODINFO_HELP,
   },
-  { name: 'versions', summary: 'Symbol versions a module records, as modprobe --dump-modversions', args: 'files', help: async () => (await import('./commands/versions.js')).HELP },
-  { name: 'symbols', summary: 'Exported or imported symbols with CRCs, license type, namespace', args: 'files', help: async () => (await import('./commands/symbols.js')).HELP },
+  { name: 'versions', summary: 'Symbol versions (CRCs) a module records for its imports', args: 'files', help: async () => (await import('./commands/versions.js')).HELP },
+  { name: 'symbols', summary: 'Exported or imported symbols: CRC, license, namespace', args: 'files', help: async () => (await import('./commands/symbols.js')).HELP },
   { name: 'params', summary: 'Module parameters from __param joined with .modinfo', args: 'files', help: async () => (await import('./commands/params.js')).HELP },
   { name: 'inspect', summary: 'Everything kmodkit decodes about modules (text or JSON)', args: 'files', help: async () => (await import('./commands/inspect.js')).HELP },
   {
-    name: 'check', summary: 'Pre-flight check: would these modules load on a kernel, and if not, why', args: 'files',
+    name: 'check', summary: 'Pre-flight check: would modules load on a kernel, and why', args: 'files',
     environment: [
       ['NO_COLOR', 'Set and not empty: no colour in text output with --color=auto.'],
       ['FORCE_COLOR', 'Set and not empty: colour in text output with --color=auto even when stdout is not a terminal (0 or false: none); it wins over NO_COLOR.'],
@@ -47,32 +47,32 @@ export const COMMANDS: readonly CommandEntry[] = [
     help: async () => (await import('./commands/check.js')).CHECK_HELP,
   },
   {
-    name: 'insmod', summary: "Load a module file as kmod's insmod, after the pre-flight check", kmod: 'insmod', args: 'files',
+    name: 'insmod', summary: "kmod's insmod, after the pre-flight check", kmod: 'insmod', args: 'files',
     environment: [KMOD_COMPAT_ENV_V], help: async () => (await import('./commands/insmod.js')).INSMOD_HELP,
   },
   {
-    name: 'rmmod', summary: "Unload modules as kmod's rmmod", kmod: 'rmmod', args: 'loaded',
+    name: 'rmmod', summary: "kmod's rmmod", kmod: 'rmmod', args: 'loaded',
     environment: [KMOD_COMPAT_ENV_V], help: async () => (await import('./commands/rmmod.js')).RMMOD_HELP,
   },
   {
-    name: 'lsmod', summary: "List loaded modules as kmod's lsmod (plus --json)", kmod: 'lsmod', args: 'none',
+    name: 'lsmod', summary: "kmod's lsmod (plus --json)", kmod: 'lsmod', args: 'none',
     environment: [KMOD_COMPAT_ENV_V], help: async () => (await import('./commands/lsmod.js')).LSMOD_HELP,
   },
   {
-    name: 'modprobe', summary: "kmod's modprobe (34.2; 30 with --kmod-compat=30): aliases, modprobe.d, softdeps, --show-depends, -c",
+    name: 'modprobe', summary: "kmod's modprobe: aliases, modprobe.d, softdeps, -D, -c",
     kmod: 'modprobe', args: 'modules',
     environment: [['MODPROBE_OPTIONS', 'Options read before the command line, as kmod reads them.'], KMOD_COMPAT_ENV],
     help: async () => (await import('./commands/modprobe.js')).MODPROBE_HELP,
   },
   {
-    name: 'depmod', summary: "Write modules.dep and the indexes, byte-identical to kmod's depmod (34.2; 30 with --kmod-compat=30)",
+    name: 'depmod', summary: "kmod's depmod: modules.dep and the indexes, byte for byte",
     kmod: 'depmod', args: 'kernel-release', environment: [KMOD_COMPAT_ENV], help: async () => (await import('./commands/depmod.js')).DEPMOD_HELP,
   },
   { name: 'sign', summary: "sign-file's interface: append a PKCS#7 module signature", args: 'files', help: async () => (await import('./commands/sign.js')).SIGN_HELP },
-  { name: 'strip', summary: 'Drop the signature, debug sections, or modversions/vermagic', args: 'files', help: async () => (await import('./commands/strip.js')).STRIP_HELP },
+  { name: 'strip', summary: 'Remove a signature, debug sections, modversions, vermagic', args: 'files', help: async () => (await import('./commands/strip.js')).STRIP_HELP },
   { name: 'compress', summary: 'Compress modules as modules_install does (gzip, xz, zstd)', args: 'files', help: async () => (await import('./commands/compress.js')).COMPRESS_HELP },
   { name: 'decompress', summary: 'Decompress .ko.gz/.ko.xz/.ko.zst modules', args: 'files', help: async () => (await import('./commands/compress.js')).DECOMPRESS_HELP },
-  { name: 'install', summary: 'DKMS-style: strip, sign, compress, place, depmod, pre-flight check', args: 'files', help: async () => (await import('./commands/install.js')).INSTALL_HELP },
+  { name: 'install', summary: 'DKMS-style: strip, sign, compress, place, depmod, check', args: 'files', help: async () => (await import('./commands/install.js')).INSTALL_HELP },
   { name: 'web', summary: 'Serve the module anatomy page on 127.0.0.1', args: 'none', help: async () => (await import('./commands/web.js')).WEB_HELP },
   { name: 'completion', summary: 'Print the bash, zsh or fish completion script', args: 'shell', help: async () => (await import('./commands/completion.js')).COMPLETION_HELP },
 ];
@@ -105,7 +105,8 @@ function editDistance(a: string, b: string): number {
 export const KMODKIT_HELP: CommandHelp = {
   usage: ['COMMAND [options] [args]', 'help COMMAND', '--help | --version'],
   summary: `Inspect, check, prepare, load and unload Linux kernel modules (.ko, .ko.gz,
-.ko.xz, .ko.zst). Each command has its own --help (kmodkit COMMAND --help, or
+.ko.xz, .ko.zst). The kmod-compatible commands follow kmod 34.2 (kmod 30 with
+--kmod-compat=30). Each command has its own --help (kmodkit COMMAND --help, or
 kmodkit help COMMAND) and man page (man kmodkit-COMMAND).`,
   commands: COMMANDS.map((c) => [c.name, c.summary]),
   options: [
