@@ -9,10 +9,11 @@ import type { KernelModule } from '../lib/module/module.js';
 import { OutputError, type Sink } from './format/output.js';
 import { fileHeaders } from './format/file-header.js';
 import { writeErrorDocument } from './format/json-documents.js';
+import { errorMessage } from './format/error-message.js';
 
 /** "kmodkit: FILE: message" — an unexpected exception is named as an internal error, still on one line. */
 export function errorLine(file: string, e: unknown): string {
-  if (isKmodkitError(e)) return `kmodkit: ${file}: ${e.message}`;
+  if (isKmodkitError(e)) return `kmodkit: ${file}: ${errorMessage(e)}`;
   const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   return `kmodkit: ${file}: internal error: ${what}`;
 }

@@ -11,7 +11,8 @@ import type { Compression } from '../../lib/compress/index.js';
 import { rewriteModuleFile } from '../../lib/io/prepare-files.js';
 import { COMPRESSION_SUFFIX } from '../../lib/prepare/prepare-module.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, optSpec, type CommandHelp, type OptionRow } from '../help.js';
+import { HELP_ROW, helpText, optSpec, VERSION_ROW, type CommandHelp, type OptionRow } from '../help.js';
+import { kmodkitVersionText } from '../version.js';
 import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
 
@@ -25,7 +26,7 @@ export const COMPRESS_HELP: CommandHelp = {
   summary: `Compress modules as the kernel's modules_install does (gzip -n;
 xz --check=crc32 --lzma2=dict=1MiB; zstd -T0). MODULE is replaced by
 MODULE.gz/.xz/.zst unless -k keeps it.`,
-  options: [{ long: 'format', short: 'F', arg: 'FMT', describe: 'gzip, xz or zstd (also gz, zst)' }, KEEP_ROW, OUTPUT_ROW, HELP_ROW],
+  options: [{ long: 'format', short: 'F', arg: 'FMT', values: ['gzip', 'xz', 'zstd'], describe: 'gzip, xz or zstd (also gz, zst)' }, KEEP_ROW, OUTPUT_ROW, HELP_ROW, VERSION_ROW],
   exits: EXITS,
   example: 'kmodkit compress --format zstd hello.ko',
 };
@@ -33,7 +34,7 @@ export const DECOMPRESS_HELP: CommandHelp = {
   usage: ['[-k] [-o OUT] MODULE...'],
   summary: `Decompress .ko.gz/.ko.xz/.ko.zst modules (the format from the magic bytes).
 MODULE is replaced by MODULE without that suffix unless -k keeps it.`,
-  options: [KEEP_ROW, OUTPUT_ROW, HELP_ROW],
+  options: [KEEP_ROW, OUTPUT_ROW, HELP_ROW, VERSION_ROW],
   exits: EXITS,
   example: 'kmodkit decompress -k -o hello.ko hello.ko.xz',
 };
@@ -52,16 +53,20 @@ async function run(mode: 'compress' | 'decompress', args: readonly string[], out
     return 2;
   }
   const opt = (n: string) => scanned.opts.find((o) => o.name === n);
-  if (opt('help')) {
-    out.text(helpText(prog, HELPS[mode]));
+  if (opt('help') || opt('version')) {
+    out.text(opt('help') ? helpText(prog, HELPS[mode]) : kmodkitVersionText());
     out.flush();
     return 0;
   }
   const files = scanned.positionals;
-  const format = mode === 'compress' ? FORMATS[opt('format')?.value ?? ''] : 'none';
+  const given = opt('format')?.value;
+  const format = mode !== 'compress' ? 'none' : given !== undefined && Object.hasOwn(FORMATS, given) ? FORMATS[given] : undefined;
   const output = opt('output')?.value;
   if (!format || files.length === 0 || (output && files.length > 1)) {
-    out.error(`${prog}: ${!format ? 'give --format gzip, xz or zstd' : 'name one or more modules (-o with one only)'}\n${helpText(prog, HELPS[mode])}`);
+    const why = format ? 'name one or more modules (-o with one only)'
+      : given === undefined ? 'give --format gzip, xz or zstd'
+      : `unknown --format '${given}': the kernel decompresses gzip, xz or zstd modules`;
+    out.error(`${prog}: ${why}\n${helpText(prog, HELPS[mode])}`);
     return 2;
   }
   let failed = false;

@@ -10,8 +10,9 @@ import { depfileUpToDate, runDepmodTree } from '../../lib/io/depmod-tree.js';
 import { unameRelease } from '../../lib/io/sysfs.js';
 import type { OptSpec } from '../getopt.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
 import { resolveKmodCompat } from '../kmod-compat.js';
+import { kmodVersionText } from '../version.js';
 
 const OLD = "Deprecated (kmod 30 accepts and ignores them; kmod 34 removed them)";
 /** kmod's depmod options, in its cmdopts order (getopt lists ambiguities in that order). */
@@ -101,7 +102,7 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
         prefix = o.value!;
         break;
       case 'help': io.out(helpText('kmodkit depmod', DEPMOD_HELP)); return 0;
-      case 'version': io.out(KMOD_VERSION_TEXT); return 0;
+      case 'version': io.out(kmodVersionText(compat.compat)); return 0;
       default: io.err(`depmod: WARNING: Ignored deprecated option --${o.name}\n`);
     }
   }

@@ -9,7 +9,8 @@ import type { Finding } from '../../lib/check/findings.js';
 import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
 import { loadModule, type ForceOption } from '../../lib/load/loader.js';
 import { scanArgs, type OptSpec, type ScanResult } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
+import { kmodVersionOutput } from '../kmod-compat.js';
 
 export interface LoadCliIo {
   out: (s: string) => void;
@@ -93,8 +94,10 @@ export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio):
     return 0;
   }
   if (has('version')) {
-    io.out(KMOD_VERSION_TEXT);
-    return 0;
+    const v = kmodVersionOutput(r.opts);
+    if ('error' in v) io.err(`${prog}: ERROR: ${v.error}\n`);
+    else io.out(v.text);
+    return 'error' in v ? 1 : 0;
   }
   const [file, ...params] = r.positionals;
   if (file === undefined) {

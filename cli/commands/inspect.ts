@@ -16,7 +16,7 @@ import { inspectModule, type InspectDocument } from '../../lib/module/inspect.js
 import { Output } from '../format/output.js';
 import { paramsTable } from './params.js';
 import { eachModuleOutput } from '../each-module.js';
-import { HELP_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { HELP_ROW, VERSION_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 
 export interface InspectCommandOptions {
   json?: boolean;
@@ -168,6 +168,7 @@ or one JSON document per file and line (docs/inspect-schema.md).`,
     JSON_ROW,
     { long: 'ndjson', describe: 'The same as --json' },
     HELP_ROW,
+    VERSION_ROW,
   ],
   exits: PER_FILE_EXITS,
   example: 'kmodkit inspect --json samples/ko/signed/hello.ko.xz | jq .signature',

@@ -7,7 +7,8 @@ import { isKmodkitError } from '../../lib/errors.js';
 import { listModules } from '../../lib/load/list.js';
 import { formatLsmod } from '../format/lsmod.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
+import { kmodVersionOutput } from '../kmod-compat.js';
 import { stdio, type LoadCliIo } from './insmod.js';
 
 export const LSMOD_HELP: CommandHelp = {
@@ -41,8 +42,10 @@ export async function runLsmod(args: readonly string[], io: LoadCliIo = stdio): 
     return 0;
   }
   if (r.opts.some((o) => o.name === 'version')) {
-    io.out(KMOD_VERSION_TEXT);
-    return 0;
+    const v = kmodVersionOutput(r.opts);
+    if ('error' in v) io.err(`${prog}: ERROR: ${v.error}\n`);
+    else io.out(v.text);
+    return 'error' in v ? 1 : 0;
   }
   if (r.positionals.length > 0) {
     io.err(`Usage: ${prog}\n`);

@@ -19,8 +19,8 @@ import { newLoadContext, type LoadContext } from '../../lib/load/context.js';
 import { loadModule, type ForceOption } from '../../lib/load/load.js';
 import { moduleInitState, unloadModule } from '../../lib/load/unload.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
-import { resolveKmodCompat } from '../kmod-compat.js';
+import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
+import { kmodVersionOutput, resolveKmodCompat } from '../kmod-compat.js';
 import { reportLoadError, stdio, type LoadCliIo } from './insmod.js';
 
 const M = 'Management options';
@@ -188,7 +188,12 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
       case 'kmod-compat': compatOption = opt.value; break;
       case 'quiet': verbose = LOG_EMERG; break;
       case 'verbose': verbose++; break;
-      case 'version': io.out(KMOD_VERSION_TEXT); return 0;
+      case 'version': {
+        const v = kmodVersionOutput(r.opts, env);
+        if ('error' in v) io.err(`modprobe: ERROR: ${v.error}\n`);
+        else io.out(v.text);
+        return 'error' in v ? 1 : 0;
+      }
       case 'help': io.out(helpText('kmodkit modprobe', MODPROBE_HELP)); return 0;
     }
   }

@@ -9,7 +9,7 @@
 import { decodeParams, permText, type KernelParam, type ParamsResult } from '../../lib/module/params.js';
 import { Output } from '../format/output.js';
 import { eachModuleOutput } from '../each-module.js';
-import { HELP_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { HELP_ROW, VERSION_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { writeDocument } from '../format/json-documents.js';
 
 export interface ParamsCommandOptions {
@@ -68,6 +68,7 @@ with several files, each table follows a "FILE:" line.`,
   options: [
     JSON_ROW,
     HELP_ROW,
+    VERSION_ROW,
   ],
   exits: PER_FILE_EXITS,
   example: 'kmodkit params samples/ko/kmodkit_params.ko',

@@ -7,7 +7,8 @@ import { isKmodkitError } from '../../lib/errors.js';
 import { strerror } from '../../lib/errno.js';
 import { unloadModule } from '../../lib/load/loader.js';
 import { scanOrComplain, stdio, type LoadCliIo } from './insmod.js';
-import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
+import { kmodVersionOutput } from '../kmod-compat.js';
 
 export const RMMOD_HELP: CommandHelp = {
   usage: ['[options] modulename ...'],
@@ -38,8 +39,10 @@ export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio): 
     return 0;
   }
   if (has('version')) {
-    io.out(KMOD_VERSION_TEXT);
-    return 0;
+    const v = kmodVersionOutput(r.opts);
+    if ('error' in v) io.err(`${prog}: ERROR: ${v.error}\n`);
+    else io.out(v.text);
+    return 'error' in v ? 1 : 0;
   }
   if (r.positionals.length === 0) {
     io.err(`${prog}: ERROR: missing module name.\n`);

@@ -7,7 +7,7 @@ import { moduleExports, type KernelSymbolExport } from '../../lib/module/exports
 import { exportPart, importPart } from '../../lib/module/document-parts.js';
 import { writeDocument } from '../format/json-documents.js';
 import { moduleImports, type ModuleImport } from '../../lib/module/imports.js';
-import { HELP_ROW, helpText, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { HELP_ROW, VERSION_ROW, helpText, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
 import { eachModuleOutput } from '../each-module.js';
 
@@ -22,6 +22,7 @@ file's table follows a "FILE:" line.`,
     { long: 'imports', short: 'i', describe: 'Imported (undefined) symbols: CRC recorded by the module, U/W, name' },
     JSON_ROW,
     HELP_ROW,
+    VERSION_ROW,
   ],
   exits: PER_FILE_EXITS,
   example: 'kmodkit symbols --exports --json samples/ko/kmodkit_exporter.ko | jq .exports[].name',

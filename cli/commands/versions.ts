@@ -6,13 +6,11 @@
  * --json prints one document per file and line with both tables
  * (docs/schema/versions.schema.json).
  */
-import { KmodkitError } from '../../lib/errors.js';
-import { strerror } from '../../lib/errno.js';
 import { basicModversions, dumpModversionsKmod30, extendedModversions } from '../../lib/module/versions.js';
 import { modversionPart } from '../../lib/module/document-parts.js';
-import { HELP_ROW, helpText, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { HELP_ROW, VERSION_ROW, helpText, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
-import { eachModuleOutput, errorLine } from '../each-module.js';
+import { eachModuleOutput } from '../each-module.js';
 import { writeDocument } from '../format/json-documents.js';
 
 const PROG = 'kmodkit versions';
@@ -24,6 +22,7 @@ with several files, each file's list follows a "FILE:" line.`,
   options: [
     { long: 'json', short: 'j', describe: 'One JSON document per file and line: the basic (__versions) and\nextended (__version_ext_crcs/__version_ext_names) tables (docs/json.md)' },
     HELP_ROW,
+    VERSION_ROW,
   ],
   exits: PER_FILE_EXITS,
   example: 'kmodkit versions /lib/modules/$(uname -r)/kernel/fs/fat/fat.ko.xz',
@@ -48,12 +47,6 @@ export async function runVersions(args: readonly string[], out = new Output()): 
         out.text(header());
         out.bytes(dump);
       }
-    },
-    (file, e) => {
-      if (!(e instanceof KmodkitError)) return errorLine(file, e);
-      // kmod: "could not get modversions of FILE: <strerror>"; our detail follows in parentheses.
-      const errno = e.errno ?? (e.code === 'ENOENT' ? 'ENOENT' : 'EINVAL');
-      return `kmodkit: could not get modversions of ${file}: ${strerror(errno)} (${e.message})`;
     },
   );
   out.flush();

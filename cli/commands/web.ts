@@ -7,7 +7,8 @@
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, optSpec, VERSION_ROW, type CommandHelp } from '../help.js';
+import { kmodkitVersionText } from '../version.js';
 
 export const WEB_HELP: CommandHelp = {
   usage: ['[--port N]'],
@@ -17,8 +18,9 @@ as a file). Drop .ko/.ko.gz/.ko.xz/.ko.zst files (and a target's Module.symvers,
   options: [
     { long: 'port', short: 'p', arg: 'N', describe: 'Listen on port N (default 8423; 0 picks a free one)' },
     HELP_ROW,
+    VERSION_ROW,
   ],
-  exits: [[0, 'stopped by SIGINT/SIGTERM'], [1, 'usage error, page not built, or cannot listen']],
+  exits: [[0, 'stopped by SIGINT/SIGTERM'], [1, 'the page is not built, or cannot listen'], [2, 'usage error']],
   example: 'kmodkit web --port 0',
 };
 const PROG = 'kmodkit web';
@@ -32,11 +34,11 @@ export async function runWeb(args: readonly string[]): Promise<number> {
   const scanned = scanArgs(args, optSpec(WEB_HELP), PROG);
   const fail = (msg: string) => {
     process.stderr.write(`${msg}\n${usage}`);
-    return 1;
+    return 2;
   };
   if (scanned.error) return fail(scanned.error);
-  if (scanned.opts.some((o) => o.name === 'help')) {
-    process.stdout.write(usage);
+  if (scanned.opts.some((o) => o.name === 'help' || o.name === 'version')) {
+    process.stdout.write(scanned.opts.some((o) => o.name === 'help') ? usage : kmodkitVersionText());
     return 0;
   }
   if (scanned.positionals.length) return fail(`${PROG}: unexpected argument '${scanned.positionals[0]}'`);

@@ -126,6 +126,13 @@ interface Shown {
 }
 
 async function shown(page: Page): Promise<Shown> {
+  // Sections and JSON are made when first opened: open every one, let the toggle events run.
+  await page.evaluate(async () => {
+    for (let round = 0; round < 4 && document.querySelector('details:not([open])'); round++) {
+      for (const d of document.querySelectorAll('details')) d.open = true;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+  });
   return page.evaluate(() => ({
     status: document.getElementById('status')!.textContent ?? '',
     mode: document.body.dataset.mode ?? '',

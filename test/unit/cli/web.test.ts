@@ -1,6 +1,6 @@
 /**
  * `kmodkit web`: serves the built page on 127.0.0.1 and nothing else; bad
- * arguments give one line and exit 1. (The page itself: test/browser.)
+ * arguments give one line and exit 2. (The page itself: test/browser.)
  */
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
@@ -44,8 +44,8 @@ test('serves the page on loopback, 404 for anything else, stops on SIGTERM', asy
   t.is(code, 0);
 });
 
-test('a bad port: one line, exit 1', (t) => {
+test('a bad port: one line, exit 2 (a usage error, as in every command)', (t) => {
   const r = spawnSync(process.execPath, [CLI, 'web', '--port', 'eighty'], { encoding: 'utf8' });
-  t.is(r.status, 1);
+  t.is(r.status, 2);
   t.regex(r.stderr.split('\n')[0], /^kmodkit web: invalid port 'eighty'$/);
 });
