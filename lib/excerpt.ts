@@ -42,13 +42,16 @@ export function escapeControls(s: string, keepLayout = false): string {
 
 /**
  * `value` quoted for a message: its first `max` characters (default 64),
- * control characters escaped, and "… (N more characters)" when cut. Only the
+ * control characters escaped, and "… (N more characters)" when cut. In
+ * double quotes (inner ones escaped) unless `quote` is "'", the quoting
+ * kmod's messages use. Only the
  * quoted part is ever read: the cost does not depend on the value's length.
  */
-export function excerpt(value: string | Uint8Array, max = EXCERPT_CHARS): string {
+export function excerpt(value: string | Uint8Array, max = EXCERPT_CHARS, quote: '"' | "'" = '"'): string {
   const length = value.length;
   const head = typeof value === 'string' ? value.slice(0, max) : latin1(value.subarray(0, max));
-  const shown = `"${escapeControls(head).replace(/"/g, '\\"')}"`;
+  const body = escapeControls(head);
+  const shown = quote === '"' ? `"${body.replace(/"/g, '\\"')}"` : `'${body}'`;
   return length > max ? `${shown}… (${length - max} more ${typeof value === 'string' ? 'characters' : 'bytes'})` : shown;
 }
 
