@@ -105,7 +105,7 @@ test.serial('modprobe.d: a 16 MiB and a 100 MiB `options` line are refused by si
   rmSync(d, { recursive: true });
 });
 
-test.serial('.config: 5 M lines and a 100 MB unterminated string are refused by size; 15 MiB of either is parsed or refused with a short excerpt', async (t) => {
+test.serial('.config: 5 M lines and a 100 MB unterminated string are refused by size; 7.5 MiB of either is parsed or refused with a short excerpt', async (t) => {
   // refused by size: the same line 5 M times is as good as 5 M different ones
   const fiveM = bigFile('config-5M', 5_000_000 * 21, '', 'CONFIG_SYM_12345678=y\n');
   const unterminated = bigFile('config-unterminated', 100 * 1000 * 1000, 'CONFIG_A=y\nCONFIG_B="', 'x', '\n');
@@ -116,19 +116,19 @@ test.serial('.config: 5 M lines and a 100 MB unterminated string are refused by 
     tooBig(t, r, f, 'a kernel .config');
     rmSync(f);
   }
-  const lines = linesFile('config-15M', 15 * MiB, (i) => `CONFIG_SYM_${i}=y\n`);
+  const lines = linesFile('config-7M', 7.5 * MiB, (i) => `CONFIG_SYM_${i}=y\n`);
   const ok = await cli(['check', '--kernel-release', '6.1.0-t', '--config', lines, '--format', 'json', HELLO]);
-  assertBounded(t, 'check --config, 15 MiB of lines', ok);
+  assertBounded(t, 'check --config, 7.5 MiB of lines', ok);
   t.true(ok.status === 0 || ok.status === 1, ok.stderr.slice(0, 300));
-  const str = bigFile('config-15M-str', 15 * MiB, 'CONFIG_A=y\nCONFIG_B="', 'x', '\n');
+  const str = bigFile('config-7M-str', 7.5 * MiB, 'CONFIG_A=y\nCONFIG_B="', 'x', '\n');
   const bad = await cli(['check', '--kernel-release', '6.1.0-t', '--config', str, HELLO]);
-  assertBounded(t, 'check --config, 15 MiB unterminated string', bad);
+  assertBounded(t, 'check --config, 7.5 MiB unterminated string', bad);
   t.is(bad.status, 2);
   t.regex(bad.stderr, /\.config line 2: unterminated string "\\"x+"… \(\d+ more characters\)/);
   t.true(bad.stderr.length < 500, `the excerpt, not the string (${bad.stderr.length} characters)`);
 });
 
-test.serial('Module.symvers: 2 M lines and 10 M lines are refused by size, a .xz expanding past the cap by what it expands to; 31 MiB is parsed', async (t) => {
+test.serial('Module.symvers: 2 M lines and 10 M lines are refused by size, a .xz expanding past the cap by what it expands to; 15 MiB is parsed', async (t) => {
   const line = (i: number) => `0x${(i >>> 0).toString(16).padStart(8, '0')}\tsymbol_number_${i}\tdrivers/foo/mod${i % 5000}\tEXPORT_SYMBOL_GPL\t\n`;
   // refused by size: one line repeated (2 M times), a sparse file (10 M lines' worth), 40 MiB of it in 6 KB of xz
   const twoM = bigFile('symvers-2M', 2_000_000 * 71, '', line(12345678).padEnd(70, ' ').slice(0, 69) + '\n');
@@ -142,9 +142,9 @@ test.serial('Module.symvers: 2 M lines and 10 M lines are refused by size, a .xz
     tooBig(t, r, f, 'a Module.symvers');
   }
   for (const f of [twoM, tenM, xz]) rmSync(f);
-  const ok = linesFile('symvers-31M', 31 * MiB, line);
+  const ok = linesFile('symvers-15M', 15 * MiB, line);
   const r = await cli(['check', '--kernel-release', '6.1.0-t', '--symvers', ok, '--format', 'json', HELLO]);
-  assertBounded(t, 'check --symvers, 31 MiB', r);
+  assertBounded(t, 'check --symvers, 15 MiB', r);
   t.true(r.status === 0 || r.status === 1, r.stderr.slice(0, 300));
   rmSync(ok);
 });
