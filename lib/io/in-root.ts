@@ -16,7 +16,7 @@
  */
 import { closeSync, constants as C, existsSync, lstatSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
 import { KmodkitError } from '../errors.js';
-import type { ErrnoName } from '../errno.js';
+import { strerror, type ErrnoName } from '../errno.js';
 
 /** Symbolic links followed in one resolution before ELOOP, as the kernel's MAXSYMLINKS. */
 const MAX_LINKS = 40;
@@ -33,10 +33,11 @@ export interface RootedDir {
   close(): void;
 }
 
+/** The error for `path` (the path as the caller knows it: Node's message would name /proc/self/fd/N). */
 function fsError(path: string, e: unknown): KmodkitError {
   if (e instanceof KmodkitError) return e;
   const err = e as NodeJS.ErrnoException;
-  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.message ?? String(e), { file: path, errno: err.code as ErrnoName | undefined, cause: e });
+  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.code ? strerror(err.code) : String(e), { file: path, errno: err.code as ErrnoName | undefined, cause: e });
 }
 
 function components(p: string): string[] {

@@ -23,7 +23,7 @@ import { basename, dirname } from 'node:path';
 import { type Compression } from '../compress/index.js';
 import { detectCompression } from '../compress/detect.js';
 import { KmodkitError } from '../errors.js';
-import type { ErrnoName } from '../errno.js';
+import { strerror, type ErrnoName } from '../errno.js';
 import { INPUT_LIMITS } from '../input-limits.js';
 import { isModuleImage } from '../prepare/module-image.js';
 import { encodeModule, type EncodeFormat } from './native/encode.js';
@@ -173,8 +173,11 @@ export function writeFileInDir(dir: RootedDir, name: string, data: Uint8Array, m
   const m = (mode ?? inherited ?? 0o644) & 0o777;
   let fd = -1;
   let ours: { dev: number; ino: number } | undefined;
+  // what was being done, for a message that names real paths (not /proc/self/fd/N)
+  let step = `cannot create a temporary file in ${dir.path}`;
   try {
     fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, m);
+    step = `cannot write a temporary file in ${dir.path}`;
     const st = fstatSync(fd);
     ours = { dev: st.dev, ino: st.ino };
     for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
@@ -184,6 +187,7 @@ export function writeFileInDir(dir: RootedDir, name: string, data: Uint8Array, m
     if (!sameInode(tmp, ours.dev, ours.ino)) {
       throw new KmodkitError('EIO', 'the temporary file was replaced by another process; nothing was written', { file: shown, errno: 'EEXIST' });
     }
+    step = `cannot rename the temporary file over ${shown}`;
     renameSync(tmp, dest);
     ours = undefined; // renamed: nothing of ours is left at the temporary name
     closeSync(fd);
@@ -204,6 +208,10 @@ export function writeFileInDir(dir: RootedDir, name: string, data: Uint8Array, m
       } catch {
         /* gone already */
       }
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!(e instanceof KmodkitError) && code) {
+      throw new KmodkitError(code === 'ENOENT' ? 'ENOENT' : 'EIO', `${step}: ${strerror(code)}`, { file: shown, errno: code as ErrnoName, cause: e });
     }
     throw fsError(shown, e);
   }
