@@ -16,7 +16,7 @@
  */
 import { closeSync, constants as C, existsSync, lstatSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
 import { KmodkitError } from '../errors.js';
-import { strerror, type ErrnoName } from '../errno.js';
+import { fsError } from './fs-error.js';
 
 /** Symbolic links followed in one resolution before ELOOP, as the kernel's MAXSYMLINKS. */
 const MAX_LINKS = 40;
@@ -31,13 +31,6 @@ export interface RootedDir {
   /** A path naming `name` in this directory that does not depend on how `path` resolves now. */
   entry(name: string): string;
   close(): void;
-}
-
-/** The error for `path` (the path as the caller knows it: Node's message would name /proc/self/fd/N). */
-function fsError(path: string, e: unknown): KmodkitError {
-  if (e instanceof KmodkitError) return e;
-  const err = e as NodeJS.ErrnoException;
-  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.code ? strerror(err.code) : String(e), { file: path, errno: err.code as ErrnoName | undefined, cause: e });
 }
 
 function components(p: string): string[] {
@@ -72,7 +65,7 @@ export function openDirInRoot(root: string, rel: string, options: { create?: boo
     try {
       rootFd = openSync(rootPath, C.O_RDONLY | C.O_DIRECTORY);
     } catch (e) {
-      throw fsError(rootPath, e);
+      throw fsError(rootPath, e, true);
     }
   }
   const stack: Step[] = [{ fd: rootFd, path: rootPath }];
@@ -105,12 +98,12 @@ export function openDirInRoot(root: string, rel: string, options: { create?: boo
           try {
             mkdirSync(where, 0o755);
           } catch (m) {
-            if ((m as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(shown, m);
+            if ((m as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(shown, m, true);
           }
           todo.unshift(name); // look again: whatever is there now is resolved like anything else
           continue;
         }
-        throw fsError(shown, e);
+        throw fsError(shown, e, true);
       }
       if (st.isSymbolicLink()) {
         if (++links > MAX_LINKS) throw new KmodkitError('EIO', `too many levels of symbolic links`, { file: shown, errno: 'ELOOP' });
@@ -132,7 +125,7 @@ export function openDirInRoot(root: string, rel: string, options: { create?: boo
             if (++links > MAX_LINKS) throw new KmodkitError('EIO', `too many levels of symbolic links`, { file: shown, errno: 'ELOOP' });
             continue;
           }
-          throw fsError(shown, e);
+          throw fsError(shown, e, true);
         }
       }
       stack.push({ fd, path: shown });
@@ -167,7 +160,7 @@ export function openDir(path: string): RootedDir {
     try {
       fd = openSync(shown, C.O_RDONLY | C.O_DIRECTORY);
     } catch (e) {
-      throw fsError(shown, e);
+      throw fsError(shown, e, true);
     }
   }
   return {
@@ -248,7 +241,7 @@ export function openFileInRoot(root: string, rel: string): { fd: number; path: s
     // O_NOFOLLOW: a link planted after resolveInRoot looked is refused, not followed out of the root
     return { fd: openSync(dir.entry(name), C.O_RDONLY | C.O_NONBLOCK | C.O_NOFOLLOW), path: resolved };
   } catch (e) {
-    throw fsError(resolved, e);
+    throw fsError(resolved, e, true);
   } finally {
     dir.close();
   }

@@ -34,6 +34,7 @@ import { readInput } from './read-input.js';
 import { signModuleImage } from '../prepare/sign-module.js';
 import { moduleSigner, readCertificate, readPrivateKey } from '../prepare/sign-key.js';
 import type { ModuleSigner } from '../prepare/sign-module.js';
+import { fsError } from './fs-error.js';
 
 export interface ReadModuleBytes {
   /** the bytes as stored */
@@ -43,15 +44,6 @@ export interface ReadModuleBytes {
   compression: Compression;
   /** the file the bytes came from (dev, inode, size, mtime) */
   identity: FileIdentity;
-}
-
-function fsError(path: string, e: unknown): KmodkitError {
-  if (e instanceof KmodkitError) {
-    if (e.file === undefined) e.file = path;
-    return e;
-  }
-  const err = e as NodeJS.ErrnoException;
-  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.message ?? String(e), { file: path, errno: err.code as ErrnoName | undefined, cause: e });
 }
 
 /** A key or certificate file (at most 1 MiB, regular files only); errors name the file. */

@@ -12,10 +12,10 @@
 import { closeSync, constants as C, openSync, readSync } from 'node:fs';
 import { detectCompression } from '../compress/detect.js';
 import { KmodkitError } from '../errors.js';
-import type { ErrnoName } from '../errno.js';
 import { inputTooBig, type InputLimit } from '../input-limits.js';
 import { openFileInRoot } from './in-root.js';
 import { regularFileAt } from './open.js';
+import { fsError } from './fs-error.js';
 
 export interface ReadInputOptions {
   /**
@@ -25,15 +25,6 @@ export interface ReadInputOptions {
    * they are.
    */
   readonly root?: string;
-}
-
-function fsError(path: string, e: unknown): KmodkitError {
-  if (e instanceof KmodkitError) {
-    if (e.file === undefined) e.file = path;
-    return e;
-  }
-  const err = e as NodeJS.ErrnoException;
-  return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.message ?? String(e), { file: path, errno: err.code as ErrnoName | undefined, cause: e });
 }
 
 /** Whether a root confines the read. */
