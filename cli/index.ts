@@ -132,6 +132,13 @@ main().then(
       process.exitCode = 2;
       return;
     }
+    // A typed error no command caught (a capped input, an unreadable index): one line, exit 1.
+    if (e instanceof Error && e.name === 'KmodkitError' && typeof (e as { code?: unknown }).code === 'string') {
+      const file = (e as { file?: string }).file;
+      process.stderr.write(`kmodkit: ${file ? `${file}: ` : ''}${e.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
     process.stderr.write(`kmodkit: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     process.exitCode = 70;
   },

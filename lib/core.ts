@@ -8,6 +8,8 @@ export {
   type DetailedCode, type FreeDetail, type KmodSyscallDetail, type RawSyscallDetail, type ModuleIdentityDetail,
 } from './errors.js';
 export { strerror, ERRNO, type ErrnoName } from './errno.js';
+export { INPUT_LIMITS, type InputLimit, type InputKind } from './input-limits.js';
+export { excerpt, escapeControls } from './excerpt.js';
 export { memorySource, type ByteSource } from './bytes/source.js';
 
 // ELF

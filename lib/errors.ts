@@ -32,7 +32,8 @@ export type KmodkitErrorCode =
   | 'EDEPCYCLE' // depmod found a dependency cycle
   // compression
   | 'ECOMPRESS' // a compressed stream is corrupt
-  | 'ETOOBIG' // output would exceed the configured cap (bombs)
+  | 'ETOOBIG' // an input or output over its size cap (bombs; files over kmodkit's input limits)
+  | 'ENOMEM' // the process ran out of memory (an address-space limit, not the input, is at fault)
   // I/O and resolution
   | 'ENOENT' // file or module not found
   | 'EIO' // read failed

@@ -17,6 +17,7 @@ import { Output } from '../format/output.js';
 import { paramsTable } from './params.js';
 import { eachModuleOutput } from '../each-module.js';
 import { HELP_ROW, VERSION_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { escapeControls } from '../../lib/excerpt.js';
 
 export interface InspectCommandOptions {
   json?: boolean;
@@ -151,7 +152,7 @@ export async function runInspect(files: readonly string[], opts: InspectCommandO
     if (json) out.text(JSON.stringify(doc) + '\n');
     else {
       if (!first) out.text('\n');
-      out.text(inspectText(doc));
+      out.text(escapeControls(inspectText(doc), true)); // a module's strings cannot drive the terminal
     }
     first = false;
   });

@@ -11,6 +11,7 @@ import { kmodkitVersionText } from '../version.js';
 import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
 import { errorMessage } from '../format/error-message.js';
+import { escapeControls } from '../../lib/excerpt.js';
 
 const PROG = 'kmodkit install';
 const COMPRESS = ['auto', 'none', 'gzip', 'xz', 'zstd'];
@@ -110,19 +111,21 @@ export async function runInstall(args: readonly string[], out = new Output()): P
   if (opt('json')) {
     out.text(JSON.stringify({ ...report, failed: report.failed.map((f) => ({ source: f.source, code: f.error.code, message: errorMessage(f.error) })) }, null, 2) + '\n');
   } else {
-    out.text(describePlan(report, sign?.key));
+    // paths and check messages carry a module's strings: control characters escaped
+    const text = (line: string) => out.text(escapeControls(line, true));
+    text(describePlan(report, sign?.key));
     for (const m of report.installed) {
-      out.text(`${opt('dry-run') ? 'would install' : 'installed'} ${m.source} -> ${m.dest} (${m.size} bytes${m.stripped.length ? `, ${m.stripped.length} debug sections dropped` : ''})\n`);
-      for (const r of m.replaced) out.text(`  removed ${r}\n`);
+      text(`${opt('dry-run') ? 'would install' : 'installed'} ${m.source} -> ${m.dest} (${m.size} bytes${m.stripped.length ? `, ${m.stripped.length} debug sections dropped` : ''})\n`);
+      for (const r of m.replaced) text(`  removed ${r}\n`);
     }
-    if (report.depmod) out.text(`depmod: ${report.depmod.command.join(' ')}: ${report.depmod.status === 0 ? 'ok' : `exit ${report.depmod.status}: ${report.depmod.stderr.trim()}`}\n`);
-    else if (!opt('dry-run') && report.installed.length) out.text('depmod: not run (no depmod found, or --no-depmod)\n');
+    if (report.depmod) text(`depmod: ${report.depmod.command.join(' ')}: ${report.depmod.status === 0 ? 'ok' : `exit ${report.depmod.status}: ${report.depmod.stderr.trim()}`}\n`);
+    else if (!opt('dry-run') && report.installed.length) text('depmod: not run (no depmod found, or --no-depmod)\n');
     for (const m of report.installed) {
       if (!m.check) continue;
       const errors = m.check.findings.filter((f) => f.status === 'failed' && f.severity === 'error');
       const warnings = m.check.findings.filter((f) => f.status === 'failed' && f.severity === 'warning');
-      out.text(`check ${m.check.module.name}: ${m.check.verdict === 'loads' ? 'would load' : 'would NOT load'} on ${kernel}${warnings.length ? ` (${warnings.length} warnings)` : ''}\n`);
-      for (const f of [...errors, ...warnings]) out.text(`  ${f.severity}: ${f.message}\n`);
+      text(`check ${m.check.module.name}: ${m.check.verdict === 'loads' ? 'would load' : 'would NOT load'} on ${kernel}${warnings.length ? ` (${warnings.length} warnings)` : ''}\n`);
+      for (const f of [...errors, ...warnings]) text(`  ${f.severity}: ${f.message}\n`);
     }
   }
   out.flush();

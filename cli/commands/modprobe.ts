@@ -214,13 +214,13 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
   const dir = modulesDirPath({ basedir: root ?? '', ...(kversion !== undefined ? { release: kversion } : {}) }).dir;
   let shared = reuse?.dirs.get(dir);
   if (!shared) {
-    shared = { md: openModulesDir(dir), indexes: {} };
+    shared = { md: openModulesDir(dir, undefined, { root: root ?? '' }), indexes: {} };
     reuse?.dirs.set(dir, shared);
   }
   const configKey = `${compat.compat}\0${dir}\0${configPaths.join('\0')}`;
   let config = reuse?.configs.get(configKey);
   if (!config) {
-    config = readModprobeConfig({ modulesDir: dir, kmod: compat.compat, ...(configPaths.length ? { configPaths } : {}) });
+    config = readModprobeConfig({ modulesDir: dir, kmod: compat.compat, confine: root ?? '', ...(configPaths.length ? { configPaths } : {}) });
     reuse?.configs.set(configKey, config);
   }
   for (const m of config.messages) io.err(m); // libkmod logs these before modprobe sets its own log level

@@ -3,14 +3,23 @@
  * exists it is the authority; when it does not, callers fall back to the text
  * modules.dep.
  */
-import { readFileSync } from 'node:fs';
+import { KmodkitError } from '../errors.js';
+import { INPUT_LIMITS } from '../input-limits.js';
 import { indexBinLookup, openIndexBin, type IndexBin } from '../modindex/index-bin-read.js';
 import { parseModulesDep, type DepEntry } from '../modindex/index-files.js';
+import { readInput, type ReadInputOptions } from './read-input.js';
 
-/** The opened DIR/modules.dep.bin, or null when absent or not an index. */
-export function openDepBin(dir: string): IndexBin | null {
+/** The opened DIR/modules.dep.bin (at most 64 MiB: 'ETOOBIG'), or null when absent or not an index. */
+export function openDepBin(dir: string, options: ReadInputOptions = {}): IndexBin | null {
+  let data: Uint8Array;
   try {
-    return openIndexBin(readFileSync(`${dir}/modules.dep.bin`));
+    data = readInput(`${dir}/modules.dep.bin`, INPUT_LIMITS.modulesBin, options);
+  } catch (e) {
+    if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;
+    return null;
+  }
+  try {
+    return openIndexBin(data);
   } catch {
     return null;
   }

@@ -2,8 +2,9 @@
  * A /lib/modules/<release> directory: finds modules by name or alias through
  * the index files depmod writes (the text forms), loading each file on
  * first use. This is the resolution kmod's modinfo and modprobe perform.
+ * Each file is read with its size cap ('ETOOBIG', lib/input-limits.ts) and,
+ * under a root (`-d ROOT`), resolved inside it.
  */
-import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { decodeText } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
@@ -14,6 +15,8 @@ import {
 import { aliasNormalize, fnmatch, modnameNormalize } from '../modindex/names.js';
 import type { IndexBin } from '../modindex/index-bin-read.js';
 import { depEntryFromBin, openDepBin } from './modules-dir-bin.js';
+import { INPUT_LIMITS } from '../input-limits.js';
+import { readInput, type ReadInputOptions } from './read-input.js';
 
 export const MODULE_DIRECTORY = '/lib/modules';
 
@@ -39,15 +42,23 @@ export function modulesDirPath(options: { basedir?: string; release?: string } =
   return { dir: `${options.basedir ?? ''}${MODULE_DIRECTORY}/${rel}`, release: rel };
 }
 
-function readText(path: string): string | null {
+/** An index file's bytes (capped), or null when it is absent; too big, not a regular file or unreadable is thrown. */
+function readIndex(path: string, options: ReadInputOptions): Uint8Array | null {
   try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return null;
+    return readInput(path, INPUT_LIMITS.modulesText, options);
+  } catch (e) {
+    if (e instanceof KmodkitError && (e.code === 'ENOENT' || e.errno === 'ENOTDIR' || e.errno === 'EACCES')) return null;
+    throw e;
   }
 }
 
-export function openModulesDir(dir: string, rel = dir.slice(dir.lastIndexOf('/') + 1)): ModulesDir {
+function readText(path: string, options: ReadInputOptions): string | null {
+  const b = readIndex(path, options);
+  return b && Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+
+/** `options.root`: the root the directory is under (`-d ROOT`); every index is resolved inside it. */
+export function openModulesDir(dir: string, rel = dir.slice(dir.lastIndexOf('/') + 1), options: ReadInputOptions = {}): ModulesDir {
   let dep: Map<string, DepEntry> | undefined;
   let aliases: AliasLine[] | undefined;
   let symbols: AliasLine[] | undefined;
@@ -57,18 +68,15 @@ export function openModulesDir(dir: string, rel = dir.slice(dir.lastIndexOf('/')
   return {
     dir,
     release: rel,
-    dep: () => (dep ??= parseModulesDep(readText(`${dir}/modules.dep`) ?? '')),
-    depBin: () => (depBin === undefined ? (depBin = openDepBin(dir)) : depBin),
-    aliases: () => (aliases ??= parseAliasFile(readText(`${dir}/modules.alias`) ?? '')),
-    symbols: () => (symbols ??= parseAliasFile(readText(`${dir}/modules.symbols`) ?? '')),
-    builtin: () => (builtin ??= parseModulesBuiltin(readText(`${dir}/modules.builtin`) ?? '')),
+    dep: () => (dep ??= parseModulesDep(readText(`${dir}/modules.dep`, options) ?? '')),
+    depBin: () => (depBin === undefined ? (depBin = openDepBin(dir, options)) : depBin),
+    aliases: () => (aliases ??= parseAliasFile(readText(`${dir}/modules.alias`, options) ?? '')),
+    symbols: () => (symbols ??= parseAliasFile(readText(`${dir}/modules.symbols`, options) ?? '')),
+    builtin: () => (builtin ??= parseModulesBuiltin(readText(`${dir}/modules.builtin`, options) ?? '')),
     builtinModinfo() {
       if (builtinInfo === undefined) {
-        try {
-          builtinInfo = parseBuiltinModinfo(readFileSync(`${dir}/modules.builtin.modinfo`));
-        } catch {
-          builtinInfo = null;
-        }
+        const b = readIndex(`${dir}/modules.builtin.modinfo`, options);
+        builtinInfo = b && parseBuiltinModinfo(b);
       }
       return builtinInfo;
     },

@@ -6,13 +6,15 @@
  * Every piece is optional. What cannot be found is recorded in `missing`
  * with the reason, so each check can report itself skipped rather than
  * passed. Files that exist but are malformed raise KmodkitError 'ETARGET'
- * (with `file`); bad option values raise 'EINPUT'.
+ * (with `file`); bad option values raise 'EINPUT'. Every file is read with
+ * its size cap (lib/io/read-input.ts, 'ETOOBIG'), and a path under `root`
+ * is resolved inside it (a symbolic link out of the root reads nothing).
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
-import { decompress } from '../compress/index.js';
-import { detectCompression, type Compression } from '../compress/detect.js';
+import { type Compression } from '../compress/detect.js';
 import { KmodkitError } from '../errors.js';
+import { INPUT_LIMITS, type InputLimit } from '../input-limits.js';
 import type { ErrnoName } from '../errno.js';
 import { section } from '../elf/file.js';
 import { MODULE_FILE_RE, modnameFromPath, modnameNormalize } from '../modindex/names.js';
@@ -31,6 +33,8 @@ import { openModule } from './open.js';
 import { openModulesDir } from './modules-dir.js';
 import { loadTrustedKeys } from './trusted-keys.js';
 import type { TrustedKeySet } from '../check/trust.js';
+import { resolveInRoot } from './in-root.js';
+import { pathInRoot, readInput, readInputMaybeCompressed, readOptionalInputText, type ReadInputOptions } from './read-input.js';
 
 export interface TargetOptions {
   /** Fill every piece not given from the running system (default when no offline input is given). */
@@ -63,27 +67,23 @@ function targetError(file: string, e: unknown): KmodkitError {
   return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.message ?? String(e), { file, errno: err.code as ErrnoName | undefined, cause: e });
 }
 
-/** A text file, decompressed when it is gzip/xz/zstd (detected by magic). */
-export async function readMaybeCompressedText(path: string): Promise<string> {
+/**
+ * A text file, decompressed when it is gzip/xz/zstd (detected by magic), at
+ * most `limit` bytes stored and decompressed ('ETOOBIG').
+ */
+export async function readMaybeCompressedText(path: string, limit: InputLimit = INPUT_LIMITS.symvers, options: ReadInputOptions = {}): Promise<string> {
   let data: Uint8Array;
   try {
-    data = readFileSync(path);
+    data = await readInputMaybeCompressed(path, limit, options);
   } catch (e) {
     throw targetError(path, e);
-  }
-  if (detectCompression(data.subarray(0, 16)) !== 'none') {
-    try {
-      data = (await decompress(data, { maxOutput: 512 * 1024 * 1024 })).data;
-    } catch (e) {
-      throw targetError(path, e);
-    }
   }
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
 }
 
 /** Read and parse a Module.symvers (plain, .gz, .xz or .zst). */
-export async function readSymversFile(path: string): Promise<Symvers> {
-  const text = await readMaybeCompressedText(path);
+export async function readSymversFile(path: string, options: ReadInputOptions = {}): Promise<Symvers> {
+  const text = await readMaybeCompressedText(path, INPUT_LIMITS.symvers, options);
   try {
     return parseSymvers(text);
   } catch (e) {
@@ -92,8 +92,8 @@ export async function readSymversFile(path: string): Promise<Symvers> {
 }
 
 /** Read and parse a kernel config (plain or compressed, e.g. /proc/config.gz). */
-export async function readKconfigFile(path: string): Promise<Kconfig> {
-  const text = await readMaybeCompressedText(path);
+export async function readKconfigFile(path: string, options: ReadInputOptions = {}): Promise<Kconfig> {
+  const text = await readMaybeCompressedText(path, INPUT_LIMITS.kconfig, options);
   try {
     return parseKconfig(text);
   } catch (e) {
@@ -101,18 +101,21 @@ export async function readKconfigFile(path: string): Promise<Kconfig> {
   }
 }
 
-function readSmall(path: string): string | undefined {
+/** A small /proc or /sys value (capped), or undefined when it cannot be read. */
+function readSmall(path: string, root = ''): string | undefined {
   try {
-    return readFileSync(path, 'utf8');
+    return readOptionalInputText(path, INPUT_LIMITS.systemValue, { root });
   } catch {
     return undefined;
   }
 }
 
-function firstExisting(paths: string[]): string | undefined {
+/** The first of `paths` that is a regular file (a path under `root` resolved inside it). */
+function firstExisting(paths: string[], root = ''): string | undefined {
+  const confined = root.replace(/\/+$/, '') !== '';
   for (const p of paths) {
     try {
-      if (statSync(p).isFile()) return p;
+      if (statSync(confined && p.startsWith(`${root.replace(/\/+$/, '')}/`) ? resolveInRoot(root, pathInRoot(root, p)) : p).isFile()) return p;
     } catch {
       /* next */
     }
@@ -152,9 +155,9 @@ function walkModules(dir: string, out: Map<string, string>, depth = 0): void {
  * The modules tree of a release, or null (with the reason) when the
  * directory has no modules at all (e.g. only the `build` link of a headers package).
  */
-export function openTargetModules(dir: string): { modules: TargetModules | null; reason?: string } {
+export function openTargetModules(dir: string, root = ''): { modules: TargetModules | null; reason?: string } {
   if (!existsSync(dir)) return { modules: null, reason: `${dir} does not exist` };
-  const md = openModulesDir(dir);
+  const md = openModulesDir(dir, undefined, { root });
   const files = new Map<string, string>();
   const dep = md.dep();
   for (const [name, e] of dep) files.set(name, e.path.startsWith('/') ? e.path : `${dir}/${e.path}`);
@@ -280,7 +283,7 @@ async function readCerts(paths: readonly string[]): Promise<CertificateInput[]> 
   for (const p of paths) {
     let data: Uint8Array;
     try {
-      data = readFileSync(p);
+      data = readInput(p, INPUT_LIMITS.keyOrCertificate);
     } catch (e) {
       throw targetError(p, e);
     }
@@ -318,7 +321,7 @@ function discoverRelease(d: Discovery): string | undefined {
   }
   if (running) {
     sources.release = 'running kernel (uname -r)';
-    return readSmall(`${root}/proc/sys/kernel/osrelease`)?.trim() || osRelease();
+    return readSmall(`${root}/proc/sys/kernel/osrelease`, root)?.trim() || osRelease();
   }
   if (options.modulesDir) {
     sources.release = `name of ${options.modulesDir}`;
@@ -336,7 +339,7 @@ function discoverModules(d: Discovery, release: string | undefined): { modulesDi
     d.missing.modules = 'no modules directory given (--modules-dir)';
     return {};
   }
-  const r = openTargetModules(modulesDir.replace(/\/+$/, ''));
+  const r = openTargetModules(modulesDir.replace(/\/+$/, ''), d.root);
   if (!r.modules) {
     d.missing.modules = r.reason!;
     return { modulesDir };
@@ -354,11 +357,11 @@ async function discoverConfig(d: Discovery, release: string | undefined, modules
     if (running) candidates.push(`${root}/proc/config.gz`, ...(release ? [`${root}/boot/config-${release}`] : []));
     if (modulesDir) candidates.push(`${modulesDir}/build/.config`, `${modulesDir}/config`);
     if (running && release) candidates.push(`${root}/lib/modules/${release}/build/.config`);
-    configPath = firstExisting(candidates);
+    configPath = firstExisting(candidates, root);
     if (!configPath) d.missing.config = candidates.length ? `no kernel config found (looked at ${candidates.join(', ')})` : 'no kernel config given (--config)';
   }
   if (!configPath) return {};
-  const config = await readKconfigFile(configPath);
+  const config = await readKconfigFile(configPath, { root });
   d.sources.config = configPath;
   return { config, configPath };
 }
@@ -374,11 +377,11 @@ async function discoverSymvers(d: Discovery, release: string | undefined, module
       candidates.push(`${root}/boot/symvers-${release}.gz`, `${root}/boot/symvers-${release}.xz`, `${root}/boot/symvers-${release}.zst`, `${root}/boot/symvers-${release}`);
       candidates.push(`${root}/usr/src/kernels/${release}/Module.symvers`, `${root}/usr/src/linux-headers-${release}/Module.symvers`);
     }
-    symversPath = firstExisting(candidates);
+    symversPath = firstExisting(candidates, root);
     if (!symversPath) d.missing.symvers = candidates.length ? `no Module.symvers found (looked at ${candidates.join(', ')})` : 'no Module.symvers given (--symvers)';
   }
   if (!symversPath) return undefined;
-  const symvers = await readSymversFile(symversPath);
+  const symvers = await readSymversFile(symversPath, { root });
   d.sources.symvers = symversPath;
   return symvers;
 }
@@ -432,7 +435,7 @@ function discoverPolicy(d: Discovery, config: Kconfig | undefined, configPath: s
     } catch {
       missing.loadedModules = `${root}/sys/module is not readable`;
     }
-    const se = readSmall(`${root}/sys/module/module/parameters/sig_enforce`);
+    const se = readSmall(`${root}/sys/module/module/parameters/sig_enforce`, root);
     if (se !== undefined) {
       moduleSig = true;
       if (sigEnforce === undefined) {
@@ -441,13 +444,13 @@ function discoverPolicy(d: Discovery, config: Kconfig | undefined, configPath: s
       }
     }
     if (lockdown === undefined) {
-      const ld = readSmall(`${root}/sys/kernel/security/lockdown`);
+      const ld = readSmall(`${root}/sys/kernel/security/lockdown`, root);
       if (ld !== undefined) {
         lockdown = parseLockdown(ld);
         sources.lockdown = `${root}/sys/kernel/security/lockdown`;
       }
     }
-    const comp = readSmall(`${root}/sys/module/compression`);
+    const comp = readSmall(`${root}/sys/module/compression`, root);
     if (comp !== undefined) {
       const f = comp.trim();
       if (f === 'gzip' || f === 'xz' || f === 'zstd') inKernelDecompression = [f];

@@ -36,7 +36,21 @@ export function openIndexBin(data: Uint8Array): IndexBin {
   return { data, root: v.getUint32(8) };
 }
 
-function readNode(ix: IndexBin, ref: number): Node {
+/** Bytes as Latin-1 (one character per byte), in chunks: a spread of a long string's bytes overflows the call stack. */
+function latin1(b: Uint8Array): string {
+  if (b.length <= 4096) return String.fromCharCode(...b);
+  const parts: string[] = [];
+  for (let i = 0; i < b.length; i += 4096) parts.push(String.fromCharCode(...b.subarray(i, i + 4096)));
+  return parts.join('');
+}
+
+/**
+ * One node: its prefix, children and (with `withValues`) its values. A
+ * lookup reads the values of the node it ends at only, so a hostile index
+ * whose every node on the path carries millions of values costs one read of
+ * them, not one per character of the key.
+ */
+function readNode(ix: IndexBin, ref: number, withValues = true): Node {
   const d = ix.data;
   const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
   let p = ref & INDEX_NODE_MASK;
@@ -44,7 +58,7 @@ function readNode(ix: IndexBin, ref: number): Node {
     const start = p;
     while (p < d.length && d[p] !== 0) p++;
     if (p >= d.length) throw bad('unterminated string');
-    return String.fromCharCode(...d.subarray(start, p++));
+    return latin1(d.subarray(start, p++));
   };
   const u32 = (): number => {
     if (p + 4 > d.length) throw bad('truncated node');
@@ -61,7 +75,7 @@ function readNode(ix: IndexBin, ref: number): Node {
     if (node.last < node.first) throw bad('child range reversed');
     for (let c = node.first; c <= node.last; c++) node.children.push(u32());
   }
-  if (ref & INDEX_NODE_VALUES) {
+  if (withValues && ref & INDEX_NODE_VALUES) {
     const n = u32();
     if (n > d.length) throw bad('value count out of range');
     for (let i = 0; i < n; i++) {
@@ -81,10 +95,10 @@ export function indexBinLookup(ix: IndexBin, key: string): IndexBinValue[] {
   let ref = ix.root;
   let i = 0;
   for (let depth = 0; ref && depth <= key.length + 1; depth++) {
-    const node = readNode(ix, ref);
+    const node = readNode(ix, ref, false);
     if (!key.startsWith(node.prefix, i)) return [];
     i += node.prefix.length;
-    if (i === key.length) return node.values;
+    if (i === key.length) return readNode(ix, ref).values;
     ref = child(node, key.charCodeAt(i++));
   }
   return [];

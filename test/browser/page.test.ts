@@ -179,6 +179,12 @@ function run(c: Case): void {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    // The page's CSP (no 'unsafe-eval', no inline script but its own by hash) must never get in its way.
+    const violations: string[] = [];
+    page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text()); });
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to: ${e.violatedDirective} ${e.blockedURI}`));
+    });
     await page.setViewportSize({ width: 1280, height: 900 });
     if (c.noWorker) await page.addInitScript(() => { Reflect.deleteProperty(globalThis, 'Worker'); });
     await page.goto(c.via === 'file' ? pathToFileURL(PAGE).href : baseUrl);
@@ -196,6 +202,7 @@ function run(c: Case): void {
     await page.waitForFunction((n) => document.body.dataset.state === 'done' && document.querySelectorAll('article.module').length === n, names.length, { timeout: 60_000 });
     const s = await shown(page);
     t.deepEqual(errors, [], 'no script errors');
+    t.deepEqual(violations, [], 'no Content-Security-Policy violation');
     t.is(s.mode, c.noWorker ? 'main' : 'worker', `where it ran: ${s.status}`);
     if (c.noWorker) t.regex(s.status, /main thread/);
     t.deepEqual(s.modules.map((m) => m.file), names);
@@ -315,4 +322,36 @@ run({
     ['empty.ko', new Uint8Array(0)],
     ko('hello.ko'),
   ],
+});
+
+btest('CSP: markup put into the page runs no script (inline script, inline handler, eval), over http:// and file://', async (t) => {
+  for (const url of [baseUrl, pathToFileURL(PAGE).href]) {
+    const page = await context.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text()); });
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to: ${e.violatedDirective}`));
+    });
+    await page.goto(url);
+    await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.kmodkitInjected = 1';
+      document.body.append(s);
+      const d = document.createElement('div');
+      d.innerHTML = '<img src="data:," onerror="window.kmodkitInjected = 2"><svg onload="window.kmodkitInjected = 3"></svg>';
+      document.body.append(d);
+      // eval from the page's own kind of script (a blob: script, which the policy allows); DevTools' evaluate is exempt from CSP
+      const b = document.createElement('script');
+      b.src = URL.createObjectURL(new Blob(["try { eval('1'); window.kmodkitEval = 'ran'; } catch { window.kmodkitEval = 'refused'; }"], { type: 'text/javascript' }));
+      document.body.append(b);
+    });
+    await page.waitForFunction(() => (window as unknown as { kmodkitEval?: string }).kmodkitEval !== undefined);
+    const evalResult = await page.evaluate(() => (window as unknown as { kmodkitEval?: string }).kmodkitEval);
+    await page.waitForTimeout(300);
+    t.is(await page.evaluate(() => (window as unknown as { kmodkitInjected?: number }).kmodkitInjected), undefined, `${url}: no injected script ran`);
+    t.is(evalResult, 'refused', `${url}: eval is refused`);
+    t.true(violations.length >= 2, `${url}: the violations were reported (${violations.length})`);
+    await page.close();
+  }
+  covered.push('CSP refuses injected script');
 });

@@ -2,7 +2,11 @@
  * The page: file picker and drop zone, then per module its modinfo, inspect
  * JSON, section map, parameters/exports/imports, signature, and with a
  * target the pre-flight verdict. Work happens in a Web Worker started from
- * a Blob URL (works on http:// and file://); if that fails, on this thread.
+ * a Blob URL (works on http:// and file://); if that fails, on this thread,
+ * the same code loaded as a blob: script. Nothing is evaluated from a
+ * string: the page's Content-Security-Policy (web/build.mjs) allows only
+ * its own script by hash, blob: scripts and workers, and WebAssembly
+ * ('wasm-unsafe-eval'), never 'unsafe-eval' or inline script.
  */
 import type { ModuleView, PageResult, DroppedFile, SectionBox } from './analyse.js';
 import { el, kib } from './dom.js';
@@ -51,13 +55,28 @@ function startWorker(): Run | null {
 let mode = 'worker';
 let run: Run = startWorker() ?? (mode = 'main', mainThread);
 
+/** The worker's code run on this thread: loaded once as a blob: script that hands its onmessage over. */
+let inline: Promise<(e: { data: unknown }) => Promise<void>> | undefined;
+function inlineHandler(): Promise<(e: { data: unknown }) => Promise<void>> {
+  return (inline ??= new Promise((ok, fail) => {
+    const self: { onmessage?: (e: { data: unknown }) => Promise<void>; postMessage?: (m: unknown) => void } = {};
+    const slot = globalThis as unknown as { kmodkitWorkerSelf?: typeof self };
+    slot.kmodkitWorkerSelf = self;
+    const url = URL.createObjectURL(new Blob([`(function(self){${WORKER_CODE}\n})(globalThis.kmodkitWorkerSelf);`], { type: 'text/javascript' }));
+    const s = document.createElement('script');
+    s.src = url;
+    s.onload = () => (self.onmessage ? ok(self.onmessage) : fail(new Error('the analysis code did not start')));
+    s.onerror = () => fail(new Error('the analysis code could not be loaded'));
+    document.head.append(s);
+  }));
+}
+
 async function mainThread(files: DroppedFile[], release: string): Promise<PageResult> {
-  // Same code as the worker, evaluated here (a note says so on the page).
-  const fn = new Function('self', WORKER_CODE + '\n;return self.onmessage;');
-  const self: { onmessage?: (e: { data: unknown }) => Promise<void>; postMessage?: (m: unknown) => void } = {};
+  // Same code as the worker, on this thread (a note says so on the page).
+  const handler = await inlineHandler();
+  const self = (globalThis as unknown as { kmodkitWorkerSelf: { postMessage?: (m: unknown) => void } }).kmodkitWorkerSelf;
   let reply: { result?: PageResult; error?: string } = {};
   self.postMessage = (m) => { reply = m as typeof reply; };
-  const handler = fn(self) as (e: { data: unknown }) => Promise<void>;
   await handler({ data: { id: 0, files, release } });
   if (reply.error) throw new Error(reply.error);
   return reply.result!;
@@ -315,6 +334,7 @@ input.addEventListener('change', () => {
   input.value = '';
 });
 const zone = $<HTMLElement>('drop');
+zone.addEventListener('submit', (e) => e.preventDefault());
 zone.addEventListener('dragover', (e) => {
   e.preventDefault();
   zone.classList.add('over');
