@@ -33,7 +33,7 @@ import { identityMismatch, kernelCompression, kernelModuleIdentity, type ModuleI
 import { buildId as moduleBuildId, moduleName } from '../module/layout.js';
 import { modinfoValue } from '../module/modinfo.js';
 import { modnameFromPath } from '../modindex/names.js';
-import { resolveModuleFile } from '../modprobe/module-file.js';
+import { resolveModuleFile } from '../io/module-file.js';
 import { moduleInfo, type KernelModule } from '../module/module.js';
 import { decodeParams, type KernelParam } from '../module/params.js';
 import type { LoadContext } from './context.js';

@@ -10,7 +10,7 @@ import type { TargetKernel } from '../../../lib/check/target.js';
 import { isKmodkitError } from '../../../lib/errors.js';
 import { loadModule } from '../../../lib/load/loader.js';
 import { ModuleSet } from '../../../lib/load/module-set.js';
-import { resolveModuleFile } from '../../../lib/modprobe/module-file.js';
+import { resolveModuleFile } from '../../../lib/io/module-file.js';
 import { FakeRoot, fakeSyscalls } from './fake.js';
 
 const KO = new URL('../../../../samples/ko/', import.meta.url).pathname.replace(/\/$/, '');
