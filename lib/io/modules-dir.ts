@@ -13,25 +13,16 @@ import {
 } from '../modindex/index-files.js';
 import { aliasNormalize, fnmatch, modnameNormalize } from '../modindex/names.js';
 import type { IndexBin } from '../modindex/index-bin-read.js';
+import { depPath, type ModulesDir } from '../modindex/modules-dir.js';
 import { depEntryFromBin, openDepBin } from './modules-dir-bin.js';
+
+export { depPath, type ModulesDir } from '../modindex/modules-dir.js';
 
 export const MODULE_DIRECTORY = '/lib/modules';
 
 export type Resolved =
   | { readonly kind: 'file'; readonly name: string; readonly path: string; readonly deps: readonly string[] }
   | { readonly kind: 'builtin'; readonly name: string };
-
-export interface ModulesDir {
-  readonly dir: string;
-  readonly release: string;
-  dep(): Map<string, DepEntry>;
-  /** modules.dep.bin when present (kmod's source for name lookups). */
-  depBin?(): IndexBin | null;
-  aliases(): AliasLine[];
-  symbols(): AliasLine[];
-  builtin(): Set<string>;
-  builtinModinfo(): BuiltinModinfo | null;
-}
 
 /** The modules directory kmod would use for `-b ROOT` / `-k RELEASE` (defaults: '' and uname -r). */
 export function modulesDirPath(options: { basedir?: string; release?: string } = {}): { dir: string; release: string } {
@@ -73,11 +64,6 @@ export function openModulesDir(dir: string, rel = dir.slice(dir.lastIndexOf('/')
       return builtinInfo;
     },
   };
-}
-
-/** Absolute-or-relative path of a modules.dep entry, as kmod forms it. */
-export function depPath(md: ModulesDir, path: string): string {
-  return path.startsWith('/') ? path : `${md.dir}/${path}`;
 }
 
 function byName(md: ModulesDir, name: string): Resolved | null {
