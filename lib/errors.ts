@@ -11,7 +11,7 @@
  * free-form one (offsets, section names).
  */
 import type { ErrnoName } from './errno.js';
-import type { Finding } from './check/findings.js';
+import type { Finding } from './finding.js';
 
 export type KmodkitErrorCode =
   // byte reading / ELF structure
