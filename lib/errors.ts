@@ -157,8 +157,10 @@ export interface KmodkitErrorConstructor {
   readonly prototype: KmodkitError;
 }
 
-// The runtime class is KmodkitErrorImpl; the constructor's type is what gives
+// The runtime class is KmodkitErrorImpl, named KmodkitError (what stack
+// traces and util.inspect print); the constructor's type is what gives
 // `instanceof` and `new` their discriminated types.
+Object.defineProperty(KmodkitErrorImpl, 'name', { value: 'KmodkitError' });
 export const KmodkitError = KmodkitErrorImpl as unknown as KmodkitErrorConstructor;
 
 export function isKmodkitError(e: unknown): e is KmodkitError {
