@@ -16,28 +16,12 @@
 import { X509Certificate, createHash, publicDecrypt, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
 import { KmodkitError } from '../errors.js';
 import { hex } from '../bytes/reader.js';
-import { signatureToVerify } from './signature-verify-base.js';
+import { signatureToVerify, type CertificateInput, type VerifyResult } from './signature-verify-base.js';
 import { derContent, derDecode, derExpect, derIntegerBytes, derOid } from '../module/der.js';
 import { derName, type SignerInfo } from '../module/pkcs7.js';
 import type { ModuleSignature } from '../module/signature.js';
 
-export type CertificateInput = Uint8Array | string;
-
-export interface VerifyResult {
-  verified: boolean;
-  /** why not verified (absent when verified) */
-  reason?: string;
-  /** the signer's name as modinfo shows it */
-  signer?: string;
-  /** the key id as modinfo shows it (serial number or SKID), "C0:FF:…" */
-  keyId?: string;
-  hashAlgorithm?: string;
-  signatureAlgorithm?: string;
-  /** the certificate whose key checked (or failed to check) the signature */
-  certificate?: { subject: string; serial: string; fingerprint256: string };
-  /** things that would make the kernel refuse the signature even though it verifies */
-  warnings?: string[];
-}
+export type { CertificateInput, VerifyResult } from './signature-verify-base.js';
 
 interface ParsedCert {
   x509: X509Certificate;

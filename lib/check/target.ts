@@ -3,7 +3,7 @@
  * Pure data plus the derivations the checks share; reading the pieces from
  * the running system or from files is lib/io/target.ts.
  */
-import type { CertificateInput, VerifyResult } from './signature-verify.js';
+import type { CertificateInput, VerifyResult } from './signature-verify-base.js';
 import type { Compression } from '../compress/detect.js';
 import type { TargetArch } from './arch.js';
 import { kconfigEnabled, kconfigMentions, type Kconfig } from './kconfig.js';
