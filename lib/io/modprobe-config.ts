@@ -9,6 +9,7 @@ import {
   MODPROBE_CONFIG_DIRS, emptyConfig, orderConfigFiles, parseKernelCmdline, parseModprobeConf, type ModprobeConfig,
 } from '../modprobe/config.js';
 import type { KmodCompat } from '../kmod-compat.js';
+import { kernelCmdline } from './sysfs.js';
 
 export interface ReadConfigOptions {
   /** Prefix for the configuration directories and /proc/cmdline (tests, staging trees). */
@@ -55,11 +56,8 @@ export function readModprobeConfig(opts: ReadConfigOptions): ModprobeConfig {
     parseModprobeConf(text, f.path, config);
   }
   if (opts.kernelCmdline !== false) {
-    try {
-      parseKernelCmdline(readFileSync(`${root}/proc/cmdline`, 'latin1'), config);
-    } catch {
-      /* no /proc: no kernel command line options */
-    }
+    const cmdline = kernelCmdline(root); // undefined without /proc: no kernel command line options
+    if (cmdline !== undefined) parseKernelCmdline(cmdline, config);
   }
   return config;
 }

@@ -4,7 +4,6 @@
  * first use. This is the resolution kmod's modinfo and modprobe perform.
  */
 import { readFileSync } from 'node:fs';
-import { release } from 'node:os';
 import { decodeText } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
 import {
@@ -15,6 +14,7 @@ import { aliasNormalize, fnmatch, modnameNormalize } from '../modindex/names.js'
 import type { IndexBin } from '../modindex/index-bin-read.js';
 import { depPath, type ModulesDir } from '../modindex/modules-dir.js';
 import { depEntryFromBin, openDepBin } from './modules-dir-bin.js';
+import { unameRelease } from './sysfs.js';
 
 export { depPath, type ModulesDir } from '../modindex/modules-dir.js';
 
@@ -26,7 +26,7 @@ export type Resolved =
 
 /** The modules directory kmod would use for `-b ROOT` / `-k RELEASE` (defaults: '' and uname -r). */
 export function modulesDirPath(options: { basedir?: string; release?: string } = {}): { dir: string; release: string } {
-  const rel = options.release ?? release();
+  const rel = options.release ?? unameRelease();
   return { dir: `${options.basedir ?? ''}${MODULE_DIRECTORY}/${rel}`, release: rel };
 }
 

@@ -1,10 +1,14 @@
 /**
  * The running system as the kernel shows it: /proc/modules, /proc/cmdline,
- * /proc/sys/kernel/{osrelease,random/boot_id}, /sys/module/* (initstate,
+ * /proc/sys/kernel/{osrelease,tainted,random/boot_id}, /sys/module/* (initstate,
  * refcnt, holders, coresize, taint, parameters, srcversion, notes), the
  * module policy files (/sys/module/compression, the sig_enforce parameter,
- * /sys/kernel/security/lockdown). The one reader of each; every path takes
- * a `root` prefix, so tests use a fake tree.
+ * /sys/kernel/security/lockdown). The one reader of each: target discovery
+ * (lib/io/target.ts), the loader, ModuleSet and lsmod read through here.
+ *
+ * Plain functions returning plain data. Every path takes a `root` prefix
+ * ('' for the real system), so tests point them at a recorded tree
+ * (test/fixtures/sysroot).
  *
  * Readers are quiet: a file that is absent or unreadable reads as
  * undefined (the kernel has no such thing, or does not tell), except
@@ -146,6 +150,15 @@ export function runningRelease(root = ''): string {
   return readText(`${root}/proc/sys/kernel/osrelease`)?.trim() || unameRelease();
 }
 
+/**
+ * /proc/sys/kernel/tainted: the kernel's taint mask (bit n = TAINT_*, e.g.
+ * bit 12 O, bit 13 E; lib/module/taints.ts names the bits modules set);
+ * undefined when unreadable.
+ */
+export function kernelTainted(root = ''): number | undefined {
+  return readInt(`${root}/proc/sys/kernel/tainted`);
+}
+
 /** /proc/sys/kernel/random/boot_id (null when unreadable): tells one boot from the next. */
 export function bootId(root = ''): string | null {
   return readText(`${root}/proc/sys/kernel/random/boot_id`)?.trim() || null;
@@ -201,6 +214,43 @@ export function moduleHolders(name: string, root = ''): string[] | undefined {
   return rawReaddir(`${root}/sys/module/${name}/holders`);
 }
 
+/** /sys/module/NAME/taint: the module's taint letters ('' when none); undefined when unreadable. */
+export function moduleTaint(name: string, root = ''): string | undefined {
+  return readAttr(`${root}/sys/module/${name}/taint`);
+}
+
+/** /sys/module/NAME/parameters/*: the readable values, without their newline (write-only or unreadable ones are left out). */
+export function moduleParameters(name: string, root = ''): Record<string, string> {
+  const dir = `${root}/sys/module/${name}/parameters`;
+  const parameters: Record<string, string> = {};
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    names = [];
+  }
+  for (const n of names) {
+    const v = readAttr(`${dir}/${n}`);
+    if (v !== undefined) parameters[n] = v;
+  }
+  return parameters;
+}
+
+/** /sys/module/NAME/srcversion (MODULE_VERSION or CONFIG_MODULE_SRCVERSION_ALL); undefined when absent. */
+export function moduleSrcversion(name: string, root = ''): string | undefined {
+  return readText(`${root}/sys/module/${name}/srcversion`)?.trim() || undefined;
+}
+
+/** The GNU build-id in /sys/module/NAME/notes/.note.gnu.build-id, as hex; undefined when absent. */
+export function moduleBuildId(name: string, root = ''): string | undefined {
+  try {
+    const id = findBuildId(readNotes(readFileSync(`${root}/sys/module/${name}/notes/.note.gnu.build-id`), endianness() === 'LE'));
+    return id ? Buffer.from(id).toString('hex') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every attribute of /sys/module/NAME that lsmod and listModules() show. */
 export function readSysModule(name: string, root = ''): SysModule {
   const dir = `${root}/sys/module/${name}`;
@@ -208,18 +258,8 @@ export function readSysModule(name: string, root = ''): SysModule {
   const refcnt = readInt(`${dir}/refcnt`);
   const coresize = readInt(`${dir}/coresize`);
   const holders = rawReaddir(`${dir}/holders`);
-  const taint = readAttr(`${dir}/taint`);
-  const parameters: Record<string, string> = {};
-  let names: string[];
-  try {
-    names = readdirSync(`${dir}/parameters`);
-  } catch {
-    names = [];
-  }
-  for (const n of names) {
-    const v = readAttr(`${dir}/parameters/${n}`);
-    if (v !== undefined) parameters[n] = v;
-  }
+  const taint = moduleTaint(name, root);
+  const parameters = moduleParameters(name, root);
   return {
     exists: hasSysModule(name, root),
     ...(initstate !== undefined ? { initstate } : {}),
@@ -255,15 +295,8 @@ export interface ModuleIdentity {
  * kernel shows neither a /proc/modules line nor a srcversion/build-id for it.
  */
 export function kernelModuleIdentity(name: string, root = ''): ModuleIdentity | null {
-  const dir = `${root}/sys/module/${name}`;
-  const srcversion = readText(`${dir}/srcversion`)?.trim() || undefined;
-  let buildId: string | undefined;
-  try {
-    const id = findBuildId(readNotes(readFileSync(`${dir}/notes/.note.gnu.build-id`), endianness() === 'LE'));
-    buildId = id ? Buffer.from(id).toString('hex') : undefined;
-  } catch {
-    buildId = undefined;
-  }
+  const srcversion = moduleSrcversion(name, root);
+  const buildId = moduleBuildId(name, root);
   const line = procModule(name, root);
   if (!line && !srcversion && !buildId) return null;
   return {
@@ -320,11 +353,15 @@ export function kernelLockdown(root = ''): { state: Lockdown | undefined } | und
   return text === undefined ? undefined : { state: parseLockdown(text) };
 }
 
-/** The paths these readers use, for `sources` / `missing` notes. */
+/** The paths these readers use (under `root`), for `sources` / `missing` notes. */
 export const SYSFS_PATHS = {
   sigEnforce: '/sys/module/module/parameters/sig_enforce',
   lockdown: '/sys/kernel/security/lockdown',
   compression: '/sys/module/compression',
   sysModule: '/sys/module',
   procModules: '/proc/modules',
+  osrelease: '/proc/sys/kernel/osrelease',
+  tainted: '/proc/sys/kernel/tainted',
+  cmdline: '/proc/cmdline',
+  bootId: '/proc/sys/kernel/random/boot_id',
 } as const;
