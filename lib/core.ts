@@ -47,7 +47,10 @@ export { modnameNormalize, modnameFromPath, aliasNormalize, fnmatch } from './mo
 export { checkModule, type CheckResult, type CheckedModule, type Verdict } from './check/run.js';
 export type { CheckOptions } from './check/checks/context.js';
 export type { ParamsInput, ParamValue, ParamScalar } from './check/kparams.js';
-export type { TargetKernel } from './check/target.js';
+export type { TargetKernel, TargetModules, TargetExport, ReferenceModule, Lockdown } from './check/target.js';
+export { targetFromFiles, modulesFromDep, type TargetFiles, type TargetFile } from './check/target-from-files.js';
+export { parseKconfig, kconfigEnabled, kconfigMentions, kconfigValue, type Kconfig, type KconfigValue } from './check/kconfig.js';
+export { parseArch, archFromConfig, type TargetArch } from './check/arch.js';
 export { RULES, type Finding, type Severity } from './check/findings.js';
 export { parseSymvers, type Symvers, type SymversEntry } from './check/symvers.js';
 export { parseVermagic, sameMagic, expectedVermagic } from './check/vermagic.js';
