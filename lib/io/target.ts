@@ -24,6 +24,7 @@ import { verifyModuleSignature, type CertificateInput } from '../check/signature
 import { parseSymvers, type Symvers } from '../check/symvers.js';
 import type { Lockdown, ReferenceModule, TargetExport, TargetKernel, TargetModules } from '../check/target.js';
 import { assembleTarget, type Found, type RunningKernel, type TargetInputNames } from '../check/target-from-files.js';
+import { once, type Once } from '../once.js';
 import { openModule } from './open.js';
 import { openModulesDir } from './modules-dir.js';
 import { hasProcModules, kernelLockdown, runningRelease, sigEnforce, sysModuleCompression, sysModuleNames, SYSFS_PATHS } from './sysfs.js';
@@ -150,38 +151,38 @@ export function openTargetModules(dir: string): { modules: TargetModules | null;
   const builtin = md.builtin();
   if (files.size === 0 && builtin.size === 0) return { modules: null, reason: `no modules found in ${dir}` };
 
-  const exportCache = new Map<string, TargetExport[] | null>();
-  async function exportsOfModule(name: string): Promise<TargetExport[]> {
-    if (exportCache.has(name)) return exportCache.get(name) ?? [];
+  // Cached (lib/once.ts) as promises, so that concurrent askers share one read: each module's exports, the symbol index, the reference module.
+  const memo: {
+    readonly exports: { [name: string]: Once<Promise<TargetExport[]>> };
+    index?: Once<Promise<Map<string, string[]>>>;
+    reference?: Once<Promise<ReferenceModule | null>>;
+  } = { exports: Object.create(null) as { [name: string]: Once<Promise<TargetExport[]>> } };
+
+  const exportsOfModule = (name: string): Promise<TargetExport[]> => once(memo.exports, name, () => readExports(name));
+  async function readExports(name: string): Promise<TargetExport[]> {
     const path = files.get(name);
-    let list: TargetExport[] | null = null;
-    if (path) {
+    if (!path) return [];
+    try {
+      const opened = await openModule(path);
       try {
-        const opened = await openModule(path);
-        try {
-          list = moduleExports(opened.module.elf).map((x) => ({
-            name: x.name,
-            ...(x.crc !== undefined ? { crc: x.crc } : {}),
-            gplOnly: x.gplOnly,
-            ...(x.namespace ? { namespace: x.namespace } : {}),
-            owner: name,
-            source: 'module' as const,
-          }));
-        } finally {
-          opened.close();
-        }
-      } catch {
-        list = null; // an unreadable module exports nothing we can vouch for
+        return moduleExports(opened.module.elf).map((x) => ({
+          name: x.name,
+          ...(x.crc !== undefined ? { crc: x.crc } : {}),
+          gplOnly: x.gplOnly,
+          ...(x.namespace ? { namespace: x.namespace } : {}),
+          owner: name,
+          source: 'module' as const,
+        }));
+      } finally {
+        opened.close();
       }
+    } catch {
+      return []; // an unreadable module exports nothing we can vouch for
     }
-    exportCache.set(name, list);
-    return list ?? [];
   }
 
-  let symbolIndex: Map<string, string[]> | undefined;
-  let fullScan: Promise<void> | undefined;
-  async function index(): Promise<Map<string, string[]>> {
-    if (symbolIndex) return symbolIndex;
+  const index = (): Promise<Map<string, string[]>> => once(memo, 'index', buildIndex);
+  async function buildIndex(): Promise<Map<string, string[]>> {
     const idx = new Map<string, string[]>();
     const lines = md.symbols();
     if (lines.length > 0) {
@@ -192,25 +193,19 @@ export function openTargetModules(dir: string): { modules: TargetModules | null;
         arr.push(modnameNormalize(l.module));
         idx.set(sym, arr);
       }
-      symbolIndex = idx;
       return idx;
     }
     // No modules.symbols (depmod never ran): decode every module once.
-    fullScan ??= (async () => {
-      for (const name of [...files.keys()].sort()) {
-        for (const x of await exportsOfModule(name)) {
-          const arr = idx.get(x.name) ?? [];
-          arr.push(name);
-          idx.set(x.name, arr);
-        }
+    for (const name of [...files.keys()].sort()) {
+      for (const x of await exportsOfModule(name)) {
+        const arr = idx.get(x.name) ?? [];
+        arr.push(name);
+        idx.set(x.name, arr);
       }
-      symbolIndex = idx;
-    })();
-    await fullScan;
+    }
     return idx;
   }
 
-  let reference: Promise<ReferenceModule | null> | undefined;
   async function findReference(): Promise<ReferenceModule | null> {
     const names = [...files.keys()].sort();
     for (const name of names.slice(0, 8)) {
@@ -254,7 +249,7 @@ export function openTargetModules(dir: string): { modules: TargetModules | null;
       }
       return out;
     },
-    reference: () => (reference ??= findReference()),
+    reference: () => once(memo, 'reference', findReference),
   };
   return { modules };
 }
