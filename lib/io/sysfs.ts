@@ -8,7 +8,7 @@
  *
  * Plain functions returning plain data. Every path takes a `root` prefix
  * ('' for the real system), so tests point them at a recorded tree
- * (test/fixtures/sysroot).
+ * (test/fixtures/sysroot: one recorded from Debian's kernel in QEMU, one written).
  *
  * Readers are quiet: a file that is absent or unreadable reads as
  * undefined (the kernel has no such thing, or does not tell), except

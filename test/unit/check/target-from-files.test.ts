@@ -121,10 +121,10 @@ test('certificates: kept with their names; the verifier only when one is given',
 });
 
 test('loadTarget on a recorded running system reads it through lib/io/sysfs.ts', async (t) => {
-  const root = sysroot('debian-13-vm');
+  const root = sysroot('debian-12-qemu');
   const tk = await loadTarget({ root });
   t.is(tk.origin, 'running');
-  t.is(tk.release, '6.12.118+deb13-amd64');
+  t.is(tk.release, '6.1.0-56-amd64');
   t.is(tk.sources.release, 'running kernel (uname -r)');
   t.true(tk.loadedModules!.has('kmodkit_exporter'));
   t.is(tk.sources.loadedModules, `${root}/sys/module`);
@@ -132,13 +132,17 @@ test('loadTarget on a recorded running system reads it through lib/io/sysfs.ts',
   t.true(tk.moduleSig, 'the sig_enforce parameter exists: CONFIG_MODULE_SIG');
   t.is(tk.sources.sigEnforce, `${root}/sys/module/module/parameters/sig_enforce`);
   t.is(tk.lockdown, 'none');
-  t.deepEqual(tk.inKernelDecompression, ['xz']);
+  t.deepEqual(tk.inKernelDecompression, [], 'no /sys/module/compression: the kernel decompresses nothing itself');
+  t.is(tk.sources.inKernelDecompression, `no ${root}/sys/module/compression`);
   t.true(tk.moduleSupport);
   t.is(tk.sources.moduleSupport, `${root}/proc/modules`);
-  t.regex(tk.missing.modules!, /lib\/modules\/6\.12\.118\+deb13-amd64 does not exist$/);
+  t.regex(tk.missing.modules!, /lib\/modules\/6\.1\.0-56-amd64 does not exist$/);
   t.regex(tk.missing.config!, /^no kernel config found \(looked at .*\/proc\/config\.gz/);
 
-  const bare = await loadTarget({ root: sysroot('debian-13-vm') + '/nonexistent' });
+  const xz = await loadTarget({ root: sysroot('written-debian-13') });
+  t.deepEqual(xz.inKernelDecompression, ['xz']);
+
+  const bare = await loadTarget({ root: `${root}/nonexistent` });
   t.false(bare.moduleSupport, 'no /proc/modules: no CONFIG_MODULES');
   t.regex(bare.sources.moduleSupport!, /^no .*\/proc\/modules$/);
   t.regex(bare.missing.loadedModules!, /\/sys\/module is not readable$/);
