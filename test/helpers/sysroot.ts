@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/sysroot');
 
-interface Entry {
+/** One file, directory or link of a recorded tree (test/qemu/guest/record-sysroot.ts writes them). */
+export interface SysrootEntry {
   path: string;
   text?: string;
   base64?: string;
@@ -21,7 +22,7 @@ interface Entry {
 
 /** A fresh directory holding the tree `name` (test/fixtures/sysroot/NAME.json); returns its path. */
 export function sysroot(name: string): string {
-  const { entries } = JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')) as { entries: Entry[] };
+  const { entries } = JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')) as { entries: SysrootEntry[] };
   const root = mkdtempSync(join(tmpdir(), `kmodkit-sysroot-${name}-`));
   for (const e of entries) {
     const p = join(root, e.path);

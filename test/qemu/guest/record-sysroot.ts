@@ -9,16 +9,9 @@
  *   node dist/test/qemu/guest/record-sysroot.js [BUILTIN...]
  */
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import type { SysrootEntry } from '../../helpers/sysroot.js';
 
-interface Entry {
-  path: string;
-  text?: string;
-  base64?: string;
-  dir?: true;
-  link?: string;
-}
-
-const entries: Entry[] = [];
+const entries: SysrootEntry[] = [];
 
 function text(path: string): void {
   try {
