@@ -11,7 +11,7 @@
  * free-form one (offsets, section names).
  */
 import type { ErrnoName } from './errno.js';
-import type { Finding } from './check/findings.js';
+import type { Finding } from './finding.js';
 
 export type KmodkitErrorCode =
   // byte reading / ELF structure
@@ -158,8 +158,10 @@ export interface KmodkitErrorConstructor {
   readonly prototype: KmodkitError;
 }
 
-// The runtime class is KmodkitErrorImpl; the constructor's type is what gives
+// The runtime class is KmodkitErrorImpl, named KmodkitError (what stack
+// traces and util.inspect print); the constructor's type is what gives
 // `instanceof` and `new` their discriminated types.
+Object.defineProperty(KmodkitErrorImpl, 'name', { value: 'KmodkitError' });
 export const KmodkitError = KmodkitErrorImpl as unknown as KmodkitErrorConstructor;
 
 export function isKmodkitError(e: unknown): e is KmodkitError {

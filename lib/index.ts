@@ -29,7 +29,7 @@ export {
 export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
 export { planProbe, probeContext, resolveAliasNames, showConfig, type Plan, type PlanStep, type TargetPlan, type PlanOptions, type ProbeContext } from './modprobe/resolve.js';
 export { parseModprobeConf, parseKernelCmdline, emptyConfig, type ModprobeConfig } from './modprobe/config.js';
-export { resolve } from './modprobe/plan.js';
+export { resolve } from './io/modprobe-plan.js';
 export { readModprobeConfig } from './io/modprobe-config.js';
 export { buildParamsString, type ParamsInput } from './load/params-string.js';
 export { loadSyscalls, type ModuleSyscalls } from './load/syscalls.js';
@@ -46,4 +46,4 @@ export type { KmodTool } from './load/errors.js';
 export type { LoadedEntry } from './load/context.js';
 export type { ParamsStringOptions } from './load/params-string.js';
 export type { ReadConfigOptions } from './io/modprobe-config.js';
-export type { ResolveOptions } from './modprobe/plan.js';
+export type { ResolveOptions } from './io/modprobe-plan.js';

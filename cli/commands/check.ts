@@ -138,6 +138,17 @@ function isInputError(e: KmodkitError): boolean {
   return e.code === 'ENOENT' || e.code === 'EIO' || e.code === 'ENOTREG';
 }
 
+/** The option that gives each target input: what the reasons in target.missing name in the CLI. */
+const TARGET_OPTION_NAMES: TargetOptions['inputNames'] = {
+  kernelRelease: '--kernel-release',
+  configPath: '--config',
+  symversPath: '--symvers',
+  modulesDir: '--modules-dir',
+  arch: '--arch',
+  sigEnforce: '--sig-enforce',
+  certs: '--cert',
+};
+
 export async function runCheck(args: readonly string[], version: string): Promise<number> {
   const out = new Output();
   const scanned = scanArgs(args, SPEC, PROG);
@@ -146,7 +157,7 @@ export async function runCheck(args: readonly string[], version: string): Promis
     out.error(`Try '${PROG} --help'.`);
     return 2;
   }
-  const topts: TargetOptions = {};
+  const topts: TargetOptions = { inputNames: TARGET_OPTION_NAMES };
   const certs: string[] = [];
   const params: string[] = [];
   let format: Format = 'text';

@@ -13,6 +13,7 @@ import {
   MODPROBE_CONFIG_DIRS, emptyConfig, orderConfigFiles, parseKernelCmdline, parseModprobeConf, type ModprobeConfig,
 } from '../modprobe/config.js';
 import type { KmodCompat } from '../kmod-compat.js';
+import { kernelCmdline } from './sysfs.js';
 
 export interface ReadConfigOptions {
   /** Prefix for the configuration directories and /proc/cmdline (tests, staging trees). */
@@ -66,13 +67,7 @@ export function readModprobeConfig(opts: ReadConfigOptions): ModprobeConfig {
     parseModprobeConf(text, f.path, config);
   }
   if (opts.kernelCmdline !== false) {
-    let cmdline: string | undefined;
-    try {
-      cmdline = readInputText(`${root}/proc/cmdline`, INPUT_LIMITS.systemValue, read);
-    } catch (e) {
-      if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;
-      /* no /proc: no kernel command line options */
-    }
+    const cmdline = kernelCmdline(root); // undefined without /proc: no kernel command line options
     if (cmdline !== undefined) parseKernelCmdline(cmdline, config);
   }
   return config;

@@ -5,7 +5,7 @@
  * Each file is read with its size cap ('ETOOBIG', lib/input-limits.ts) and,
  * under a root (`-d ROOT`), resolved inside it.
  */
-import { release } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { decodeText } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
 import {
@@ -14,9 +14,13 @@ import {
 } from '../modindex/index-files.js';
 import { aliasNormalize, fnmatch, modnameNormalize } from '../modindex/names.js';
 import type { IndexBin } from '../modindex/index-bin-read.js';
+import { depPath, type ModulesDir } from '../modindex/modules-dir.js';
 import { depEntryFromBin, openDepBin } from './modules-dir-bin.js';
 import { INPUT_LIMITS } from '../input-limits.js';
 import { readInput, type ReadInputOptions } from './read-input.js';
+import { unameRelease } from './sysfs.js';
+
+export { depPath, type ModulesDir } from '../modindex/modules-dir.js';
 
 export const MODULE_DIRECTORY = '/lib/modules';
 
@@ -24,21 +28,9 @@ export type Resolved =
   | { readonly kind: 'file'; readonly name: string; readonly path: string; readonly deps: readonly string[] }
   | { readonly kind: 'builtin'; readonly name: string };
 
-export interface ModulesDir {
-  readonly dir: string;
-  readonly release: string;
-  dep(): Map<string, DepEntry>;
-  /** modules.dep.bin when present (kmod's source for name lookups). */
-  depBin?(): IndexBin | null;
-  aliases(): AliasLine[];
-  symbols(): AliasLine[];
-  builtin(): Set<string>;
-  builtinModinfo(): BuiltinModinfo | null;
-}
-
 /** The modules directory kmod would use for `-b ROOT` / `-k RELEASE` (defaults: '' and uname -r). */
 export function modulesDirPath(options: { basedir?: string; release?: string } = {}): { dir: string; release: string } {
-  const rel = options.release ?? release();
+  const rel = options.release ?? unameRelease();
   return { dir: `${options.basedir ?? ''}${MODULE_DIRECTORY}/${rel}`, release: rel };
 }
 
@@ -81,11 +73,6 @@ export function openModulesDir(dir: string, rel = dir.slice(dir.lastIndexOf('/')
       return builtinInfo;
     },
   };
-}
-
-/** Absolute-or-relative path of a modules.dep entry, as kmod forms it. */
-export function depPath(md: ModulesDir, path: string): string {
-  return path.startsWith('/') ? path : `${md.dir}/${path}`;
 }
 
 function byName(md: ModulesDir, name: string): Resolved | null {

@@ -21,8 +21,7 @@
  * alias match); that identity decides what "listed once" means, so it is
  * kept here too.
  */
-import type { ModulesDir } from '../io/modules-dir.js';
-import { depPath } from '../io/modules-dir.js';
+import { depPath, type ModulesDir } from '../modindex/modules-dir.js';
 import { decodeText } from '../bytes/reader.js';
 import { aliasNormalize, fnmatch, modnameFromPath } from '../modindex/names.js';
 import type { ConfigSource, ModprobeConfig } from './config.js';

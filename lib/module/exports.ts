@@ -20,7 +20,8 @@ import {
 } from '../elf/relocate.js';
 import type { ElfSection } from '../elf/sections.js';
 import { bytesOf, decodeText, u32 } from '../bytes/reader.js';
-import { once, type KernelModule } from './module.js';
+import type { KernelModule } from './module.js';
+import { once, type Once } from '../once.js';
 
 export type ExportLicense =
   | 'EXPORT_SYMBOL'
@@ -228,9 +229,16 @@ export function moduleExports(elf: ElfFile): KernelSymbolExport[] {
   return out;
 }
 
+declare module './module.js' {
+  interface ModuleCache {
+    /** moduleExportsOf(mod). */
+    exports?: Once<KernelSymbolExport[]>;
+  }
+}
+
 /** moduleExports of a module, decoded once per module (cached with its error): do not modify the result. */
 export function moduleExportsOf(mod: KernelModule): KernelSymbolExport[] {
-  return once(mod.cache.exports, (o) => (mod.cache.exports = o), () => moduleExports(mod.elf));
+  return once(mod.cache, 'exports', () => moduleExports(mod.elf));
 }
 
 function valueSymbolName(elf: ElfFile, t: FieldTarget): string | undefined {

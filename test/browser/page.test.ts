@@ -14,6 +14,7 @@
  * dist/test-output/browser/.
  */
 import test from 'ava';
+import { needs } from '../helpers/tier.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +34,7 @@ const RELEASE = '6.1.0-56-amd64';
 
 const skip = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install chromium, see scripts/setup-debian.sh)`;
 if (skip) console.log(`browser tier skipped: ${skip}`);
-const btest = skip ? test.skip : test.serial;
+const btest = needs(skip).serial;
 
 let context: BrowserContext;
 let server: ChildProcess;

@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { PROJECT_ROOT, parseTagged, prepareVm, qemuAvailable, runInVm, type RunResult } from './vm.js';
+import { notRun } from '../helpers/tier.js';
 
 interface Case {
   case: string;
@@ -107,7 +108,7 @@ const KNOWN_DISAGREEMENTS: Record<string, string> = {};
 
 if (skipReason !== undefined) {
   console.log(`[qemu loading] SKIPPED: ${skipReason}`);
-  test.skip(`qemu loading: loader, ModuleSet and CLI in a real kernel (${skipReason})`, () => {});
+  notRun('qemu loading: loader, ModuleSet and CLI in a real kernel', skipReason);
 } else {
   test('qemu loading: loader, ModuleSet and CLI in a real kernel', async (t) => {
     t.timeout(40 * 60_000, 'VM preparation and one boot (slow under TCG on a shared machine)');

@@ -16,7 +16,7 @@ const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.bin'
 
 test('reproducers found so far', (t) => {
   t.log(`${files.length} reproducer(s) in ${dir}`);
-  t.pass();
+  t.true(files.length > 0, `no reproducer in ${dir}: the replay would check nothing`);
 });
 
 for (const f of files) {
