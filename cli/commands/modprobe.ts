@@ -14,7 +14,7 @@ import { modulesDirPath, openModulesDir, type ModulesDir } from '../../lib/io/mo
 import { readModprobeConfig } from '../../lib/io/modprobe-config.js';
 import { moduleHolders, moduleRefcnt } from '../../lib/io/sysfs.js';
 import { splitModprobeOptions, type ModprobeConfig } from '../../lib/modprobe/config.js';
-import { planProbe, probeContext, removeInfo, resolveAliasNames, showConfig, type ProbeContext, type ProbeIndexes } from '../../lib/modprobe/resolve.js';
+import { planProbe, probeContext, removeInfo, resolveAliasNames, showConfig, type ProbeContext } from '../../lib/modprobe/resolve.js';
 import { newLoadContext, type LoadContext } from '../../lib/load/context.js';
 import { loadModule, type ForceOption } from '../../lib/load/load.js';
 import { moduleInitState, unloadModule } from '../../lib/load/unload.js';
@@ -134,7 +134,7 @@ export function modprobeOptionsString(words: readonly string[]): string {
  * module state, as a new kmod process would.
  */
 export interface ModprobeReuse {
-  readonly dirs: Map<string, { md: ModulesDir; indexes: ProbeIndexes }>;
+  readonly dirs: Map<string, ModulesDir>;
   readonly configs: Map<string, ModprobeConfig>;
 }
 
@@ -207,10 +207,10 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
     return runVersions([positionals[0]]);
   }
   const dir = modulesDirPath({ basedir: root ?? '', ...(kversion !== undefined ? { release: kversion } : {}) }).dir;
-  let shared = reuse?.dirs.get(dir);
-  if (!shared) {
-    shared = { md: openModulesDir(dir), indexes: {} };
-    reuse?.dirs.set(dir, shared);
+  let md = reuse?.dirs.get(dir);
+  if (!md) {
+    md = openModulesDir(dir);
+    reuse?.dirs.set(dir, md);
   }
   const configKey = `${compat.compat}\0${dir}\0${configPaths.join('\0')}`;
   let config = reuse?.configs.get(configKey);
@@ -219,7 +219,7 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
     reuse?.configs.set(configKey, config);
   }
   for (const m of config.messages) io.err(m); // libkmod logs these before modprobe sets its own log level
-  const ctx = probeContext(shared.md, config, { initState: (name) => moduleInitState(name), indexes: shared.indexes });
+  const ctx = probeContext(md, config, { initState: (name) => moduleInitState(name) });
   const run: Run = {
     io, ctx, verbose, logPriority, show: o.show, dryRun: o.dryRun, ignoreLoaded: o.ignoreLoaded, firstTime: o.firstTime,
     ignoreCommands: o.ignoreCommands, useBlacklist: o.useBlacklist, removeHolders: o.holders,
@@ -379,7 +379,7 @@ async function rmmodDo(run: Run, info: { name: string; pre: string[]; post: stri
   const pre = run.ignoreCommands ? [] : info.pre;
   const post = run.ignoreCommands ? [] : info.post;
   if (!cmd && !run.ignoreLoaded) {
-    const state = run.ctx.md.builtin().has(info.name) ? 'builtin' : moduleInitState(info.name);
+    const state = run.ctx.md.isBuiltin(info.name) ? 'builtin' : moduleInitState(info.name);
     if (state === 'absent') {
       if (run.firstTime) {
         log(run, run.logPriority, `Module ${info.name} is not in kernel.\n`);
