@@ -8,6 +8,7 @@
 import type { Finding } from '../../lib/check/findings.js';
 import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
 import { loadModule, type ForceOption } from '../../lib/load/loader.js';
+import type { ModuleSyscalls } from '../../lib/load/syscalls.js';
 import { scanArgs, type OptSpec, type ScanResult } from '../getopt.js';
 import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
 
@@ -73,17 +74,18 @@ and 34.2 have only -f). The pre-flight check (--no-check skips it) is kmodkit's.
 const SPEC = optSpec(INSMOD_HELP);
 
 /**
- * getopt scanning with kmod's two-line complaint on a bad option; null when
- * the caller should exit 1.
+ * getopt scanning with getopt's own complaint on a bad option (kmod's tools
+ * return at once on '?', adding nothing); null when the caller should exit 1.
  */
 export function scanOrComplain(args: readonly string[], spec: OptSpec, prog: string, io: LoadCliIo): ScanResult | null {
   const r = scanArgs(args, spec, prog);
   if (!r.error) return r;
-  io.err(`${r.error}\n${prog}: ERROR: unexpected getopt_long() value '?'.\n`);
+  io.err(`${r.error}\n`);
   return null;
 }
 
-export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio): Promise<number> {
+/** `syscalls`: a syscall backend other than the kernel's (tests: kmod's testsuite traps, test/kmod-testsuite). */
+export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio, syscalls?: ModuleSyscalls): Promise<number> {
   const prog = 'insmod';
   const r = scanOrComplain(args, SPEC, prog, io);
   if (!r) return 1;
@@ -107,7 +109,7 @@ export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio):
   }
   const force: ForceOption = has('force') ? true : { modversions: has('force-modversion'), vermagic: has('force-vermagic') };
   try {
-    const h = await loadModule(file.includes('/') ? file : `./${file}`, { params, force, check: !has('no-check'), tool: 'insmod' });
+    const h = await loadModule(file.includes('/') ? file : `./${file}`, { params, force, check: !has('no-check'), tool: 'insmod', ...(syscalls ? { syscalls } : {}) });
     if (has('verbose')) io.err(`${prog}: loaded ${h.name} via ${h.loadedBy}_module (flags 0x${h.flags.toString(16)})\n`);
     return 0;
   } catch (e) {

@@ -221,6 +221,13 @@ export interface TargetPlan {
   /** Skipped: already in the kernel before anything is done (without ignoreLoaded). */
   readonly alreadyLoaded: boolean;
   readonly steps: readonly PlanStep[];
+  /**
+   * A dependency cycle in modules.dep among the modules this target needs
+   * (names, the first repeated at the end), or null. kmod prints the plan
+   * anyway (`--show-depends` exits 0); no kernel can load it: each module of
+   * the cycle needs another's symbols first.
+   */
+  readonly dependencyCycle: readonly string[] | null;
 }
 
 export interface Plan {
@@ -268,15 +275,34 @@ function isBlacklisted(ctx: ProbeContext, m: Mod): boolean {
 export function planProbe(ctx: ProbeContext, nameOrAlias: string, opts: PlanOptions = {}): Plan {
   const mods = lookupMods(ctx, nameOrAlias);
   if (!mods || mods.length === 0) return { query: nameOrAlias, dir: ctx.dir, found: false, targets: [] };
+  return planTargets(ctx, nameOrAlias, mods, opts);
+}
+
+/**
+ * The plan for a module file given by path (kmod 31+'s `modprobe /path/x.ko`,
+ * `modprobe ./x.ko`: kmod_module_new_from_path). `path` is used as given
+ * (kmod makes a relative one absolute against the working directory first);
+ * the module's name comes from the file name, and its dependencies,
+ * softdeps, options and install commands are looked up by that name, as for
+ * a module found in modules.dep.
+ */
+export function planProbeFile(ctx: ProbeContext, path: string, opts: PlanOptions = {}): Plan {
+  const m = getMod(ctx, modnameFromPath(path), null);
+  m.path = path;
+  m.builtin = false;
+  return planTargets(ctx, path, [m], opts);
+}
+
+function planTargets(ctx: ProbeContext, query: string, mods: readonly Mod[], opts: PlanOptions): Plan {
   const targets: TargetPlan[] = [];
   for (const mod of mods) {
     const base = { name: mod.name, alias: mod.alias };
     if (!opts.ignoreLoaded && inKernel(ctx, mod)) {
-      targets.push({ ...base, blacklisted: false, alreadyLoaded: true, steps: [] });
+      targets.push({ ...base, blacklisted: false, alreadyLoaded: true, steps: [], dependencyCycle: null });
       continue;
     }
     if ((mod.alias !== null || opts.useBlacklist) && isBlacklisted(ctx, mod)) {
-      targets.push({ ...base, blacklisted: true, alreadyLoaded: false, steps: [] });
+      targets.push({ ...base, blacklisted: true, alreadyLoaded: false, steps: [], dependencyCycle: null });
       continue;
     }
     for (const m of ctx.mods.values()) {
@@ -298,9 +324,37 @@ export function planProbe(ctx: ProbeContext, nameOrAlias: string, opts: PlanOpti
       if (path !== null) return { ...common, action: 'insmod', path, sources };
       return { ...common, action: initState(ctx, m) === 'builtin' ? 'builtin' : 'none', path: null, sources };
     });
-    targets.push({ ...base, blacklisted: false, alreadyLoaded: false, steps });
+    targets.push({ ...base, blacklisted: false, alreadyLoaded: false, steps, dependencyCycle: dependencyCycle(ctx, mod.name) });
   }
-  return { query: nameOrAlias, dir: ctx.dir, found: true, targets };
+  return { query, dir: ctx.dir, found: true, targets };
+}
+
+/**
+ * The first cycle reachable from `name` in modules.dep (depth first, in
+ * modules.dep order), as names with the first repeated at the end; null when
+ * there is none. Each module is visited once, so the work is bounded by the
+ * size of modules.dep.
+ */
+export function dependencyCycle(ctx: ProbeContext, name: string): string[] | null {
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (n: string): string[] | null => {
+    state.set(n, 'open');
+    path.push(n);
+    for (const d of ctx.md.depEntry(n)?.deps ?? []) {
+      const dn = modnameFromPath(d);
+      const st = state.get(dn);
+      if (st === 'open') return [...path.slice(path.indexOf(dn)), dn];
+      if (st === undefined) {
+        const c = visit(dn);
+        if (c) return c;
+      }
+    }
+    path.pop();
+    state.set(n, 'done');
+    return null;
+  };
+  return visit(name);
 }
 
 /** `modprobe -R`: the module names a name or alias resolves to. */
