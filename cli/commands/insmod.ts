@@ -22,8 +22,12 @@ export const stdio: LoadCliIo = {
   err: (s) => process.stderr.write(s),
 };
 
-/** Lines for a refusal / a kernel error: kmod's line, then kmodkit's findings and hint. */
-export function reportLoadError(prog: string, e: unknown, io: LoadCliIo, what: { path: string; name?: string; tool: 'insmod' | 'modprobe' }): void {
+/**
+ * Lines for a refusal / a kernel error: kmod's line, then kmodkit's findings
+ * (a refusal), and with -v kmodkit's hint on the kernel's error (kmod prints
+ * nothing more, and a plain run stays byte-identical to it).
+ */
+export function reportLoadError(prog: string, e: unknown, io: LoadCliIo, what: { path: string; name?: string; tool: 'insmod' | 'modprobe'; verbose?: boolean }): void {
   if (!isKmodkitError(e)) {
     io.err(`${prog}: ERROR: ${e instanceof Error ? e.message : String(e)}\n`);
     return;
@@ -40,7 +44,7 @@ export function reportLoadError(prog: string, e: unknown, io: LoadCliIo, what: {
     const kmod = 'kmodMessage' in k.detail ? k.detail : undefined;
     io.err(`${prog}: ERROR: ${kmod?.kmodMessage ?? k.message}\n`);
     const hint = kmod?.hint;
-    if (hint) io.err(`${prog}: NOTE: ${hint}\n`);
+    if (hint && what.verbose) io.err(`${prog}: NOTE: ${hint}\n`);
     return;
   }
   if (k.code === 'ENOENT' || k.code === 'EIO') {
@@ -109,11 +113,11 @@ export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio, 
   }
   const force: ForceOption = has('force') ? true : { modversions: has('force-modversion'), vermagic: has('force-vermagic') };
   try {
-    const h = await loadModule(file.includes('/') ? file : `./${file}`, { params, force, check: !has('no-check'), tool: 'insmod', ...(syscalls ? { syscalls } : {}) });
+    const h = await loadModule(file.includes('/') ? file : `./${file}`, { params, force, check: !has('no-check'), tool: 'insmod', ...(has('no-check') ? { unknownParams: 'ignore' as const } : {}), ...(syscalls ? { syscalls } : {}) });
     if (has('verbose')) io.err(`${prog}: loaded ${h.name} via ${h.loadedBy}_module (flags 0x${h.flags.toString(16)})\n`);
     return 0;
   } catch (e) {
-    reportLoadError(prog, e, io, { path: file, tool: 'insmod' });
+    reportLoadError(prog, e, io, { path: file, tool: 'insmod', verbose: has('verbose') });
     return 1;
   }
 }

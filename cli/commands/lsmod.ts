@@ -6,6 +6,7 @@
 import { isKmodkitError } from '../../lib/errors.js';
 import { strerror } from '../../lib/errno.js';
 import { listModules } from '../../lib/load/list.js';
+import { moduleRefcnt } from '../../lib/io/sysfs.js';
 import { formatLsmod } from '../format/lsmod.js';
 import { scanArgs } from '../getopt.js';
 import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
@@ -71,7 +72,9 @@ export async function runLsmod(args: readonly string[], io: LoadCliIo = stdio): 
       io.out(JSON.stringify(list, null, 2) + '\n');
       return 0;
     }
-    const { stdout, stderr } = formatLsmod(list, { root, holdersError: libkmod('libkmod-module.c', 1998, 'kmod_module_get_holders') });
+    // kmod_module_get_refcnt: -errno when /sys/module/NAME/refcnt cannot be read (the listing falls back to /proc)
+    const shown = list.map((m) => (m.sysfs && moduleRefcnt(m.name, root) === undefined ? { ...m, refcount: -2 } : m));
+    const { stdout, stderr } = formatLsmod(shown, { root, holdersError: libkmod('libkmod-module.c', 1998, 'kmod_module_get_holders') });
     io.out(stdout);
     if (stderr) io.err(stderr);
     return 0;

@@ -411,11 +411,11 @@ function runCommand(run: Run, type: 'install' | 'remove', name: string, command:
 
 async function insertOne(run: Run, name: string, path: string, options: string): Promise<number> {
   try {
-    await loadModule(path, { params: options, force: run.force, check: run.check, modulesDir: run.dir, tool: 'modprobe', context: run.load, ...(run.syscalls ? { syscalls: run.syscalls } : {}) });
+    await loadModule(path, { params: options, force: run.force, check: run.check, modulesDir: run.dir, tool: 'modprobe', context: run.load, ...(run.check ? {} : { unknownParams: 'ignore' as const }), ...(run.syscalls ? { syscalls: run.syscalls } : {}) });
     return 0;
   } catch (e) {
     if (isKmodkitError(e) && (e as KmodkitError).errno === 'EEXIST') return EEXIST;
-    if (run.verbose >= LOG_ERR) reportLoadError('modprobe', e, run.io, { path, name, tool: 'modprobe' });
+    if (run.verbose >= LOG_ERR) reportLoadError('modprobe', e, run.io, { path, name, tool: 'modprobe', verbose: run.verbose > LOG_WARNING });
     return -1;
   }
 }
