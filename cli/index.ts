@@ -75,7 +75,7 @@ const SUMMARIES: [string, string][] = [
   ['insmod', "Load a module file as kmod's insmod, after the pre-flight check"],
   ['rmmod', "Unload modules as kmod's rmmod"],
   ['lsmod', "List loaded modules as kmod's lsmod (plus --json)"],
-  ['modprobe', "kmod 30's modprobe: aliases, modprobe.d, softdeps, --show-depends, -c"],
+  ['modprobe', "kmod's modprobe (34.2; 30 with --kmod-compat=30): aliases, modprobe.d, softdeps, --show-depends, -c"],
   ['depmod', "Write modules.dep and the indexes, byte-identical to kmod's depmod (34.2; 30 with --kmod-compat=30)"],
   ['sign', "sign-file's interface: append a PKCS#7 module signature"],
   ['strip', 'Drop the signature, debug sections, or modversions/vermagic'],

@@ -79,12 +79,15 @@ loaded first, each after kmodkit's pre-flight check.`,
     { group: G, ...HELP_ROW },
   ],
   kmod: `kmodkit follows kmod 34.2's modprobe by default and kmod 30's with
---kmod-compat=30 (or KMODKIT_KMOD_COMPAT=30); they differ in reading the
-configuration: kmod 34.2 parses weakdep lines and modules.weakdep, reads no
-.alias file from a directory and prints libkmod's errors without a source
-line. Output is byte-identical to both on Debian's trees. --show-exports is
-not implemented; -s leaves messages on stderr; --no-check is kmodkit's. Every module is checked before it is loaded (what the kernel would
-reject is refused unless forced).`,
+--kmod-compat=30 (or KMODKIT_KMOD_COMPAT=30): kmod 34.2 loads a module given
+by path (/path/x.ko, ./x.ko; kmod 30 looks it up as an alias), parses weakdep
+lines and modules.weakdep, reads no .alias file from a directory, and prints
+libkmod's errors without a source line. Lookups read the binary indexes, as
+kmod does; a tree with text index files only is indexed in memory (kmodkit's
+extension). -s leaves messages on stderr; --no-check is kmodkit's. Every module
+is checked before it is loaded (what the kernel would reject is refused unless
+forced), and a dependency cycle in modules.dep refuses a real load (a dry run
+prints kmod's plan). docs/compatibility.md lists every difference.`,
   exits: [[0, 'success (an already loaded module counts as success, unless --first-time)'], [1, 'a module was not found, not loaded or not removed, or a usage error']],
   example: 'kmodkit modprobe --show-depends -S 6.1.0-56-amd64 ext4',
 };
