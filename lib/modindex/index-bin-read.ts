@@ -126,16 +126,18 @@ export function indexBinSearchWild(ix: IndexBin, key: string): IndexBinValue[] {
       out.splice(i, 0, v);
     }
   };
-  const seen = new Set<number>();
+  // A node may be reached more than once (a key holding '*' is followed both as a wildcard and
+  // literally, as kmod does); a malformed index with a reference loop is stopped by a budget that
+  // no well-formed index reaches: every node once per character of `key`, and then some.
+  let budget = (key.length + 2) * (ix.data.length + 1);
   const visit = (ref: number): Node => {
-    const at = ref & INDEX_NODE_MASK;
-    if (seen.has(at)) throw bad('node reached twice');
-    seen.add(at);
+    if (--budget < 0) throw bad('reference loop');
     return readNode(ix, ref);
   };
   // Level 3: every key below a wildcard, matched against what is left of `key`.
   const all = (node: Node, from: number, pattern: string, subkey: string): void => {
     const p = pattern + node.prefix.slice(from);
+    if (p.length > 4096) throw bad('key longer than PATH_MAX (a reference loop)');
     node.children.forEach((r, j) => { if (r) all(visit(r), 0, p + String.fromCharCode(node.first + j), subkey); });
     if (node.values.length && fnmatch(p, subkey)) add(node.values);
   };

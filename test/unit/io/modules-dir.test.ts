@@ -46,6 +46,9 @@ test("index_searchwild's order: by priority, the last found first among equals, 
   t.deepEqual(indexBinSearchWild(ix, 'pci:v1234d77').map((v) => v.value), ['foo']);
   t.deepEqual(indexBinSearchWild(ix, 'pci:v9d5').map((v) => v.value), ['bar']);
   t.deepEqual(indexBinSearchWild(ix, 'usb:v1'), []);
+  // a query holding wildcards follows them both ways, as kmod does (a pattern string used as the alias: kmod 30 prints foo foo qux)
+  t.deepEqual(indexBinSearchWild(ix, 'pci:v1234d*').map((v) => v.value), ['foo', 'foo', 'qux']);
+  t.deepEqual(indexBinSearchWild(ix, 'pci:v*d5*').map((v) => v.value), ['bar', 'bar']);
 });
 
 test('issue 28 item 10: an alias matching one module through two patterns lists it twice (modinfo prints it twice)', (t) => {
