@@ -35,7 +35,7 @@ export { buildParamsString, type ParamsInput } from './load/params-string.js';
 export { loadSyscalls, type ModuleSyscalls } from './load/syscalls.js';
 
 // Types the signatures above use (test/unit/types/public-types.test.ts keeps this complete).
-export type { AliasEntry, Mod as ProbeModule, ModuleInitState, PlanReason, ProbeIndexes, WildIndex } from './modprobe/resolve.js';
+export type { Mod as ProbeModule, ModuleInitState, PlanReason } from './modprobe/resolve.js';
 export type { AliasLine, BuiltinModinfo, DepEntry } from './modindex/index-files.js';
 export type { CloseResult, PlannedModule } from './load/module-set.js';
 export type { FileIdentity, ModuleScratch, RegularFile } from './io/open.js';

@@ -55,8 +55,11 @@ deprecated --map, not --moduledir.`,
   example: 'kmodkit depmod -b /tmp/root 6.1.0-56-amd64',
 };
 const SPEC = optSpec(DEPMOD_HELP);
-/** kmod 30's spec: -m is its deprecated --map (no argument). */
-const SPEC_30: OptSpec = { long: SPEC.long, short: { ...SPEC.short, m: 'map' } };
+/** kmod 30's spec: -m is its deprecated --map (no argument); no --moduledir/-m DIR, no --outdir/-o (kmod 31+). */
+const SPEC_30: OptSpec = {
+  long: Object.fromEntries(Object.entries(SPEC.long).filter(([n]) => n !== 'moduledir' && n !== 'outdir')),
+  short: Object.fromEntries(Object.entries({ ...SPEC.short, m: 'map' }).filter(([c]) => c !== 'o')),
+};
 
 export interface DepmodCliIo {
   out(data: string | Uint8Array): void;
@@ -103,7 +106,8 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
         break;
       case 'help': io.out(helpText('kmodkit depmod', DEPMOD_HELP)); return 0;
       case 'version': io.out(kmodVersionText(compat.compat)); return 0;
-      default: io.err(`depmod: WARNING: Ignored deprecated option --${o.name}\n`);
+      // kmod 30 names what was typed: -m, or --map
+      default: io.err(`depmod: WARNING: Ignored deprecated option ${o.short ? `-${o.short}` : `--${o.name}`}\n`);
     }
   }
   const pos = [...r.positionals];

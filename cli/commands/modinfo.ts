@@ -230,7 +230,9 @@ async function doAlias(ctx: Ctx, alias: string): Promise<boolean> {
   try {
     list = (await modulesDirModule()).lookupAlias(md, alias);
   } catch {
-    list = [];
+    // kmod_module_new_from_lookup failed (EINVAL: an unbalanced bracket)
+    ctx.out.error(`${PROG}: ERROR: Module alias ${alias} not found.`);
+    return false;
   }
   if (list.length === 0) {
     ctx.out.error(`${PROG}: ERROR: Module ${alias} not found.`);

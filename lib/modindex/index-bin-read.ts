@@ -120,6 +120,68 @@ export function indexBinEntries(ix: IndexBin): { key: string; values: IndexBinVa
   return out;
 }
 
+/**
+ * kmod's index_searchwild: the values of every stored key, read as an
+ * fnmatch pattern, that matches `key` (modules.alias.bin, modules.symbols.bin,
+ * modules.builtin.alias.bin), in libkmod's order. It descends the trie along
+ * `key`; at each node it first searches the '*', '?' and '[' children (every
+ * key below them, children before their parent, in character order), then
+ * the node's own values when `key` ends there. Each value found is inserted
+ * before the first one of equal or higher priority, so among equal priorities
+ * the one found last comes first. Duplicates are kept: one module reached
+ * through two patterns is listed twice, as kmod lists it.
+ */
+export function indexBinSearchWild(ix: IndexBin, key: string): IndexBinValue[] {
+  const out: IndexBinValue[] = [];
+  const add = (values: readonly IndexBinValue[]): void => {
+    for (const v of values) {
+      let i = 0;
+      while (i < out.length && out[i].priority < v.priority) i++;
+      out.splice(i, 0, v);
+    }
+  };
+  // A node may be reached more than once (a key holding '*' is followed both as a wildcard and
+  // literally, as kmod does); a malformed index with a reference loop is stopped by a budget that
+  // no well-formed index reaches: every node once per character of `key`, and then some.
+  let budget = (key.length + 2) * (ix.data.length + 1);
+  const visit = (ref: number): Node => {
+    if (--budget < 0) throw bad('reference loop');
+    return readNode(ix, ref);
+  };
+  // Level 3: every key below a wildcard, matched against what is left of `key`.
+  const all = (node: Node, from: number, pattern: string, subkey: string): void => {
+    const p = pattern + node.prefix.slice(from);
+    if (p.length > 4096) throw bad('key longer than PATH_MAX (a reference loop)');
+    node.children.forEach((r, j) => { if (r) all(visit(r), 0, p + String.fromCharCode(node.first + j), subkey); });
+    if (node.values.length && fnmatch(p, subkey)) add(node.values);
+  };
+  // Level 2: follow `key` literally until a wildcard.
+  let node: Node | null = ix.data.length > 12 ? visit(ix.root) : null;
+  let i = 0;
+  while (node) {
+    for (let j = 0; j < node.prefix.length; j++) {
+      const ch = node.prefix[j];
+      if (ch === '*' || ch === '?' || ch === '[') {
+        all(node, j, '', key.slice(i + j));
+        return out;
+      }
+      if (ch !== key[i + j]) return out;
+    }
+    i += node.prefix.length;
+    for (const w of ['*', '?', '[']) {
+      const r = child(node, w.charCodeAt(0));
+      if (r) all(visit(r), 0, w, key.slice(i));
+    }
+    if (i >= key.length) {
+      add(node.values);
+      return out;
+    }
+    const r = child(node, key.charCodeAt(i++));
+    node = r ? visit(r) : null;
+  }
+  return out;
+}
+
 /** Values of every stored pattern that matches `name` (modules.alias.bin, modules.symbols.bin), in dump order. */
 export function indexBinMatch(ix: IndexBin, name: string): { key: string; values: IndexBinValue[] }[] {
   return indexBinEntries(ix).filter((e) => fnmatch(e.key, name));

@@ -24,7 +24,7 @@ import { decompress } from '../../lib/compress/index.js';
 import { INPUT_LIMITS } from '../../lib/input-limits.js';
 import { kconfigEnabled, kconfigString } from '../../lib/check/kconfig.js';
 import { readModprobeConfig } from '../../lib/io/modprobe-config.js';
-import { depEntryFromBin, openDepBin } from '../../lib/io/modules-dir-bin.js';
+import { openModulesDir } from '../../lib/io/modules-dir.js';
 import { readKconfigFile, readSymversFile } from '../../lib/io/target.js';
 import { indexCreate, indexInsert, indexWrite } from '../../lib/modindex/index-bin-write.js';
 import { family } from './mutators.js';
@@ -363,9 +363,8 @@ export const TEXT_TARGETS: readonly TextTarget[] = [
       const dir = join(scratch(), 'bin');
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'modules.dep.bin'), ctx.data);
-      const ix = openDepBin(dir);
-      if (!ix) return null;
-      return BIN_NAMES.map((n) => depEntryFromBin(ix, n)?.deps.length ?? -1);
+      const md = openModulesDir(dir);
+      return BIN_NAMES.map((n) => md.depEntry(n)?.deps.length ?? -1);
     },
   },
 ];

@@ -7,8 +7,11 @@
  * KmodkitError within the issue's bound (2 s of CPU).
  */
 import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { indexBinLookup, openIndexBin } from '../../../lib/modindex/index-bin-read.js';
-import { depEntryFromBin } from '../../../lib/io/modules-dir-bin.js';
+import { openModulesDir } from '../../../lib/io/modules-dir.js';
 import { isKmodkitError } from '../../../lib/errors.js';
 
 const PREFIX = 0x80000000;
@@ -35,8 +38,11 @@ test('a value of 4 MB (one string) is read, not a RangeError', (t) => {
     header(12 | CHILDS), Buffer.from([0x68, 0x68]), u32(node2 | PREFIX | VALUES),
     Buffer.from('ello\0'), u32(1), u32(0), Buffer.from(`kernel/hello.ko: ${'a'.repeat(4_000_000)}`), Buffer.from([0]),
   ]);
-  const ix = openIndexBin(new Uint8Array(data));
-  const r = cpuMs(() => depEntryFromBin(ix, 'hello'));
+  const dir = mkdtempSync(join(tmpdir(), 'kmodkit-depbin-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'modules.dep.bin'), data);
+  const md = openModulesDir(dir);
+  const r = cpuMs(() => md.depEntry('hello'));
   t.is(r.value?.path, 'kernel/hello.ko');
   t.is(r.value?.deps[0].length, 4_000_000);
   t.true(r.ms < 2000, `${r.ms} ms CPU`);
