@@ -62,7 +62,10 @@ const DIRECT: Record<string, () => Promise<number>> = {
   install: async () => (await import('./commands/install.js')).runInstall(rawAfter('install')),
   web: async () => (await import('./commands/web.js')).runWeb(rawAfter('web')),
   depmod: async () => (await commands.depmod()).runDepmod(rawAfter('depmod')),
-  completion: async () => (await import('./commands/completion.js')).runCompletion(rawAfter('completion')),
+  completion: async () => {
+    const [{ runCompletion }, { COMMANDS, KMODKIT_HELP }] = await Promise.all([import('./commands/completion.js'), import('./registry.js')]);
+    return runCompletion(rawAfter('completion'), { commands: COMMANDS, top: KMODKIT_HELP });
+  },
 };
 
 /** `kmodkit --help`, in the commands' style (cli/help.ts), the commands in place of options' details. */

@@ -4,25 +4,12 @@
  * in section 8, beside kmod's), what its arguments are (for completion), the
  * environment it reads, and its option table, loaded only when asked for
  * (`kmodkit modinfo` must not pay for loading every command). `--help`, the
- * man pages and the shell completions all come from here (cli/manual.ts).
+ * man pages and the shell completions all come from here (cli/manual/).
  */
 import type { CommandHelp } from './help.js';
 
-/** What a command's non-option arguments are, for completion. */
-export type ArgumentKind = 'files' | 'modules' | 'loaded' | 'kernel-release' | 'none' | 'shell';
-
-export interface CommandEntry {
-  name: string;
-  /** One line: `kmodkit --help`'s list, the man page's NAME. */
-  summary: string;
-  /** The kmod tool it follows (its man page goes in section 8 and names kmod's). */
-  kmod?: 'modinfo' | 'modprobe' | 'depmod' | 'insmod' | 'rmmod' | 'lsmod';
-  /** Non-option arguments. */
-  args: ArgumentKind;
-  /** Environment variables it reads, and why. */
-  environment?: [string, string][];
-  help(): Promise<CommandHelp>;
-}
+export type { ArgumentKind, CommandEntry } from './command-entry.js';
+import type { CommandEntry } from './command-entry.js';
 
 const KMOD_COMPAT_ENV: [string, string] = ['KMODKIT_KMOD_COMPAT', 'The kmod release to match where releases differ (30 or 34) when --kmod-compat is not given.'];
 const KMOD_COMPAT_ENV_V: [string, string] = ['KMODKIT_KMOD_COMPAT', 'The kmod release whose -V lines to print (30 or 34).'];

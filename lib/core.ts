@@ -88,3 +88,6 @@ export type { XzCheck, XzSummary } from './compress/xz-info.js';
 export type { Keyring, ListedKey, TrustedKey, TrustedKeySet } from './check/trust.js';
 export type { SignatureErrno, SignatureRules, SignerVerdict } from './check/signature-verify-base.js';
 export type { PublicKeyAlgorithm, X509Certificate, X509PublicKey } from './module/x509.js';
+export type { ModuleCache } from './module/module.js';
+export type { Once } from './once.js';
+export type { WildIndexName } from './modindex/modules-dir.js';

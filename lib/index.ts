@@ -47,3 +47,5 @@ export type { LoadedEntry } from './load/context.js';
 export type { ParamsStringOptions } from './load/params-string.js';
 export type { ReadConfigOptions } from './io/modprobe-config.js';
 export type { ResolveOptions } from './io/modprobe-plan.js';
+export type { ModuleInputRule, ReadModuleBytes } from './io/prepare-files.js';
+export type { ReadInputOptions } from './io/read-input.js';

@@ -7,8 +7,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const dist = new URL('../dist/', import.meta.url);
 const { COMMANDS, KMODKIT_HELP } = await import(new URL('cli/registry.js', dist).href);
-const { commandManPage, mainManPage } = await import(new URL('cli/format/man.js', dist).href);
-const { completionScript, loadTables } = await import(new URL('cli/format/completion.js', dist).href);
+const { commandManPage, mainManPage } = await import(new URL('cli/manual/man.js', dist).href);
+const { completionScript, loadTables } = await import(new URL('cli/manual/completion.js', dist).href);
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 const tables = await loadTables(COMMANDS);

@@ -1,13 +1,13 @@
 /**
  * `kmodkit completion bash|zsh|fish`: the shell's completion script, made
- * from the same option tables as --help (cli/format/completion.ts). The
+ * from the same option tables as --help (cli/manual/completion.ts). The
  * package ships the same scripts in dist/completions/ (scripts/build-manual.mjs).
  */
-import { completionScript, loadTables, SHELLS, type Shell } from '../format/completion.js';
+import { completionScript, loadTables, SHELLS, type Shell } from '../manual/completion.js';
 import { Output } from '../format/output.js';
 import { scanArgs } from '../getopt.js';
 import { HELP_ROW, helpText, optSpec, VERSION_ROW, type CommandHelp } from '../help.js';
-import { COMMANDS, KMODKIT_HELP } from '../registry.js';
+import type { CommandEntry } from '../command-entry.js';
 import { kmodkitVersion, kmodkitVersionText } from '../version.js';
 
 const PROG = 'kmodkit completion';
@@ -26,7 +26,8 @@ The package also ships them in dist/completions/.`,
   example: 'kmodkit completion bash > ~/.local/share/bash-completion/completions/kmodkit',
 };
 
-export async function runCompletion(args: readonly string[], out = new Output()): Promise<number> {
+/** `registry`: every command and the top-level help (cli/registry.ts, passed in by cli/index.ts so that no command imports the registry). */
+export async function runCompletion(args: readonly string[], registry: { commands: readonly CommandEntry[]; top: CommandHelp }, out = new Output()): Promise<number> {
   const scanned = scanArgs(args, optSpec(COMPLETION_HELP), PROG);
   if (scanned.error) {
     out.error(scanned.error);
@@ -42,7 +43,7 @@ export async function runCompletion(args: readonly string[], out = new Output())
     out.error(`${PROG}: name one shell: ${SHELLS.join(', ')}${shell !== undefined ? ` (not '${scanned.positionals.join(' ')}')` : ''}`);
     return 2;
   }
-  out.text(completionScript(shell as Shell, { top: KMODKIT_HELP, commands: await loadTables(COMMANDS) }, kmodkitVersion()));
+  out.text(completionScript(shell as Shell, { top: registry.top, commands: await loadTables(registry.commands) }, kmodkitVersion()));
   out.flush();
   return 0;
 }

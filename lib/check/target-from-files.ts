@@ -267,7 +267,7 @@ export function targetFromFiles(files: TargetFiles): TargetKernel {
     ...(files.sigEnforce !== undefined ? { sigEnforce: files.sigEnforce } : {}),
     ...(files.lockdown !== undefined ? { lockdown: files.lockdown } : {}),
     ...(files.vermagic !== undefined ? { vermagic: { value: files.vermagic, origin: 'option' } } : {}),
-    ...(files.verifySignature ? { verifySignature: files.verifySignature } : {}),
+    ...(files.verifySignature && files.certs?.length ? { verifySignature: files.verifySignature } : {}), // nothing to verify against without certificates
     inputNames: {
       release: name('kernelRelease'),
       modules: name('modulesDep'),

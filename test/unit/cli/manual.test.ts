@@ -14,8 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { completionScript, loadTables, SHELLS, valueKind } from '../../../cli/format/completion.js';
-import { commandManPage, mainManPage, roffEscape } from '../../../cli/format/man.js';
+import { completionScript, loadTables, SHELLS, valueKind } from '../../../cli/manual/completion.js';
+import { commandManPage, mainManPage, roffEscape } from '../../../cli/manual/man.js';
 import { KMODKIT_HELP, COMMANDS } from '../../../cli/registry.js';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');

@@ -10,7 +10,7 @@
  * package.
  */
 import type { CommandHelp, OptionRow } from '../help.js';
-import type { ArgumentKind, CommandEntry } from '../registry.js';
+import type { ArgumentKind, CommandEntry } from '../command-entry.js';
 
 export type Shell = 'bash' | 'zsh' | 'fish';
 export const SHELLS: readonly Shell[] = ['bash', 'zsh', 'fish'];
