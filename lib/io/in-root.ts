@@ -52,6 +52,21 @@ function display(root: string, names: readonly string[]): string {
 }
 
 /**
+ * The root directory, opened; with `create`, made first when it is missing
+ * (as `make modules_install INSTALL_MOD_PATH=R` does): the root is the
+ * caller's own choice, so it is made as given, the walk below it in-root.
+ */
+function openRoot(rootPath: string, create: boolean): number {
+  try {
+    return openSync(rootPath, C.O_RDONLY | C.O_DIRECTORY);
+  } catch (e) {
+    if (!create || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(rootPath, { recursive: true, mode: 0o755 });
+    return openSync(rootPath, C.O_RDONLY | C.O_DIRECTORY);
+  }
+}
+
+/**
  * Open directory `rel` under `root` (both as given; `rel` may start with
  * '/'), symbolic links resolved inside `root`. With `create`, missing
  * directories are made (mode 0755 before umask), each inside the last
@@ -63,7 +78,7 @@ export function openDirInRoot(root: string, rel: string, options: { create?: boo
   let rootFd = -1;
   if (useFd) {
     try {
-      rootFd = openSync(rootPath, C.O_RDONLY | C.O_DIRECTORY);
+      rootFd = openRoot(rootPath, options.create === true);
     } catch (e) {
       throw fsError(rootPath, e, true);
     }

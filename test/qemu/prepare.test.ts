@@ -31,7 +31,8 @@ import { notRun } from '../helpers/tier.js';
 import { makeKey } from '../helpers/sign-file.js';
 
 const CLI = join(PROJECT_ROOT, 'dist/cli/index.js');
-const SAMPLES = join(PROJECT_ROOT, 'samples/ko');
+/** samples/ko, or (vm.samples) a build for the kernel the archive offers now; set when the VM is ready. */
+let SAMPLES = join(PROJECT_ROOT, 'samples/ko');
 
 function kmodkit(...args: string[]): void {
   execFileSync(process.execPath, [CLI, ...args], { stdio: 'pipe' });
@@ -96,6 +97,7 @@ if (!qemuAvailable()) {
 } else {
   test('qemu prepare: installed (stripped, signed, xz) modules load with modprobe; stripped/signed/compressed hello loads with insmod; zstd from every Node runtime loads', async (t) => {
     const vm = await prepareVm();
+    SAMPLES = vm.samples;
     const work = mkdtempSync(join(tmpdir(), 'kmodkit-qprep-'));
     const key = makeKey(work, 'qemu', 'rsa');
     const root = join(work, 'root');
