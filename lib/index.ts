@@ -29,13 +29,13 @@ export {
 export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
 export { planProbe, probeContext, resolveAliasNames, showConfig, type Plan, type PlanStep, type TargetPlan, type PlanOptions, type ProbeContext } from './modprobe/resolve.js';
 export { parseModprobeConf, parseKernelCmdline, emptyConfig, type ModprobeConfig } from './modprobe/config.js';
-export { resolve } from './modprobe/plan.js';
+export { resolve } from './io/modprobe-plan.js';
 export { readModprobeConfig } from './io/modprobe-config.js';
 export { buildParamsString, type ParamsInput } from './load/params-string.js';
 export { loadSyscalls, type ModuleSyscalls } from './load/syscalls.js';
 
 // Types the signatures above use (test/unit/types/public-types.test.ts keeps this complete).
-export type { AliasEntry, Mod as ProbeModule, ModuleInitState, PlanReason, ProbeIndexes, WildIndex } from './modprobe/resolve.js';
+export type { Mod as ProbeModule, ModuleInitState, PlanReason } from './modprobe/resolve.js';
 export type { AliasLine, BuiltinModinfo, DepEntry } from './modindex/index-files.js';
 export type { CloseResult, PlannedModule } from './load/module-set.js';
 export type { FileIdentity, ModuleScratch, RegularFile } from './io/open.js';
@@ -46,4 +46,6 @@ export type { KmodTool } from './load/errors.js';
 export type { LoadedEntry } from './load/context.js';
 export type { ParamsStringOptions } from './load/params-string.js';
 export type { ReadConfigOptions } from './io/modprobe-config.js';
-export type { ResolveOptions } from './modprobe/plan.js';
+export type { ResolveOptions } from './io/modprobe-plan.js';
+export type { ModuleInputRule, ReadModuleBytes } from './io/prepare-files.js';
+export type { ReadInputOptions } from './io/read-input.js';

@@ -10,12 +10,18 @@
 // The dispatcher's import('./commands/X.js') become require('./commands/X.cjs');
 // every other dynamic import (decoders, index readers, JSON writers, help) is
 // bundled but still runs only when reached. Dependencies (koffi, fflate, fzstd,
-// xz-decompress, cli-progress) stay in node_modules. Paths made from
-// import.meta.url keep working: the bundle's folders have dist/cli's depth.
+// xz-decompress, cli-progress, @noble/post-quantum) stay in node_modules.
+// Paths made from import.meta.url keep working: each compiled file's
+// import.meta.url becomes the URL it would have beside its bundle (the bundle's
+// folders have dist/cli's depth): cli/version.js in a command bundle still
+// finds ../../package.json, modinfo-parallel.js its worker's .cjs.
 //
 //   node scripts/bundle-cli.mjs [--outdir DIR]   (default dist/bundle; run after tsc)
+//
+// bin/kmodkit.cjs (package.json "bin") runs dist/bundle/kmodkit.cjs where it
+// exists, else dist/cli/index.js: a missing bundle costs start-up, never the command.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,16 +39,39 @@ try {
 /** Each command's module and modinfo's worker: every .js in dist/cli/commands but the help tables and modinfo-parallel (part of modinfo's). */
 const commands = readdirSync(join(cliDir, 'commands')).filter((f) => f.endsWith('.js') && !f.endsWith('-help.js') && f !== 'modinfo-parallel.js');
 
-/** The dispatcher's import('./commands/X.js') as an external require of the command's own bundle. */
+/**
+ * The dispatcher's import('./commands/X.js') (cli/index.ts, and cli/registry.ts
+ * for --help and completion) as an external require of the command's own bundle.
+ */
 const commandsExternal = {
   name: 'commands-external',
   setup(b) {
     b.onResolve({ filter: /^\.\/commands\/.*\.js$/ }, (a) => {
-      if (a.importer !== join(cliDir, 'index.js')) return undefined;
+      if (dirname(a.importer) !== cliDir || !commands.includes(a.path.slice('./commands/'.length))) return undefined;
       return { path: a.path.replace(/\.js$/, '.cjs'), external: true };
     });
   },
 };
+
+/**
+ * import.meta.url of each compiled file → the URL the file would have in the
+ * bundle's layout: `fromDir` (the compiled folder the bundle stands for) is to
+ * the bundle's folder what the file's folder is to its place there, with .cjs.
+ */
+function metaUrl(fromDir) {
+  return {
+    name: 'import-meta-url',
+    setup(b) {
+      b.onLoad({ filter: /\.js$/ }, (a) => {
+        if (a.path.includes('/node_modules/')) return undefined;
+        const text = readFileSync(a.path, 'utf8');
+        if (!text.includes('import.meta.url')) return undefined;
+        const rel = relative(fromDir, a.path).replace(/\.js$/, '.cjs');
+        return { contents: text.replaceAll('import.meta.url', `__kmodkit_url(${JSON.stringify(rel)})`), loader: 'js', resolveDir: dirname(a.path) };
+      });
+    },
+  };
+}
 
 const common = {
   bundle: true,
@@ -51,15 +80,14 @@ const common = {
   target: 'node20',
   // import() becomes require() (CommonJS loads without the ES module loader); externals too
   supported: { 'dynamic-import': false },
-  external: ['koffi', 'fflate', 'fzstd', 'xz-decompress', 'cli-progress'],
-  define: { 'import.meta.url': '__kmodkit_bundle_url' },
-  banner: { js: "const __kmodkit_bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+  external: ['koffi', 'fflate', 'fzstd', 'xz-decompress', 'cli-progress', '@noble/post-quantum'],
+  banner: { js: "const __kmodkit_url = (p) => require('node:url').pathToFileURL(require('node:path').join(__dirname, p)).href;" },
   outExtension: { '.js': '.cjs' },
   logLevel: 'warning',
   legalComments: 'none',
 };
 
 rmSync(outdir, { recursive: true, force: true });
-await build({ ...common, entryPoints: { kmodkit: join(cliDir, 'index.js') }, outdir, plugins: [commandsExternal] });
-await build({ ...common, entryPoints: commands.map((f) => join(cliDir, 'commands', f)), outdir: join(outdir, 'commands') });
+await build({ ...common, entryPoints: { kmodkit: join(cliDir, 'index.js') }, outdir, plugins: [commandsExternal, metaUrl(cliDir)] });
+await build({ ...common, entryPoints: commands.map((f) => join(cliDir, 'commands', f)), outdir: join(outdir, 'commands'), plugins: [metaUrl(join(cliDir, 'commands'))] });
 console.log(`bundle-cli: ${relative(root, outdir)}/kmodkit.cjs and ${commands.length} command bundles`);

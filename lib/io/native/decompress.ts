@@ -1,7 +1,9 @@
 /**
  * Native decoders for module files: gzip through the system's libdeflate
  * where it is installed (libdeflate.ts), else node:zlib; xz through the
- * system's liblzma, zstd through the system's libzstd (lib/io/native/libs.ts).
+ * system's liblzma (./libs.ts), zstd through the process's one zstd
+ * (./zstd.ts: node:zlib's where the runtime has it, else libzstd.so.1).
+ * Each decodes on libuv's thread pool.
  *
  * Same results as the pure decoders (lib/compress), by construction: the
  * native path takes only the plain case — a file the pure container checks
@@ -22,8 +24,10 @@ import { DEFAULT_MAX_OUTPUT } from '../../compress/limits.js';
 import { xzInfo, xzSummary } from '../../compress/xz-info.js';
 import { zstdFrames } from '../../compress/zstd-frames.js';
 import { crc32 } from '../../compress/crc32.js';
-import { callOnPool, nativeLibs, type Liblzma, type Libzstd } from './libs.js';
+import { concatBytes } from '../../bytes/reader.js';
+import { callOnPool, nativeLibs, plainBytes, type Liblzma } from './libs.js';
 import { acquire, libdeflate, release, LIBDEFLATE_SUCCESS } from './libdeflate.js';
+import { zstdCodec, type ZstdCodec } from './zstd.js';
 
 export type DecoderBackend = 'native' | 'pure';
 
@@ -37,8 +41,8 @@ export interface NativeDecompressOptions extends DecompressOptions {
   decoders?: DecoderBackend;
   /**
    * Where the xz, zstd and libdeflate gzip decoders write: a buffer of
-   * exactly `size` bytes (default: a new one). The pure fallback and
-   * node:zlib always allocate.
+   * exactly `size` bytes (default: a new one). A hint: the pure fallback,
+   * node:zlib's gzip and node:zlib's zstd always allocate.
    */
   into?: (size: number) => Uint8Array;
 }
@@ -119,7 +123,7 @@ async function gunzipPlain(data: Uint8Array, maxOutput: number, into: (size: num
   if (end + 8 !== data.length) return undefined;
   const crc = zlibCrc32 ? zlibCrc32(out) >>> 0 : crc32(out);
   if (crc !== le32(data, end) || out.length % 2 ** 32 !== le32(data, end + 4)) return undefined;
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return plainBytes(out);
 }
 
 const LZMA_CONCATENATED = 0x08;
@@ -138,21 +142,31 @@ async function unxzPlain(lzma: Liblzma, data: Uint8Array, maxOutput: number, int
   return { data: out, compression: 'xz', compressedSize: data.length, xz: xzSummary(info) };
 }
 
-async function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
-  const frames = zstdFrames(data);
+async function unzstdPlain(zstd: ZstdCodec, data: Uint8Array, maxOutput: number, into: ((size: number) => Uint8Array) | undefined): Promise<Uint8Array | undefined> {
+  const frames = zstdFrames(data).filter((f) => !f.skippable);
   let declared = 0;
   for (const f of frames) {
-    if (f.skippable) continue;
     if (f.contentSize === undefined) return undefined;
     declared += f.contentSize;
   }
   if (declared > maxOutput) return undefined;
-  const out = into(declared);
+  const frameBytes = (f: (typeof frames)[number]): Uint8Array => data.subarray(f.offset, f.offset + f.size);
+  // node:zlib returns buffers of its own: it is never handed `into` (a copy and twice the memory); like gzip
+  // and the pure decoder it ignores the hint. libzstd writes into one buffer, the caller's where given.
+  if (zstd.source === 'node:zlib' || (frames.length === 1 && !into)) {
+    const parts: Uint8Array[] = [];
+    for (const f of frames) {
+      const part = await zstd.decodeFrameOnPool(frameBytes(f), f.contentSize!);
+      if (!part) return undefined;
+      parts.push(part);
+    }
+    return parts.length === 1 ? parts[0] : concatBytes(parts);
+  }
+  const out = (into ?? allocate)(declared);
   let pos = 0;
   for (const f of frames) {
-    if (f.skippable || f.contentSize === 0) continue;
-    const n = await callOnPool(zstd.ZSTD_decompress, out.subarray(pos, pos + f.contentSize!), f.contentSize, data.subarray(f.offset, f.offset + f.size), f.size);
-    if (zstd.ZSTD_isError(n) || Number(n) !== f.contentSize) return undefined;
+    if (f.contentSize === 0) continue;
+    if (!(await zstd.decodeFrameOnPool(frameBytes(f), f.contentSize!, out.subarray(pos, pos + f.contentSize!)))) return undefined;
     pos += f.contentSize!;
   }
   return out;
@@ -166,19 +180,19 @@ function validMaxOutput(options: unknown): number | undefined {
   return typeof m === 'number' && Number.isSafeInteger(m) && m >= 0 ? m : undefined;
 }
 
-async function nativePlain(data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Promise<Decompressed | undefined> {
+async function nativePlain(data: Uint8Array, maxOutput: number, into: ((size: number) => Uint8Array) | undefined): Promise<Decompressed | undefined> {
   const compressedSize = data.length;
   switch (detectCompression(data)) {
     case 'gzip': {
-      const out = await gunzipPlain(data, maxOutput, into);
+      const out = await gunzipPlain(data, maxOutput, into ?? allocate);
       return out && { data: out, compression: 'gzip', compressedSize };
     }
     case 'xz': {
       const { lzma } = await nativeLibs();
-      return lzma ? unxzPlain(lzma, data, maxOutput, into) : undefined;
+      return lzma ? unxzPlain(lzma, data, maxOutput, into ?? allocate) : undefined;
     }
     case 'zstd': {
-      const { zstd } = await nativeLibs();
+      const zstd = await zstdCodec();
       const out = zstd ? await unzstdPlain(zstd, data, maxOutput, into) : undefined;
       return out && { data: out, compression: 'zstd', compressedSize };
     }
@@ -196,7 +210,7 @@ export async function decompressNative(data: Uint8Array, options?: NativeDecompr
   const maxOutput = validMaxOutput(options);
   if (backend === 'native' && data instanceof Uint8Array && maxOutput !== undefined) {
     try {
-      const r = await nativePlain(data, maxOutput, options?.into ?? allocate);
+      const r = await nativePlain(data, maxOutput, options?.into);
       if (r) return r;
     } catch (e) {
       if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;

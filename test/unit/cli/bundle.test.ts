@@ -8,7 +8,8 @@
  */
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +45,8 @@ const CASES: [string, string[], Record<string, string>?][] = [
   ['check --help', ['check', '--help']],
   ['check of every sample against the offline target, JSON', ['check', '-k', '6.1.0-56-amd64', '-c', join(TARGET, 'config.xz'), '-s', join(TARGET, 'Module.symvers.xz'), '--format', 'json', KO]],
   ['top --help and --version', ['--help']],
+  ['help of a command through the registry', ['help', 'sign']],
+  ['completion (the version read beside its bundle)', ['completion', 'bash']],
   ['--version', ['--version']],
   ['an unknown command', ['frobnicate']],
 ];
@@ -59,3 +62,33 @@ for (const [what, args, env] of CASES) {
     t.true(a.stdout.length + a.stderr.length > 0, 'the command printed something');
   });
 }
+
+/** bin/kmodkit.cjs (package.json "bin") in a package whose dist/ holds `parts` (links to the real folders). */
+function launcherIn(parts: Record<string, string>): string {
+  const pkg = mkdtempSync(join(tmpdir(), 'kmodkit-bin-'));
+  mkdirSync(join(pkg, 'bin'));
+  mkdirSync(join(pkg, 'dist'));
+  copyFileSync(join(ROOT, 'bin/kmodkit.cjs'), join(pkg, 'bin/kmodkit.cjs'));
+  for (const [name, target] of Object.entries(parts)) symlinkSync(target, join(pkg, 'dist', name));
+  return pkg;
+}
+
+test('bin/kmodkit.cjs runs the bundle where it was built, else the compiled CLI: the same output either way', (t) => {
+  const args = ['modinfo', join(KO, 'hello.ko'), join(KO, 'kmodkit_params.ko.zst')];
+  const want = run(TREE, args);
+  t.is(want.status, 0);
+  const withBundle = launcherIn({ cli: join(ROOT, 'dist/cli'), bundle: OUT });
+  const without = launcherIn({ cli: join(ROOT, 'dist/cli') });
+  try {
+    for (const pkg of [withBundle, without]) {
+      const r = run(join(pkg, 'bin/kmodkit.cjs'), args, { NODE_DEBUG: 'module' });
+      t.is(r.status, 0);
+      t.true(r.stdout.equals(want.stdout), `${pkg}: stdout differs`);
+      // which one ran: NODE_DEBUG=module names each CommonJS file loaded
+      t.is(/kmodkit\.cjs/.test(r.stderr.split('\n').filter((l) => l.includes('bundle')).join('\n')), pkg === withBundle, `${pkg === withBundle ? 'the bundle' : 'no bundle'} was loaded`);
+    }
+  } finally {
+    rmSync(withBundle, { recursive: true, force: true });
+    rmSync(without, { recursive: true, force: true });
+  }
+});
