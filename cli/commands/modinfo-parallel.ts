@@ -21,13 +21,23 @@ import { drain, drainParts } from '../format/byte-buffer.js';
 import type { ModinfoTextOptions } from '../format/modinfo-text.js';
 import type { Output } from '../format/output.js';
 import { decoderBackend } from '../../lib/io/native/decompress.js';
-import { doArg, modinfoContext, type Ctx } from './modinfo.js';
+import type { ByteBuffer } from '../format/byte-buffer.js';
+
+/**
+ * One lane: modinfo.ts's doArg in a context of its own (modinfoLane), its
+ * output gathered in `out`. Handed in, so that this file does not import
+ * modinfo.ts, which imports it.
+ */
+export interface Lane {
+  readonly out: ByteBuffer;
+  run(arg: string): Promise<boolean>;
+}
 
 /** What a worker is started with. */
 export interface WorkerSetup {
   opts: ModinfoTextOptions;
   json: boolean;
-  mdOptions: Ctx['mdOptions'];
+  mdOptions: { basedir?: string; release?: string };
   /** Modules in flight in the worker. */
   lanes: number;
 }
@@ -121,12 +131,12 @@ function chunksOf(args: readonly string[], units: (arg: string) => number): stri
   return out;
 }
 
-/** Runs a chunk's arguments one after another in `ctx`; its output as a ChunkDone (ctx.out is emptied). */
-export async function runChunk(ctx: Ctx, job: ChunkJob): Promise<ChunkDone> {
+/** Runs a chunk's arguments one after another in `lane`; its output as a ChunkDone (lane.out is emptied). */
+export async function runChunk(lane: Lane, job: ChunkJob): Promise<ChunkDone> {
   let failed = false;
-  for (const arg of job.args) if (!(await doArg(ctx, arg, false))) failed = true;
-  const done: ChunkDone = { id: job.id, bytes: ctx.out.buf.slice(0, ctx.out.pos), errors: ctx.out.errors, failed };
-  ctx.out.clear();
+  for (const arg of job.args) if (!(await lane.run(arg))) failed = true;
+  const done: ChunkDone = { id: job.id, bytes: lane.out.buf.slice(0, lane.out.pos), errors: lane.out.errors, failed };
+  lane.out.clear();
   return done;
 }
 
@@ -134,7 +144,7 @@ export async function runChunk(ctx: Ctx, job: ChunkJob): Promise<ChunkDone> {
  * doArg over `args` as `plan` says, output written to `out` in argument
  * order. Returns whether any argument failed.
  */
-export async function runParallel(ctx: Ctx, args: readonly string[], plan: Plan, out: Output): Promise<boolean> {
+export async function runParallel(first: Lane, newLane: () => Lane, setup: Omit<WorkerSetup, 'lanes'>, args: readonly string[], plan: Plan, out: Output): Promise<boolean> {
   const chunks = chunksOf(args, unitsOf(decoderBackend() === 'pure'));
   const done = new Map<number, ChunkDone>();
   let next = 0; // the next chunk to hand out
@@ -149,7 +159,6 @@ export async function runParallel(ctx: Ctx, args: readonly string[], plan: Plan,
       written++;
     }
   };
-  const setup: WorkerSetup = { opts: ctx.opts, json: ctx.json, mdOptions: ctx.mdOptions, lanes: plan.lanes };
   const threads: Worker[] = [];
   let settle!: (e?: Error) => void;
   const finished = new Promise<void>((resolve, reject) => {
@@ -164,7 +173,7 @@ export async function runParallel(ctx: Ctx, args: readonly string[], plan: Plan,
   };
   for (let i = 0; i < plan.workers; i++) {
     // (the small young generation cli/index.ts sets for modinfo holds here too: V8's flags are the process's)
-    const w = new Worker(WORKER, { workerData: setup, stdout: false, stderr: false });
+    const w = new Worker(WORKER, { workerData: { ...setup, lanes: plan.lanes } satisfies WorkerSetup, stdout: false, stderr: false });
     threads.push(w);
     w.on('message', (m: WorkerMessage) => {
       if ('ready' in m) {
@@ -185,7 +194,7 @@ export async function runParallel(ctx: Ctx, args: readonly string[], plan: Plan,
   }
   // Lanes on this thread take chunks too, writing what is done between them
   // (KMODKIT_MODINFO_MAIN=0: this thread only writes, for measurements and tests).
-  const lane = async (c: Ctx): Promise<void> => {
+  const lane = async (c: Lane): Promise<void> => {
     while (next < chunks.length && process.env.KMODKIT_MODINFO_MAIN !== '0') {
       const id = next++;
       onMain++;
@@ -196,13 +205,13 @@ export async function runParallel(ctx: Ctx, args: readonly string[], plan: Plan,
     }
   };
   try {
-    const contexts = [ctx, ...Array.from({ length: plan.lanes - 1 }, () => modinfoContext(ctx.opts, ctx.json, ctx.mdOptions))];
-    await Promise.all(contexts.map(lane));
+    const lanes = [first, ...Array.from({ length: plan.lanes - 1 }, newLane)];
+    await Promise.all(lanes.map(lane));
     if (written < chunks.length) await finished;
   } finally {
     await Promise.all(threads.map((w) => w.terminate()));
   }
-  drain(ctx.out, out);
+  drain(first.out, out);
   if (process.env.KMODKIT_MODINFO_DEBUG) {
     process.stderr.write(`modinfo: ${chunks.length} chunks, ${onMain} on the main thread (${plan.lanes} lane(s)), ${chunks.length - onMain} on ${plan.workers} worker(s)\n`);
   }

@@ -6,24 +6,24 @@
  * where they go) for the main thread to write in argument order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { modinfoContext, type Ctx } from './modinfo.js';
-import { runChunk, type ChunkJob, type WorkerSetup } from './modinfo-parallel.js';
+import { modinfoContext, modinfoLane } from './modinfo.js';
+import { runChunk, type ChunkJob, type Lane, type WorkerSetup } from './modinfo-parallel.js';
 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
 /** Contexts not running a chunk: a chunk waits for one (its buffers serve one module after another). */
-const idle: Ctx[] = Array.from({ length: Math.max(1, setup.lanes) }, () => modinfoContext(setup.opts, setup.json, setup.mdOptions));
+const idle: Lane[] = Array.from({ length: Math.max(1, setup.lanes) }, () => modinfoLane(modinfoContext(setup.opts, setup.json, setup.mdOptions)));
 const waiting: ChunkJob[] = [];
 
 function start(): void {
   while (idle.length > 0 && waiting.length > 0) {
-    const ctx = idle.pop()!;
+    const lane = idle.pop()!;
     const job = waiting.shift()!;
-    runChunk(ctx, job).then(
+    runChunk(lane, job).then(
       (done) => port.postMessage(done, [done.bytes.buffer as ArrayBuffer]),
       (e: unknown) => port.postMessage({ id: job.id, internal: (e as Error)?.stack ?? String(e) }),
     ).finally(() => {
-      idle.push(ctx);
+      idle.push(lane);
       start();
     });
   }

@@ -18,6 +18,7 @@ import { modinfoTextOptions, writeHeaderLine, writeModinfo, type ModinfoTextOpti
 import { kmodVersionOutput, resolveKmodCompat } from '../kmod-compat.js';
 import { ByteBuffer, drain } from '../format/byte-buffer.js';
 import { Output } from '../format/output.js';
+import type { Lane, WorkerSetup } from './modinfo-parallel.js';
 
 const PROG = 'modinfo';
 /** getopt spec; it is optSpec(MODINFO_HELP) (modinfo-help.ts, loaded only for --help; a unit test keeps the two equal). */
@@ -48,7 +49,7 @@ export interface Ctx {
   opts: ModinfoTextOptions;
   json: boolean;
   md?: ModulesDir;
-  mdOptions: { basedir?: string; release?: string };
+  mdOptions: WorkerSetup['mdOptions'];
   /** Buffers reused from one module to the next (modules are done with before the next opens). */
   scratch: ModuleScratch;
   /** The tables modinfoListing refills, and the last signature's decoding. */
@@ -58,6 +59,11 @@ export interface Ctx {
 /** A context for a run of modules on this thread. */
 export function modinfoContext(opts: ModinfoTextOptions, json: boolean, mdOptions: Ctx['mdOptions']): Ctx {
   return { out: new ByteBuffer(), opts, json, mdOptions, scratch: {}, modinfo: modinfoScratch() };
+}
+
+/** A lane of modinfo-parallel.ts: doArg (module paths, not names) in `ctx`. */
+export function modinfoLane(ctx: Ctx): Lane {
+  return { out: ctx.out, run: (arg) => doArg(ctx, arg, false) };
 }
 
 /** `kmodkit modinfo --help`, loaded only when asked for. */
@@ -118,7 +124,10 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   // Many files: several in flight and worker threads share the work (modinfo-parallel.ts decides when that pays).
   const parallel = byName || args_.length < MANY ? undefined : await import('./modinfo-parallel.js');
   const plan = parallel?.planFor(args_);
-  if (parallel && plan) failed = await parallel.runParallel(ctx, args_, plan, out);
+  if (parallel && plan) {
+    const setup = { opts: ctx.opts, json, mdOptions };
+    failed = await parallel.runParallel(modinfoLane(ctx), () => modinfoLane(modinfoContext(ctx.opts, json, mdOptions)), setup, args_, plan, out);
+  }
   else {
     for (const arg of args_) {
       if (!(await doArg(ctx, arg, byName, undefined))) failed = true;
