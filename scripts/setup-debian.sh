@@ -5,6 +5,7 @@
 #   openssl         throw-away signing keys in signature tests
 #   qemu-system-x86 busybox-static cpio   the real-kernel (QEMU) tier
 #   binutils linux-kbuild-6.1 liblzma5 libzstd1   prepare tests: strip/readelf, the kernel's sign-file, xz/zstd encoders
+#   libdeflate0     the native gzip decoder (lib/io/native/libdeflate.ts; node:zlib where it is missing)
 #   chromium        the browser tier (test/browser, driven by playwright-core)
 #   man-db groff-base bash zsh fish   man pages render without warnings, the shell completions work (test/unit/cli/manual.test.ts)
 #   gcc gcc-12 make the kmod testsuite tier: kmod's module-playground (Kbuild) and syscall traps
@@ -18,6 +19,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
   kmod xz-utils zstd gzip openssl ca-certificates \
   qemu-system-x86 busybox-static cpio \
-  binutils linux-kbuild-6.1 liblzma5 libzstd1 chromium gcc gcc-12 make \
+  binutils linux-kbuild-6.1 liblzma5 libzstd1 libdeflate0 chromium gcc gcc-12 make \
   man-db groff-base bash zsh fish >/dev/null
 echo "setup-debian: system packages installed"
