@@ -88,7 +88,7 @@ export interface KmodkitErrorDetails {
     /** The blocking findings (errors), first one in the message. */
     readonly findings: readonly Finding[];
     readonly allFindings: readonly Finding[];
-    readonly verdict: 'loads' | 'fails';
+    readonly verdict: 'loads' | 'fails' | 'incomplete';
   };
   ESYSCALL: RawSyscallDetail | KmodSyscallDetail;
   ECHANGED:

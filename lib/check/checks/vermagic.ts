@@ -19,7 +19,7 @@ export function checkVermagic(ctx: CheckContext): Finding[] {
     return [failed('vermagic.missing', msg, { errno: 'ENOEXEC', field: 'vermagic', hint: 'build the module with kbuild against the target headers' })];
   }
   const tv = targetVermagic(ctx.target);
-  if (!tv) return [skipped('vermagic.mismatch', `target vermagic unknown: ${ctx.target.missing.release ?? ''}${ctx.target.missing.config ? `; ${ctx.target.missing.config}` : ''}`.replace(/^: |: $/, ''), { field: 'vermagic', hint: 'pass --kernel-release and --config, or --modules-dir' })];
+  if (!tv) return [skipped('vermagic.mismatch', `target vermagic unknown: ${ctx.target.missing.release ?? ''}${ctx.target.missing.config ? `; ${ctx.target.missing.config}` : ''}`.replace(/^: |: $/, ''), { field: 'vermagic', hint: `pass ${ctx.input('kernelRelease')} and ${ctx.input('configPath')}, or ${ctx.input('modulesDir')}`, missing: ['vermagic'] })];
   const modHasVersions = section(ctx.mod.elf, '__versions') !== undefined;
   const kernelMv = targetModversions(ctx.target) ?? (tv.exact ?? tv.expected!.vermagic).split(' ').includes('modversions');
   const hasCrcs = modHasVersions && kernelMv;
@@ -47,7 +47,7 @@ export function checkThisModule(ctx: CheckContext): Promise<Finding[]> | Finding
   const sec = section(ctx.mod.elf, '.gnu.linkonce.this_module');
   if (!sec) return [failed('this-module.size', 'module has no .gnu.linkonce.this_module section ("No module found in object")', { errno: 'ENOEXEC', field: '.gnu.linkonce.this_module' })];
   const modules = ctx.target.modules;
-  if (!modules) return [skipped('this-module.size', `no reference module of the target: ${ctx.target.missing.modules ?? 'no modules tree'}`, { field: '.gnu.linkonce.this_module', hint: 'pass --modules-dir' })];
+  if (!modules) return [skipped('this-module.size', `no reference module of the target: ${ctx.target.missing.modules ?? 'no modules tree'}`, { field: '.gnu.linkonce.this_module', hint: `pass ${ctx.input('modulesDir')}` })];
   return modules.reference().then((ref) => {
     if (!ref || ref.thisModuleSize === undefined) return [skipped('this-module.size', `no readable module with a struct module in ${modules.dir}`, { field: '.gnu.linkonce.this_module' })];
     if (ref.thisModuleSize === sec.size) return [passed('this-module.size', `struct module is ${sec.size} bytes, as in ${ref.path}`, { field: '.gnu.linkonce.this_module' })];

@@ -1,9 +1,12 @@
 /**
- * Human-readable `kmodkit check` output, grouped per module. Colour (ANSI)
- * only when asked for, i.e. when stdout is a TTY.
+ * Human-readable check report, grouped per module. Colour (ANSI) only when
+ * asked for (the CLI: stdout is a TTY). Files that could not be checked are
+ * counted in the last line; their messages are diagnostics (the CLI prints
+ * them on stderr).
  */
-import type { Finding } from '../../lib/check/findings.js';
-import { resultPath, type CheckReport } from './check-report.js';
+import type { Finding } from '../findings.js';
+import type { CheckResult } from '../verdict.js';
+import { resultPath, type CheckReport } from './report.js';
 
 export interface TextOptions {
   color?: boolean;
@@ -13,7 +16,8 @@ export interface TextOptions {
 
 const C = { red: '31', yellow: '33', green: '32', cyan: '36', dim: '2', bold: '1' } as const;
 
-export function formatText(report: CheckReport, opts: TextOptions = {}): string {
+/** The report as text: the target, each module with its failed findings (all with verbose), the counts. */
+export function toText(report: CheckReport, opts: TextOptions = {}): string {
   const paint = (code: string, s: string) => (opts.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const lines: string[] = [];
   const t = report.target;
@@ -26,20 +30,20 @@ export function formatText(report: CheckReport, opts: TextOptions = {}): string 
     if (f.status === 'skipped') return paint(C.dim, 'skip ');
     return f.severity === 'error' ? paint(C.red, 'ERROR') : f.severity === 'warning' ? paint(C.yellow, 'warn ') : paint(C.cyan, 'info ');
   };
+  const verdictText = (r: CheckResult) =>
+    r.verdict === 'loads' ? paint(C.green, 'loads') : r.verdict === 'fails' ? paint(C.red, 'FAILS') : paint(C.yellow, `INCOMPLETE (not known: ${(r.missing ?? []).join(', ')})`);
   for (const r of report.results) {
-    const verdict = r.verdict === 'loads' ? paint(C.green, 'loads') : paint(C.red, 'FAILS');
-    lines.push(`${paint(C.bold, resultPath(r))} (${r.module.name}): ${verdict}`);
-    const shown = r.findings.filter((f) => opts.verbose || f.status === 'failed');
+    lines.push(`${paint(C.bold, resultPath(r))} (${r.module.name}): ${verdictText(r)}`);
+    const shown = r.findings.filter((f) => opts.verbose || f.status === 'failed' || (f.status === 'skipped' && f.missing?.length));
     for (const f of shown) {
       lines.push(`  ${mark(f)} ${f.id}: ${f.message}${f.errno && f.status === 'failed' && f.severity === 'error' ? ` [${f.errno}]` : ''}`);
-      if (f.hint && f.status === 'failed') lines.push(paint(C.dim, `        hint: ${f.hint}`));
+      if (f.hint && f.status !== 'passed' && (f.status === 'failed' || f.missing?.length)) lines.push(paint(C.dim, `        hint: ${f.hint}`));
     }
     const c = r.counts;
     lines.push(paint(C.dim, `  ${c.errors} error(s), ${c.warnings} warning(s), ${c.infos} note(s), ${c.passed} passed, ${c.skipped} skipped`));
     lines.push('');
   }
-  for (const e of report.inputErrors) lines.push(`${paint(C.red, 'cannot check')} ${e.path}: ${e.message}`);
-  const fails = report.results.filter((r) => r.verdict === 'fails').length;
-  lines.push(paint(C.bold, `${report.results.length} module(s) checked: ${report.results.length - fails} load, ${fails} would fail${report.inputErrors.length ? `, ${report.inputErrors.length} not checked` : ''}`));
+  const s = report.summary;
+  lines.push(paint(C.bold, `${s.modules} module(s) checked: ${s.loads} load, ${s.fails} would fail${s.incomplete ? `, ${s.incomplete} incomplete` : ''}${s.inputErrors ? `, ${s.inputErrors} not checked` : ''}`));
   return lines.join('\n') + '\n';
 }
