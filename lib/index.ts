@@ -14,7 +14,7 @@ export { decompressNative, decoderBackend, type DecoderBackend, type NativeDecom
 export { openModulesDir, modulesDirPath, lookupName, lookupAlias, type ModulesDir, type Resolved } from './io/modules-dir.js';
 export { loadTarget, type TargetOptions } from './io/target.js';
 export { checkModules, moduleFiles, type CheckModulesOptions } from './io/check-modules.js';
-export { verifyModuleSignature, type VerifyResult } from './check/signature-verify.js';
+export { verifyModuleSignature, type VerifyResult, type VerifyOptions } from './check/signature-verify.js';
 
 // Preparation on files: sign-file, strip, compression, install
 export { moduleSigner } from './prepare/sign-key.js';
@@ -30,13 +30,13 @@ export {
 export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
 export { planProbe, probeContext, resolveAliasNames, showConfig, type Plan, type PlanStep, type TargetPlan, type PlanOptions, type ProbeContext } from './modprobe/resolve.js';
 export { parseModprobeConf, parseKernelCmdline, emptyConfig, type ModprobeConfig } from './modprobe/config.js';
-export { resolve } from './modprobe/plan.js';
+export { resolve } from './io/modprobe-plan.js';
 export { readModprobeConfig } from './io/modprobe-config.js';
 export { buildParamsString, type ParamsInput } from './load/params-string.js';
 export { loadSyscalls, type ModuleSyscalls } from './load/syscalls.js';
 
 // Types the signatures above use (test/unit/types/public-types.test.ts keeps this complete).
-export type { AliasEntry, Mod as ProbeModule, ModuleInitState, PlanReason, ProbeIndexes, WildIndex } from './modprobe/resolve.js';
+export type { Mod as ProbeModule, ModuleInitState, PlanReason } from './modprobe/resolve.js';
 export type { AliasLine, BuiltinModinfo, DepEntry } from './modindex/index-files.js';
 export type { CloseResult, PlannedModule } from './load/module-set.js';
 export type { FileIdentity, ModuleScratch, RegularFile } from './io/open.js';
@@ -47,4 +47,6 @@ export type { KmodTool } from './load/errors.js';
 export type { LoadedEntry } from './load/context.js';
 export type { ParamsStringOptions } from './load/params-string.js';
 export type { ReadConfigOptions } from './io/modprobe-config.js';
-export type { ResolveOptions } from './modprobe/plan.js';
+export type { ResolveOptions } from './io/modprobe-plan.js';
+export type { ModuleInputRule, ReadModuleBytes } from './io/prepare-files.js';
+export type { ReadInputOptions } from './io/read-input.js';

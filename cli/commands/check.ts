@@ -9,6 +9,7 @@ import { appendFileSync } from 'node:fs';
 import type cliProgress from 'cli-progress';
 type SingleBar = InstanceType<typeof cliProgress.SingleBar>;
 import { KmodkitError } from '../../lib/errors.js';
+import { escapeControls } from '../../lib/excerpt.js';
 import { loadTarget, type TargetOptions } from '../../lib/io/target.js';
 import { checkModules } from '../../lib/io/check-modules.js';
 import { RULE_BY_ID } from '../../lib/check/findings.js';
@@ -21,7 +22,9 @@ import { toSarif } from '../../lib/check/report/sarif.js';
 import { toJUnit } from '../../lib/check/report/junit.js';
 import { toGitHub, toGitHubSummary } from '../../lib/check/report/github.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
+import { COLOR_ROW, HELP_ROW, helpText, optSpec, VERSION_ROW, type CommandHelp } from '../help.js';
+import { isColorChoice, useColor, type ColorChoice } from '../color.js';
+import { kmodkitVersionText } from '../version.js';
 import { Output } from '../format/output.js';
 
 const PROG = 'kmodkit check';
@@ -45,7 +48,7 @@ All modules named are treated as loaded together (they may use each other's expo
     { group: T, long: 'arch', short: 'a', arg: 'ARCH', describe: 'x86_64, i386, aarch64, arm, riscv64, ppc64le, s390x, mips64el, loongarch64 ...' },
     { group: T, long: 'sig-enforce', describe: 'The target enforces module signatures' },
     { group: T, long: 'no-sig-enforce', describe: 'The target does not enforce module signatures' },
-    { group: T, long: 'lockdown', arg: 'MODE', describe: 'none | integrity | confidentiality' },
+    { group: T, long: 'lockdown', arg: 'MODE', values: ['none', 'integrity', 'confidentiality'], describe: 'none | integrity | confidentiality' },
     { group: T, long: 'trusted-cert', arg: 'FILE', describe: 'Certificate the target trusts for module signatures (PEM/DER; repeatable; --cert is the old name)' },
     { group: T, long: 'cert', arg: 'FILE', describe: 'Same as --trusted-cert' },
     { group: T, long: 'kernel-image', arg: 'FILE', describe: "The target's kernel image, for its built-in keys (default: /boot/vmlinuz-REL of the running system or beside --modules-dir)" },
@@ -57,12 +60,14 @@ release, arch, config, symvers, modules, vermagic, sig-enforce,
 module-support, lockdown, decompression, loaded, certs;
 each unknown one fails every module (target.missing)` },
     { group: P, long: 'strict', describe: '--require release,arch,config,symvers' },
-    { group: P, long: 'fail-on', arg: 'LEVEL', describe: 'error (default) or warning: failed warnings fail too' },
+    { group: P, long: 'fail-on', arg: 'LEVEL', values: ['error', 'warning'], describe: 'error (default) or warning: failed warnings fail too' },
     { group: P, long: 'allow-incomplete', describe: 'Exit 0, not 3, when a module is incomplete (a check that decides loading was skipped: the target lacks its input)' },
-    { group: P, long: 'ignore', arg: 'ID', describe: 'A finding id that does not count (repeatable)' },
-    { group: O, long: 'format', short: 'f', arg: 'FMT', describe: 'text (default), json, sarif, junit, github' },
+    { group: P, long: 'ignore', arg: 'ID', values: [...RULE_BY_ID.keys()], describe: 'A finding id that does not count (repeatable)' },
+    { group: O, long: 'format', short: 'f', arg: 'FMT', values: FORMATS, describe: 'text (default), json, sarif, junit, github' },
     { group: O, long: 'verbose', short: 'v', describe: 'text: list passed and skipped checks too' },
+    { group: O, ...COLOR_ROW },
     { group: O, ...HELP_ROW },
+    { group: O, ...VERSION_ROW },
   ],
   exits: [
     [EXIT.loads, 'every module loads'],
@@ -81,7 +86,7 @@ export const checkUsage = helpText(PROG, CHECK_HELP);
  * check's start-up otherwise).
  */
 async function progressBar(): Promise<{ tick(done: number, total: number, label: string): void; end(): void }> {
-  if (process.stderr.isTTY !== true) return { tick() {}, end() {} };
+  if (process.stderr.isTTY !== true || process.env.TERM === 'dumb') return { tick() {}, end() {} };
   const { SingleBar, Presets } = (await import('cli-progress')).default;
   let bar: SingleBar | undefined;
   return {
@@ -116,6 +121,17 @@ const OPTION_NAMES: InputNames = {
   targetHelp: 'see kmodkit check --help',
 };
 
+/** The option that gives each target input: what the reasons in target.missing name in the CLI. */
+const TARGET_OPTION_NAMES: TargetOptions['inputNames'] = {
+  kernelRelease: '--kernel-release',
+  configPath: '--config',
+  symversPath: '--symvers',
+  modulesDir: '--modules-dir',
+  arch: '--arch',
+  sigEnforce: '--sig-enforce',
+  certs: '--cert',
+};
+
 export async function runCheck(args: readonly string[], version: string): Promise<number> {
   const out = new Output();
   const scanned = scanArgs(args, SPEC, PROG);
@@ -124,11 +140,12 @@ export async function runCheck(args: readonly string[], version: string): Promis
     out.error(`Try '${PROG} --help'.`);
     return 2;
   }
-  const topts: TargetOptions = {};
+  const topts: TargetOptions = { inputNames: TARGET_OPTION_NAMES };
   const certs: string[] = [];
   const params: string[] = [];
   let format: Format = 'text';
   let verbose = false;
+  let color: ColorChoice = 'auto';
   const require: TargetInput[] = [];
   const ignore: string[] = [];
   let failOn: CheckPolicy['failOn'] = 'error';
@@ -197,8 +214,19 @@ export async function runCheck(args: readonly string[], version: string): Promis
         ignore.push(v);
         break;
       case 'verbose': verbose = true; break;
+      case 'color':
+        if (!isColorChoice(v)) {
+          out.error(`${PROG}: --color takes auto, always or never, got '${v}'`);
+          return 2;
+        }
+        color = v;
+        break;
       case 'help':
         out.text(checkUsage);
+        out.flush();
+        return 0;
+      case 'version':
+        out.text(kmodkitVersionText());
         out.flush();
         return 0;
     }
@@ -232,12 +260,11 @@ export async function runCheck(args: readonly string[], version: string): Promis
   // A file that could not be checked is a diagnostic: stderr, in every format
   // (the formats also carry it: JSON and JUnit as an error, SARIF as a
   // notification, GitHub as an annotation).
-  for (const e of report.inputErrors) out.error(`${PROG}: cannot check ${e.path}: ${e.message}`);
+  for (const e of report.inputErrors) out.error(`${PROG}: cannot check ${escapeControls(e.path)}: ${escapeControls(e.message)}`);
 
   switch (format) {
     case 'text': {
-      const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-      out.text(toText(report, { color, verbose }));
+      out.text(toText(report, { color: useColor(color, process.stdout.isTTY === true), verbose }));
       break;
     }
     case 'json': out.text(toJson(report)); break;

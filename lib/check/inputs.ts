@@ -9,9 +9,9 @@
  * message never tells a library user to "pass --symvers". Pure.
  */
 
-/** Target inputs a policy can require (the keys of TargetKernel.missing). */
-export const TARGET_INPUTS = ['release', 'arch', 'config', 'symvers', 'modules', 'vermagic', 'sigEnforce', 'moduleSupport', 'lockdown', 'inKernelDecompression', 'loadedModules', 'certs'] as const;
-export type TargetInput = (typeof TARGET_INPUTS)[number];
+import { TARGET_INPUTS, type TargetInput } from '../finding.js';
+
+export { TARGET_INPUTS, type TargetInput } from '../finding.js';
 
 /** What a strict policy requires: the inputs without which "loads" is mostly a guess. */
 export const STRICT_INPUTS: readonly TargetInput[] = ['release', 'arch', 'config', 'symvers'];

@@ -5,7 +5,7 @@
  */
 import type { CertificateInput, SignatureRules, VerifyResult } from './signature-verify-base.js';
 import type { X509Certificate } from '../module/x509.js';
-import type { TrustedKeySet } from './trust.js';
+import type { TrustedKeySet } from './trusted-keys.js';
 import type { Compression } from '../compress/detect.js';
 import type { TargetArch } from './arch.js';
 import { kconfigEnabled, kconfigMentions, type Kconfig } from './kconfig.js';

@@ -100,6 +100,9 @@ class SymtabEntry implements ElfSymbol {
   }
 }
 
+/** Symbol table entries accepted: 40 times amdgpu's (26,032), so the work on a table stays proportional to a real module's. */
+export const MAX_SYMBOLS = 1 << 20;
+
 export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: readonly ElfSection[], symtab: ElfSection): SymbolTable {
   const S = ELF_STRUCTS[header.class].Sym;
   const symSize = S.sizeof;
@@ -118,6 +121,7 @@ export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: re
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const le = header.le;
   const count = data.length / symSize;
+  if (count > MAX_SYMBOLS) throw symtabError(`symbol table has ${count} entries, more than kmodkit's limit of ${MAX_SYMBOLS} (the largest real module, amdgpu, has about 26,000)`);
   const made: (ElfSymbol | undefined)[] = new Array(count);
   let all = false;
   const nameOffAt = (i: number) => view.getUint32(i * symSize + S.st_name.off, le);

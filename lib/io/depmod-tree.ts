@@ -13,6 +13,8 @@ import { emptyConfig, finishConfig, keepsExisting, parseDepmodConfig, type Depmo
 import { parseSymversForDepmod, parseSystemMapForDepmod } from '../depmod/kernel-symbols.js';
 import { modnameFromPath } from '../modindex/names.js';
 import type { KmodCompat } from '../kmod-compat.js';
+import { INPUT_LIMITS } from '../input-limits.js';
+import { readInput, readInputText } from './read-input.js';
 
 export const DEPMOD_CONFIG_DIRS = ['/etc/depmod.d', '/run/depmod.d', '/usr/local/lib/depmod.d', '/lib/depmod.d'];
 /** Suffixes kmod 30 as built by Debian (+ZSTD +XZ -ZLIB) treats as modules. */
@@ -74,7 +76,7 @@ export function loadDepmodConfig(paths: readonly string[] | undefined, kver: str
   const cfg = emptyConfig();
   for (const f of configFiles(paths ?? DEPMOD_CONFIG_DIRS, messages)) {
     let text: string;
-    try { text = readFileSync(f, 'latin1'); } catch (e) { messages.push(`depmod: ERROR: file parse ${f}: ${(e as Error).message}`); continue; }
+    try { text = readInputText(f, INPUT_LIMITS.modprobeConf); } catch (e) { messages.push(`depmod: ERROR: file parse ${f}: ${(e as Error).message}`); continue; }
     for (const m of parseDepmodConfig(cfg, text, f, kver)) messages.push(m);
   }
   finishConfig(cfg);
@@ -159,8 +161,14 @@ export async function collectDepmodFacts(dirname: string, paths: Iterable<string
   return out;
 }
 
+/** An index input of the tree (modules.order, modules.builtin[.modinfo]), size-capped: 'ETOOBIG' is thrown, absence is undefined. */
 function readOptional(dirname: string, name: string): Buffer | undefined {
-  try { return readFileSync(join(dirname, name)); } catch { return undefined; }
+  let b: Uint8Array;
+  try { b = readInput(join(dirname, name), INPUT_LIMITS.modulesText); } catch (e) {
+    if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;
+    return undefined;
+  }
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Write each file as NAME.PID.USEC.SEC in dirname, then rename over NAME (kmod's atomic write). */

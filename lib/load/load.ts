@@ -32,7 +32,7 @@ import { assertUnchanged, openModuleForLoad, type ModuleForLoad } from '../io/op
 import { identityMismatch, kernelCompression, kernelModuleIdentity, type ModuleIdentity } from '../io/sysfs.js';
 import { buildId as moduleBuildId } from '../module/layout.js';
 import { modinfoValue } from '../module/modinfo.js';
-import { resolveModuleFile } from '../modprobe/module-file.js';
+import { resolveModuleFile } from '../io/module-file.js';
 import { moduleInfo, type KernelModule } from '../module/module.js';
 import { decodeParams, type KernelParam } from '../module/params.js';
 import { kernelName, type LoadContext } from './context.js';

@@ -29,7 +29,7 @@ import { readModuleForLoad } from '../io/open.js';
 import { directoryNames, isDirectoryPath } from '../io/paths.js';
 import { bootId, identityMismatch, kernelModuleIdentity, type ModuleIdentity } from '../io/sysfs.js';
 import { emptyConfig, type ModprobeConfig } from '../modprobe/config.js';
-import { isModulePath } from '../modprobe/module-file.js';
+import { isModulePath } from '../io/module-file.js';
 import { planProbe, probeContext } from '../modprobe/resolve.js';
 import { MODULE_FILE_RE, modnameFromPath, modnameNormalize } from '../modindex/names.js';
 import { modinfoDepends } from '../module/modinfo.js';

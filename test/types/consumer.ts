@@ -141,3 +141,17 @@ void readModule;
     await unloaded;
   });
 }
+// ---- kmodkit/core builds a target from texts; reasons name the caller's inputs
+const built: core.TargetKernel = core.targetFromFiles({
+  kernelRelease: '6.1.0-56-amd64',
+  config: core.parseKconfig('CONFIG_X86_64=y\n') === undefined ? '' : 'CONFIG_X86_64=y\n',
+  symvers: { name: 'Module.symvers', text: '' },
+  certs: [{ name: 'signing_key.x509', data: new Uint8Array(0) }],
+  inputNames: { config: '--config', arch: null },
+});
+const why: string | undefined = built.missing['symvers'];
+void why;
+// @ts-expect-error  a .config is text (or { name, text }), not a path to read
+core.targetFromFiles({ config: new Uint8Array(0) });
+// @ts-expect-error  inputNames keys are targetFromFiles' own property names
+core.targetFromFiles({ inputNames: { configPath: '--config' } });

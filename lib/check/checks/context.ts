@@ -14,6 +14,7 @@ import type { Finding } from '../findings.js';
 import type { ParamsInput } from '../kparams.js';
 import { inputName, type CallerInput, type InputNames } from '../inputs.js';
 import { modnameFromPath } from '../../modindex/names.js';
+import { once, type Once } from '../../once.js';
 
 export interface CheckOptions {
   /** Parameters to pass at load time (the same type as LoadOptions.params): 'a=1 flag', ['a=1', 'flag'] or { a: 1, flag: null }. */
@@ -93,7 +94,7 @@ export function createContext(mod: KernelModule, target: TargetKernel, opts: Che
     name = undefined;
   }
   name ??= (modinfo && modinfoValue(modinfo, 'name')) || nameFromPath(opts.path) || 'unknown';
-  let companions: ModuleFactsIndex | undefined = opts.companionIndex;
+  const memo: { companions?: Once<ModuleFactsIndex> } = opts.companionIndex ? { companions: { value: opts.companionIndex } } : {};
   return {
     mod,
     target,
@@ -101,9 +102,6 @@ export function createContext(mod: KernelModule, target: TargetKernel, opts: Che
     modinfo,
     name,
     input: (input) => inputName(opts.inputNames, input),
-    companions() {
-      companions ??= indexModuleFacts((opts.companions ?? []).filter((c) => c !== mod).map((c) => moduleFacts(c, { imports: false })));
-      return companions;
-    },
+    companions: () => once(memo, 'companions', () => indexModuleFacts((opts.companions ?? []).filter((c) => c !== mod).map((c) => moduleFacts(c, { imports: false })))),
   };
 }

@@ -4,10 +4,11 @@
  * $GITHUB_STEP_SUMMARY). Pure.
  */
 import { resultPath, type CheckReport } from './report.js';
+import { escapeControls } from '../../excerpt.js';
 
-/** Escape workflow-command data (%, CR, LF) and property values (also : and ,). */
+/** Escape workflow-command data (%, CR, LF; other control characters as text) and property values (also : and ,). */
 function escData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return escapeControls(s, true).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 function escProp(s: string): string {
   return escData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
@@ -33,7 +34,7 @@ export function toGitHub(report: CheckReport): string {
 }
 
 function mdCell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return escapeControls(s, true).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 const VERDICT = { loads: '✅ loads', fails: '❌ fails', incomplete: '⚠️ incomplete' } as const;
@@ -50,7 +51,7 @@ export function toGitHubSummary(report: CheckReport): string {
       : `✅ all ${s.modules} module(s) load`;
   out.push(`## kmodkit check: ${head}`);
   out.push('');
-  out.push(`Target: \`${t.release ?? 'unknown release'}\` (${t.arch ?? 'unknown arch'}, ${t.origin})`);
+  out.push(`Target: \`${mdCell(t.release ?? "unknown release")}\` (${mdCell(t.arch ?? "unknown arch")}, ${t.origin})`);
   out.push('');
   out.push('| Module | Verdict | Errors | Warnings | Skipped |');
   out.push('|---|---|---|---|---|');
@@ -67,7 +68,7 @@ export function toGitHubSummary(report: CheckReport): string {
   if (report.inputErrors.length) {
     out.push('');
     out.push('### Not checked');
-    for (const e of report.inputErrors) out.push(`- \`${e.path}\`: ${e.message}`);
+    for (const e of report.inputErrors) out.push(`- \`${mdCell(e.path)}\`: ${mdCell(e.message)}`);
   }
   return out.join('\n') + '\n';
 }

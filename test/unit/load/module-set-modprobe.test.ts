@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { isKmodkitError } from '../../../lib/errors.js';
 import { loadModule } from '../../../lib/load/loader.js';
 import { ModuleSet } from '../../../lib/load/module-set.js';
-import { resolveModuleFile } from '../../../lib/modprobe/module-file.js';
+import { resolveModuleFile } from '../../../lib/io/module-file.js';
 import { createFakeKernel, type FakeKernel } from '../../../lib/testing.js';
 
 const KO = new URL('../../../../samples/ko/', import.meta.url).pathname.replace(/\/$/, '');
