@@ -105,7 +105,7 @@ async function progressBar(): Promise<{ tick(done: number, total: number, label:
 }
 
 /** How messages name what the user can give: the options. */
-const OPTION_NAMES: InputNames = {
+export const OPTION_NAMES: InputNames = {
   kernelRelease: '--kernel-release',
   configPath: '--config',
   symversPath: '--symvers',
