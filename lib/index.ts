@@ -13,6 +13,7 @@ export { openModule, readModuleFile, type OpenedModule } from './io/open.js';
 export { decompressNative, decoderBackend, type DecoderBackend, type NativeDecompressOptions } from './io/native/decompress.js';
 export { openModulesDir, modulesDirPath, lookupName, lookupAlias, type ModulesDir, type Resolved } from './io/modules-dir.js';
 export { loadTarget, type TargetOptions } from './io/target.js';
+export { checkModules, moduleFiles, type CheckModulesOptions } from './io/check-modules.js';
 export { verifyModuleSignature, type VerifyResult, type VerifyOptions } from './check/signature-verify.js';
 
 // Preparation on files: sign-file, strip, compression, install
