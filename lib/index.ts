@@ -27,6 +27,9 @@ export {
   type LoadOptions, type LoadedModule, type UnloadOptions, type ModuleStatus, type LoadContext, type ModuleIdentity,
 } from './load/loader.js';
 export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
+export { systemStatus, type SystemStatus, type SystemStatusOptions, type AbsentModule } from './io/status.js';
+export type { ModuleStatusReport, KernelStatus, TaintFlag, ParameterStatus, FileJudgement, Drift, IndexFreshness } from './check/status.js';
+export type { TrustPrediction } from './check/trust.js';
 export { planProbe, probeContext, resolveAliasNames, showConfig, type Plan, type PlanStep, type TargetPlan, type PlanOptions, type ProbeContext } from './modprobe/resolve.js';
 export { parseModprobeConf, parseKernelCmdline, emptyConfig, type ModprobeConfig } from './modprobe/config.js';
 export { resolve } from './io/modprobe-plan.js';
