@@ -40,7 +40,7 @@ export { loadSyscalls, type ModuleSyscalls } from './load/syscalls.js';
 // Types the signatures above use (test/unit/types/public-types.test.ts keeps this complete).
 export type { Mod as ProbeModule, ModuleInitState, PlanReason } from './modprobe/resolve.js';
 export type { AliasLine, BuiltinModinfo, DepEntry } from './modindex/index-files.js';
-export type { CloseResult, PlannedModule } from './load/module-set.js';
+export type { CloseResult, PlannedModule, ModuleSetStatus, SetModuleStatus } from './load/module-set.js';
 export type { FileIdentity, ModuleScratch, RegularFile } from './io/open.js';
 export type { ForceOption } from './load/load.js';
 export type { IndexBin } from './modindex/index-bin-read.js';

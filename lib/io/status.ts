@@ -47,6 +47,10 @@ export interface SystemStatusOptions {
   ownershipRecord?: string;
   /** Decide each file's signature trust (reads /proc/keys and /boot/vmlinuz-REL); default true. */
   trust?: boolean;
+  /** The modules directory (default <root>/lib/modules/<running release>). */
+  modulesDir?: string;
+  /** The file to compare a module with, by kernel name, in place of the one modules.dep names (ModuleSet: the file it loaded). */
+  files?: Readonly<Record<string, string>>;
 }
 
 /** A module asked for by name that is not loaded. */
@@ -116,8 +120,8 @@ function indexFreshness(dir: string): IndexFreshness {
 }
 
 /** The file modules.dep names for `name`, read and described. */
-async function fileFacts(md: ModulesDir | undefined, name: string): Promise<{ facts: FileFacts; bytes?: Uint8Array; sig?: ReturnType<typeof moduleSignature> }> {
-  const r = md ? lookupName(md, name) : null;
+async function fileFacts(md: ModulesDir | undefined, name: string, given: string | undefined): Promise<{ facts: FileFacts; bytes?: Uint8Array; sig?: ReturnType<typeof moduleSignature> }> {
+  const r = given !== undefined ? { kind: 'file' as const, path: given } : md ? lookupName(md, name) : null;
   if (!r || r.kind !== 'file') return { facts: { state: 'not-indexed' } };
   const path = r.path;
   try {
@@ -160,7 +164,7 @@ export async function systemStatus(options: SystemStatusOptions = {}): Promise<S
   const root = options.root ?? '';
   const missing: string[] = [];
   const release = runningRelease(root);
-  const { dir } = modulesDirPath({ basedir: root, release });
+  const dir = options.modulesDir ?? modulesDirPath({ basedir: root, release }).dir;
 
   let md: ModulesDir | undefined;
   try {
@@ -228,7 +232,7 @@ export async function systemStatus(options: SystemStatusOptions = {}): Promise<S
       taint: s.taint ?? p.taint, parameters: s.parameters,
       ...(srcversion ? { srcversion } : {}), ...(id ? { buildId: id } : {}), ...(p.address !== undefined ? { address: p.address } : {}),
     };
-    const f = await fileFacts(md, p.name);
+    const f = await fileFacts(md, p.name, options.files?.[p.name]);
     let trust: TrustPrediction | null = null;
     try {
       trust = await trustOf(f.bytes, f.sig);
