@@ -24,7 +24,11 @@ function moduleBlock(m: ModuleStatusReport): string {
   const params = m.parameters.filter((p) => p.live !== undefined || p.configured !== undefined);
   for (const p of params) {
     const live = p.live ?? '(not readable)';
-    out += row(p === params[0] ? 'parameters' : '', `${p.name}=${live}${p.configured !== undefined ? ` (modprobe.d: ${p.configured}${p.differs ? ', differs' : ''})` : ''}`);
+    const notes = [
+      ...(p.configured !== undefined ? [`modprobe.d: ${p.configured}${p.differs ? ', differs' : ''}`] : []),
+      ...(p.default !== undefined && p.default !== p.live ? [`default ${p.default}`] : []),
+    ];
+    out += row(p === params[0] ? 'parameters' : '', `${p.name}=${live}${notes.length ? ` (${notes.join('; ')})` : ''}`);
   }
   if (m.trust) out += row('signature', `${m.trust.decision}: ${m.trust.reason}`);
   if (m.blacklisted) out += row('blacklisted', 'yes (modprobe.d)');

@@ -79,8 +79,8 @@ export type FileFacts =
       readonly buildId?: string;
       /** The release in the file's vermagic. */
       readonly release?: string;
-      /** Parameter names the file declares (its __param table), for the configured options. */
-      readonly parameters?: readonly string[];
+      /** The file's own parameter defaults, as sysfs would print them (lib/module/param-defaults.ts). */
+      readonly defaults?: Readonly<Record<string, string>>;
     };
 
 export type Drift = 'same' | 'replaced' | 'gone' | 'other-kernel' | 'not-indexed' | 'unreadable' | 'unknown';
@@ -123,8 +123,10 @@ export interface ParameterStatus {
   readonly name: string;
   /** /sys/module/NAME/parameters/NAME; absent when not readable. */
   readonly live?: string;
-  /** The value modprobe.d's options (and the kernel command line) set for it. */
+  /** The value modprobe.d's options set for it. */
   readonly configured?: string;
+  /** The module's own default (the file's initial value), when kmodkit can tell it. */
+  readonly default?: string;
   /** The live value differs from the configured one. */
   readonly differs: boolean;
 }
@@ -145,12 +147,13 @@ function sameValue(live: string, configured: string): boolean {
 }
 
 /** The live parameters beside the configured ones (every name either side has, sorted). */
-export function parameterStatus(live: Readonly<Record<string, string>>, configured: ReadonlyMap<string, string>): ParameterStatus[] {
+export function parameterStatus(live: Readonly<Record<string, string>>, configured: ReadonlyMap<string, string>, defaults: Readonly<Record<string, string>> = {}): ParameterStatus[] {
   const names = [...new Set([...Object.keys(live), ...configured.keys()])].sort();
   return names.map((name) => {
     const l = live[name];
     const c = configured.get(name);
-    return { name, ...(l !== undefined ? { live: l } : {}), ...(c !== undefined ? { configured: c } : {}), differs: l !== undefined && c !== undefined && !sameValue(l, c) };
+    const d = Object.hasOwn(defaults, name) ? defaults[name] : undefined;
+    return { name, ...(l !== undefined ? { live: l } : {}), ...(c !== undefined ? { configured: c } : {}), ...(d !== undefined ? { default: d } : {}), differs: l !== undefined && c !== undefined && !sameValue(l, c) };
   });
 }
 
@@ -186,7 +189,7 @@ export function moduleStatusReport(loaded: LoadedFacts, file: FileFacts, ctx: { 
     usedBy: loaded.usedBy,
     holders: loaded.holders ?? null,
     taint: { letters: loaded.taint, flags: decodeTaintLetters(loaded.taint) },
-    parameters: parameterStatus(loaded.parameters, parseOptions(ctx.options)),
+    parameters: parameterStatus(loaded.parameters, parseOptions(ctx.options), file.state === 'present' ? file.defaults : undefined),
     srcversion: loaded.srcversion ?? null,
     buildId: loaded.buildId ?? null,
     file: judgeFile(loaded, file, ctx.release),

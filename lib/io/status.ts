@@ -15,7 +15,7 @@ import { KmodkitError } from '../errors.js';
 import { moduleInfo, moduleSignature } from '../module/module.js';
 import { modinfoValue } from '../module/modinfo.js';
 import { buildId } from '../module/layout.js';
-import { moduleParams } from '../module/params.js';
+import { paramDefaults } from '../module/param-defaults.js';
 import { modnameNormalize } from '../modindex/names.js';
 import type { ModprobeConfig } from '../modprobe/config.js';
 import { parseVermagic } from '../check/vermagic.js';
@@ -130,11 +130,11 @@ async function fileFacts(md: ModulesDir | undefined, name: string, given: string
     const srcversion = modinfoValue(info, 'srcversion');
     const vermagic = modinfoValue(info, 'vermagic');
     const id = buildId(mod.elf);
-    let parameters: string[] | undefined;
+    let defaults: Record<string, string> | undefined;
     try {
-      parameters = moduleParams(mod).map((p) => p.name);
+      defaults = Object.fromEntries(paramDefaults(mod));
     } catch {
-      parameters = undefined;
+      defaults = undefined; // a __param table kmodkit cannot decode: no defaults told
     }
     let sig: ReturnType<typeof moduleSignature> | undefined;
     try {
@@ -148,7 +148,7 @@ async function fileFacts(md: ModulesDir | undefined, name: string, given: string
         ...(srcversion ? { srcversion } : {}),
         ...(id ? { buildId: id } : {}),
         ...(vermagic ? { release: parseVermagic(vermagic).release } : {}),
-        ...(parameters ? { parameters } : {}),
+        ...(defaults ? { defaults } : {}),
       },
       bytes: readAll(mod.source),
       sig,

@@ -27,7 +27,7 @@ test('text: the kernel first, then each module with its drift, parameters beside
   t.true(lines.includes('  sig_enforce   no'));
   t.true(lines.includes('kmodkit_params: live, 16384 bytes, refcount 0, taint OE'));
   t.true(lines.includes(`  file          same ${dir}/extra/kmodkit_params.ko`));
-  t.true(lines.includes('                strval=recorded (modprobe.d: other, differs)'));
+  t.true(lines.includes('                strval=recorded (modprobe.d: other, differs; default fixed)'));
   t.true(lines.includes(`  file          replaced ${dir}/extra/kmodkit_consumer.ko`));
   t.true(lines.some((l) => /^ {16}file replaced since load: build-id [0-9a-f]{40}, loaded 29c413daa2f248a464af8af85ea22745d169893c$/.test(l)));
   t.true(lines.includes(`  file          gone ${dir}/extra/kmodkit_exporter.ko`));

@@ -94,10 +94,15 @@ test('modprobe.d: configured options beside the live values; blacklisted; built-
   const { root } = system();
   const s = await systemStatus({ root, names: ['kmodkit_params', 'kmodkit_consumer', 'mem', 'nosuch'], trust: false });
   const p = s.modules.find((m) => m.name === 'kmodkit_params')!;
-  t.deepEqual(p.parameters.find((x) => x.name === 'strval'), { name: 'strval', live: 'recorded', configured: 'configured', differs: true });
-  t.deepEqual(p.parameters.find((x) => x.name === 'intval'), { name: 'intval', live: '-42', configured: '-42', differs: false });
-  t.deepEqual(p.parameters.find((x) => x.name === 'boolval'), { name: 'boolval', live: 'Y', configured: '1', differs: false }, 'Y is what the kernel prints for 1');
-  t.deepEqual(p.parameters.find((x) => x.name === 'hexval'), { name: 'hexval', live: '0xdeadbeef', differs: false });
+  t.deepEqual(p.parameters.find((x) => x.name === 'strval'), { name: 'strval', live: 'recorded', configured: 'configured', default: 'fixed', differs: true }, 'loaded with strval=recorded; the source says "fixed"');
+  t.deepEqual(p.parameters.find((x) => x.name === 'intval'), { name: 'intval', live: '-42', configured: '-42', default: '-42', differs: false });
+  t.deepEqual(p.parameters.find((x) => x.name === 'boolval'), { name: 'boolval', live: 'Y', configured: '1', default: 'Y', differs: false }, 'Y is what the kernel prints for 1');
+  t.deepEqual(p.parameters.find((x) => x.name === 'hexval'), { name: 'hexval', live: '0xdeadbeef', default: '0xdeadbeef', differs: false });
+  // every default kmodkit reads from the file is the value the recorded kernel printed, except the one given at load
+  const told = p.parameters.filter((x) => x.default !== undefined && x.live !== undefined);
+  t.deepEqual(told.filter((x) => x.default !== x.live).map((x) => x.name), ['strval']);
+  t.true(told.length >= 13, `${told.length} defaults compared with the kernel's values`);
+  t.is(p.parameters.find((x) => x.name === 'intarr')?.default, undefined, 'arrays: no default told');
   t.false(p.blacklisted);
   t.true(s.modules.find((m) => m.name === 'kmodkit_consumer')!.blacklisted);
   t.deepEqual(s.absent, [{ name: 'mem', builtin: true, blacklisted: false }, { name: 'nosuch', builtin: false, blacklisted: false }]);
