@@ -32,7 +32,8 @@ import { readOwnershipRecord } from './ownership-record.js';
 import {
   hasProcModules, kernelLockdown, kernelTainted, moduleBuildId, moduleSrcversion, parseProcModules, readSysModule, runningRelease, sigEnforce, sysModuleCompression,
 } from './sysfs.js';
-import { loadTrustedKeys } from './trusted-keys.js';
+import { loadTarget } from './target.js';
+import type { TargetKernel } from '../check/target.js';
 import { readInputText } from './read-input.js';
 import { INPUT_LIMITS } from '../input-limits.js';
 
@@ -205,10 +206,19 @@ export async function systemStatus(options: SystemStatusOptions = {}): Promise<S
   const lockdown = kernelLockdown(root)?.state;
   const wanted = options.names ? new Set(options.names.map(modnameNormalize)) : undefined;
 
+  // The running kernel as `check` sees it (lib/io/target.ts): the same keys, .config, rules and
+  // enforcement go into lib/check/trust.ts, so status and check agree by construction.
+  let target: Promise<TargetKernel | undefined> | undefined;
   let keys: Promise<TrustedKeySet> | undefined;
   const trustOf = async (bytes: Uint8Array | undefined, sig: ReturnType<typeof moduleSignature> | undefined): Promise<TrustPrediction | null> => {
     if (options.trust === false || !bytes) return null;
-    keys ??= loadTrustedKeys({ running: true, root, release, modulesDir: dir }).catch((e: unknown) => {
+    target ??= loadTarget({ running: true, root, modulesDir: dir }).catch((e: unknown) => {
+      missing.push(`the running kernel as check reads it: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    });
+    const t = await target;
+    if (!t) return null;
+    keys ??= (t.trustedKeys ? t.trustedKeys() : Promise.resolve({ keys: [], sources: [], missing: [] } as TrustedKeySet)).catch((e: unknown) => {
       missing.push(`trusted keys: ${e instanceof Error ? e.message : String(e)}`);
       return { keys: [], sources: [], missing: [] };
     }).then((set) => {
@@ -216,8 +226,12 @@ export async function systemStatus(options: SystemStatusOptions = {}): Promise<S
       return set;
     });
     const set = await keys;
-    const verify = sig ? verifyModuleSignature(bytes, trustedCerts(set), { rules: signatureRules(release, undefined) }) : null;
-    return predictTrust(sig ?? null, verify, set, { ...(enforce !== undefined ? { sigEnforce: enforce } : {}), ...(lockdown !== undefined ? { lockdown } : {}) });
+    const verify = sig ? (t.verifySignature ?? verifyModuleSignature)(bytes, trustedCerts(set), { rules: signatureRules(t.release, t.config) }) : null;
+    return predictTrust(sig ?? null, verify, set, {
+      ...(t.sigEnforce !== undefined ? { sigEnforce: t.sigEnforce } : {}),
+      ...(t.lockdown !== undefined ? { lockdown: t.lockdown } : {}),
+      ...(t.moduleSig !== undefined ? { moduleSig: t.moduleSig } : {}),
+    });
   };
 
   const modules: ModuleStatusReport[] = [];

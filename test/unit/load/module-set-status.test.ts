@@ -29,7 +29,7 @@ test('status(): loaded modules with their kernel instance and file; drift after 
   ]);
   t.is(s.modules[0]!.path, join(dir, 'kmodkit_exporter.ko'));
   t.deepEqual(s.modules[0]!.report?.holders, ['kmodkit_consumer']);
-  t.deepEqual(s.modules[2]!.report?.parameters.find((p) => p.name === 'intval'), { name: 'intval', live: '7', differs: false });
+  t.deepEqual(s.modules[2]!.report?.parameters.find((p) => p.name === 'intval'), { name: 'intval', live: '7', default: '-42', differs: false });
   t.is(s.modules[0]!.report?.trust, null, 'no trust judged by default');
   t.is(s.kernel.release, kernel.release);
 
