@@ -148,3 +148,32 @@ test('written 6.12 tree: in-kernel decompression; an empty root is all unknown, 
   t.is(e.kernel.index.state, 'missing');
   t.true(e.missing.length >= 2);
 });
+
+test('status and check agree: a module signed by a key the kernel does not hold, under sig_enforce=Y: unknown without keys, EKEYREJECTED with /proc/keys', async (t) => {
+  const { root, dir } = system();
+  writeFileSync(join(root, 'sys/module/module/parameters/sig_enforce'), 'Y\n');
+  copyFileSync(join(KO, 'signed/kmodkit_params.ko'), join(dir, 'extra/kmodkit_params.ko'));
+  const { loadTarget } = await import('../../../lib/io/target.js');
+  const { checkModule } = await import('../../../lib/check/run.js');
+  const { readModuleFile } = await import('../../../lib/io/open.js');
+  const checkIt = async () => {
+    const r = await checkModule(await readModuleFile(join(dir, 'extra/kmodkit_params.ko')), await loadTarget({ running: true, root, modulesDir: dir }));
+    return r.findings.find((f) => f.id === 'signature.untrusted')!;
+  };
+  // no /proc/keys, no kernel image: neither judges the key
+  let s = await systemStatus({ root, names: ['kmodkit_params'] });
+  t.is(s.modules[0]!.trust!.decision, 'unknown');
+  t.is((await checkIt()).status, 'skipped');
+  // /proc/keys lists the kernel's keys, not the sample key: both refuse it
+  writeFileSync(join(root, 'proc/keys'), [
+    '0b4f1c2a I------     1 perm 1f0b0000     0     0 keyring   .builtin_trusted_keys: 1',
+    '1f0f9a3e I------     1 perm 1f030000     0     0 asymmetri Debian Secure Boot CA: 6ccece7e4c6c0d1f6149f3dd27dfcc5cbb419ea1: X509.rsa 4c6c0d1f []',
+    '',
+  ].join('\n'));
+  s = await systemStatus({ root, names: ['kmodkit_params'] });
+  t.is(s.modules[0]!.trust!.decision, 'refused');
+  t.is(s.modules[0]!.trust!.errno, 'EKEYREJECTED');
+  const f = await checkIt();
+  t.is(f.status, 'failed');
+  t.is(f.errno, 'EKEYREJECTED');
+});
