@@ -42,6 +42,7 @@ the run to those modules.`,
     KMOD_VERSION_ROW,
     HELP_ROW,
     KMOD_COMPAT_ROW,
+    { long: 'no-cache', describe: 'Neither read nor write modules.kmodkit.cache, the module-facts\ncache that lets a later run read only the modules that changed', kmodkit: true },
     { group: OLD, long: 'unresolved-error', short: 'u', describe: 'Ignored, with a warning' },
     { group: OLD, long: 'quiet', short: 'q', describe: 'Ignored, with a warning' },
     { group: OLD, long: 'root', short: 'r', describe: 'Ignored, with a warning' },
@@ -59,7 +60,7 @@ const SPEC_30: OptSpec = { long: SPEC.long, short: { ...SPEC.short, m: 'map' } }
 
 export interface DepmodCliIo {
   out(data: string | Uint8Array): void;
-  err(s: string): void;
+  err(s: string | Uint8Array): void;
 }
 const stdio: DepmodCliIo = { out: (d) => { process.stdout.write(d); }, err: (s) => { process.stderr.write(s); } };
 
@@ -77,7 +78,7 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
     io.err(`${r.error}\n`);
     return 1;
   }
-  let moduledir = '/lib/modules', outRoot: string | undefined;
+  let moduledir = '/lib/modules', outRoot: string | undefined, cache = true;
   let all = false, quick = false, root: string | undefined, show = false, printUnknown = false, warn = false, verbose = false;
   let symvers: string | undefined, systemMap: string | undefined, prefix = '';
   const configPaths: string[] = [];
@@ -89,6 +90,7 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
       case 'moduledir': moduledir = o.value!; break;
       case 'outdir': outRoot = resolve(o.value!); break;
       case 'kmod-compat': break;
+      case 'no-cache': cache = false; break;
       case 'config': configPaths.push(o.value!); break;
       case 'symvers': symvers = o.value; break;
       case 'filesyms': systemMap = o.value; break;
@@ -125,9 +127,10 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
     const res = await runDepmodTree({
       dirname, kversion, configPaths: configPaths.length ? configPaths : undefined, files: all ? undefined : pos,
       symvers, systemMap, printUnknown, warnDups: warn, symbolPrefix: prefix, toStdout: show, verbose,
-      kmod: compat.compat, ...(outDirname !== undefined ? { outDirname } : {}),
+      kmod: compat.compat, cache, ...(outDirname !== undefined ? { outDirname } : {}),
     });
-    for (const line of res.stderr) io.err(line + '\n');
+    // the library's lines are byte strings: written as the bytes they stand for
+    for (const line of res.stderr) io.err(Buffer.from(line + '\n', 'latin1'));
     for (const chunk of res.stdout) io.out(chunk);
     return res.exitCode;
   } catch (e) {

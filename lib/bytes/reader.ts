@@ -160,6 +160,19 @@ function decodeSlow(raw: Uint8Array): string {
   return latin1.decode(raw);
 }
 
+/**
+ * Bytes as a string of one UTF-16 unit per byte (ISO-8859-1, byte for byte:
+ * not the 'latin1' TextDecoder, which is windows-1252), for text a tool must
+ * reproduce exactly (depmod's files carry the modules' bytes unchanged).
+ */
+export function byteString(raw: Uint8Array): string {
+  const n = raw.length;
+  if (n <= 1024) return String.fromCharCode.apply(null, raw as unknown as number[]);
+  let s = '';
+  for (let i = 0; i < n; i += 1024) s += String.fromCharCode.apply(null, raw.subarray(i, Math.min(n, i + 1024)) as unknown as number[]);
+  return s;
+}
+
 /** The 'latin1' TextDecoder's mapping (WHATWG: windows-1252), per byte, for short strings. */
 const LATIN1: string[] = Array.from({ length: 256 }, (_, i) => latin1.decode(Uint8Array.of(i)));
 

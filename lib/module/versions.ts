@@ -1,5 +1,6 @@
 /**
- * Symbol versions a module records for the symbols it imports.
+ * Symbol versions a module records for the symbols it imports, and the CRCs
+ * it records for the symbols it exports.
  *
  * - `__versions` ("basic" modversions, all eras): an array of
  *   struct modversion_info { unsigned long crc; char name[64 - sizeof(long)]; },
@@ -7,10 +8,14 @@
  * - Extended modversions (6.14+): `__version_ext_crcs` (u32 array) with
  *   `__version_ext_names` (NUL-terminated names, entry i pairs with CRC i).
  *
+ * - `__crc_NAME` symbols (≤ 5.18): the CRC of exported NAME, as the symbol's
+ *   value (SHN_ABS) or as the u32 it labels in a section.
+ *
  * Errors are 'EVERSIONS' (errno EINVAL, as kmod reports a malformed table).
  */
 import { bytesOf, decodeText, u32, u64big } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
+import { SHN_ABS, SHN_UNDEF } from '../elf/constants.js';
 import { data, section, type ElfFile } from '../elf/file.js';
 
 export interface ModversionInfo {
@@ -39,6 +44,11 @@ export interface BasicModversionsOptions {
    * modpost never writes one).
    */
   overrun?: boolean;
+  /**
+   * Keep a leading '.' of the names (libkmod's depmod matches the names as
+   * stored; the kernel and `--dump-modversions` drop the ppc64 ELFv1 dot).
+   */
+  keepDot?: boolean;
 }
 
 /**
@@ -70,7 +80,7 @@ export function basicModversions(elf: ElfFile, options: BasicModversionsOptions 
     } else {
       throw versionsError(`__versions entry ${i}: name is not NUL-terminated within its ${MODVERSION_INFO_SIZE - crcSize} bytes`, { index: i });
     }
-    if (raw.length > 0 && raw[0] === DOT) raw = raw.subarray(1);
+    if (raw.length > 0 && raw[0] === DOT && !options.keepDot) raw = raw.subarray(1);
     // the low 32 bits of the field, read as such (no BigInt arithmetic per entry)
     const crc = crcSize === 8 ? u32(b, elf.header.le ? o : o + 4) : u32(b, o);
     out[i] = { name: decodeText(raw), nameBytes: raw, crc, crcRaw, source: 'basic' };
@@ -135,6 +145,19 @@ export function moduleVersions(elf: ElfFile): ModuleVersions {
  */
 export function effectiveModversions(elf: ElfFile): ModversionInfo[] | null {
   return extendedModversions(elf) ?? basicModversions(elf);
+}
+
+/**
+ * The CRC a `__crc_*` symbol carries (section index `shndx`, value `value`):
+ * the value itself for SHN_ABS (and SHN_UNDEF, as libkmod reads it), else the
+ * u32 at offset `value` of that section; undefined when that lies outside
+ * the section or the section outside the file.
+ */
+export function crcSymbolValue(elf: ElfFile, shndx: number, value: bigint): bigint | undefined {
+  if (shndx === SHN_ABS || shndx === SHN_UNDEF) return value;
+  const sec = shndx < elf.sections.length ? elf.sections[shndx] : undefined;
+  if (!sec || !sec.inFile || sec.size < 4 || value > BigInt(sec.size - 4)) return undefined;
+  return BigInt(u32(bytesOf(data(elf, sec), elf.header.le), Number(value)));
 }
 
 const enc = new TextEncoder();
