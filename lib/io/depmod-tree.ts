@@ -18,7 +18,7 @@ import { strerror } from '../errno.js';
 import { DEFAULT_KMOD_COMPAT, type KmodCompat } from '../kmod-compat.js';
 import { depmod, type DepmodModuleFacts, type DepmodResult, type DepmodSymbol } from '../depmod/depmod.js';
 import type { DepmodModuleContent } from '../depmod/facts.js';
-import { emptyConfig, finishConfig, keepsExisting, parseDepmodConfig, type DepmodConfig } from '../depmod/config.js';
+import { contextConfigMessages, emptyConfig, finishConfig, keepsExisting, parseDepmodConfig, type DepmodConfig } from '../depmod/config.js';
 import { parseSymversForDepmod, parseSystemMapForDepmod } from '../depmod/kernel-symbols.js';
 import { modnameFromPath } from '../modindex/names.js';
 import { DEPMOD_CACHE_NAME, KMODKIT_VERSION, decodeContents, readDepmodCache, writeDepmodCache, type CachedModule, type CacheScope, type EncodedContents, type FileKey } from './depmod-cache.js';
@@ -36,8 +36,12 @@ export const PATH_MAX = 4096;
 const MIN_FILES_PER_WORKER = 256;
 /** Modules per chunk handed to a thread. */
 const CHUNK = 32;
-/** A file changed this recently (ns before the run) is read every time until it is older (coarse timestamps). */
-const RACY_NS = 2_000_000_000n;
+/**
+ * A file changed this recently before the run (ns) is not cached: a change
+ * within the same timestamp tick after it was read would not show in its
+ * mtime or ctime (coarse clocks; FAT keeps mtime to 2 s).
+ */
+export const DEPMOD_CACHE_SETTLE_NS = 2_000_000_000n;
 
 export interface DepmodRunOptions {
   /** The modules dir (ROOT/lib/modules/KVER). */
@@ -67,6 +71,8 @@ export interface DepmodRunOptions {
   cache?: boolean;
   /** Worker threads for reading modules: undefined picks by the number of files to read, 0 reads on the main thread only. */
   workers?: number;
+  /** Files changed less than this long (ns) before the run are not cached (default DEPMOD_CACHE_SETTLE_NS). */
+  cacheSettleNs?: bigint;
   /** Where the files go (tests inject failures); default: the file system. */
   writer?: DepmodWriter;
 }
@@ -169,7 +175,7 @@ function keyOf(st: BigIntStats): FileKey {
 export function scanModuleTree(dirname: string, cfg: DepmodConfig, messages: string[]): ModuleScan {
   const chosen = new Map<string, ScannedModule>();
   const excluded = new Set(['.', '..', 'build', 'source', ...cfg.excludes]);
-  // `access`: a path to reach the directory by (the path itself, or /proc/self/fd/N when the path is too long)
+  // `access`: a short path that reaches the directory (the path itself, or /proc/self/fd/N when that is too long)
   const walk = (dir: string, access: string, fdNum: number): void => {
     let d: Dir;
     try { d = opendirSync(access); } catch (e) {
@@ -179,45 +185,56 @@ export function scanModuleTree(dirname: string, cfg: DepmodConfig, messages: str
     try { walkOpen(dir, access, d, fdNum); } finally { d.closeSync(); }
   };
   const walkOpen = (dir: string, access: string, d: Dir, fdNum: number): void => {
-    for (let de = d.readSync(); de; de = d.readSync()) {
-      if (excluded.has(de.name)) continue;
-      const full = `${dir}/${de.name}`;
-      const at = `${access}/${de.name}`;
-      let isDir = de.isDirectory();
-      let st: BigIntStats | undefined;
-      if (!de.isFile() && !isDir) {
-        try {
-          st = statSync(at, { bigint: true });
-          if (st.isDirectory()) isDir = true;
-          else if (!st.isFile()) { messages.push(`depmod: ERROR: unsupported file type ${pathBytes(full)}: ${(Number(st.mode) & 0o170000).toString(8)}`); continue; }
-        } catch (e) {
-          messages.push(`depmod: ERROR: fstatat(${fdNum}, ${pathBytes(de.name)}): ${errText(e)}`);
+    // Entries are reached as ACCESS/NAME, or through a descriptor of this directory when that is PATH_MAX or longer.
+    let dirFd = -1;
+    const entry = (name: string): string => {
+      const at = `${access}/${name}`;
+      if (Buffer.byteLength(at) < PATH_MAX) return at;
+      if (dirFd < 0) dirFd = openSync(access, constants.O_RDONLY | constants.O_DIRECTORY);
+      return `/proc/self/fd/${dirFd}/${name}`;
+    };
+    try {
+      for (let de = d.readSync(); de; de = d.readSync()) {
+        if (excluded.has(de.name)) continue;
+        const full = `${dir}/${de.name}`;
+        let isDir = de.isDirectory();
+        let st: BigIntStats | undefined;
+        if (!de.isFile() && !isDir) {
+          try {
+            st = statSync(entry(de.name), { bigint: true });
+            if (st.isDirectory()) isDir = true;
+            else if (!st.isFile()) { messages.push(`depmod: ERROR: unsupported file type ${pathBytes(full)}: ${(Number(st.mode) & 0o170000).toString(8)}`); continue; }
+          } catch (e) {
+            messages.push(`depmod: ERROR: fstatat(${fdNum}, ${pathBytes(de.name)}): ${errText(e)}`);
+            continue;
+          }
+        }
+        if (isDir) {
+          if (Buffer.byteLength(full) < PATH_MAX) { walk(full, full, fdNum + 1); continue; }
+          walkDeep(full, entry(de.name), fdNum + 1);
           continue;
         }
+        if (!isModuleFile(de.name)) continue;
+        const fullBytes = pathBytes(full);
+        if (fullBytes.length >= PATH_MAX) {
+          messages.push(`depmod: ERROR: could not create module ${fullBytes}: ${strerror('ENAMETOOLONG')}`);
+          messages.push(`depmod: ERROR: failed ${fullBytes}: ${strerror('ENAMETOOLONG')}`);
+          continue;
+        }
+        const name = modnameFromPath(de.name);
+        const old = chosen.get(name);
+        if (old !== undefined) {
+          if (keepsExisting(cfg, dirname, old.path, full)) continue;
+          chosen.delete(name);
+        }
+        if (!st) { try { st = statSync(full, { bigint: true }); } catch { st = undefined; } }
+        chosen.set(name, st ? { path: full, key: keyOf(st) } : { path: full });
       }
-      if (isDir) {
-        if (Buffer.byteLength(full) < PATH_MAX) { walk(full, full, fdNum + 1); continue; }
-        walkDeep(full, at, fdNum + 1);
-        continue;
-      }
-      if (!isModuleFile(de.name)) continue;
-      const fullBytes = pathBytes(full);
-      if (fullBytes.length >= PATH_MAX) {
-        messages.push(`depmod: ERROR: could not create module ${fullBytes}: ${strerror('ENAMETOOLONG')}`);
-        messages.push(`depmod: ERROR: failed ${fullBytes}: ${strerror('ENAMETOOLONG')}`);
-        continue;
-      }
-      const name = modnameFromPath(de.name);
-      const old = chosen.get(name);
-      if (old !== undefined) {
-        if (keepsExisting(cfg, dirname, old.path, full)) continue;
-        chosen.delete(name);
-      }
-      if (!st) { try { st = statSync(full, { bigint: true }); } catch { st = undefined; } }
-      chosen.set(name, st ? { path: full, key: keyOf(st) } : { path: full });
+    } finally {
+      if (dirFd >= 0) closeSync(dirFd);
     }
   };
-  // A directory whose path is PATH_MAX or longer: opened through its parent's short access path, then reached by descriptor.
+  // A directory whose path is PATH_MAX or longer: opened at a short path (`at`), then walked through its descriptor.
   const walkDeep = (dir: string, at: string, fdNum: number): void => {
     let fd: number;
     try { fd = openSync(at, constants.O_RDONLY | constants.O_DIRECTORY); } catch (e) {
@@ -287,7 +304,7 @@ interface Collected {
  * Each module's facts: from `cached` when its identity still matches, else
  * read (over worker threads when there are enough to read).
  */
-async function collectFacts(dirname: string, modules: readonly ScannedModule[], cached: ReadonlyMap<string, CachedModule>, kmod: KmodCompat, workers: number | undefined, runStartNs: bigint): Promise<Collected> {
+async function collectFacts(dirname: string, modules: readonly ScannedModule[], cached: ReadonlyMap<string, CachedModule>, kmod: KmodCompat, workers: number | undefined, settledBefore: bigint): Promise<Collected> {
   const contents: (DepmodModuleContent | undefined)[] = new Array(modules.length);
   const toRead: number[] = [];
   modules.forEach((m, i) => {
@@ -303,7 +320,7 @@ async function collectFacts(dirname: string, modules: readonly ScannedModule[], 
     const content = contents[i]!;
     facts[i] = { ...location(dirname, m.path), ...content };
     const k = m.key;
-    if (k && k.mtimeNs < runStartNs - RACY_NS && k.ctimeNs < runStartNs - RACY_NS) entries.push({ path: m.path, key: k, content });
+    if (k && k.mtimeNs < settledBefore && k.ctimeNs < settledBefore) entries.push({ path: m.path, key: k, content });
   });
   return { facts, entries, reused: modules.length - toRead.length, read: toRead.length };
 }
@@ -443,6 +460,13 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
   const kmod = o.kmod ?? DEFAULT_KMOD_COMPAT;
   const prefix = o.symbolPrefix ?? '';
   const dirBytes = pathBytes(o.dirname);
+  // kmod_new(): libkmod reads the modules dir's modules.softdep (and modules.weakdep) as configuration
+  const ctxFiles = new Map<string, string>();
+  for (const f of ['modules.softdep', 'modules.weakdep']) {
+    const text = readOptional(o.dirname, f);
+    if (text !== undefined) ctxFiles.set(f, text.toString('latin1'));
+  }
+  stderr.push(...contextConfigMessages(dirBytes, ctxFiles, kmod));
   let kernelSymbols: DepmodSymbol[] | undefined;
   let printUnknown = o.printUnknown ?? false;
   const kfile = o.symvers ?? o.systemMap;
@@ -484,7 +508,7 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
       cached = new Map(r.modules.map((m) => [m.path, m]));
     } else cacheState = r.refused;
   }
-  const collected = await collectFacts(o.dirname, modules, cached, kmod, o.workers, runStartNs);
+  const collected = await collectFacts(o.dirname, modules, cached, kmod, o.workers, runStartNs - (o.cacheSettleNs ?? DEPMOD_CACHE_SETTLE_NS));
   const order = readOptional(o.dirname, 'modules.order');
   if (order === undefined) stderr.push(`depmod: WARNING: could not open modules.order at ${dirBytes}: No such file or directory`);
   let result: DepmodResult;
