@@ -37,6 +37,28 @@ export function crcOfHalves(lo: number, hi: number): Crc {
 export interface DepmodSymbol { readonly name: string; readonly crc: Crc }
 export interface DepmodImport extends DepmodSymbol { readonly weak: boolean }
 
+/**
+ * A module's dependency symbols, by column (a module needs hundreds and a
+ * tree holds hundreds of thousands: three arrays per module, not an object
+ * per symbol).
+ */
+export interface DepmodImports {
+  readonly names: readonly string[];
+  readonly crcs: readonly Crc[];
+  /** 1 for a weak symbol. */
+  readonly weak: Uint8Array;
+}
+
+/** DepmodImports from a list of symbols. */
+export function depmodImports(list: readonly DepmodImport[]): DepmodImports {
+  return { names: list.map((i) => i.name), crcs: list.map((i) => i.crc), weak: Uint8Array.from(list, (i) => (i.weak ? 1 : 0)) };
+}
+
+/** The symbols of a DepmodImports, as a list. */
+export function importList(imports: DepmodImports): DepmodImport[] {
+  return imports.names.map((name, i) => ({ name, crc: imports.crcs[i], weak: imports.weak[i] === 1 }));
+}
+
 /** What depmod needs to know about one module file. */
 export interface DepmodModuleFacts {
   /** Module name from the file name ('-' → '_', up to the first '.'). */
@@ -49,8 +71,8 @@ export interface DepmodModuleFacts {
   readonly uncompressedPath?: string;
   /** Exported symbols (kmod's rule: __crc_* symbols, else the strings of __ksymtab_strings). */
   readonly exports: readonly DepmodSymbol[];
-  /** Undefined symbols, symbol-table order. */
-  readonly imports: readonly DepmodImport[];
+  /** Dependency symbols: undefined symbols in symbol-table order, then unmatched __versions records. */
+  readonly imports: DepmodImports;
   /** .modinfo entries in section order (only alias, softdep and weakdep are used). */
   readonly modinfo: readonly { key: string; value: string }[];
   /**
@@ -192,18 +214,21 @@ function symbolTable(mods: readonly Mod[], opts: DepmodOptions): Map<string, Sym
 
 function resolveDependencies(mods: readonly Mod[], symbols: Map<string, Sym>, opts: DepmodOptions, messages: string[], shown: string[]): void {
   const prefix = opts.symbolPrefix ?? '';
+  const prefixCode = prefix ? prefix.charCodeAt(0) : -1;
   for (const m of mods) {
-    for (const imp of m.facts.imports) {
-      let name = imp.name;
-      if (name[0] === '.') name = name.slice(1);
-      if (prefix && name[0] === prefix) name = name.slice(1);
+    const { names, crcs, weak } = m.facts.imports;
+    for (let k = 0; k < names.length; k++) {
+      const impName = names[k];
+      let name = impName;
+      if (name.charCodeAt(0) === 0x2e) name = name.slice(1);
+      if (name.charCodeAt(0) === prefixCode) name = name.slice(1);
       const sym = symbols.get(name);
       if (!sym) {
-        if (opts.printUnknown && !imp.weak) messages.push(`depmod: WARNING: ${m.facts.absPath} needs unknown symbol ${imp.name}`);
+        if (opts.printUnknown && !weak[k]) messages.push(`depmod: WARNING: ${m.facts.absPath} needs unknown symbol ${impName}`);
         continue;
       }
-      if (opts.checkSymvers && sym.crc !== imp.crc && !imp.weak && opts.printUnknown) {
-        messages.push(`depmod: WARNING: ${m.facts.absPath} disagrees about version of symbol ${imp.name}`);
+      if (opts.checkSymvers && sym.crc !== crcs[k] && !weak[k] && opts.printUnknown) {
+        messages.push(`depmod: WARNING: ${m.facts.absPath} disagrees about version of symbol ${impName}`);
       }
       if (sym.owner && !m.deps.includes(sym.owner)) {
         m.deps.push(sym.owner);

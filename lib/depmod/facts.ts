@@ -15,7 +15,7 @@
  *   outside the string table (libkmod's EINVAL, which depmod ignores).
  * - .modinfo: the alias, softdep and weakdep entries, in section order.
  */
-import { byteString } from '../bytes/reader.js';
+import { byteString, byteStringTable, type ByteStringTable } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
 import { strerror } from '../errno.js';
 import { section, sectionBytes } from '../elf/file.js';
@@ -23,8 +23,8 @@ import { STB_WEAK } from '../elf/constants.js';
 import type { KmodCompat } from '../kmod-compat.js';
 import { symbolFacts, type SymbolFacts } from '../module/facts.js';
 import { hasModinfo, moduleInfo, type KernelModule } from '../module/module.js';
-import { basicModversions, MODVERSION_INFO_SIZE, type ModversionInfo } from '../module/versions.js';
-import { crcOf, type DepmodImport, type DepmodModuleFacts, type DepmodSymbol } from './depmod.js';
+import { forEachModversion, MODVERSION_INFO_SIZE } from '../module/versions.js';
+import { crcOf, crcOfHalves, type Crc, type DepmodImports, type DepmodModuleFacts, type DepmodSymbol } from './depmod.js';
 
 /** kmod's (uint64_t)-1: a CRC it could not read. */
 const NO_CRC = crcOf(0xffffffffffffffffn);
@@ -51,54 +51,59 @@ function ksymtabStrings(mod: KernelModule, kmod: KmodCompat): DepmodSymbol[] | '
   return out;
 }
 
+/** The __versions records as libkmod matches them: names as stored (a leading '.' kept) and whole CRC fields. */
+interface VersionRecords { readonly names: string[]; readonly crcs: Crc[] }
+
 /**
  * The __versions records libkmod matches dependency symbols against: null
  * without a table (or one whose size is not a multiple of a record, which
  * libkmod ignores); 'EINVAL' when kmod 34 refuses the dependency list (a
  * name that fills its field, which it never matches and then cannot list).
  */
-function dependencyVersions(mod: KernelModule, kmod: KmodCompat): ModversionInfo[] | null | 'EINVAL' {
+function dependencyVersions(mod: KernelModule, kmod: KmodCompat, names: ByteStringTable): VersionRecords | null | 'EINVAL' {
   const sec = section(mod.elf, '__versions');
   if (!sec || sec.size % MODVERSION_INFO_SIZE !== 0) return null;
+  const out: VersionRecords = { names: [], crcs: [] };
   try {
-    return basicModversions(mod.elf, { overrun: kmod === '30', keepDot: true });
+    forEachModversion(mod.elf, { overrun: kmod === '30', keepDot: true }, (bytes, start, end, low, high) => {
+      out.names.push(names.intern(bytes, start, end));
+      out.crcs.push(crcOfHalves(low, high));
+    });
+    return out;
   } catch (e) {
     if (!(e instanceof KmodkitError)) throw e;
     return kmod === '30' ? null : 'EINVAL';
   }
 }
 
-/**
- * One string per name across modules (most modules import the same few
- * hundred symbols): `names` maps each name to the copy kept.
- */
-export type NameTable = Map<string, string>;
-
-function intern(names: NameTable | undefined, s: string): string {
-  if (!names) return s;
-  const kept = names.get(s);
-  if (kept !== undefined) return kept;
-  names.set(s, s);
-  return s;
-}
+const NO_IMPORTS: DepmodImports = { names: [], crcs: [], weak: new Uint8Array(0) };
 
 /** kmod_elf_get_dependency_symbols over the module's facts. */
-function dependencySymbols(mod: KernelModule, facts: SymbolFacts | null, kmod: KmodCompat, names: NameTable | undefined): DepmodImport[] {
-  if (!facts || facts.badUndefinedName) return [];
-  const versions = dependencyVersions(mod, kmod);
-  if (versions === 'EINVAL') return [];
-  const versionNames = versions?.map((v) => byteString(v.nameBytes)) ?? [];
+function dependencySymbols(mod: KernelModule, facts: SymbolFacts | null, kmod: KmodCompat, names: ByteStringTable): DepmodImports {
+  if (!facts || facts.badUndefinedName) return NO_IMPORTS;
+  const versions = dependencyVersions(mod, kmod, names);
+  if (versions === 'EINVAL') return NO_IMPORTS;
+  const versionNames = versions?.names ?? [];
   const first = new Map<string, number>();
   for (let i = versionNames.length - 1; i >= 0; i--) first.set(versionNames[i], i);
   const visited = new Uint8Array(versionNames.length);
-  const out: DepmodImport[] = [];
-  for (const u of facts.undefined) {
+  const undef = facts.undefined;
+  const outNames: string[] = [];
+  const crcs: Crc[] = [];
+  const weak = new Uint8Array(undef.length + versionNames.length);
+  for (const u of undef) {
     const i = first.get(u.name);
     if (i !== undefined) visited[i] = 1;
-    out.push({ name: intern(names, u.name), weak: u.bind === STB_WEAK, crc: i !== undefined ? crcOf(versions![i].crcRaw) : 0 });
+    if (u.bind === STB_WEAK) weak[outNames.length] = 1;
+    outNames.push(u.name);
+    crcs.push(i !== undefined ? versions!.crcs[i] : 0);
   }
-  for (let i = 0; i < versionNames.length; i++) if (!visited[i]) out.push({ name: intern(names, versionNames[i]), weak: false, crc: crcOf(versions![i].crcRaw) });
-  return out;
+  for (let i = 0; i < versionNames.length; i++) {
+    if (visited[i]) continue;
+    outNames.push(versionNames[i]);
+    crcs.push(versions!.crcs[i]);
+  }
+  return { names: outNames, crcs, weak: weak.length === outNames.length ? weak : weak.slice(0, outNames.length) };
 }
 
 /** kmod_elf_get_symbols over the module's facts. */
@@ -123,10 +128,11 @@ function modinfoOf(mod: KernelModule): DepmodModuleFacts['modinfo'] {
 
 /**
  * Everything depmod reads of one decoded module, by the rules of kmod release
- * `kmod`; dependency symbol names through `names` when given (NameTable).
+ * `kmod`; symbol names through `names` (one string per distinct name across
+ * the modules of a run).
  */
-export function depmodContent(mod: KernelModule, kmod: KmodCompat, names?: NameTable): DepmodModuleContent {
-  const facts = symbolFacts(mod.elf);
+export function depmodContent(mod: KernelModule, kmod: KmodCompat, names: ByteStringTable = byteStringTable()): DepmodModuleContent {
+  const facts = symbolFacts(mod.elf, names);
   const exports = exportedSymbols(mod, facts, kmod);
   const content = { imports: dependencySymbols(mod, facts, kmod, names), modinfo: modinfoOf(mod) };
   return exports === 'EINVAL' ? { exports: [], ...content, error: strerror('EINVAL') } : { exports, ...content };
@@ -134,5 +140,5 @@ export function depmodContent(mod: KernelModule, kmod: KmodCompat, names?: NameT
 
 /** The content of a module that could not be read at all (errno name `errno`): kmod lists it with no symbols, and says why. */
 export function unreadableContent(errno: string | undefined): DepmodModuleContent {
-  return { exports: [], imports: [], modinfo: [], error: strerror(errno ?? 'EINVAL') };
+  return { exports: [], imports: NO_IMPORTS, modinfo: [], error: strerror(errno ?? 'EINVAL') };
 }

@@ -24,7 +24,8 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, un
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { KmodCompat } from '../kmod-compat.js';
-import type { DepmodModuleContent, NameTable } from '../depmod/facts.js';
+import type { DepmodModuleContent } from '../depmod/facts.js';
+import type { ByteStringTable } from '../bytes/reader.js';
 import { crcOfHalves, type Crc } from '../depmod/depmod.js';
 import { readExactly } from './file-source.js';
 
@@ -109,7 +110,8 @@ export function encodeContents(contents: readonly DepmodModuleContent[], keys?: 
     return i;
   };
   contents.forEach((c, i) => {
-    u32.push(c.exports.length, c.imports.length, c.modinfo.length, c.error !== undefined ? 1 : 0);
+    const imp = c.imports;
+    u32.push(c.exports.length, imp.names.length, c.modinfo.length, c.error !== undefined ? 1 : 0);
     if (keys) {
       const { path, key } = keys[i];
       text.push(path);
@@ -117,7 +119,7 @@ export function encodeContents(contents: readonly DepmodModuleContent[], keys?: 
     }
     if (c.error !== undefined) text.push(c.error);
     for (const e of c.exports) { u32.push(nameOf(e.name)); pushCrc(u32, e.crc); }
-    for (const m of c.imports) { u32.push(nameOf(m.name)); pushCrc(u32, m.crc); u32.push(m.weak ? 1 : 0); }
+    for (let k = 0; k < imp.names.length; k++) { u32.push(nameOf(imp.names[k])); pushCrc(u32, imp.crcs[k]); u32.push(imp.weak[k]); }
     for (const e of c.modinfo) text.push(e.key, e.value);
   });
   return { u32: Uint32Array.from(u32), names: joinBytes(names), text: joinBytes(text) };
@@ -132,19 +134,13 @@ function need(ok: boolean): void {
 const big = (lo: number, hi: number): bigint => (BigInt(hi) << 32n) | BigInt(lo);
 
 /** Decode what encodeContents wrote (keys: whether paths and keys are in it). Throws on anything inconsistent. */
-export function decodeContents(e: EncodedContents, modules: number, keys: true, shared?: NameTable): CachedModule[];
-export function decodeContents(e: EncodedContents, modules: number, keys: false, shared?: NameTable): DepmodModuleContent[];
-export function decodeContents(e: EncodedContents, modules: number, keys: boolean, shared?: NameTable): (CachedModule | DepmodModuleContent)[] {
+export function decodeContents(e: EncodedContents, modules: number, keys: true, shared?: ByteStringTable): CachedModule[];
+export function decodeContents(e: EncodedContents, modules: number, keys: false, shared?: ByteStringTable): DepmodModuleContent[];
+export function decodeContents(e: EncodedContents, modules: number, keys: boolean, shared?: ByteStringTable): (CachedModule | DepmodModuleContent)[] {
   const u32 = e.u32;
   const names = splitBytes(e.names);
   // one string per name across decodings (worker chunks each have their own table)
-  if (shared) {
-    for (let i = 1; i < names.length; i++) {
-      const kept = shared.get(names[i]);
-      if (kept === undefined) shared.set(names[i], names[i]);
-      else names[i] = kept;
-    }
-  }
+  if (shared) for (let i = 1; i < names.length; i++) names[i] = shared.internString(names[i]);
   const text = splitBytes(e.text);
   const out: (CachedModule | DepmodModuleContent)[] = new Array(modules);
   const n32 = u32.length;
@@ -168,12 +164,17 @@ export function decodeContents(e: EncodedContents, modules: number, keys: boolea
     const error = hasError ? text[it++] : undefined;
     const exports: DepmodModuleContent['exports'][number][] = new Array(nExp);
     for (let k = 0; k < nExp; k++, p += 3) exports[k] = { name: name(u32[p]), crc: crcOfHalves(u32[p + 1], u32[p + 2]) };
-    const imports: DepmodModuleContent['imports'][number][] = new Array(nImp);
+    const impNames: string[] = new Array(nImp);
+    const impCrcs: Crc[] = new Array(nImp);
+    const impWeak = new Uint8Array(nImp);
     for (let k = 0; k < nImp; k++, p += 4) {
       const weak = u32[p + 3];
       need(weak <= 1);
-      imports[k] = { name: name(u32[p]), weak: weak === 1, crc: crcOfHalves(u32[p + 1], u32[p + 2]) };
+      impNames[k] = name(u32[p]);
+      impCrcs[k] = crcOfHalves(u32[p + 1], u32[p + 2]);
+      impWeak[k] = weak;
     }
+    const imports = { names: impNames, crcs: impCrcs, weak: impWeak };
     const modinfo: { key: string; value: string }[] = new Array(nInfo);
     for (let k = 0; k < nInfo; k++) {
       const infoKey = text[it++];

@@ -5,7 +5,8 @@
  */
 import { isKmodkitError } from '../errors.js';
 import type { KmodCompat } from '../kmod-compat.js';
-import { depmodContent, unreadableContent, type DepmodModuleContent, type NameTable } from '../depmod/facts.js';
+import { depmodContent, unreadableContent, type DepmodModuleContent } from '../depmod/facts.js';
+import { byteStringTable, type ByteStringTable } from '../bytes/reader.js';
 import { openModule, type ModuleScratch } from './open.js';
 
 function errnoOf(e: unknown): string | undefined {
@@ -18,7 +19,7 @@ function errnoOf(e: unknown): string | undefined {
  * whose content cannot be decoded, gets kmod's "failed to load symbols"
  * error (errno from the failure, EINVAL when it has none) and no symbols.
  */
-export async function readDepmodContents(paths: readonly string[], kmod: KmodCompat, scratch: ModuleScratch = {}, names: NameTable = new Map()): Promise<DepmodModuleContent[]> {
+export async function readDepmodContents(paths: readonly string[], kmod: KmodCompat, scratch: ModuleScratch = {}, names: ByteStringTable = byteStringTable()): Promise<DepmodModuleContent[]> {
   const out: DepmodModuleContent[] = [];
   for (const path of paths) {
     let opened;

@@ -14,6 +14,7 @@
 import { closeSync, constants, existsSync, mkdirSync, opendirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync, type BigIntStats, type Dir } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isKmodkitError } from '../errors.js';
+import { byteStringTable } from '../bytes/reader.js';
 import { strerror } from '../errno.js';
 import { DEFAULT_KMOD_COMPAT, type KmodCompat } from '../kmod-compat.js';
 import { depmod, type DepmodModuleFacts, type DepmodResult, type DepmodSymbol } from '../depmod/depmod.js';
@@ -269,7 +270,7 @@ function location(dirname: string, abs: string): Pick<DepmodModuleFacts, 'name' 
 
 /** Module contents for `paths`, read on the main thread and `workers` worker threads, in order. */
 async function readContents(paths: readonly string[], kmod: KmodCompat, workers: number): Promise<DepmodModuleContent[]> {
-  const names = new Map<string, string>();
+  const names = byteStringTable();
   if (workers === 0 || paths.length <= CHUNK) return readDepmodContents(paths, kmod, {}, names);
   const scratch = {};
   const parts = await runChunked<string, DepmodModuleContent[] | EncodedContents>({

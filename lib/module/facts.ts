@@ -10,7 +10,7 @@
  *
  * Pure: works on a parsed KernelModule, no file system.
  */
-import { byteString } from '../bytes/reader.js';
+import { byteString, type ByteStringTable } from '../bytes/reader.js';
 import { EM, SHN_UNDEF, STT_SPARC_REGISTER } from '../elf/constants.js';
 import { findSymtab, readSymbolTable, type SymbolTable } from '../elf/symbols.js';
 import { section, symbolTable, type ElfFile } from '../elf/file.js';
@@ -125,9 +125,10 @@ function namedSymbolTable(elf: ElfFile): SymbolTable | null {
 /**
  * One pass over the symbol table (the sections named .symtab and .strtab):
  * its undefined symbols and its `__crc_*` symbols. Null when the module has
- * no readable symbol table. Only those names are decoded.
+ * no readable symbol table. Only those names are decoded, through `names`
+ * when given (one string per distinct name across modules).
  */
-export function symbolFacts(elf: ElfFile): SymbolFacts | null {
+export function symbolFacts(elf: ElfFile, names?: ByteStringTable): SymbolFacts | null {
   const st = namedSymbolTable(elf);
   if (!st) return null;
   const strings = st.strings;
@@ -151,11 +152,11 @@ export function symbolFacts(elf: ElfFile): SymbolFacts | null {
     while (k < 6 && strings[off + k] === CRC_PREFIX[k]) k++;
     if (k === 6) {
       end = nulAfter(strings, off);
-      crcs.push({ name: byteString(strings.subarray(off + 6, end)), crc: crcSymbolValue(elf, shndx, st.valueBigAt(i)) });
+      crcs.push({ name: names ? names.intern(strings, off + 6, end) : byteString(strings.subarray(off + 6, end)), crc: crcSymbolValue(elf, shndx, st.valueBigAt(i)) });
     }
     if (needed && strings[off] !== 0) {
       if (end < 0) end = nulAfter(strings, off);
-      undefinedSymbols.push({ name: byteString(strings.subarray(off, end)), bind: info >> 4 });
+      undefinedSymbols.push({ name: names ? names.intern(strings, off, end) : byteString(strings.subarray(off, end)), bind: info >> 4 });
     }
   }
   return { undefined: undefinedSymbols, crcs, badName, badUndefinedName };

@@ -52,40 +52,62 @@ export interface BasicModversionsOptions {
 }
 
 /**
- * The `__versions` table, or null when the module has no such section.
- * An empty section yields []; a size that is not a multiple of 64 is 'EVERSIONS'.
+ * Each `__versions` record as stored, without decoding it: `visit` gets the
+ * name's bytes as bytes[start, end) (a leading '.' dropped unless keepDot)
+ * and the CRC field's low and high 32 bits (high 0 in ELF32). Returns false
+ * when the module has no such section. A size that is not a multiple of 64,
+ * or (without `overrun`) a name that fills its field, is 'EVERSIONS'.
  */
-export function basicModversions(elf: ElfFile, options: BasicModversionsOptions = {}): ModversionInfo[] | null {
+export function forEachModversion(
+  elf: ElfFile, options: BasicModversionsOptions,
+  visit: (bytes: Uint8Array, start: number, end: number, crcLow: number, crcHigh: number, index: number) => void,
+): boolean {
   const sec = section(elf, '__versions');
-  if (!sec) return null;
+  if (!sec) return false;
   const bytes = data(elf, sec);
   if (bytes.length % MODVERSION_INFO_SIZE !== 0) {
     throw versionsError(`__versions size ${bytes.length} is not a multiple of ${MODVERSION_INFO_SIZE}`, { size: bytes.length });
   }
   const b = bytesOf(bytes, elf.header.le);
+  const le = elf.header.le;
   const crcSize = elf.header.class === 64 ? 8 : 4;
   const count = bytes.length / MODVERSION_INFO_SIZE;
-  const out: ModversionInfo[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const o = i * MODVERSION_INFO_SIZE;
-    const crcRaw = crcSize === 8 ? u64big(b, o) : BigInt(u32(b, o));
+    const crcLow = crcSize === 8 ? u32(b, le ? o : o + 4) : u32(b, o);
+    const crcHigh = crcSize === 8 ? u32(b, le ? o + 4 : o) : 0;
     const fieldStart = o + crcSize;
     const fieldEnd = o + MODVERSION_INFO_SIZE;
-    let nul = bytes.indexOf(0, fieldStart);
-    let raw: Uint8Array;
+    const nul = bytes.indexOf(0, fieldStart);
+    let src = bytes;
+    let start = fieldStart;
+    let end: number;
     if (nul >= 0 && nul < fieldEnd) {
-      raw = bytes.subarray(fieldStart, nul);
+      end = nul;
     } else if (options.overrun) {
-      raw = overrunName(elf, sec.offset + fieldStart, bytes, fieldStart, nul);
+      src = overrunName(elf, sec.offset + fieldStart, bytes, fieldStart, nul);
+      start = 0;
+      end = src.length;
     } else {
       throw versionsError(`__versions entry ${i}: name is not NUL-terminated within its ${MODVERSION_INFO_SIZE - crcSize} bytes`, { index: i });
     }
-    if (raw.length > 0 && raw[0] === DOT && !options.keepDot) raw = raw.subarray(1);
-    // the low 32 bits of the field, read as such (no BigInt arithmetic per entry)
-    const crc = crcSize === 8 ? u32(b, elf.header.le ? o : o + 4) : u32(b, o);
-    out[i] = { name: decodeText(raw), nameBytes: raw, crc, crcRaw, source: 'basic' };
+    if (end > start && src[start] === DOT && !options.keepDot) start++;
+    visit(src, start, end, crcLow, crcHigh, i);
   }
-  return out;
+  return true;
+}
+
+/**
+ * The `__versions` table, or null when the module has no such section.
+ * An empty section yields []; a size that is not a multiple of 64 is 'EVERSIONS'.
+ */
+export function basicModversions(elf: ElfFile, options: BasicModversionsOptions = {}): ModversionInfo[] | null {
+  const out: ModversionInfo[] = [];
+  const found = forEachModversion(elf, options, (bytes, start, end, crc, high) => {
+    const raw = bytes.subarray(start, end);
+    out.push({ name: decodeText(raw), nameBytes: raw, crc, crcRaw: (BigInt(high) << 32n) | BigInt(crc), source: 'basic' });
+  });
+  return found ? out : null;
 }
 
 /** kmod 30: the string from `fieldStart` to the next NUL anywhere in the image. */

@@ -56,3 +56,90 @@ export function compareDirs(a: string, b: string, files: readonly string[] = OUT
   }
   return { same, diffs, differing };
 }
+
+/** kmodkit's module-facts cache: written next to the indexes, never one of kmod's files. */
+export const KMODKIT_CACHE = 'modules.kmodkit.cache';
+
+/** mulberry32, seeded: the same steps for the same seed (KMODKIT_DEPMOD_SEED). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A seed per tree from KMODKIT_DEPMOD_SEED (default a fixed one) and the tree's id. */
+export function treeSeed(id: string): number {
+  let h = Number(process.env.KMODKIT_DEPMOD_SEED ?? 20261207) >>> 0;
+  for (let i = 0; i < id.length; i++) h = (Math.imul(h ^ id.charCodeAt(i), 16777619) >>> 0);
+  return h;
+}
+
+const MODULE_FILE = /\.ko(\.(xz|zst|gz))?$/;
+
+/** Module files under `dir` (relative paths, sorted). */
+function moduleFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const de of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${de.name}` : de.name;
+      if (de.isDirectory()) walk(r);
+      else if (MODULE_FILE.test(de.name)) out.push(r);
+    }
+  };
+  walk('kernel');
+  return out.sort();
+}
+
+export interface StepOutcome {
+  readonly ops: string[];
+  /** Modules added or replaced: what an incremental run should read. */
+  readonly changed: number;
+}
+
+/**
+ * One seeded step of changes, the same on every dir: 1 to 3 operations among
+ * adding a copy of a module under a new name (kernel/kmodkit-inc/), replacing
+ * a module's file by another module's bytes (same compression), removing one.
+ */
+export function changeTrees(dirs: readonly string[], random: () => number, step: number): StepOutcome {
+  const files = moduleFiles(dirs[0]);
+  const ops: string[] = [];
+  let changed = 0;
+  const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)];
+  const count = 1 + Math.floor(random() * 3);
+  for (let k = 0; k < count; k++) {
+    const kind = random();
+    const src = pick(files);
+    const ext = src.slice(src.search(MODULE_FILE));
+    if (kind < 0.4) {
+      const rel = `kernel/kmodkit-inc/kmodkit_inc_${step}_${k}${ext}`;
+      const bytes = fs.readFileSync(path.join(dirs[0], src));
+      for (const d of dirs) {
+        fs.mkdirSync(path.join(d, 'kernel/kmodkit-inc'), { recursive: true });
+        fs.writeFileSync(path.join(d, rel), bytes);
+      }
+      ops.push(`add ${rel} (a copy of ${src})`);
+      changed++;
+    } else if (kind < 0.75) {
+      const target = pick(files.filter((f) => f !== src && f.endsWith(ext)));
+      if (!target) continue;
+      const bytes = fs.readFileSync(path.join(dirs[0], src));
+      for (const d of dirs) {
+        fs.rmSync(path.join(d, target));
+        fs.writeFileSync(path.join(d, target), bytes);
+      }
+      ops.push(`replace ${target} (by ${src}'s bytes)`);
+      changed++;
+    } else {
+      for (const d of dirs) fs.rmSync(path.join(d, src));
+      files.splice(files.indexOf(src), 1);
+      ops.push(`remove ${src}`);
+    }
+  }
+  return { ops, changed };
+}

@@ -8,6 +8,11 @@
  *
  * Trees are assembled from symlinks to the cache (cp -as), so both tools also
  * follow symlinks as kmod does; the first tree is a real copy.
+ * Then incremental depmod: seeded steps of changes (modules added, replaced,
+ * removed; the same on both trees), kmod's full run against kmodkit's run
+ * with its facts cache, which must read only the changed modules
+ * (KMODKIT_DEPMOD_STEPS steps per tree, default 3; KMODKIT_DEPMOD_SEED).
+ *
  * In CI (CI=true) a fixed subset runs: amd64 .ko, amd64-6.12 .ko.xz, arm64 .ko
  * and the configuration tree. KMODKIT_DEPMOD_ALL=1 (scripts/depmod-corpus.sh)
  * runs every tree in CI too.
@@ -18,7 +23,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusDir, loadCachedCorpus, run, which } from './cache.js';
-import { assemble, compareDirs, OUTPUTS, variants } from './depmod-trees.js';
+import { runDepmodTree } from '../../lib/io/depmod-tree.js';
+import { assemble, changeTrees, compareDirs, KMODKIT_CACHE, OUTPUTS, seededRandom, treeSeed, variants } from './depmod-trees.js';
 
 const CLI = fileURLToPath(new URL('../../cli/index.js', import.meta.url));
 const cache = corpusDir();
@@ -26,6 +32,9 @@ const all = loadCachedCorpus(cache).sort((a, b) => a.slot.localeCompare(b.slot))
 const images = all.filter((p) => p.kind === 'image' && p.modulesRoot && fs.existsSync(p.modulesRoot));
 const CI_SUBSET = new Set(['amd64/ko', 'amd64-6.12/xz', 'arm64/ko']);
 const everything = process.env.CI !== 'true' || process.env.KMODKIT_DEPMOD_ALL === '1';
+const STEPS = Number(process.env.KMODKIT_DEPMOD_STEPS ?? 3);
+/** Modules written seconds ago count as settled here (the default settling time is 2 s). */
+const SETTLED = -3_600_000_000_000n;
 
 /** Both tools on two trees (kmodkit as kmod 30); stderr has the root replaced so the texts compare. */
 async function both(args: (root: string) => string[], rootA: string, rootB: string) {
@@ -66,9 +75,32 @@ for (const pkg of haveDepmod ? images : []) {
         for (const d of diffs) t.log('  ' + d);
         if (r.kErr !== r.mErr) t.log(`  kmod stderr:\n${r.kErr}\n  kmodkit stderr:\n${r.mErr}`);
         t.deepEqual(diffs, []);
-        t.deepEqual(fs.readdirSync(b).filter((f) => f.startsWith('modules.')).sort(), fs.readdirSync(a).filter((f) => f.startsWith('modules.')).sort(), 'the same files (no modules.weakdep as kmod 30)');
+        t.deepEqual(fs.readdirSync(b).filter((f) => f.startsWith('modules.') && f !== KMODKIT_CACHE).sort(), fs.readdirSync(a).filter((f) => f.startsWith('modules.')).sort(), 'the same files (no modules.weakdep as kmod 30)');
         t.is(r.mErr, r.kErr);
         t.is(r.m.code, r.k.code);
+        t.true(fs.existsSync(path.join(b, KMODKIT_CACHE)), 'the facts cache was written');
+
+        // incremental: kmod's full run against kmodkit's cached one, after each seeded step of changes
+        const random = seededRandom(treeSeed(id));
+        const warm = await runDepmodTree({ dirname: b, kversion: pkg.release, kmod: '30', cacheSettleNs: SETTLED });
+        t.is(warm.cache?.state, 'used');
+        for (let step = 1; step <= STEPS; step++) {
+          const { ops, changed } = changeTrees([a, b], random, step);
+          const k = await run('depmod', ['-b', path.join(tmp, 'a'), pkg.release]);
+          const started = process.cpuUsage();
+          const m = await runDepmodTree({ dirname: b, kversion: pkg.release, kmod: '30', cacheSettleNs: SETTLED });
+          const cpu = process.cpuUsage(started);
+          const inc = compareDirs(a, b);
+          const mErr = m.stderr.map((l) => l + '\n').join('').split(path.join(tmp, 'b')).join('ROOT');
+          const kErr = k.stderr.toString('latin1').split(path.join(tmp, 'a')).join('ROOT');
+          t.log(`  step ${step}: ${ops.join('; ')}: ${inc.same}/${OUTPUTS.length} identical, stderr ${mErr === kErr ? 'identical' : 'DIFFERENT'}; ` +
+            `kmodkit read ${m.cache?.read} module(s), ${m.cache?.reused} from the cache, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU`);
+          for (const d of inc.diffs) t.log('    ' + d);
+          t.deepEqual(inc.diffs, [], `step ${step}`);
+          t.is(mErr, kErr, `step ${step}: stderr`);
+          t.is(m.exitCode, k.code);
+          t.like(m.cache, { state: 'used', read: changed }, `step ${step}: only the changed modules are read`);
+        }
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
       }

@@ -12,6 +12,10 @@
  * that is not, the decoded entries are compared too, to tell a layout slip
  * from an index with other content.
  *
+ * Then incremental depmod, as in depmod.test.ts: seeded steps of changes,
+ * kmod 34.2's full run against kmodkit's cached run (only the changed modules
+ * read; KMODKIT_DEPMOD_STEPS, default 3; KMODKIT_DEPMOD_SEED).
+ *
  * Coverage: npm test runs a printed subset of trees (CI_SUBSET) and every
  * 64th module name; npm run corpus:all (KMODKIT_KMOD34_STEP=1) runs every tree
  * in .ko and .ko.xz and every module name.
@@ -25,7 +29,8 @@ import { fileURLToPath } from 'node:url';
 import { modprobeReuse } from '../../cli/commands/modprobe.js';
 import { indexBinEntries, openIndexBin } from '../../lib/modindex/index-bin-read.js';
 import { corpusDir, fmtSecs, loadCachedCorpus, run, subsetEvery } from './cache.js';
-import { assemble, compareDirs, OUTPUTS, variants } from './depmod-trees.js';
+import { runDepmodTree } from '../../lib/io/depmod-tree.js';
+import { assemble, changeTrees, compareDirs, OUTPUTS, seededRandom, treeSeed, variants } from './depmod-trees.js';
 import { kmod34 } from './kmod-reference.js';
 import { kmodBatch, ours } from './modprobe-batch.js';
 
@@ -43,6 +48,9 @@ const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/modprobe.d', impo
 const CONFIG_QUERIES = [...FIXED_QUERIES, 'e1000e', 'snd-hda-intel', 'btrfs', 'dummy', 'kmodkit-net', 'kmodkit-fs-x', 'snd-pcsp'];
 /** kmod 34.2 writes one more file than kmod 30. */
 const OUTPUTS_34 = [...OUTPUTS, 'modules.weakdep'];
+const STEPS = Number(process.env.KMODKIT_DEPMOD_STEPS ?? 3);
+/** Modules written seconds ago count as settled here (the default settling time is 2 s). */
+const SETTLED = -3_600_000_000_000n;
 
 const refPromise = kmod34();
 const grand = { trees: 0, files: 0, identical: 0, weakdeps: 0, queries: 0, queriesIdentical: 0, configRuns: 0, configIdentical: 0 };
@@ -157,6 +165,28 @@ for (const pkg of images) {
         t.is(m.code, k.code, 'depmod exit code');
         t.is(qBad.length, 0, `${qBad.length} --show-depends outputs differ`);
         t.is(cBad.length, 0, `${cBad.length} outputs with the fixture modprobe.d differ`);
+
+        // incremental: kmod 34.2's full run against kmodkit's cached one, after each seeded step of changes
+        const random = seededRandom(treeSeed(`34:${id}`));
+        const warm = await runDepmodTree({ dirname: b, kversion: pkg.release, cacheSettleNs: SETTLED });
+        t.is(warm.cache?.state, 'used');
+        for (let step = 1; step <= STEPS; step++) {
+          const { ops, changed } = changeTrees([a, b], random, step);
+          const ks = await run(dm, [...dpre, '-b', ra, pkg.release]);
+          const started = process.cpuUsage();
+          const ms = await runDepmodTree({ dirname: b, kversion: pkg.release, cacheSettleNs: SETTLED });
+          const cpu = process.cpuUsage(started);
+          const inc = compareDirs(a, b, OUTPUTS_34);
+          const msErr = ms.stderr.map((l) => l + '\n').join('').split(rb).join('ROOT');
+          const ksErr = ks.stderr.toString('latin1').split(ra).join('ROOT');
+          t.log(`  step ${step}: ${ops.join('; ')}: ${inc.same}/${OUTPUTS_34.length} identical, stderr ${msErr === ksErr ? 'identical' : 'DIFFERENT'}; ` +
+            `kmodkit read ${ms.cache?.read} module(s), ${ms.cache?.reused} from the cache, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU`);
+          for (const d of inc.diffs) t.log('    ' + d);
+          t.deepEqual(inc.diffs, [], `step ${step}`);
+          t.is(msErr, ksErr, `step ${step}: stderr`);
+          t.is(ms.exitCode, ks.code);
+          t.like(ms.cache, { state: 'used', read: changed }, `step ${step}: only the changed modules are read`);
+        }
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
       }

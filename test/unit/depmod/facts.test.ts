@@ -11,14 +11,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { memorySource } from '../../../lib/bytes/source.js';
-import { crcOf } from '../../../lib/depmod/depmod.js';
+import { crcOf, importList } from '../../../lib/depmod/depmod.js';
 import { depmodContent } from '../../../lib/depmod/facts.js';
 import { readModule } from '../../../lib/module/module.js';
 import { readElf } from '../../../lib/elf/file.js';
 import { buildElf, cstrings, type SymbolSpec } from '../../helpers/elf-builder.js';
 import { copyRoot, kmodFor, kmodkitDepmod, outputs, synthModule, synthTree, type SynthModule } from './synthetic.js';
 
-const contentOf = (bytes: Uint8Array, kmod: '30' | '34') => depmodContent(readModule(memorySource(bytes)), kmod);
+const contentOf = (bytes: Uint8Array, kmod: '30' | '34') => { const c = depmodContent(readModule(memorySource(bytes)), kmod); return { ...c, imports: importList(c.imports) }; };
 
 /** __versions records (64 bytes: a CRC word for the class, then the name). */
 function versions(entries: { crc: number; name: string }[], cls: 32 | 64 = 64, le = true): Uint8Array {

@@ -263,3 +263,21 @@ test('a UTF-8 directory name: modules.dep holds its bytes; kmod 34 refuses it in
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test("the previous modules.softdep (and kmod 34's modules.weakdep) is read by libkmod's context: its bad lines reported first, as kmod does", async (t) => {
+  const tmp = tmpdir();
+  try {
+    synthTree(path.join(tmp, 'r'), '4.4.4', [...GOOD, { path: 'kernel/s.ko', modinfo: ['softdep=', 'weakdep='] }], {
+      'modules.order': '', 'modules.softdep': '# old\nsoftdep s \nbogus line\nsoftdep a pre: b\n', 'modules.weakdep': 'weakdep s\nnonsense\n',
+    });
+    for (const mode of MODES) {
+      const s = sameAsKmod(t, path.join(tmp, 'r'), mode, '4.4.4', null);
+      const prefix = mode === '30' ? 'libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: ' : 'libkmod: ERROR: kmod_config_parse: ';
+      t.true(s.mineErr.startsWith(`${prefix}ROOT/lib/modules/4.4.4/modules.softdep line 2: ignoring bad line starting with 'softdep'\n` +
+        `${prefix}ROOT/lib/modules/4.4.4/modules.softdep line 3: ignoring bad line starting with 'bogus'\n`), s.mineErr);
+      t.is(s.mineErr.includes('modules.weakdep line 2'), mode === '34', 'kmod 34 reads modules.weakdep too');
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
