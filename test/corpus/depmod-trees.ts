@@ -5,7 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { compressedDir, run, shippedFormat, type CorpusPackage } from './cache.js';
+import type { ExecutionContext } from 'ava';
+import { runDepmodTree } from '../../lib/io/depmod-tree.js';
+import type { KmodCompat } from '../../lib/kmod-compat.js';
+import { compressedDir, run, shippedFormat, type CorpusPackage, type RunResult } from './cache.js';
 
 /** Metadata files of the package that depmod reads (copied into each tree). */
 export const META = ['modules.order', 'modules.builtin', 'modules.builtin.modinfo'];
@@ -142,4 +145,53 @@ export function changeTrees(dirs: readonly string[], random: () => number, step:
     }
   }
   return { ops, changed };
+}
+
+/** Modules written seconds ago count as settled here (the default settling time is 2 s). */
+const SETTLED = -3_600_000_000_000n;
+
+export interface IncrementalRun {
+  readonly t: ExecutionContext;
+  /** Modules dirs: kmod's (a), kmodkit's (b), and their roots (for -b and to hide in messages). */
+  readonly a: string;
+  readonly b: string;
+  readonly rootA: string;
+  readonly rootB: string;
+  readonly release: string;
+  readonly kmod: KmodCompat;
+  readonly files: readonly string[];
+  /** kmod's full run on rootA. */
+  readonly runKmod: () => Promise<RunResult>;
+  readonly steps: number;
+  readonly seed: number;
+}
+
+/**
+ * Incremental depmod against kmod: kmodkit's cache is brought up to date (a
+ * tree copied seconds ago counts as settled), then `steps` seeded steps of
+ * changes, each followed by kmod's full run and kmodkit's cached run: the
+ * same files, stderr and exit code, and only the changed modules read.
+ */
+export async function incrementalSteps(o: IncrementalRun): Promise<void> {
+  const { t } = o;
+  const random = seededRandom(o.seed);
+  const mine = () => runDepmodTree({ dirname: o.b, kversion: o.release, kmod: o.kmod, cacheSettleNs: SETTLED });
+  t.is((await mine()).cache?.state, 'used');
+  for (let step = 1; step <= o.steps; step++) {
+    const { ops, changed } = changeTrees([o.a, o.b], random, step);
+    const k = await o.runKmod();
+    const started = process.cpuUsage();
+    const m = await mine();
+    const cpu = process.cpuUsage(started);
+    const inc = compareDirs(o.a, o.b, o.files);
+    const mErr = m.stderr.map((l) => l + '\n').join('').split(o.rootB).join('ROOT');
+    const kErr = k.stderr.toString('latin1').split(o.rootA).join('ROOT');
+    t.log(`  step ${step}: ${ops.join('; ')}: ${inc.same}/${o.files.length} identical, stderr ${mErr === kErr ? 'identical' : 'DIFFERENT'}; ` +
+      `kmodkit read ${m.cache?.read} module(s), ${m.cache?.reused} from the cache, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU`);
+    for (const d of inc.diffs) t.log('    ' + d);
+    t.deepEqual(inc.diffs, [], `step ${step}`);
+    t.is(mErr, kErr, `step ${step}: stderr`);
+    t.is(m.exitCode, k.code);
+    t.like(m.cache, { state: 'used', read: changed }, `step ${step}: only the changed modules are read`);
+  }
 }

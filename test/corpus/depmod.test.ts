@@ -23,8 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusDir, loadCachedCorpus, run, which } from './cache.js';
-import { runDepmodTree } from '../../lib/io/depmod-tree.js';
-import { assemble, changeTrees, compareDirs, KMODKIT_CACHE, OUTPUTS, seededRandom, treeSeed, variants } from './depmod-trees.js';
+import { assemble, compareDirs, incrementalSteps, KMODKIT_CACHE, OUTPUTS, treeSeed, variants } from './depmod-trees.js';
 
 const CLI = fileURLToPath(new URL('../../cli/index.js', import.meta.url));
 const cache = corpusDir();
@@ -33,8 +32,6 @@ const images = all.filter((p) => p.kind === 'image' && p.modulesRoot && fs.exist
 const CI_SUBSET = new Set(['amd64/ko', 'amd64-6.12/xz', 'arm64/ko']);
 const everything = process.env.CI !== 'true' || process.env.KMODKIT_DEPMOD_ALL === '1';
 const STEPS = Number(process.env.KMODKIT_DEPMOD_STEPS ?? 3);
-/** Modules written seconds ago count as settled here (the default settling time is 2 s). */
-const SETTLED = -3_600_000_000_000n;
 
 /** Both tools on two trees (kmodkit as kmod 30); stderr has the root replaced so the texts compare. */
 async function both(args: (root: string) => string[], rootA: string, rootB: string) {
@@ -81,26 +78,10 @@ for (const pkg of haveDepmod ? images : []) {
         t.true(fs.existsSync(path.join(b, KMODKIT_CACHE)), 'the facts cache was written');
 
         // incremental: kmod's full run against kmodkit's cached one, after each seeded step of changes
-        const random = seededRandom(treeSeed(id));
-        const warm = await runDepmodTree({ dirname: b, kversion: pkg.release, kmod: '30', cacheSettleNs: SETTLED });
-        t.is(warm.cache?.state, 'used');
-        for (let step = 1; step <= STEPS; step++) {
-          const { ops, changed } = changeTrees([a, b], random, step);
-          const k = await run('depmod', ['-b', path.join(tmp, 'a'), pkg.release]);
-          const started = process.cpuUsage();
-          const m = await runDepmodTree({ dirname: b, kversion: pkg.release, kmod: '30', cacheSettleNs: SETTLED });
-          const cpu = process.cpuUsage(started);
-          const inc = compareDirs(a, b);
-          const mErr = m.stderr.map((l) => l + '\n').join('').split(path.join(tmp, 'b')).join('ROOT');
-          const kErr = k.stderr.toString('latin1').split(path.join(tmp, 'a')).join('ROOT');
-          t.log(`  step ${step}: ${ops.join('; ')}: ${inc.same}/${OUTPUTS.length} identical, stderr ${mErr === kErr ? 'identical' : 'DIFFERENT'}; ` +
-            `kmodkit read ${m.cache?.read} module(s), ${m.cache?.reused} from the cache, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU`);
-          for (const d of inc.diffs) t.log('    ' + d);
-          t.deepEqual(inc.diffs, [], `step ${step}`);
-          t.is(mErr, kErr, `step ${step}: stderr`);
-          t.is(m.exitCode, k.code);
-          t.like(m.cache, { state: 'used', read: changed }, `step ${step}: only the changed modules are read`);
-        }
+        await incrementalSteps({
+          t, a, b, rootA: path.join(tmp, 'a'), rootB: path.join(tmp, 'b'), release: pkg.release, kmod: '30', files: OUTPUTS,
+          runKmod: () => run('depmod', ['-b', path.join(tmp, 'a'), pkg.release]), steps: STEPS, seed: treeSeed(id),
+        });
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
       }

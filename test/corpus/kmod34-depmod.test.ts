@@ -29,8 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { modprobeReuse } from '../../cli/commands/modprobe.js';
 import { indexBinEntries, openIndexBin } from '../../lib/modindex/index-bin-read.js';
 import { corpusDir, fmtSecs, loadCachedCorpus, run, subsetEvery } from './cache.js';
-import { runDepmodTree } from '../../lib/io/depmod-tree.js';
-import { assemble, changeTrees, compareDirs, OUTPUTS, seededRandom, treeSeed, variants } from './depmod-trees.js';
+import { assemble, compareDirs, incrementalSteps, OUTPUTS, treeSeed, variants } from './depmod-trees.js';
 import { kmod34 } from './kmod-reference.js';
 import { kmodBatch, ours } from './modprobe-batch.js';
 
@@ -49,8 +48,6 @@ const CONFIG_QUERIES = [...FIXED_QUERIES, 'e1000e', 'snd-hda-intel', 'btrfs', 'd
 /** kmod 34.2 writes one more file than kmod 30. */
 const OUTPUTS_34 = [...OUTPUTS, 'modules.weakdep'];
 const STEPS = Number(process.env.KMODKIT_DEPMOD_STEPS ?? 3);
-/** Modules written seconds ago count as settled here (the default settling time is 2 s). */
-const SETTLED = -3_600_000_000_000n;
 
 const refPromise = kmod34();
 const grand = { trees: 0, files: 0, identical: 0, weakdeps: 0, queries: 0, queriesIdentical: 0, configRuns: 0, configIdentical: 0 };
@@ -167,26 +164,10 @@ for (const pkg of images) {
         t.is(cBad.length, 0, `${cBad.length} outputs with the fixture modprobe.d differ`);
 
         // incremental: kmod 34.2's full run against kmodkit's cached one, after each seeded step of changes
-        const random = seededRandom(treeSeed(`34:${id}`));
-        const warm = await runDepmodTree({ dirname: b, kversion: pkg.release, cacheSettleNs: SETTLED });
-        t.is(warm.cache?.state, 'used');
-        for (let step = 1; step <= STEPS; step++) {
-          const { ops, changed } = changeTrees([a, b], random, step);
-          const ks = await run(dm, [...dpre, '-b', ra, pkg.release]);
-          const started = process.cpuUsage();
-          const ms = await runDepmodTree({ dirname: b, kversion: pkg.release, cacheSettleNs: SETTLED });
-          const cpu = process.cpuUsage(started);
-          const inc = compareDirs(a, b, OUTPUTS_34);
-          const msErr = ms.stderr.map((l) => l + '\n').join('').split(rb).join('ROOT');
-          const ksErr = ks.stderr.toString('latin1').split(ra).join('ROOT');
-          t.log(`  step ${step}: ${ops.join('; ')}: ${inc.same}/${OUTPUTS_34.length} identical, stderr ${msErr === ksErr ? 'identical' : 'DIFFERENT'}; ` +
-            `kmodkit read ${ms.cache?.read} module(s), ${ms.cache?.reused} from the cache, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU`);
-          for (const d of inc.diffs) t.log('    ' + d);
-          t.deepEqual(inc.diffs, [], `step ${step}`);
-          t.is(msErr, ksErr, `step ${step}: stderr`);
-          t.is(ms.exitCode, ks.code);
-          t.like(ms.cache, { state: 'used', read: changed }, `step ${step}: only the changed modules are read`);
-        }
+        await incrementalSteps({
+          t, a, b, rootA: ra, rootB: rb, release: pkg.release, kmod: '34', files: OUTPUTS_34,
+          runKmod: () => run(dm, [...dpre, '-b', ra, pkg.release]), steps: STEPS, seed: treeSeed(`34:${id}`),
+        });
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
       }

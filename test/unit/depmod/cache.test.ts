@@ -15,22 +15,11 @@ import { runDepmodTree, type DepmodRunOptions } from '../../../lib/io/depmod-tre
 import { DEPMOD_CACHE_NAME, decodeCache, decodeContents, encodeCache, encodeContents, MAX_CACHE_BYTES, type CachedModule } from '../../../lib/io/depmod-cache.js';
 import { copyRoot, kmodFor, outputs, synthModule, synthTree, type SynthModule } from './synthetic.js';
 import { depmodImports } from '../../../lib/depmod/depmod.js';
+import { seededRandom } from '../../corpus/depmod-trees.js';
 
 const REL = '4.4.4';
 /** Files written by the test itself are cached at once (the run's start is taken to the millisecond; the default waits 2 s). */
 const base = (dir: string, o: Partial<DepmodRunOptions> = {}): DepmodRunOptions => ({ dirname: dir, kversion: REL, configPaths: ['/nonexistent'], cacheSettleNs: -1_000_000_000n, ...o });
-
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed (KMODKIT_DEPMOD_SEED). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Module i: exports sym_i (and sometimes a second symbol), needs symbols of lower-numbered modules only (no cycles). */
 function randomModule(i: number, live: readonly number[], r: () => number, version: number): SynthModule {
@@ -57,7 +46,7 @@ const SEED = Number(process.env.KMODKIT_DEPMOD_SEED ?? 20261207);
 
 for (const mode of ['34', '30'] as const) {
   test(`seeded steps of additions, replacements and removals: the cached run reads only what changed and writes what a full run (and kmod ${mode}) writes`, async (t) => {
-    const r = rng(SEED + (mode === '30' ? 1 : 0));
+    const r = seededRandom(SEED + (mode === '30' ? 1 : 0));
     t.log(`seed ${SEED + (mode === '30' ? 1 : 0)} (KMODKIT_DEPMOD_SEED)`);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kmodkit-depmod-cache-'));
     try {
