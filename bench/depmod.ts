@@ -7,6 +7,7 @@
  * Rows:
  *   full depmod, kmod 30's files:   kmod 30 `depmod -b`  vs `kmodkit depmod --kmod-compat=30 --no-cache`
  *   full depmod, kmod 34.2's files: kmod 34.2 (corpus cache) vs `kmodkit depmod --no-cache` (when kmod 34.2 is there)
+ *   the same on one thread:         KMODKIT_DEPMOD_WORKERS=0 (what the worker threads bring)
  *   incremental, one module added:  kmod's full `depmod` vs `kmodkit depmod` with its facts cache
  *                                   (each run adds a new module, a copy of fuse.ko under a new name, to both trees)
  *
@@ -64,11 +65,10 @@ const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 interface Sample { wall: number; cpu: number; rss: number }
 
 /** One run: wall, CPU and peak RSS from /usr/bin/time (CPU from the children's times, RSS unknown, without it). */
-function measure(cmd: readonly string[]): Sample {
+function measure(cmd: readonly string[], env: NodeJS.ProcessEnv = {}): Sample {
   const t0 = process.hrtime.bigint();
-  const r = timeBin
-    ? spawnSync(timeBin, ['-f', 'KMODKIT-TIME %e %U %S %M', ...cmd], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawnSync(cmd[0], cmd.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const o = { stdio: ['ignore', 'ignore', 'pipe'] as ('ignore' | 'pipe')[], env: { ...process.env, ...env } };
+  const r = timeBin ? spawnSync(timeBin, ['-f', 'KMODKIT-TIME %e %U %S %M', ...cmd], o) : spawnSync(cmd[0], cmd.slice(1), o);
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   const err = r.stderr.toString();
   const m = /KMODKIT-TIME (\S+) (\S+) (\S+) (\d+)/.exec(err);
@@ -104,13 +104,13 @@ try {
   const rows: Row[] = [];
   const checks: string[] = [];
 
-  const fullRow = (label: string, ref: string, kmodCmd: string[], mine: string[], outputs: readonly string[]): void => {
+  const fullRow = (label: string, ref: string, kmodCmd: string[], mine: string[], outputs: readonly string[], env: NodeJS.ProcessEnv = {}): void => {
     const row: Row = { label, ref, a: [], b: [] };
     for (let i = 0; i < runs; i++) {
       const order = i % 2 ? ['kmodkit', 'kmod'] : ['kmod', 'kmodkit'];
       for (const tool of order) {
         if (tool === 'kmod') row.a.push(measure([...kmodCmd, '-b', roots.kmod, release]));
-        else row.b.push(measure([process.execPath, cli, 'depmod', ...mine, '--no-cache', '-b', roots.kmodkit, release]));
+        else row.b.push(measure([process.execPath, cli, 'depmod', ...mine, '--no-cache', '-b', roots.kmodkit, release], env));
       }
     }
     rows.push(row);
@@ -118,8 +118,13 @@ try {
   };
   fullRow('full depmod (kmod 30 files)', 'kmod 30 depmod', ['depmod'], ['--kmod-compat=30'], files);
   const k34 = kmod34();
-  if (k34) fullRow('full depmod (kmod 34.2 files)', 'kmod 34.2 depmod', k34, [], [...files, 'modules.weakdep']);
-  else console.log('  (kmod 34.2 not in the corpus cache: its row is left out)');
+  if (k34) {
+    fullRow('full depmod (kmod 34.2 files)', 'kmod 34.2 depmod', k34, [], [...files, 'modules.weakdep']);
+    fullRow('full depmod (kmod 34.2 files), one thread', 'kmod 34.2 depmod', k34, [], [...files, 'modules.weakdep'], { KMODKIT_DEPMOD_WORKERS: '0' });
+  } else {
+    fullRow('full depmod (kmod 30 files), one thread', 'kmod 30 depmod', ['depmod'], ['--kmod-compat=30'], files, { KMODKIT_DEPMOD_WORKERS: '0' });
+    console.log('  (kmod 34.2 not in the corpus cache: its rows are left out)');
+  }
 
   // incremental: each run adds a new module to both trees; kmodkit reads it and takes the rest from its cache
   const fuse = join(tree, 'kernel/fs/fuse/fuse.ko');

@@ -123,11 +123,14 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
     if (depfileUpToDate(dirname)) return 0;
     all = true;
   }
+  // KMODKIT_DEPMOD_WORKERS=N: N worker threads for reading modules (0: the main thread only); unset: by the work
+  const workersEnv = process.env.KMODKIT_DEPMOD_WORKERS;
+  const workers = workersEnv !== undefined && /^\d{1,2}$/.test(workersEnv) ? Number(workersEnv) : undefined;
   try {
     const res = await runDepmodTree({
       dirname, kversion, configPaths: configPaths.length ? configPaths : undefined, files: all ? undefined : pos,
       symvers, systemMap, printUnknown, warnDups: warn, symbolPrefix: prefix, toStdout: show, verbose,
-      kmod: compat.compat, cache, ...(outDirname !== undefined ? { outDirname } : {}),
+      kmod: compat.compat, cache, ...(workers !== undefined ? { workers } : {}), ...(outDirname !== undefined ? { outDirname } : {}),
     });
     // the library's lines are byte strings: written as the bytes they stand for
     for (const line of res.stderr) io.err(Buffer.from(line + '\n', 'latin1'));

@@ -82,93 +82,78 @@ export function indexInsert(root: IndexNode, key: string, value: string, priorit
   return duplicate;
 }
 
+/** A byte string's chars [from, to) as bytes. */
+function bytesOf(buf: Uint8Array, at: number, s: string, from: number, to: number): number {
+  for (let i = from; i < to; i++) buf[at++] = s.charCodeAt(i);
+  return at;
+}
+
 /**
- * The trie over sorted keys `k` (values `v`): visit(lo, hi, depth) stands for
- * the node whose keys are k[lo..hi), all alike in their first `depth` chars.
+ * The trie over sorted keys `k` (values `v`), as flat arrays over its nodes
+ * in pre-order (the order kmod 34 writes them). Node n stands for keys
+ * k[lo[n]..] sharing their first depth[n] chars; its prefix is the next
+ * plen[n] chars of k[lo[n]]; valuesAt[n] is the key whose values it holds
+ * (-1: none); edge[n] the char its parent reaches it by; count[n] the nodes
+ * of its subtree (its children: n+1, then each next one count[] further).
  */
 interface Trie {
   readonly k: readonly string[];
   readonly v: readonly IndexValue[][];
-  readonly kmod30: boolean;
+  readonly lo: number[];
+  readonly depth: number[];
+  readonly plen: number[];
+  readonly valuesAt: number[];
+  readonly edge: number[];
+  readonly count: number[];
+  /** Bytes of the node alone, and the reference mask announcing its parts. */
+  readonly own: number[];
+  readonly mask: number[];
+  readonly kids: number[];
 }
 
-/** Length of the prefix k[lo] and k[hi-1] share from `depth` on (so do all between them). */
-function sharedFrom(k: readonly string[], lo: number, hi: number, depth: number): number {
-  const a = k[lo], b = k[hi - 1];
-  const n = Math.min(a.length, b.length);
-  let i = depth;
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  return i - depth;
-}
-
-/** The end of the run of keys from `lo` (before `hi`) with char `ch` at `pos`. */
-function runEnd(k: readonly string[], lo: number, hi: number, pos: number, ch: number): number {
-  let end = lo + 1;
-  while (end < hi && k[end].charCodeAt(pos) === ch) end++;
-  return end;
-}
-
-/** One node, as its parts: [prefix end, values key index or -1, children as [char, lo, hi] triples]. */
-interface NodeParts {
-  readonly prefixLength: number;
-  readonly valuesAt: number;
-  readonly children: number[];
-}
-
-function nodeParts(t: Trie, lo: number, hi: number, depth: number, root: boolean): NodeParts {
+/** Build node n over k[lo..hi) at `depth` (the root has no prefix), then its children; returns the subtree's node count. */
+function build(t: Trie, lo: number, hi: number, depth: number, edgeChar: number, kmod30: boolean): void {
   const k = t.k;
-  const prefixLength = root ? 0 : sharedFrom(k, lo, hi, depth);
-  const end = depth + prefixLength;
-  let valuesAt = -1;
+  let plen = 0;
+  if (edgeChar >= 0) {
+    // the prefix all these keys share from `depth` on: k[lo]'s and k[hi-1]'s (sorted)
+    const a = k[lo], b = k[hi - 1];
+    const n = Math.min(a.length, b.length);
+    while (depth + plen < n && a.charCodeAt(depth + plen) === b.charCodeAt(depth + plen)) plen++;
+  }
+  const end = depth + plen;
+  const n = t.lo.length;
   let from = lo;
+  let valuesAt = -1;
   if (k[lo].length === end) { valuesAt = lo; from++; }
-  const children: number[] = [];
+  t.lo.push(lo); t.depth.push(depth); t.plen.push(plen); t.valuesAt.push(valuesAt); t.edge.push(edgeChar);
+  t.count.push(0); t.own.push(0); t.mask.push(0); t.kids.push(0);
+  let kids = 0, firstChar = -1, lastChar = -1;
   while (from < hi) {
     const ch = k[from].charCodeAt(end);
-    const to = runEnd(k, from, hi, end, ch);
-    if (ch >= CHILDMAX && t.kmod30) throw highByteBranch(k[from], ch);
-    children.push(ch, from, to);
+    let to = from + 1;
+    while (to < hi && k[to].charCodeAt(end) === ch) to++;
+    if (ch >= CHILDMAX && kmod30) throw highByteBranch(k[from], ch);
+    if (firstChar < 0) firstChar = ch;
+    lastChar = ch;
+    kids++;
+    build(t, from, to, end + 1, ch, kmod30);
     from = to;
   }
-  return { prefixLength, valuesAt, children };
+  let own = 0;
+  if (plen) own += plen + 1;
+  if (kids) own += 2 + 4 * (lastChar - firstChar + 1);
+  if (valuesAt >= 0) {
+    own += 4;
+    for (const v of t.v[valuesAt]) own += 5 + v.value.length;
+  }
+  t.count[n] = t.lo.length - n;
+  t.own[n] = own;
+  t.kids[n] = kids;
+  t.mask[n] = ((kids ? INDEX_NODE_CHILDS : 0) | (plen ? INDEX_NODE_PREFIX : 0) | (valuesAt >= 0 ? INDEX_NODE_VALUES : 0)) >>> 0;
 }
 
-function valuesSize(values: readonly IndexValue[]): number {
-  let size = 4;
-  for (let i = 0; i < values.length; i++) size += 5 + values[i].value.length;
-  return size;
-}
-
-function ownSize(t: Trie, p: NodeParts): number {
-  let size = 0;
-  if (p.prefixLength) size += p.prefixLength + 1;
-  const c = p.children;
-  if (c.length) size += 2 + 4 * (c[c.length - 3] - c[0] + 1);
-  if (p.valuesAt >= 0) size += valuesSize(t.v[p.valuesAt]);
-  return size;
-}
-
-function maskOf(p: NodeParts): number {
-  return ((p.children.length ? INDEX_NODE_CHILDS : 0) | (p.prefixLength ? INDEX_NODE_PREFIX : 0) | (p.valuesAt >= 0 ? INDEX_NODE_VALUES : 0)) >>> 0;
-}
-
-/** Per node in pre-order (what kmod 34's offsets are made of): subtree size in bytes, subtree node count, reference mask. */
-interface Measured { readonly totals: number[]; readonly counts: number[]; readonly masks: number[] }
-
-function measure(t: Trie, lo: number, hi: number, depth: number, root: boolean, m: Measured): number {
-  const p = nodeParts(t, lo, hi, depth, root);
-  const at = m.totals.length;
-  m.totals.push(0); m.counts.push(0); m.masks.push(maskOf(p));
-  let total = ownSize(t, p);
-  const c = p.children;
-  const end = depth + p.prefixLength;
-  for (let i = 0; i < c.length; i += 3) total += measure(t, c[i + 1], c[i + 2], end + 1, false, m);
-  m.totals[at] = total;
-  m.counts[at] = m.totals.length - at;
-  return total;
-}
-
-/** The output: its size is known before the first byte (measure), so one buffer, no growth. */
+/** The output: its size is known before the first byte, so one buffer, no growth. */
 interface Out { readonly buf: Uint8Array; len: number }
 
 function u32(o: Out, v: number): void {
@@ -177,64 +162,50 @@ function u32(o: Out, v: number): void {
   o.len = len + 4;
 }
 
-/** s[from..to) and a NUL. */
-function str(o: Out, s: string, from = 0, to = s.length): void {
-  const buf = o.buf;
-  let len = o.len;
-  for (let i = from; i < to; i++) buf[len++] = s.charCodeAt(i);
-  buf[len++] = 0;
-  o.len = len;
-}
-
-/** The node's own bytes: prefix, child table (one reference per char from the first child's to the last's, 0 where none), values. */
-function writeBody(o: Out, t: Trie, p: NodeParts, lo: number, depth: number, refs: readonly number[]): void {
-  if (p.prefixLength) str(o, t.k[lo], depth, depth + p.prefixLength);
-  const c = p.children;
-  if (c.length) {
-    const first = c[0], last = c[c.length - 3];
+/**
+ * Node n's own bytes: prefix, child table (first and last char, one
+ * reference per char between them, 0 where there is no child), values;
+ * `ref(child)` is the reference written for a child node.
+ */
+function writeBody(o: Out, t: Trie, n: number, ref: (child: number) => number): void {
+  const plen = t.plen[n];
+  if (plen) {
+    const d = t.depth[n];
+    o.len = bytesOf(o.buf, o.len, t.k[t.lo[n]], d, d + plen);
+    o.buf[o.len++] = 0;
+  }
+  const kids = t.kids[n];
+  if (kids) {
+    let child = n + 1;
+    let last = child;
+    for (let i = 1; i < kids; i++) last += t.count[last];
+    const first = t.edge[child];
     o.buf[o.len++] = first;
-    o.buf[o.len++] = last;
-    let i = 0;
-    for (let ch = first; ch <= last; ch++) {
-      if (c[3 * i] === ch) u32(o, refs[i++]);
-      else u32(o, 0);
+    o.buf[o.len++] = t.edge[last];
+    for (let ch = first; ch <= t.edge[last]; ch++) {
+      if (t.edge[child] === ch) {
+        u32(o, ref(child));
+        child += t.count[child];
+      } else u32(o, 0);
     }
   }
-  if (p.valuesAt >= 0) {
-    const values = t.v[p.valuesAt];
+  const at = t.valuesAt[n];
+  if (at >= 0) {
+    const values = t.v[at];
     u32(o, values.length);
-    for (let i = 0; i < values.length; i++) { u32(o, values[i].priority); str(o, values[i].value); }
-  }
-}
-
-/** kmod 34: the node (pre-order number `at`), then its children in char order, each at the offset the sizes before it give. */
-function writePreOrder(o: Out, t: Trie, lo: number, hi: number, depth: number, root: boolean, m: Measured, at: number): void {
-  const p = nodeParts(t, lo, hi, depth, root);
-  const c = p.children;
-  const end = depth + p.prefixLength;
-  const refs: number[] = [];
-  let next = o.len + ownSize(t, p);
-  for (let i = 0, child = at + 1; i < c.length; i += 3) {
-    refs.push((next | m.masks[child]) >>> 0);
-    next += m.totals[child];
-    child += m.counts[child];
-  }
-  writeBody(o, t, p, lo, depth, refs);
-  for (let i = 0, child = at + 1; i < c.length; i += 3) {
-    writePreOrder(o, t, c[i + 1], c[i + 2], end + 1, false, m, child);
-    child += m.counts[child];
+    for (const v of values) {
+      u32(o, v.priority);
+      o.len = bytesOf(o.buf, o.len, v.value, 0, v.value.length);
+      o.buf[o.len++] = 0;
+    }
   }
 }
 
 /** kmod 30: children first, each node's reference known once its children are written. */
-function writePostOrder(o: Out, t: Trie, lo: number, hi: number, depth: number, root: boolean): number {
-  const p = nodeParts(t, lo, hi, depth, root);
-  const c = p.children;
-  const end = depth + p.prefixLength;
-  const refs: number[] = [];
-  for (let i = 0; i < c.length; i += 3) refs.push(writePostOrder(o, t, c[i + 1], c[i + 2], end + 1, false));
-  const ref = (o.len | maskOf(p)) >>> 0;
-  writeBody(o, t, p, lo, depth, refs);
+function writePostOrder(o: Out, t: Trie, n: number, refs: number[]): number {
+  for (let i = 0, child = n + 1; i < t.kids[n]; i++, child += t.count[child]) refs[child] = writePostOrder(o, t, child, refs);
+  const ref = (o.len | t.mask[n]) >>> 0;
+  writeBody(o, t, n, (child) => refs[child]);
   return ref;
 }
 
@@ -249,19 +220,24 @@ export function indexWrite(root: IndexNode, kmod: KmodCompat = DEFAULT_KMOD_COMP
     u32(o, 12);
     return o.buf;
   }
-  const t: Trie = { k, v: k.map((key) => root.keys.get(key)!), kmod30: kmod === '30' };
-  const m: Measured = { totals: [], counts: [], masks: [] };
-  const size = measure(t, 0, k.length, 0, true, m);
+  const t: Trie = { k, v: k.map((key) => root.keys.get(key)!), lo: [], depth: [], plen: [], valuesAt: [], edge: [], count: [], own: [], mask: [], kids: [] };
+  build(t, 0, k.length, 0, -1, kmod === '30');
+  let size = 0;
+  for (const own of t.own) size += own;
   const o: Out = { buf: new Uint8Array(12 + size), len: 0 };
   u32(o, INDEX_MAGIC);
   u32(o, INDEX_VERSION);
   if (kmod === '30') {
     u32(o, 0);
-    const rootRef = writePostOrder(o, t, 0, k.length, 0, true);
+    const rootRef = writePostOrder(o, t, 0, new Array(t.lo.length));
     new DataView(o.buf.buffer).setUint32(8, rootRef, false);
     return o.buf;
   }
-  u32(o, (12 | m.masks[0]) >>> 0);
-  writePreOrder(o, t, 0, k.length, 0, true, m, 0);
+  // kmod 34: pre-order, so a node's offset is the sum of the sizes before it
+  const offset = new Array<number>(t.lo.length);
+  let at = 12;
+  for (let n = 0; n < t.lo.length; n++) { offset[n] = at; at += t.own[n]; }
+  u32(o, (12 | t.mask[0]) >>> 0);
+  for (let n = 0; n < t.lo.length; n++) writeBody(o, t, n, (child) => (offset[child] | t.mask[child]) >>> 0);
   return o.buf;
 }
