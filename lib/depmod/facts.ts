@@ -1,7 +1,7 @@
 /**
  * depmod's view of one module: kmod's rules (libkmod's kmod_elf_get_symbols
  * and kmod_elf_get_dependency_symbols of the chosen release) applied to the
- * module's facts (lib/module/facts.ts symbolFacts, the __versions decoder,
+ * module's facts (lib/module/symbol-facts.ts symbolFacts, the __versions decoder,
  * .modinfo). Nothing here reads bytes itself.
  *
  * - Exports: the `__crc_*` symbols with their CRCs (all ones when the CRC
@@ -21,7 +21,7 @@ import { strerror } from '../errno.js';
 import { section, sectionBytes } from '../elf/file.js';
 import { STB_WEAK } from '../elf/constants.js';
 import type { KmodCompat } from '../kmod-compat.js';
-import { symbolFacts, type SymbolFacts } from '../module/facts.js';
+import { symbolFacts, type SymbolFacts } from '../module/symbol-facts.js';
 import { hasModinfo, moduleInfo, type KernelModule } from '../module/module.js';
 import { forEachModversion, MODVERSION_INFO_SIZE } from '../module/versions.js';
 import { crcOf, crcOfHalves, type Crc, type DepmodImports, type DepmodModuleFacts, type DepmodSymbol } from './depmod.js';

@@ -3,8 +3,9 @@
  * (the rule of libkmod's dependency-symbol scan and the kernel's
  * simplify_symbols), each with the CRC the module recorded for it.
  */
-import { EM, SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_SPARC_REGISTER } from '../elf/constants.js';
+import { STB_GLOBAL, STB_WEAK } from '../elf/constants.js';
 import { symbolTable, type ElfFile } from '../elf/file.js';
+import { scanSymbols } from './symbol-facts.js';
 import { effectiveModversions, type ModversionInfo } from './versions.js';
 
 export interface ModuleImport {
@@ -31,19 +32,11 @@ function byName(list: readonly ModversionInfo[] | null): Map<string, ModversionI
 export function moduleImports(elf: ElfFile, versions: () => readonly ModversionInfo[] | null = () => effectiveModversions(elf)): ModuleImport[] {
   const st = symbolTable(elf);
   if (!st) return [];
-  const sparc = elf.header.machine === EM.SPARC || elf.header.machine === EM.SPARCV9;
   // The kernel relies on the extended table alone when it exists (effectiveModversions).
   const crcs = byName(versions());
   const out: ModuleImport[] = [];
-  // Fields read in place: only the undefined symbols' names are decoded.
-  for (let i = 1; i < st.count; i++) {
-    if (st.shndxAt(i) !== SHN_UNDEF) continue;
-    const info = st.infoAt(i);
-    const bind = info >> 4;
+  for (const { name, bind } of scanSymbols(elf, st, { text: true, crcs: false }).undefined) {
     if (bind !== STB_GLOBAL && bind !== STB_WEAK) continue;
-    if (sparc && (info & 0xf) === STT_SPARC_REGISTER) continue;
-    const name = st.nameAt(i);
-    if (!name) continue;
     // ppc64 ELFv1 dot-symbols: versions are recorded without the dot.
     const v = crcs?.get(name) ?? (name[0] === '.' ? crcs?.get(name.slice(1)) : undefined);
     out.push(v ? { name, weak: bind === STB_WEAK, crc: v.crc, crcSource: v.source } : { name, weak: bind === STB_WEAK });
