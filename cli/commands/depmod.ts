@@ -42,7 +42,7 @@ the run to those modules.`,
     KMOD_VERSION_ROW,
     HELP_ROW,
     KMOD_COMPAT_ROW,
-    { long: 'no-cache', describe: 'Neither read nor write modules.kmodkit.cache, the module-facts\ncache that lets a later run read only the modules that changed', kmodkit: true },
+    { long: 'no-cache', describe: 'Neither read nor write modules.kmodkit.cache (the module facts)', kmodkit: true },
     { group: OLD, long: 'unresolved-error', short: 'u', describe: 'Ignored, with a warning' },
     { group: OLD, long: 'quiet', short: 'q', describe: 'Ignored, with a warning' },
     { group: OLD, long: 'root', short: 'r', describe: 'Ignored, with a warning' },
@@ -50,7 +50,11 @@ the run to those modules.`,
   ],
   kmod: `kmodkit accepts kmod 30's deprecated -u, -q, -r and --map in both modes (kmod 34
 rejects them). With --kmod-compat=30 (or KMODKIT_KMOD_COMPAT=30), -m is kmod 30's
-deprecated --map, not --moduledir.`,
+deprecated --map, not --moduledir. kmodkit keeps what it read of each module in
+modules.kmodkit.cache next to the indexes, so that a later run reads only the
+modules that changed (the files written are those of a full run); worker threads
+read the modules of a large tree (KMODKIT_DEPMOD_WORKERS=N). A run that cannot
+write every file leaves the previous ones in place.`,
   exits: [[0, 'the indexes were written (or printed)'], [1, 'an error (bad version, unreadable tree or configuration, a usage error)']],
   example: 'kmodkit depmod -b /tmp/root 6.1.0-56-amd64',
 };
