@@ -9,12 +9,15 @@ import type { KernelModule } from '../lib/module/module.js';
 import { OutputError, type Sink } from './format/output.js';
 import { fileHeaders } from './format/file-header.js';
 import { writeErrorDocument } from './format/json-documents.js';
+import { errorMessage } from './format/error-message.js';
+import { escapeControls } from '../lib/excerpt.js';
 
 /** "kmodkit: FILE: message" — an unexpected exception is named as an internal error, still on one line. */
+/** One error line; control characters in the file name or the message (a module's strings) are escaped. */
 export function errorLine(file: string, e: unknown): string {
-  if (isKmodkitError(e)) return `kmodkit: ${file}: ${e.message}`;
+  if (isKmodkitError(e)) return `kmodkit: ${escapeControls(file)}: ${escapeControls(errorMessage(e))}`;
   const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return `kmodkit: ${file}: internal error: ${what}`;
+  return `kmodkit: ${escapeControls(file)}: internal error: ${escapeControls(what, true)}`;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface OptSpec {
 export interface ScannedOpt {
   name: string; // long name
   value?: string;
+  /** The letter, when the option was given in its short form (kmod's messages name what was typed). */
+  short?: string;
 }
 
 export interface ScanResult {
@@ -67,10 +69,10 @@ export function scanArgs(args: readonly string[], spec: OptSpec, prog: string): 
           let value: string | undefined = a.slice(j + 1);
           if (value === '') value = args[++i];
           if (value === undefined) return { opts, positionals, error: `${prog}: option requires an argument -- '${c}'` };
-          opts.push({ name, value });
+          opts.push({ name, value, short: c });
           break;
         }
-        opts.push({ name });
+        opts.push({ name, short: c });
       }
       continue;
     }

@@ -36,7 +36,7 @@ function rawAfter(command: string): string[] {
   return i >= 0 ? argv.slice(i + 1) : [];
 }
 
-/** Every command; each parses its own arguments getopt-style (kmod's rules). */
+/** Every command (cli/registry.ts lists them with their summaries); each parses its own arguments getopt-style (kmod's rules). */
 const DIRECT: Record<string, () => Promise<number>> = {
   modinfo: async () => {
     // A 1 MiB young generation: modinfo over a tree makes only short-lived
@@ -62,64 +62,50 @@ const DIRECT: Record<string, () => Promise<number>> = {
   install: async () => (await import('./commands/install.js')).runInstall(rawAfter('install')),
   web: async () => (await import('./commands/web.js')).runWeb(rawAfter('web')),
   depmod: async () => (await commands.depmod()).runDepmod(rawAfter('depmod')),
+  completion: async () => {
+    const [{ runCompletion }, { COMMANDS, KMODKIT_HELP }] = await Promise.all([import('./commands/completion.js'), import('./registry.js')]);
+    return runCompletion(rawAfter('completion'), { commands: COMMANDS, top: KMODKIT_HELP });
+  },
 };
-
-/** What `kmodkit --help` lists: every command and what it does. */
-const SUMMARIES: [string, string][] = [
-  ['modinfo', "Module information, byte-identical to kmod's modinfo (plus --json)"],
-  ['versions', "Symbol versions a module records, as modprobe --dump-modversions"],
-  ['symbols', 'Exported or imported symbols with CRCs, license type, namespace'],
-  ['params', 'Module parameters from __param joined with .modinfo'],
-  ['inspect', 'Everything kmodkit decodes about modules (text or JSON)'],
-  ['check', 'Pre-flight check: would these modules load on a kernel, and if not, why'],
-  ['insmod', "Load a module file as kmod's insmod, after the pre-flight check"],
-  ['rmmod', "Unload modules as kmod's rmmod"],
-  ['lsmod', "List loaded modules as kmod's lsmod (plus --json)"],
-  ['modprobe', "kmod 30's modprobe: aliases, modprobe.d, softdeps, --show-depends, -c"],
-  ['depmod', "Write modules.dep and the indexes, byte-identical to kmod's depmod (34.2; 30 with --kmod-compat=30)"],
-  ['sign', "sign-file's interface: append a PKCS#7 module signature"],
-  ['strip', 'Drop the signature, debug sections, or modversions/vermagic'],
-  ['compress', 'Compress modules as modules_install does (gzip, xz, zstd)'],
-  ['decompress', 'Decompress .ko.gz/.ko.xz/.ko.zst modules'],
-  ['install', 'DKMS-style: strip, sign, compress, place, depmod, pre-flight check'],
-  ['web', 'Serve the module anatomy page on 127.0.0.1'],
-];
 
 /** `kmodkit --help`, in the commands' style (cli/help.ts), the commands in place of options' details. */
 async function topHelp(): Promise<string> {
-  const { helpText } = await import('./help.js');
-  const w = Math.max(...SUMMARIES.map(([c]) => c.length));
-  return helpText('kmodkit', {
-    usage: ['COMMAND [options] [args]', 'help COMMAND', '--help | --version'],
-    summary: 'Inspect, check, prepare, load and unload Linux kernel modules (.ko, .ko.gz, .ko.xz, .ko.zst).\nCommands:\n' +
-      SUMMARIES.map(([c, d]) => `\t${c.padEnd(w)}  ${d}\n`).join('') + 'Each command has its own --help (kmodkit COMMAND --help, or kmodkit help COMMAND).',
-    options: [
-      { long: 'help', short: 'h', describe: 'Show this help' },
-      { long: 'version', describe: "Show kmodkit's version" },
-    ],
-    exits: [[0, 'success'], [1, "the command's own failure (see its --help)"], [2, 'usage error (no or unknown command)']],
-    example: 'kmodkit modinfo --help',
-  });
+  const [{ helpText }, { KMODKIT_HELP }] = await Promise.all([import('./help.js'), import('./registry.js')]);
+  return helpText('kmodkit', KMODKIT_HELP);
+}
+
+/** A usage error of kmodkit itself: one line on stderr, exit status 2. */
+async function usageError(message: string, word?: string): Promise<number> {
+  const { closestCommand } = await import('./registry.js');
+  const guess = word !== undefined ? closestCommand(word) : undefined;
+  process.stderr.write(`kmodkit: ${message}${guess ? ` (did you mean '${guess}'?)` : ''}; see kmodkit --help.\n`);
+  return 2;
 }
 
 async function main(): Promise<number> {
   const [first, ...rest] = argv;
-  const direct = first !== undefined ? DIRECT[first] : undefined;
+  const direct = first !== undefined && Object.hasOwn(DIRECT, first) ? DIRECT[first] : undefined;
   if (direct) return direct();
-  if (first === 'help' && rest.length === 1 && DIRECT[rest[0]]) {
+  if (first === 'help') {
+    if (rest.length === 0) {
+      process.stdout.write(await topHelp());
+      return 0;
+    }
+    if (rest.length > 1) return usageError('help takes one command');
+    if (!Object.hasOwn(DIRECT, rest[0])) return usageError(`help: unknown command '${rest[0]}'`, rest[0]);
     argv.splice(0, 2, rest[0], '--help');
     return DIRECT[rest[0]]();
   }
-  if (argv.length === 1 && (first === '--help' || first === '-h' || first === 'help')) {
-    process.stdout.write(await topHelp());
-    return 0;
-  }
-  if (argv.length === 1 && first === '--version') {
-    process.stdout.write(`${pkg.version}\n`);
-    return 0;
-  }
-  process.stderr.write(first === undefined || first.startsWith('-') ? 'kmodkit: Name a command; see --help.\n' : `kmodkit: unknown command '${first}'; see --help.\n`);
-  return 2;
+  if (first === undefined) return usageError('name a command');
+  if (!first.startsWith('-')) return usageError(`unknown command '${first}'`, first);
+  // Options of kmodkit itself (getopt's rules and messages, as every command's).
+  const { scanArgs } = await import('./getopt.js');
+  const scanned = scanArgs(argv, { short: { h: 'help', V: 'version' }, long: { help: false, version: false } }, 'kmodkit');
+  if (scanned.error) return usageError(scanned.error.replace(/^kmodkit: /, ''));
+  if (scanned.positionals.length) return usageError(`options go after the command: kmodkit ${scanned.positionals[0]} ${argv.filter((a) => a.startsWith('-')).join(' ')}`);
+  if (scanned.opts.some((o) => o.name === 'help')) process.stdout.write(await topHelp());
+  else process.stdout.write(`kmodkit ${pkg.version}\n`);
+  return 0;
 }
 
 // A reader that goes away (`| head -1`) is not an error: the command still
@@ -147,6 +133,13 @@ main().then(
         /* stderr is gone too */
       }
       process.exitCode = 2;
+      return;
+    }
+    // A typed error no command caught (a capped input, an unreadable index): one line, exit 1.
+    if (e instanceof Error && e.name === 'KmodkitError' && typeof (e as { code?: unknown }).code === 'string') {
+      const file = (e as { file?: string }).file;
+      process.stderr.write(`kmodkit: ${file ? `${file}: ` : ''}${e.message}\n`);
+      process.exitCode = 1;
       return;
     }
     process.stderr.write(`kmodkit: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -8,6 +8,8 @@ export {
   type DetailedCode, type FreeDetail, type KmodSyscallDetail, type RawSyscallDetail, type ModuleIdentityDetail,
 } from './errors.js';
 export { strerror, ERRNO, type ErrnoName } from './errno.js';
+export { INPUT_LIMITS, type InputLimit, type InputKind } from './input-limits.js';
+export { excerpt, escapeControls } from './excerpt.js';
 export { memorySource, type ByteSource } from './bytes/source.js';
 
 // ELF
@@ -47,7 +49,10 @@ export { modnameNormalize, modnameFromPath, aliasNormalize, fnmatch } from './mo
 export { checkModule, type CheckResult, type CheckedModule, type Verdict } from './check/run.js';
 export type { CheckOptions } from './check/checks/context.js';
 export type { ParamsInput, ParamValue, ParamScalar } from './check/kparams.js';
-export type { TargetKernel } from './check/target.js';
+export type { TargetKernel, TargetModules, TargetExport, ReferenceModule, Lockdown } from './check/target.js';
+export { targetFromFiles, modulesFromDep, type TargetFiles, type TargetFile } from './check/target-from-files.js';
+export { parseKconfig, kconfigEnabled, kconfigMentions, kconfigValue, type Kconfig, type KconfigValue } from './check/kconfig.js';
+export { parseArch, archFromConfig, type TargetArch } from './check/arch.js';
 export { RULES, type Finding, type Severity } from './check/findings.js';
 export { parseSymvers, type Symvers, type SymversEntry } from './check/symvers.js';
 export { parseVermagic, sameMagic, expectedVermagic } from './check/vermagic.js';
@@ -57,3 +62,32 @@ export { parseModprobeConf, parseKernelCmdline, orderConfigFiles, emptyConfig, t
 export { signModuleImage, moduleSignedData, unsignedImage, type ModuleSigner, type SignedModule } from './prepare/sign-module.js';
 export { stripDebug } from './prepare/strip-debug.js';
 export { prepareModule, preparationPlan, targetCompression, type PrepareOptions, type PreparedModule, type PreparationPlan } from './prepare/prepare-module.js';
+
+// Types the signatures above use (test/unit/types/public-types.test.ts keeps this complete).
+export type { AlgorithmIdentifier, DistinguishedName, NameAttribute, Pkcs7Info, Pkcs7Memo, SignedAttribute, SignerIdentifier, SignerInfo } from './module/pkcs7.js';
+export type { BtfInfo, FunctionRef, LayoutSectionName, ModuleNameInfo, ModversionsInfo, NameSource, ThisModuleInfo } from './module/layout.js';
+export type { CertificateInput, VerifyResult } from './check/signature-verify.js';
+export type { CheckName, FindingCounts, FindingStatus, RuleInfo } from './check/findings.js';
+export type { CompressChoice, Encoder } from './prepare/prepare-module.js';
+export type { ConfigAlias, ConfigBlacklist, ConfigCommand, ConfigFileEntry, ConfigOptions, ConfigSoftdep, ConfigSource, ConfigWeakdep } from './modprobe/config.js';
+export type { ElfClass } from './elf/header.js';
+export type { ExpectedVermagic, ParsedVermagic, SameMagicResult, VermagicDifference, VermagicInput, VermagicTokenKind } from './check/vermagic.js';
+export type { ExportLicense } from './module/exports.js';
+export type { FactsOptions } from './module/facts.js';
+export type { InspectCompression, InspectElf, InspectError, InspectExport, InspectIdentity, InspectImport, InspectLayout, InspectModversion, InspectModversions, InspectParameters, InspectPart, InspectSignature, SoftDep } from './module/inspect.js';
+export type { KmodCompat } from './kmod-compat.js';
+export type { LicenseInfo } from './module/license.js';
+export type { ModinfoOnlyParam, ParamEra, ParamLayout, ParamType, StandardParamType } from './module/params.js';
+export type { ModinfoSignatureOptions, ModuleSignatureStruct, SignatureIdType } from './module/signature.js';
+export type { ParmMergeResult } from './module/parm.js';
+export type { SignOptions, SigningKeyType } from './prepare/sign-module.js';
+export type { StripDebugResult } from './prepare/strip-debug.js';
+export type { SymversFormat } from './check/symvers.js';
+export type { TaintLetter, TaintOptions } from './module/taints.js';
+export type { XzCheck, XzSummary } from './compress/xz-info.js';
+export type { Keyring, ListedKey, TrustedKey, TrustedKeySet } from './check/trust.js';
+export type { SignatureErrno, SignatureRules, SignerVerdict } from './check/signature-verify-base.js';
+export type { PublicKeyAlgorithm, X509Certificate, X509PublicKey } from './module/x509.js';
+export type { ModuleCache } from './module/module.js';
+export type { Once } from './once.js';
+export type { WildIndexName } from './modindex/modules-dir.js';

@@ -11,7 +11,7 @@
  * free-form one (offsets, section names).
  */
 import type { ErrnoName } from './errno.js';
-import type { Finding } from './check/findings.js';
+import type { Finding } from './finding.js';
 
 export type KmodkitErrorCode =
   // byte reading / ELF structure
@@ -32,7 +32,8 @@ export type KmodkitErrorCode =
   | 'EDEPCYCLE' // depmod found a dependency cycle
   // compression
   | 'ECOMPRESS' // a compressed stream is corrupt
-  | 'ETOOBIG' // output would exceed the configured cap (bombs)
+  | 'ETOOBIG' // an input or output over its size cap (bombs; files over kmodkit's input limits)
+  | 'ENOMEM' // the process ran out of memory (an address-space limit, not the input, is at fault)
   // I/O and resolution
   | 'ENOENT' // file or module not found
   | 'EIO' // read failed
@@ -157,8 +158,10 @@ export interface KmodkitErrorConstructor {
   readonly prototype: KmodkitError;
 }
 
-// The runtime class is KmodkitErrorImpl; the constructor's type is what gives
+// The runtime class is KmodkitErrorImpl, named KmodkitError (what stack
+// traces and util.inspect print); the constructor's type is what gives
 // `instanceof` and `new` their discriminated types.
+Object.defineProperty(KmodkitErrorImpl, 'name', { value: 'KmodkitError' });
 export const KmodkitError = KmodkitErrorImpl as unknown as KmodkitErrorConstructor;
 
 export function isKmodkitError(e: unknown): e is KmodkitError {

@@ -53,9 +53,18 @@ shopt -s nullglob
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src_dir=$here/src
-build_dir=$here/.build
-out_dir=$here/ko
-keys_out=$here/keys
+# KMODKIT_SAMPLES_OUT=DIR writes DIR/ko and DIR/keys (scratch in DIR/.build)
+# instead of samples/ko and samples/keys: the QEMU tier builds samples for a
+# kernel ABI other than the committed one there (test/qemu/vm.ts).
+if [[ -n ${KMODKIT_SAMPLES_OUT:-} ]]; then
+	build_dir=$KMODKIT_SAMPLES_OUT/.build
+	out_dir=$KMODKIT_SAMPLES_OUT/ko
+	keys_out=$KMODKIT_SAMPLES_OUT/keys
+else
+	build_dir=$here/.build
+	out_dir=$here/ko
+	keys_out=$here/keys
+fi
 
 # Main-pass and nsmissing-pass module names (must match src/Makefile).
 main_modules=(hello kmodkit_params kmodkit_exporter kmodkit_consumer kmodkit_initfail)

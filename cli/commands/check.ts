@@ -15,7 +15,9 @@ import { applyPolicy, STRICT_INPUTS, TARGET_INPUTS, targetInput, type CheckPolic
 import { indexModuleFacts, moduleFacts, type ModuleFacts } from '../../lib/module/facts.js';
 import type { Pkcs7Memo } from '../../lib/module/signature.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
+import { COLOR_ROW, HELP_ROW, helpText, optSpec, VERSION_ROW, type CommandHelp } from '../help.js';
+import { isColorChoice, useColor, type ColorChoice } from '../color.js';
+import { kmodkitVersionText } from '../version.js';
 import { Output } from '../format/output.js';
 import { exitCode, summarizeTarget, type CheckReport, type InputError } from '../format/check-report.js';
 import { formatText } from '../format/check-text.js';
@@ -46,8 +48,10 @@ All modules named are treated as loaded together (they may use each other's expo
     { group: T, long: 'arch', short: 'a', arg: 'ARCH', describe: 'x86_64, i386, aarch64, arm, riscv64, ppc64le, s390x, mips64el, loongarch64 ...' },
     { group: T, long: 'sig-enforce', describe: 'The target enforces module signatures' },
     { group: T, long: 'no-sig-enforce', describe: 'The target does not enforce module signatures' },
-    { group: T, long: 'lockdown', arg: 'MODE', describe: 'none | integrity | confidentiality' },
-    { group: T, long: 'cert', arg: 'FILE', describe: 'Certificate the target trusts (PEM/DER; repeatable)' },
+    { group: T, long: 'lockdown', arg: 'MODE', values: ['none', 'integrity', 'confidentiality'], describe: 'none | integrity | confidentiality' },
+    { group: T, long: 'trusted-cert', arg: 'FILE', describe: 'Certificate the target trusts for module signatures (PEM/DER; repeatable; --cert is the old name)' },
+    { group: T, long: 'cert', arg: 'FILE', describe: 'Same as --trusted-cert' },
+    { group: T, long: 'kernel-image', arg: 'FILE', describe: "The target's kernel image, for its built-in keys (default: /boot/vmlinuz-REL of the running system or beside --modules-dir)" },
     { group: T, long: 'vermagic', arg: 'STRING', describe: "The target's exact vermagic" },
     { group: T, long: 'running', describe: 'Take everything not given from the running system' },
     { group: C, long: 'param', short: 'p', arg: 'NAME=VALUE', describe: 'Load-time parameter to validate (repeatable)' },
@@ -56,11 +60,13 @@ release, arch, config, symvers, modules, vermagic, sig-enforce,
 module-support, lockdown, decompression, loaded, certs;
 each unknown one fails every module (target.missing)` },
     { group: P, long: 'strict', describe: '--require release,arch,config,symvers' },
-    { group: P, long: 'fail-on', arg: 'LEVEL', describe: 'error (default) or warning: failed warnings fail too' },
-    { group: P, long: 'ignore', arg: 'ID', describe: 'A finding id that does not count (repeatable)' },
-    { group: O, long: 'format', short: 'f', arg: 'FMT', describe: 'text (default), json, sarif, junit, github' },
+    { group: P, long: 'fail-on', arg: 'LEVEL', values: ['error', 'warning'], describe: 'error (default) or warning: failed warnings fail too' },
+    { group: P, long: 'ignore', arg: 'ID', values: [...RULE_BY_ID.keys()], describe: 'A finding id that does not count (repeatable)' },
+    { group: O, long: 'format', short: 'f', arg: 'FMT', values: FORMATS, describe: 'text (default), json, sarif, junit, github' },
     { group: O, long: 'verbose', short: 'v', describe: 'text: list passed and skipped checks too' },
+    { group: O, ...COLOR_ROW },
     { group: O, ...HELP_ROW },
+    { group: O, ...VERSION_ROW },
   ],
   exits: [
     [0, 'every module loads'],
@@ -132,6 +138,17 @@ function isInputError(e: KmodkitError): boolean {
   return e.code === 'ENOENT' || e.code === 'EIO' || e.code === 'ENOTREG';
 }
 
+/** The option that gives each target input: what the reasons in target.missing name in the CLI. */
+const TARGET_OPTION_NAMES: TargetOptions['inputNames'] = {
+  kernelRelease: '--kernel-release',
+  configPath: '--config',
+  symversPath: '--symvers',
+  modulesDir: '--modules-dir',
+  arch: '--arch',
+  sigEnforce: '--sig-enforce',
+  certs: '--cert',
+};
+
 export async function runCheck(args: readonly string[], version: string): Promise<number> {
   const out = new Output();
   const scanned = scanArgs(args, SPEC, PROG);
@@ -140,11 +157,12 @@ export async function runCheck(args: readonly string[], version: string): Promis
     out.error(`Try '${PROG} --help'.`);
     return 2;
   }
-  const topts: TargetOptions = {};
+  const topts: TargetOptions = { inputNames: TARGET_OPTION_NAMES };
   const certs: string[] = [];
   const params: string[] = [];
   let format: Format = 'text';
   let verbose = false;
+  let color: ColorChoice = 'auto';
   const require: TargetInput[] = [];
   const ignore: string[] = [];
   let failOn: CheckPolicy['failOn'] = 'error';
@@ -165,7 +183,9 @@ export async function runCheck(args: readonly string[], version: string): Promis
         }
         topts.lockdown = v;
         break;
-      case 'cert': certs.push(v); break;
+      case 'cert':
+      case 'trusted-cert': certs.push(v); break;
+      case 'kernel-image': topts.kernelImage = v; break;
       case 'vermagic': topts.vermagic = v; break;
       case 'param':
         if (v === '' || v.startsWith('=')) {
@@ -208,8 +228,19 @@ export async function runCheck(args: readonly string[], version: string): Promis
         ignore.push(v);
         break;
       case 'verbose': verbose = true; break;
+      case 'color':
+        if (!isColorChoice(v)) {
+          out.error(`${PROG}: --color takes auto, always or never, got '${v}'`);
+          return 2;
+        }
+        color = v;
+        break;
       case 'help':
         out.text(checkUsage);
+        out.flush();
+        return 0;
+      case 'version':
+        out.text(kmodkitVersionText());
         out.flush();
         return 0;
     }
@@ -244,7 +275,7 @@ export async function runCheck(args: readonly string[], version: string): Promis
   // module runs, leaving plain data; the image is then let go. Once all are
   // indexed, the symbol and depends checks finish against the index.
   // Time and memory stay linear.
-  const progress = await Progress.start(files.length, process.stderr.isTTY === true && files.length >= 20);
+  const progress = await Progress.start(files.length, process.stderr.isTTY === true && process.env.TERM !== 'dumb' && files.length >= 20);
   const prepared: Array<{ path: string; check?: PreparedCheck; error?: KmodkitError }> = [];
   const facts: ModuleFacts[] = [];
   const pkcs7Memo: Pkcs7Memo = {};
@@ -294,8 +325,7 @@ export async function runCheck(args: readonly string[], version: string): Promis
   const report: CheckReport = { tool: { name: 'kmodkit', version }, target: summarizeTarget(target), results, inputErrors };
   switch (format) {
     case 'text': {
-      const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-      out.text(formatText(report, { color, verbose }));
+      out.text(formatText(report, { color: useColor(color, process.stdout.isTTY === true), verbose }));
       break;
     }
     case 'json': out.text(formatJson(report)); break;

@@ -10,8 +10,9 @@ import { depfileUpToDate, runDepmodTree } from '../../lib/io/depmod-tree.js';
 import { unameRelease } from '../../lib/io/sysfs.js';
 import type { OptSpec } from '../getopt.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
 import { resolveKmodCompat } from '../kmod-compat.js';
+import { kmodVersionText } from '../version.js';
 
 const OLD = "Deprecated (kmod 30 accepts and ignores them; kmod 34 removed them)";
 /** kmod's depmod options, in its cmdopts order (getopt lists ambiguities in that order). */
@@ -59,8 +60,11 @@ write every file leaves the previous ones in place.`,
   example: 'kmodkit depmod -b /tmp/root 6.1.0-56-amd64',
 };
 const SPEC = optSpec(DEPMOD_HELP);
-/** kmod 30's spec: -m is its deprecated --map (no argument). */
-const SPEC_30: OptSpec = { long: SPEC.long, short: { ...SPEC.short, m: 'map' } };
+/** kmod 30's spec: -m is its deprecated --map (no argument); no --moduledir/-m DIR, no --outdir/-o (kmod 31+). */
+const SPEC_30: OptSpec = {
+  long: Object.fromEntries(Object.entries(SPEC.long).filter(([n]) => n !== 'moduledir' && n !== 'outdir')),
+  short: Object.fromEntries(Object.entries({ ...SPEC.short, m: 'map' }).filter(([c]) => c !== 'o')),
+};
 
 export interface DepmodCliIo {
   out(data: string | Uint8Array): void;
@@ -107,8 +111,9 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
         prefix = o.value!;
         break;
       case 'help': io.out(helpText('kmodkit depmod', DEPMOD_HELP)); return 0;
-      case 'version': io.out(KMOD_VERSION_TEXT); return 0;
-      default: io.err(`depmod: WARNING: Ignored deprecated option --${o.name}\n`);
+      case 'version': io.out(kmodVersionText(compat.compat)); return 0;
+      // kmod 30 names what was typed: -m, or --map
+      default: io.err(`depmod: WARNING: Ignored deprecated option ${o.short ? `-${o.short}` : `--${o.name}`}\n`);
     }
   }
   const pos = [...r.positionals];

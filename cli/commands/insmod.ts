@@ -8,8 +8,10 @@
 import type { Finding } from '../../lib/check/findings.js';
 import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
 import { loadModule, type ForceOption } from '../../lib/load/loader.js';
+import type { ModuleSyscalls } from '../../lib/load/syscalls.js';
 import { scanArgs, type OptSpec, type ScanResult } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
+import { kmodVersionOutput } from '../kmod-compat.js';
 
 export interface LoadCliIo {
   out: (s: string) => void;
@@ -21,8 +23,12 @@ export const stdio: LoadCliIo = {
   err: (s) => process.stderr.write(s),
 };
 
-/** Lines for a refusal / a kernel error: kmod's line, then kmodkit's findings and hint. */
-export function reportLoadError(prog: string, e: unknown, io: LoadCliIo, what: { path: string; name?: string; tool: 'insmod' | 'modprobe' }): void {
+/**
+ * Lines for a refusal / a kernel error: kmod's line, then kmodkit's findings
+ * (a refusal), and with -v kmodkit's hint on the kernel's error (kmod prints
+ * nothing more, and a plain run stays byte-identical to it).
+ */
+export function reportLoadError(prog: string, e: unknown, io: LoadCliIo, what: { path: string; name?: string; tool: 'insmod' | 'modprobe'; verbose?: boolean }): void {
   if (!isKmodkitError(e)) {
     io.err(`${prog}: ERROR: ${e instanceof Error ? e.message : String(e)}\n`);
     return;
@@ -39,7 +45,7 @@ export function reportLoadError(prog: string, e: unknown, io: LoadCliIo, what: {
     const kmod = 'kmodMessage' in k.detail ? k.detail : undefined;
     io.err(`${prog}: ERROR: ${kmod?.kmodMessage ?? k.message}\n`);
     const hint = kmod?.hint;
-    if (hint) io.err(`${prog}: NOTE: ${hint}\n`);
+    if (hint && what.verbose) io.err(`${prog}: NOTE: ${hint}\n`);
     return;
   }
   if (k.code === 'ENOENT' || k.code === 'EIO') {
@@ -73,17 +79,18 @@ and 34.2 have only -f). The pre-flight check (--no-check skips it) is kmodkit's.
 const SPEC = optSpec(INSMOD_HELP);
 
 /**
- * getopt scanning with kmod's two-line complaint on a bad option; null when
- * the caller should exit 1.
+ * getopt scanning with getopt's own complaint on a bad option (kmod's tools
+ * return at once on '?', adding nothing); null when the caller should exit 1.
  */
 export function scanOrComplain(args: readonly string[], spec: OptSpec, prog: string, io: LoadCliIo): ScanResult | null {
   const r = scanArgs(args, spec, prog);
   if (!r.error) return r;
-  io.err(`${r.error}\n${prog}: ERROR: unexpected getopt_long() value '?'.\n`);
+  io.err(`${r.error}\n`);
   return null;
 }
 
-export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio): Promise<number> {
+/** `syscalls`: a syscall backend other than the kernel's (tests: kmod's testsuite traps, test/kmod-testsuite). */
+export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio, syscalls?: ModuleSyscalls): Promise<number> {
   const prog = 'insmod';
   const r = scanOrComplain(args, SPEC, prog, io);
   if (!r) return 1;
@@ -93,8 +100,10 @@ export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio):
     return 0;
   }
   if (has('version')) {
-    io.out(KMOD_VERSION_TEXT);
-    return 0;
+    const v = kmodVersionOutput(r.opts);
+    if ('error' in v) io.err(`${prog}: ERROR: ${v.error}\n`);
+    else io.out(v.text);
+    return 'error' in v ? 1 : 0;
   }
   const [file, ...params] = r.positionals;
   if (file === undefined) {
@@ -107,11 +116,11 @@ export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio):
   }
   const force: ForceOption = has('force') ? true : { modversions: has('force-modversion'), vermagic: has('force-vermagic') };
   try {
-    const h = await loadModule(file.includes('/') ? file : `./${file}`, { params, force, check: !has('no-check'), tool: 'insmod' });
+    const h = await loadModule(file.includes('/') ? file : `./${file}`, { params, force, check: !has('no-check'), tool: 'insmod', ...(has('no-check') ? { unknownParams: 'ignore' as const } : {}), ...(syscalls ? { syscalls } : {}) });
     if (has('verbose')) io.err(`${prog}: loaded ${h.name} via ${h.loadedBy}_module (flags 0x${h.flags.toString(16)})\n`);
     return 0;
   } catch (e) {
-    reportLoadError(prog, e, io, { path: file, tool: 'insmod' });
+    reportLoadError(prog, e, io, { path: file, tool: 'insmod', verbose: has('verbose') });
     return 1;
   }
 }

@@ -16,7 +16,8 @@ import { inspectModule, type InspectDocument } from '../../lib/module/inspect.js
 import { Output } from '../format/output.js';
 import { paramsTable } from './params.js';
 import { eachModuleOutput } from '../each-module.js';
-import { HELP_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { HELP_ROW, VERSION_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { escapeControls } from '../../lib/excerpt.js';
 
 export interface InspectCommandOptions {
   json?: boolean;
@@ -151,7 +152,7 @@ export async function runInspect(files: readonly string[], opts: InspectCommandO
     if (json) out.text(JSON.stringify(doc) + '\n');
     else {
       if (!first) out.text('\n');
-      out.text(inspectText(doc));
+      out.text(escapeControls(inspectText(doc), true)); // a module's strings cannot drive the terminal
     }
     first = false;
   });
@@ -168,6 +169,7 @@ or one JSON document per file and line (docs/inspect-schema.md).`,
     JSON_ROW,
     { long: 'ndjson', describe: 'The same as --json' },
     HELP_ROW,
+    VERSION_ROW,
   ],
   exits: PER_FILE_EXITS,
   example: 'kmodkit inspect --json samples/ko/signed/hello.ko.xz | jq .signature',

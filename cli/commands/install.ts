@@ -6,18 +6,18 @@
 import { installModule, type InstallReport } from '../../lib/io/install-module.js';
 import type { CompressChoice } from '../../lib/prepare/prepare-module.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, optSpec, VERSION_ROW, type CommandHelp } from '../help.js';
+import { kmodkitVersionText } from '../version.js';
 import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
+import { errorMessage } from '../format/error-message.js';
+import { escapeControls } from '../../lib/excerpt.js';
 
 const PROG = 'kmodkit install';
 const COMPRESS = ['auto', 'none', 'gzip', 'xz', 'zstd'];
 
 export const INSTALL_HELP: CommandHelp = {
-  usage: [
-    'MODULE... --kernel RELEASE [--root DIR] [--dir updates|extra]',
-    '        [--sign KEY CERT] [--strip] [--compress auto|none|gzip|xz|zstd] [--dry-run]',
-  ],
+  usage: ['MODULE... --kernel RELEASE [--root DIR] [--dir updates|extra] [--sign KEY CERT] [--strip] [--compress auto|none|gzip|xz|zstd] [--dry-run]'],
   summary: `Prepare out-of-tree modules for a kernel and install them, as DKMS and
 modules_install do: strip debug information (--strip, INSTALL_MOD_STRIP=1),
 sign with the kernel's CONFIG_MODULE_SIG_HASH (--sign), compress as its
@@ -33,13 +33,14 @@ lib/modules/RELEASE/build/.config (or --config).`,
     { long: 'sign', arg: 'KEY CERT', describe: 'Sign with this PEM private key and its certificate (PEM or DER)' },
     { long: 'hash', arg: 'HASH', describe: 'Sign with HASH instead of CONFIG_MODULE_SIG_HASH' },
     { long: 'strip', short: 's', describe: 'Strip debug information (strip --strip-debug)' },
-    { long: 'compress', arg: 'FMT', describe: "auto (the kernel's choice, default), none, gzip, xz, zstd" },
+    { long: 'compress', arg: 'FMT', values: COMPRESS, describe: "auto (the kernel's choice, default), none, gzip, xz, zstd" },
     { long: 'config', arg: 'FILE', describe: "The target's .config" },
     { long: 'symvers', arg: 'FILE', describe: "The target's Module.symvers (for the check)" },
     { long: 'no-depmod', describe: 'Do not run depmod' },
     { long: 'dry-run', short: 'n', describe: 'Print the plan, write nothing' },
     { long: 'json', describe: 'The report as JSON' },
     HELP_ROW,
+    VERSION_ROW,
   ],
   exits: [[0, 'installed, indexed, and every module would load'], [1, 'a module failed, depmod failed or the check says it would not load'], [2, 'usage error']],
   example: 'kmodkit install --kernel 6.1.0-56-amd64 --sign key.pem cert.pem --strip hello.ko',
@@ -76,8 +77,8 @@ export async function runInstall(args: readonly string[], out = new Output()): P
     return 2;
   }
   const opt = (n: string) => scanned.opts.filter((o) => o.name === n).pop();
-  if (opt('help')) {
-    out.text(installUsage);
+  if (opt('help') || opt('version')) {
+    out.text(opt('help') ? installUsage : kmodkitVersionText());
     out.flush();
     return 0;
   }
@@ -108,21 +109,23 @@ export async function runInstall(args: readonly string[], out = new Output()): P
   }
   for (const f of report.failed) out.error(errorLine(f.error.file ?? f.source, f.error));
   if (opt('json')) {
-    out.text(JSON.stringify({ ...report, failed: report.failed.map((f) => ({ source: f.source, code: f.error.code, message: f.error.message })) }, null, 2) + '\n');
+    out.text(JSON.stringify({ ...report, failed: report.failed.map((f) => ({ source: f.source, code: f.error.code, message: errorMessage(f.error) })) }, null, 2) + '\n');
   } else {
-    out.text(describePlan(report, sign?.key));
+    // paths and check messages carry a module's strings: control characters escaped
+    const text = (line: string) => out.text(escapeControls(line, true));
+    text(describePlan(report, sign?.key));
     for (const m of report.installed) {
-      out.text(`${opt('dry-run') ? 'would install' : 'installed'} ${m.source} -> ${m.dest} (${m.size} bytes${m.stripped.length ? `, ${m.stripped.length} debug sections dropped` : ''})\n`);
-      for (const r of m.replaced) out.text(`  removed ${r}\n`);
+      text(`${opt('dry-run') ? 'would install' : 'installed'} ${m.source} -> ${m.dest} (${m.size} bytes${m.stripped.length ? `, ${m.stripped.length} debug sections dropped` : ''})\n`);
+      for (const r of m.replaced) text(`  removed ${r}\n`);
     }
-    if (report.depmod) out.text(`depmod: ${report.depmod.command.join(' ')}: ${report.depmod.status === 0 ? 'ok' : `exit ${report.depmod.status}: ${report.depmod.stderr.trim()}`}\n`);
-    else if (!opt('dry-run') && report.installed.length) out.text('depmod: not run (no depmod found, or --no-depmod)\n');
+    if (report.depmod) text(`depmod: ${report.depmod.command.join(' ')}: ${report.depmod.status === 0 ? 'ok' : `exit ${report.depmod.status}: ${report.depmod.stderr.trim()}`}\n`);
+    else if (!opt('dry-run') && report.installed.length) text('depmod: not run (no depmod found, or --no-depmod)\n');
     for (const m of report.installed) {
       if (!m.check) continue;
       const errors = m.check.findings.filter((f) => f.status === 'failed' && f.severity === 'error');
       const warnings = m.check.findings.filter((f) => f.status === 'failed' && f.severity === 'warning');
-      out.text(`check ${m.check.module.name}: ${m.check.verdict === 'loads' ? 'would load' : 'would NOT load'} on ${kernel}${warnings.length ? ` (${warnings.length} warnings)` : ''}\n`);
-      for (const f of [...errors, ...warnings]) out.text(`  ${f.severity}: ${f.message}\n`);
+      text(`check ${m.check.module.name}: ${m.check.verdict === 'loads' ? 'would load' : 'would NOT load'} on ${kernel}${warnings.length ? ` (${warnings.length} warnings)` : ''}\n`);
+      for (const f of [...errors, ...warnings]) text(`  ${f.severity}: ${f.message}\n`);
     }
   }
   out.flush();

@@ -4,10 +4,14 @@
  * Options: LSMOD_HELP.
  */
 import { isKmodkitError } from '../../lib/errors.js';
+import { strerror } from '../../lib/errno.js';
 import { listModules } from '../../lib/load/list.js';
+import { moduleRefcnt } from '../../lib/io/sysfs.js';
 import { formatLsmod } from '../format/lsmod.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
+import { kmodVersionOutput, resolveKmodCompat } from '../kmod-compat.js';
+import { libkmodLogPrefix, toolLogPrefix } from '../../lib/kmod-compat.js';
 import { stdio, type LoadCliIo } from './insmod.js';
 
 export const LSMOD_HELP: CommandHelp = {
@@ -19,11 +23,15 @@ lsmod prints them (Module, Size, Used by).`,
     { ...KMOD_VERBOSE_ROW, describe: 'Accepted as kmod does (no extra messages)' },
     KMOD_VERSION_ROW,
     HELP_ROW,
+    KMOD_COMPAT_ROW,
     { long: 'json', describe: 'The list as JSON: size, holders, state, taint, parameters', kmodkit: true },
     { long: 'root', arg: 'DIR', describe: 'Read DIR/proc/modules and DIR/sys/module', kmodkit: true },
   ],
-  kmod: `kmod 30's lsmod takes no options at all (any argument prints "Usage: lsmod");
-kmodkit accepts kmod 34's -s -v -V -h and adds --json and --root.`,
+  kmod: `kmod 30's lsmod takes no options at all (any argument prints "Usage: lsmod",
+which kmodkit prints for a stray argument with --kmod-compat=30; kmod 34.2 says
+"too many arguments provided"); kmodkit accepts kmod 34's -s -v -V -h and adds
+--json and --root. A holder is printed by its module name as kmod prints it
+(a hidden entry such as .gitkeep becomes an empty name).`,
   exits: [[0, 'the list was printed'], [1, '/proc/modules could not be read, or a usage error']],
   example: "kmodkit lsmod --json | jq -r '.[].name'",
 };
@@ -41,28 +49,41 @@ export async function runLsmod(args: readonly string[], io: LoadCliIo = stdio): 
     return 0;
   }
   if (r.opts.some((o) => o.name === 'version')) {
-    io.out(KMOD_VERSION_TEXT);
-    return 0;
+    const v = kmodVersionOutput(r.opts);
+    if ('error' in v) io.err(`${prog}: ERROR: ${v.error}\n`);
+    else io.out(v.text);
+    return 'error' in v ? 1 : 0;
   }
+  const compat = resolveKmodCompat(r.opts.find((o) => o.name === 'kmod-compat')?.value);
+  if ('error' in compat) {
+    io.err(`${prog}: ERROR: ${compat.error}\n`);
+    return 1;
+  }
+  const kmod = compat.compat;
   if (r.positionals.length > 0) {
-    io.err(`Usage: ${prog}\n`);
+    io.err(kmod === '30' ? `Usage: ${prog}\n` : `${prog}: ERROR: too many arguments provided.\n`);
     return 1;
   }
   const root = r.opts.find((o) => o.name === 'root')?.value ?? '';
+  // kmod 30's lsmod leaves libkmod's own logger in place; kmod 34's logs libkmod's errors as its own
+  const libkmod = (file: string, line30: number, fn: string): string =>
+    kmod === '30' ? libkmodLogPrefix(kmod, { file, line30, fn }) : toolLogPrefix(kmod, prog, { file, line30, fn });
   try {
     const list = listModules({ root });
     if (r.opts.some((o) => o.name === 'json')) {
       io.out(JSON.stringify(list, null, 2) + '\n');
       return 0;
     }
-    const { stdout, stderr } = formatLsmod(list, { root });
+    // kmod_module_get_refcnt: -errno when /sys/module/NAME/refcnt cannot be read (the listing falls back to /proc)
+    const shown = list.map((m) => (m.sysfs && moduleRefcnt(m.name, root) === undefined ? { ...m, refcount: -2 } : m));
+    const { stdout, stderr } = formatLsmod(shown, { root, holdersError: libkmod('libkmod-module.c', 1998, 'kmod_module_get_holders') });
     io.out(stdout);
     if (stderr) io.err(stderr);
     return 0;
   } catch (e) {
-    // kmod 30: libkmod's "could not open /proc/modules: ..." then the tool's line.
-    const msg = isKmodkitError(e) ? e.message : String(e);
-    io.err(`${prog}: ERROR: ${msg}\nError: could not get list of modules: ${msg.replace(/^.*: /, '')}\n`);
+    const cause = strerror(isKmodkitError(e) && e.errno ? e.errno : 'EIO');
+    io.err(`${libkmod('libkmod-module.c', 1725, 'kmod_module_new_from_loaded')}could not open ${root}/proc/modules: ${cause}\n`);
+    io.err(kmod === '30' ? `Error: could not get list of modules: ${cause}\n` : `${prog}: ERROR: could not get list of modules: ${cause}\n`);
     return 1;
   }
 }

@@ -4,7 +4,7 @@
  * keeps its getopt spec inline and loads this file only for --help (a unit
  * test checks that the spec is optSpec(MODINFO_HELP)).
  */
-import { KMOD_COMPAT_ROW, type CommandHelp } from '../help.js';
+import { KMOD_COMPAT_ROW, KMOD_VERSION_ROW, type CommandHelp } from '../help.js';
 
 export const MODINFO_HELP: CommandHelp = {
   usage: ['[options] <modulename|filename> [args]'],
@@ -23,13 +23,14 @@ name or alias looked up in /lib/modules/$(uname -r).`,
     { long: 'field', short: 'F', arg: 'FIELD', describe: 'Print only provided FIELD (case-sensitive; the last of -a -d -l -p -n -F wins)' },
     { long: 'set-version', short: 'k', arg: 'VERSION', describe: 'Use VERSION instead of `uname -r`' },
     { long: 'basedir', short: 'b', arg: 'DIR', describe: 'Use DIR as filesystem root for /lib/modules' },
-    { long: 'version', short: 'V', describe: 'Show version' },
+    KMOD_VERSION_ROW,
     { long: 'help', short: 'h', describe: 'Show this help' },
     { long: 'json', short: 'j', describe: 'One JSON document per module and line (docs/modinfo-json.md)', kmodkit: true },
     KMOD_COMPAT_ROW,
   ],
-  kmod: `Options marked [kmodkit] are kmodkit's own. -V prints kmodkit's version.
-.ko.gz modules are read even where kmod was built without zlib (Debian 12).`,
+  kmod: `Options marked [kmodkit] are kmodkit's own. .ko.gz modules are read even
+where kmod was built without zlib (Debian's kmod 30 and 34.2 print -ZLIB; kmodkit
++ZLIB); kmodkit --version prints kmodkit's own version.`,
   exits: [[0, 'every argument was shown'], [1, 'some module was not found or could not be read, or a usage error']],
   example: 'kmodkit modinfo -F vermagic /lib/modules/$(uname -r)/kernel/fs/fat/fat.ko.xz',
 };

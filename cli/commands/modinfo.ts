@@ -19,7 +19,7 @@ import { modnameFromPath } from '../../lib/modindex/names.js';
 import { scanArgs } from '../getopt.js';
 import type { KmodCompat } from '../../lib/kmod-compat.js';
 import { ByteBuffer, composeModinfo, writeEntries, writeHeaderLine, writeParmList, type ModinfoTextOptions } from '../format/modinfo-text.js';
-import { resolveKmodCompat } from '../kmod-compat.js';
+import { kmodVersionOutput, resolveKmodCompat } from '../kmod-compat.js';
 import { Output, Recorder, replay, type Sink } from '../format/output.js';
 
 const PROG = 'modinfo';
@@ -102,7 +102,12 @@ export async function runModinfo(args: readonly string[], version: string): Prom
       out.flush();
       return 0;
     } else if (o.name === 'version') {
-      out.text(`kmodkit version ${version}\n+ZSTD +XZ +ZLIB +PKCS7\n`);
+      const v = kmodVersionOutput(scanned.opts);
+      if ('error' in v) {
+        out.error(`${PROG}: ERROR: ${v.error}`);
+        return 1;
+      }
+      out.text(v.text);
       out.flush();
       return 0;
     }
@@ -225,7 +230,9 @@ async function doAlias(ctx: Ctx, alias: string): Promise<boolean> {
   try {
     list = (await modulesDirModule()).lookupAlias(md, alias);
   } catch {
-    list = [];
+    // kmod_module_new_from_lookup failed (EINVAL: an unbalanced bracket)
+    ctx.out.error(`${PROG}: ERROR: Module alias ${alias} not found.`);
+    return false;
   }
   if (list.length === 0) {
     ctx.out.error(`${PROG}: ERROR: Module ${alias} not found.`);

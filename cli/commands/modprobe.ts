@@ -8,19 +8,23 @@
  * before the command line. `--no-check` skips kmodkit's pre-flight check.
  * The options are MODPROBE_HELP's table.
  */
-import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
+import { isKmodkitError, KmodkitError } from '../../lib/errors.js';
 import { runShellCommand } from '../../lib/io/command.js';
 import { modulesDirPath, openModulesDir, type ModulesDir } from '../../lib/io/modules-dir.js';
 import { readModprobeConfig } from '../../lib/io/modprobe-config.js';
 import { moduleHolders, moduleRefcnt } from '../../lib/io/sysfs.js';
 import { splitModprobeOptions, type ModprobeConfig } from '../../lib/modprobe/config.js';
-import { planProbe, probeContext, removeInfo, resolveAliasNames, showConfig, type ProbeContext, type ProbeIndexes } from '../../lib/modprobe/resolve.js';
+import { planProbe, planProbeFile, probeContext, removeInfo, resolveAliasNames, showConfig, type Plan, type PlanOptions, type ProbeContext } from '../../lib/modprobe/resolve.js';
+import { statErrno } from '../../lib/io/paths.js';
+import { strerror } from '../../lib/errno.js';
+import { toolLogPrefix, type KmodCompat } from '../../lib/kmod-compat.js';
 import { newLoadContext, type LoadContext } from '../../lib/load/context.js';
 import { loadModule, type ForceOption } from '../../lib/load/load.js';
 import { moduleInitState, unloadModule } from '../../lib/load/unload.js';
+import type { ModuleSyscalls } from '../../lib/load/syscalls.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
-import { resolveKmodCompat } from '../kmod-compat.js';
+import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
+import { kmodVersionOutput, resolveKmodCompat } from '../kmod-compat.js';
 import { reportLoadError, stdio, type LoadCliIo } from './insmod.js';
 
 const M = 'Management options';
@@ -61,7 +65,7 @@ loaded first, each after kmodkit's pre-flight check.`,
     { group: Q, long: 'show-config', describe: 'Same as --showconfig' },
     { group: Q, long: 'show-modversions', describe: 'Dump module symbol version and exit' },
     { group: Q, long: 'dump-modversions', describe: 'Same as --show-modversions' },
-    { group: Q, long: 'show-exports', describe: 'Not supported (exit 1): use kmodkit symbols --exports FILE' },
+    { group: Q, long: 'show-exports', describe: 'Only print module exported symbol versions and exit' },
     { group: G, long: 'dry-run', short: 'n', describe: 'Do not execute operations, just print out' },
     { group: G, long: 'show', describe: 'Same as --dry-run' },
     { group: G, long: 'config', short: 'C', arg: 'FILE', describe: 'Use FILE instead of default search paths' },
@@ -75,12 +79,15 @@ loaded first, each after kmodkit's pre-flight check.`,
     { group: G, ...HELP_ROW },
   ],
   kmod: `kmodkit follows kmod 34.2's modprobe by default and kmod 30's with
---kmod-compat=30 (or KMODKIT_KMOD_COMPAT=30); they differ in reading the
-configuration: kmod 34.2 parses weakdep lines and modules.weakdep, reads no
-.alias file from a directory and prints libkmod's errors without a source
-line. Output is byte-identical to both on Debian's trees. --show-exports is
-not implemented; -s leaves messages on stderr; --no-check is kmodkit's. Every module is checked before it is loaded (what the kernel would
-reject is refused unless forced).`,
+--kmod-compat=30 (or KMODKIT_KMOD_COMPAT=30): kmod 34.2 loads a module given
+by path (/path/x.ko, ./x.ko; kmod 30 looks it up as an alias), parses weakdep
+lines and modules.weakdep, reads no .alias file from a directory, and prints
+libkmod's errors without a source line. Lookups read the binary indexes, as
+kmod does; a tree with text index files only is indexed in memory (kmodkit's
+extension). -s leaves messages on stderr; --no-check is kmodkit's. Every module
+is checked before it is loaded (what the kernel would reject is refused unless
+forced), and a dependency cycle in modules.dep refuses a real load (a dry run
+prints kmod's plan). docs/compatibility.md lists every difference.`,
   exits: [[0, 'success (an already loaded module counts as success, unless --first-time)'], [1, 'a module was not found, not loaded or not removed, or a usage error']],
   example: 'kmodkit modprobe --show-depends -S 6.1.0-56-amd64 ext4',
 };
@@ -110,6 +117,8 @@ interface Run {
   load: LoadContext;
   check: boolean;
   dir: string;
+  compat: KmodCompat;
+  syscalls?: ModuleSyscalls;
 }
 
 function log(run: Run, prio: number, msg: string): void {
@@ -134,7 +143,7 @@ export function modprobeOptionsString(words: readonly string[]): string {
  * module state, as a new kmod process would.
  */
 export interface ModprobeReuse {
-  readonly dirs: Map<string, { md: ModulesDir; indexes: ProbeIndexes }>;
+  readonly dirs: Map<string, ModulesDir>;
   readonly configs: Map<string, ModprobeConfig>;
 }
 
@@ -142,7 +151,8 @@ export function modprobeReuse(): ModprobeReuse {
   return { dirs: new Map(), configs: new Map() };
 }
 
-export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio, env: NodeJS.ProcessEnv = process.env, reuse?: ModprobeReuse): Promise<number> {
+/** `syscalls`: a syscall backend other than the kernel's (tests: kmod's testsuite traps, test/kmod-testsuite). */
+export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio, env: NodeJS.ProcessEnv = process.env, reuse?: ModprobeReuse, syscalls?: ModuleSyscalls): Promise<number> {
   const args = env.MODPROBE_OPTIONS !== undefined ? [...splitModprobeOptions(env.MODPROBE_OPTIONS), ...argv] : [...argv];
   const r = scanArgs(args, SPEC, 'modprobe');
   if (r.error) {
@@ -151,7 +161,7 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
   }
   let verbose = LOG_WARNING;
   let logPriority = LOG_CRIT;
-  const o = { all: false, remove: false, show: false, dryRun: false, ignoreLoaded: false, lookupOnly: false, firstTime: false, ignoreCommands: false, useBlacklist: false, force: false, modversion: false, vermagic: false, holders: false, showConfig: false, modversions: false };
+  const o = { all: false, remove: false, show: false, dryRun: false, ignoreLoaded: false, lookupOnly: false, firstTime: false, ignoreCommands: false, useBlacklist: false, force: false, modversion: false, vermagic: false, holders: false, showConfig: false, modversions: false, exports: false };
   const configPaths: string[] = [];
   let root: string | undefined;
   let kversion: string | undefined;
@@ -177,9 +187,7 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
       case 'resolve-alias': o.lookupOnly = true; break;
       case 'showconfig': case 'show-config': o.showConfig = true; break;
       case 'show-modversions': case 'dump-modversions': o.modversions = true; break;
-      case 'show-exports':
-        io.err('modprobe: ERROR: --show-exports is not supported by kmodkit; use kmodkit symbols --exports FILE\n');
-        return 1;
+      case 'show-exports': o.exports = true; break;
       case 'dry-run': case 'show': o.dryRun = true; break;
       case 'config': configPaths.push(opt.value as string); break;
       case 'dirname': root = opt.value; break;
@@ -188,7 +196,12 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
       case 'kmod-compat': compatOption = opt.value; break;
       case 'quiet': verbose = LOG_EMERG; break;
       case 'verbose': verbose++; break;
-      case 'version': io.out(KMOD_VERSION_TEXT); return 0;
+      case 'version': {
+        const v = kmodVersionOutput(r.opts, env);
+        if ('error' in v) io.err(`modprobe: ERROR: ${v.error}\n`);
+        else io.out(v.text);
+        return 'error' in v ? 1 : 0;
+      }
       case 'help': io.out(helpText('kmodkit modprobe', MODPROBE_HELP)); return 0;
     }
   }
@@ -202,37 +215,44 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
     if (verbose >= LOG_ERR) io.err('modprobe: ERROR: missing parameters. See -h.\n');
     return 1;
   }
-  if (o.modversions) {
-    const { runVersions } = await import('./versions.js');
-    return runVersions([positionals[0]]);
-  }
   const dir = modulesDirPath({ basedir: root ?? '', ...(kversion !== undefined ? { release: kversion } : {}) }).dir;
-  let shared = reuse?.dirs.get(dir);
-  if (!shared) {
-    shared = { md: openModulesDir(dir), indexes: {} };
-    reuse?.dirs.set(dir, shared);
+  let md = reuse?.dirs.get(dir);
+  if (!md) {
+    md = openModulesDir(dir, undefined, { root: root ?? '' });
+    reuse?.dirs.set(dir, md);
   }
   const configKey = `${compat.compat}\0${dir}\0${configPaths.join('\0')}`;
   let config = reuse?.configs.get(configKey);
   if (!config) {
-    config = readModprobeConfig({ modulesDir: dir, kmod: compat.compat, ...(configPaths.length ? { configPaths } : {}) });
+    config = readModprobeConfig({ modulesDir: dir, kmod: compat.compat, confine: root ?? '', ...(configPaths.length ? { configPaths } : {}) });
     reuse?.configs.set(configKey, config);
   }
   for (const m of config.messages) io.err(m); // libkmod logs these before modprobe sets its own log level
-  const ctx = probeContext(shared.md, config, { initState: (name) => moduleInitState(name), indexes: shared.indexes });
+  const ctx = probeContext(md, config, { initState: (name) => moduleInitState(name) });
   const run: Run = {
     io, ctx, verbose, logPriority, show: o.show, dryRun: o.dryRun, ignoreLoaded: o.ignoreLoaded, firstTime: o.firstTime,
     ignoreCommands: o.ignoreCommands, useBlacklist: o.useBlacklist, removeHolders: o.holders,
-    force: o.force ? true : { modversions: o.modversion, vermagic: o.vermagic }, check: !r.opts.some((x) => x.name === 'no-check'), dir,
+    force: o.force ? true : { modversions: o.modversion, vermagic: o.vermagic }, check: !r.opts.some((x) => x.name === 'no-check'), dir, compat: compat.compat,
     load: newLoadContext(),
+    ...(syscalls ? { syscalls } : {}),
   };
   if (o.showConfig) {
     io.out(showConfig(ctx));
     return 0;
   }
+  if (o.modversions || o.exports) return (await showFileTable(run, positionals[0], o.modversions ? 'modversions' : 'symbols')) < 0 ? 1 : 0;
   if (o.lookupOnly) {
     let rc = 0;
     for (const name of o.all ? positionals : positionals.slice(0, 1)) {
+      if (byPath(run, name)) {
+        const plan = planFile(run, name, {});
+        if (!plan) {
+          rc = 1;
+          continue;
+        }
+        io.out(`${plan.targets[0].name}\n`);
+        continue;
+      }
       const names = resolveAliasNames(ctx, name);
       if (!names) {
         log(run, run.logPriority, `Module ${name} not found in directory ${dir}\n`);
@@ -266,13 +286,73 @@ export async function runModprobe(argv: readonly string[], io: LoadCliIo = stdio
 const EEXIST = -17;
 const ENOENT = -2;
 
+/** kmod 31+ takes an argument starting with '/' or './' as a module file (kmod 30 looks it up as an alias). */
+function byPath(run: Run, arg: string): boolean {
+  return run.compat !== '30' && (arg.startsWith('/') || arg.startsWith('./'));
+}
+
+/** kmod_module_new_from_path, then the plan; null (after kmod's message) when the file cannot be stat'ed. */
+function planFile(run: Run, arg: string, opts: PlanOptions): Plan | null {
+  const errno = statErrno(arg);
+  if (errno !== null) {
+    log(run, run.logPriority, `Failed to get module from path ${arg}: ${strerror(errno)}\n`);
+    return null;
+  }
+  // path_make_absolute_cwd: an absolute path as given, else cwd + '/' + path (not normalised)
+  return planProbeFile(run.ctx, arg.startsWith('/') ? arg : `${process.cwd()}/${arg}`, opts);
+}
+
+/**
+ * --show-modversions / --dump-modversions and --show-exports FILE (kmod's
+ * show_modversions, show_exports): the module's __versions, or its exports
+ * with their CRCs, one `0x%08x\tNAME` line each.
+ */
+async function showFileTable(run: Run, file: string, what: 'modversions' | 'symbols'): Promise<number> {
+  if (statErrno(file) !== null) {
+    log(run, run.logPriority, `Module ${file} not found.\n`);
+    return ENOENT;
+  }
+  const { openModule } = await import('../../lib/io/open.js');
+  const { dumpModversionsKmod30 } = await import('../../lib/module/versions.js');
+  const { kmodExportedSymbols } = await import('../../lib/module/exports.js');
+  // kmod 30 reports a missing section as ENOENT, kmod 34 as ENODATA
+  const noSection = run.compat === '30' ? 'ENOENT' : 'ENODATA';
+  let text: string;
+  try {
+    const opened = await openModule(file);
+    try {
+      if (what === 'modversions') text = Buffer.from(dumpModversionsKmod30(opened.module.elf)).toString('latin1');
+      else {
+        const list = kmodExportedSymbols(opened.module.elf);
+        if (list === null) throw new KmodkitError('ENOSECTION', 'module has no __ksymtab_strings section');
+        text = list.map((x) => `0x${x.crc.toString(16).padStart(8, '0')}\t${x.symbol}\n`).join('');
+      }
+    } finally {
+      opened.close();
+    }
+  } catch (e) {
+    if (!isKmodkitError(e)) throw e;
+    const errno = e.code === 'ENOSECTION' ? noSection : e.code === 'EFORMAT' || e.code === 'EVERSIONS' ? 'EINVAL' : (e.errno ?? 'EINVAL');
+    log(run, run.logPriority, `could not get ${what} of ${file}: ${strerror(errno)}\n`);
+    return -1;
+  }
+  run.io.out(text);
+  return 0;
+}
+
 async function insmod(run: Run, name: string, extra: string | null): Promise<number> {
-  const plan = planProbe(run.ctx, name, {
+  const opts: PlanOptions = {
     ...(extra !== null ? { extraOptions: extra } : {}),
     ignoreCommands: run.ignoreCommands,
     useBlacklist: run.useBlacklist,
     ignoreLoaded: run.ignoreLoaded,
-  });
+  };
+  let plan: Plan;
+  if (byPath(run, name)) {
+    const p = planFile(run, name, opts);
+    if (!p) return ENOENT;
+    plan = p;
+  } else plan = planProbe(run.ctx, name, opts);
   if (!plan.found) {
     log(run, run.logPriority, `Module ${name} not found in directory ${run.dir}\n`);
     return ENOENT;
@@ -282,7 +362,11 @@ async function insmod(run: Run, name: string, extra: string | null): Promise<num
   for (const t of plan.targets) {
     err = 0;
     if (t.alreadyLoaded) err = run.firstTime ? EEXIST : 0;
-    else if (!t.blacklisted) {
+    else if (!t.blacklisted && t.dependencyCycle && !run.dryRun) {
+      // kmodkit: no kernel can load a cycle; kmod would hand its first module over and fail on its symbols
+      log(run, LOG_ERR, `could not insert '${t.name}': modules.dep has a dependency cycle: ${t.dependencyCycle.join(' -> ')}\n`);
+      err = -1;
+    } else if (!t.blacklisted) {
       for (const s of t.steps) {
         let e = 0;
         if (!run.ignoreLoaded && s.inKernel) e = EEXIST;
@@ -335,11 +419,11 @@ function runCommand(run: Run, type: 'install' | 'remove', name: string, command:
 
 async function insertOne(run: Run, name: string, path: string, options: string): Promise<number> {
   try {
-    await loadModule(path, { params: options, force: run.force, check: run.check, modulesDir: run.dir, tool: 'modprobe', context: run.load });
+    await loadModule(path, { params: options, force: run.force, check: run.check, modulesDir: run.dir, tool: 'modprobe', context: run.load, ...(run.check ? {} : { unknownParams: 'ignore' as const }), ...(run.syscalls ? { syscalls: run.syscalls } : {}) });
     return 0;
   } catch (e) {
     if (isKmodkitError(e) && (e as KmodkitError).errno === 'EEXIST') return EEXIST;
-    if (run.verbose >= LOG_ERR) reportLoadError('modprobe', e, run.io, { path, name, tool: 'modprobe' });
+    if (run.verbose >= LOG_ERR) reportLoadError('modprobe', e, run.io, { path, name, tool: 'modprobe', verbose: run.verbose > LOG_WARNING });
     return -1;
   }
 }
@@ -348,14 +432,13 @@ async function removeOne(run: Run, name: string): Promise<number> {
   if (run.verbose > LOG_WARNING || run.show) run.io.out(`rmmod ${name}\n`);
   if (run.dryRun) return 0;
   try {
-    await unloadModule(name, { check: false, context: run.load, ...(run.force === true ? { force: true } : {}) });
+    await unloadModule(name, { check: false, context: run.load, ...(run.force === true ? { force: true } : {}), ...(run.syscalls ? { syscalls: run.syscalls } : {}) });
     return 0;
   } catch (e) {
-    if (isKmodkitError(e) && e.errno === 'ENOENT') {
-      if (run.firstTime) log(run, run.logPriority, `Module ${name} is not in kernel.\n`);
-      return run.firstTime ? EEXIST : 0;
-    }
-    log(run, LOG_ERR, `could not remove '${name}': ${isKmodkitError(e) ? e.message : String(e)}\n`);
+    // libkmod's kmod_module_remove_module logs delete_module's error (%m) and returns it; modprobe adds nothing
+    const errno = isKmodkitError(e) && e.code === 'ESYSCALL' && e.errno ? (e.errno === 'EWOULDBLOCK' ? 'EAGAIN' : e.errno) : null;
+    const text = errno ? strerror(errno) : isKmodkitError(e) ? e.message : String(e);
+    if (run.verbose >= LOG_ERR) run.io.err(`${toolLogPrefix(run.compat, 'modprobe', { file: 'libkmod-module.c', line30: 856, fn: 'kmod_module_remove_module' })}could not remove '${name}': ${text}\n`);
     return -1;
   }
 }
@@ -379,7 +462,7 @@ async function rmmodDo(run: Run, info: { name: string; pre: string[]; post: stri
   const pre = run.ignoreCommands ? [] : info.pre;
   const post = run.ignoreCommands ? [] : info.post;
   if (!cmd && !run.ignoreLoaded) {
-    const state = run.ctx.md.builtin().has(info.name) ? 'builtin' : moduleInitState(info.name);
+    const state = run.ctx.md.isBuiltin(info.name) ? 'builtin' : moduleInitState(info.name);
     if (state === 'absent') {
       if (run.firstTime) {
         log(run, run.logPriority, `Module ${info.name} is not in kernel.\n`);

@@ -9,8 +9,9 @@
 import { decodeParams, permText, type KernelParam, type ParamsResult } from '../../lib/module/params.js';
 import { Output } from '../format/output.js';
 import { eachModuleOutput } from '../each-module.js';
-import { HELP_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { HELP_ROW, VERSION_ROW, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { writeDocument } from '../format/json-documents.js';
+import { escapeControls } from '../../lib/excerpt.js';
 
 export interface ParamsCommandOptions {
   json?: boolean;
@@ -53,7 +54,7 @@ export async function runParams(files: readonly string[], opts: ParamsCommandOpt
   const failed = await eachModuleOutput(files, out, opts.json ?? false, (mod, file, header) => {
     const r: ParamsResult = decodeParams(mod);
     if (opts.json) writeDocument(out, file, { params: r.params, modinfoOnly: r.modinfoOnly, warnings: r.warnings, layout: r.layout });
-    else out.text(header() + paramsTable(r));
+    else out.text(header() + escapeControls(paramsTable(r), true));
   });
   out.flush();
   return failed ? 1 : 0;
@@ -68,6 +69,7 @@ with several files, each table follows a "FILE:" line.`,
   options: [
     JSON_ROW,
     HELP_ROW,
+    VERSION_ROW,
   ],
   exits: PER_FILE_EXITS,
   example: 'kmodkit params samples/ko/kmodkit_params.ko',

@@ -6,8 +6,11 @@
 import { isKmodkitError } from '../../lib/errors.js';
 import { strerror } from '../../lib/errno.js';
 import { unloadModule } from '../../lib/load/loader.js';
+import type { ModuleSyscalls } from '../../lib/load/syscalls.js';
 import { scanOrComplain, stdio, type LoadCliIo } from './insmod.js';
-import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, KMOD_VERSION_TEXT, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
+import { kmodVersionOutput, resolveKmodCompat } from '../kmod-compat.js';
+import { toolLogPrefix } from '../../lib/kmod-compat.js';
 
 export const RMMOD_HELP: CommandHelp = {
   usage: ['[options] modulename ...'],
@@ -21,6 +24,7 @@ with O_NONBLOCK. Each name (or module file path) is processed in turn.`,
     { ...KMOD_VERBOSE_ROW, describe: 'Accepted as kmod does (no extra messages)' },
     KMOD_VERSION_ROW,
     HELP_ROW,
+    KMOD_COMPAT_ROW,
   ],
   kmod: `kmodkit keeps kmod 30's -w (and names it --wait); kmod 34 dropped it.`,
   exits: [[0, 'every module was removed'], [1, 'some module was not (an error line for each) or a usage error']],
@@ -28,7 +32,8 @@ with O_NONBLOCK. Each name (or module file path) is processed in turn.`,
 };
 const SPEC = optSpec(RMMOD_HELP);
 
-export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio): Promise<number> {
+/** `syscalls`: a syscall backend other than the kernel's (tests). */
+export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio, syscalls?: ModuleSyscalls): Promise<number> {
   const prog = 'rmmod';
   const r = scanOrComplain(args, SPEC, prog, io);
   if (!r) return 1;
@@ -38,17 +43,26 @@ export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio): 
     return 0;
   }
   if (has('version')) {
-    io.out(KMOD_VERSION_TEXT);
-    return 0;
+    const v = kmodVersionOutput(r.opts);
+    if ('error' in v) io.err(`${prog}: ERROR: ${v.error}\n`);
+    else io.out(v.text);
+    return 'error' in v ? 1 : 0;
+  }
+  const compat = resolveKmodCompat(r.opts.find((o) => o.name === 'kmod-compat')?.value);
+  if ('error' in compat) {
+    io.err(`${prog}: ERROR: ${compat.error}\n`);
+    return 1;
   }
   if (r.positionals.length === 0) {
     io.err(`${prog}: ERROR: missing module name.\n`);
     return 1;
   }
+  // libkmod's kmod_module_remove_module logs the first line of a failed delete_module
+  const removeError = toolLogPrefix(compat.compat, prog, { file: 'libkmod-module.c', line30: 856, fn: 'kmod_module_remove_module' });
   let failed = false;
   for (const arg of r.positionals) {
     try {
-      await unloadModule(arg, { force: has('force'), wait: has('wait') });
+      await unloadModule(arg, { force: has('force'), wait: has('wait'), ...(syscalls ? { syscalls } : {}) });
     } catch (e) {
       failed = true;
       if (isKmodkitError(e) && e.code === 'ESYSCALL') {
@@ -58,7 +72,7 @@ export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio): 
         if (kmod?.precheck) io.err(`${prog}: ERROR: ${k.message}\n`);
         else {
           const text = strerror(k.errno === 'EWOULDBLOCK' ? 'EAGAIN' : k.errno ?? 'EIO');
-          io.err(`${prog}: ERROR: could not remove '${name}': ${text}\n${prog}: ERROR: could not remove module ${arg}: ${text}\n`);
+          io.err(`${removeError}could not remove '${name}': ${text}\n${prog}: ERROR: could not remove module ${arg}: ${text}\n`);
         }
       } else io.err(`${prog}: ERROR: ${e instanceof Error ? e.message : String(e)}\n`);
     }

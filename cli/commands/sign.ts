@@ -6,7 +6,8 @@
  */
 import { signModuleFile } from '../../lib/io/prepare-files.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, optSpec, VERSION_ROW, type CommandHelp } from '../help.js';
+import { kmodkitVersionText } from '../version.js';
 import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
 
@@ -25,6 +26,7 @@ A compressed module (.gz/.xz/.zst) is decompressed, signed and recompressed.`,
     { long: 'key-id', short: 'k', describe: 'Identify the signer by subject key identifier (sign-file -k)' },
     { long: 'resign', short: 'r', describe: 'Replace an existing signature (else: refused)' },
     HELP_ROW,
+    VERSION_ROW,
   ],
   exits: [[0, 'signed'], [1, 'not signed (unreadable key, certificate or module; already signed)'], [2, 'usage error']],
   example: 'kmodkit sign sha256 signing_key.pem signing_key.x509 hello.ko',
@@ -39,8 +41,8 @@ export async function runSign(args: readonly string[], out = new Output()): Prom
     return 2;
   }
   const flags = new Set(scanned.opts.map((o) => o.name));
-  if (flags.has('help')) {
-    out.text(signUsage);
+  if (flags.has('help') || flags.has('version')) {
+    out.text(flags.has('help') ? signUsage : kmodkitVersionText());
     out.flush();
     return 0;
   }

@@ -12,7 +12,8 @@ import { KmodkitError } from '../../lib/errors.js';
 import { stripDebug } from '../../lib/prepare/strip-debug.js';
 import { unsignedImage } from '../../lib/prepare/sign-module.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, optSpec, type CommandHelp } from '../help.js';
+import { HELP_ROW, helpText, optSpec, VERSION_ROW, type CommandHelp } from '../help.js';
+import { kmodkitVersionText } from '../version.js';
 import { Output } from '../format/output.js';
 import { errorLine } from '../each-module.js';
 
@@ -28,6 +29,7 @@ Compressed modules (.gz/.xz/.zst) are rewritten in their format.`,
     { long: 'vermagic', describe: 'Blank the vermagic (as insmod --force-vermagic)' },
     { long: 'output', short: 'o', arg: 'OUT', describe: 'Write to OUT instead of replacing MODULE' },
     HELP_ROW,
+    VERSION_ROW,
   ],
   exits: [[0, 'every module was rewritten'], [1, 'some module could not be (an error line for each)'], [2, 'usage error']],
   example: 'kmodkit strip --debug -o hello-stripped.ko hello.ko',
@@ -43,8 +45,8 @@ export async function runStrip(args: readonly string[], out = new Output()): Pro
   }
   const flags = new Set(scanned.opts.map((o) => o.name));
   const output = scanned.opts.find((o) => o.name === 'output')?.value;
-  if (flags.has('help')) {
-    out.text(stripUsage);
+  if (flags.has('help') || flags.has('version')) {
+    out.text(flags.has('help') ? stripUsage : kmodkitVersionText());
     out.flush();
     return 0;
   }

@@ -7,9 +7,10 @@ import { moduleExports, type KernelSymbolExport } from '../../lib/module/exports
 import { exportPart, importPart } from '../../lib/module/document-parts.js';
 import { writeDocument } from '../format/json-documents.js';
 import { moduleImports, type ModuleImport } from '../../lib/module/imports.js';
-import { HELP_ROW, helpText, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
+import { HELP_ROW, VERSION_ROW, helpText, JSON_ROW, parseCommand, PER_FILE_EXITS, type CommandHelp } from '../help.js';
 import { Output } from '../format/output.js';
 import { eachModuleOutput } from '../each-module.js';
+import { escapeControls } from '../../lib/excerpt.js';
 
 const PROG = 'kmodkit symbols';
 export const HELP: CommandHelp = {
@@ -22,6 +23,7 @@ file's table follows a "FILE:" line.`,
     { long: 'imports', short: 'i', describe: 'Imported (undefined) symbols: CRC recorded by the module, U/W, name' },
     JSON_ROW,
     HELP_ROW,
+    VERSION_ROW,
   ],
   exits: PER_FILE_EXITS,
   example: 'kmodkit symbols --exports --json samples/ko/kmodkit_exporter.ko | jq .exports[].name',
@@ -60,11 +62,11 @@ export async function runSymbols(args: readonly string[], out = new Output()): P
     if (mode === 'exports') {
       const list = moduleExports(elf);
       if (json) writeDocument(out, file, { exports: list.map(exportPart) });
-      else out.text(header() + exportsText(list));
+      else out.text(header() + escapeControls(exportsText(list), true));
     } else {
       const list = moduleImports(elf);
       if (json) writeDocument(out, file, { imports: list.map(importPart) });
-      else out.text(header() + importsText(list));
+      else out.text(header() + escapeControls(importsText(list), true));
     }
   });
   out.flush();

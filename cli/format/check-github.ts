@@ -3,10 +3,11 @@
  * stdout, and a Markdown job summary for $GITHUB_STEP_SUMMARY.
  */
 import { resultPath, type CheckReport } from './check-report.js';
+import { escapeControls } from '../../lib/excerpt.js';
 
-/** Escape workflow-command data (%, CR, LF) and property values (also : and ,). */
+/** Escape workflow-command data (%, CR, LF; other control characters as text) and property values (also : and ,). */
 function escData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return escapeControls(s, true).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 function escProp(s: string): string {
   return escData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
@@ -28,7 +29,7 @@ export function formatGithubAnnotations(report: CheckReport): string {
 }
 
 function mdCell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return escapeControls(s, true).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 export function formatGithubSummary(report: CheckReport): string {

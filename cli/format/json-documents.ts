@@ -6,6 +6,7 @@
  * with an `error` object in its place. Schemas: docs/schema/*.schema.json.
  */
 import { isKmodkitError } from '../../lib/errors.js';
+import { errorMessage } from './error-message.js';
 import { DOCUMENT_SCHEMA_VERSION } from '../../lib/module/document-parts.js';
 import type { Sink } from './output.js';
 
@@ -22,7 +23,7 @@ export interface ErrorDocument {
 }
 
 export function documentError(e: unknown): DocumentError {
-  if (isKmodkitError(e)) return { code: e.code, message: e.message };
+  if (isKmodkitError(e)) return { code: e.code, message: errorMessage(e) };
   return { code: 'EINTERNAL', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
 }
 

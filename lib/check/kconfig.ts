@@ -5,10 +5,14 @@
  *   # CONFIG_FOO is not set
  *
  * Other comment lines and blank lines are ignored; any other line raises
- * KmodkitError 'ETARGET' naming the line. Symbols are stored without the
- * `CONFIG_` prefix; lookups accept either spelling.
+ * KmodkitError 'ETARGET' naming the line (quoting at most a short excerpt
+ * of it). Symbols are stored without the `CONFIG_` prefix; lookups accept
+ * either spelling. A text over INPUT_LIMITS.kconfig is 'ETOOBIG'; the parse
+ * is linear in the text.
  */
 import { KmodkitError } from '../errors.js';
+import { excerpt } from '../excerpt.js';
+import { INPUT_LIMITS, checkInputSize } from '../input-limits.js';
 
 export type KconfigValue =
   | { readonly kind: 'y' | 'm' | 'n' }
@@ -24,22 +28,26 @@ const SET_RE = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/;
 const UNSET_RE = /^# CONFIG_([A-Za-z0-9_]+) is not set\s*$/;
 
 function unquote(s: string, line: number): string {
-  if (s.length < 2 || !s.endsWith('"')) throw new KmodkitError('ETARGET', `.config line ${line}: unterminated string ${s}`, { detail: { line } });
-  let out = '';
-  for (let i = 1; i < s.length - 1; i++) {
-    const c = s[i];
-    if (c === '\\' && i + 1 < s.length - 1) {
-      out += s[++i];
-    } else if (c === '"') {
-      throw new KmodkitError('ETARGET', `.config line ${line}: unescaped quote in string ${s}`, { detail: { line } });
-    } else {
-      out += c;
+  if (s.length < 2 || !s.endsWith('"')) throw new KmodkitError('ETARGET', `.config line ${line}: unterminated string ${excerpt(s)}`, { detail: { line } });
+  // pieces between escapes, sliced (not one character at a time): linear in the value
+  const parts: string[] = [];
+  const end = s.length - 1;
+  let from = 1;
+  for (let i = 1; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c /* \\ */ && i + 1 < end) {
+      parts.push(s.slice(from, i));
+      from = ++i; // the escaped character is kept as it is
+    } else if (c === 0x22 /* " */) {
+      throw new KmodkitError('ETARGET', `.config line ${line}: unescaped quote in string ${excerpt(s)}`, { detail: { line } });
     }
   }
-  return out;
+  parts.push(s.slice(from, end));
+  return parts.length === 1 ? parts[0] : parts.join('');
 }
 
 export function parseKconfig(text: string): Kconfig {
+  checkInputSize(INPUT_LIMITS.kconfig, text.length);
   const values = new Map<string, KconfigValue>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -54,14 +62,14 @@ export function parseKconfig(text: string): Kconfig {
     }
     if (t.startsWith('#')) continue;
     const m = SET_RE.exec(t);
-    if (!m) throw new KmodkitError('ETARGET', `.config line ${i + 1}: not a CONFIG_ assignment: ${JSON.stringify(t.slice(0, 120))}`, { detail: { line: i + 1 } });
+    if (!m) throw new KmodkitError('ETARGET', `.config line ${i + 1}: not a CONFIG_ assignment: ${excerpt(t)}`, { detail: { line: i + 1 } });
     const v = m[2];
     let value: KconfigValue;
     if (v === 'y' || v === 'm' || v === 'n') value = { kind: v };
     else if (v.startsWith('"')) value = { kind: 'string', value: unquote(v, i + 1) };
     else if (/^-?(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(v)) value = { kind: 'number', value: v };
     else if (v === '') value = { kind: 'string', value: '' };
-    else throw new KmodkitError('ETARGET', `.config line ${i + 1}: bad value for CONFIG_${m[1]}: ${v.slice(0, 80)}`, { detail: { line: i + 1 } });
+    else throw new KmodkitError('ETARGET', `.config line ${i + 1}: bad value for CONFIG_${excerpt(m[1])}: ${excerpt(v)}`, { detail: { line: i + 1 } });
     values.set(m[1], value);
   }
   return { values };

@@ -3,6 +3,7 @@
  * (kernel/params.c parse_args/parse_one, lib/cmdline.c next_arg, lib/kstrtox.c,
  * the param_set_* ops). Written from the documented behaviour; pure.
  */
+import { excerpt } from '../excerpt.js';
 
 export interface ParamArg {
   readonly name: string;
@@ -175,7 +176,7 @@ export function kstrtoull(s: string, base = 0): ParseResult<bigint> {
   let v = 0n;
   for (const c of t) {
     const d = parseInt(c, 36);
-    if (Number.isNaN(d) || d >= b) return { ok: false, errno: 'EINVAL', reason: `'${c}' is not a base-${b} digit` };
+    if (Number.isNaN(d) || d >= b) return { ok: false, errno: 'EINVAL', reason: `${excerpt(c, 8, "'")} is not a base-${b} digit` };
     v = v * BigInt(b) + BigInt(d);
     if (v > 0xffffffffffffffffn) return { ok: false, errno: 'ERANGE', reason: 'out of range' };
   }

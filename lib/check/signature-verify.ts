@@ -1,53 +1,37 @@
 /**
- * Cryptographic check of a module signature against X.509 certificates the
- * caller trusts (what the kernel does against its keyrings, minus the keyring
- * policy: blacklists, trust chains and sig_enforce are not modelled here).
+ * Module signature verification with node:crypto: the primitive for the
+ * shared verdict rules of signature-verify-base.ts (which also does the PEM
+ * and X.509 reading, lib/module/x509.ts), plus the legacy X509 trailers of
+ * kernels 3.7–4.2 (one RSA MPI over the digest of the bytes before the
+ * signer name, the key named by its subjectKeyIdentifier).
  *
- * PKCS#7 (every kernel since 4.3): the SignerInfo names its key by issuer +
- * serial number (or subjectKeyIdentifier with `sign-file -k`); the digest is
- * over image[0, moduleSize); without signed attributes the signature is over
- * that digest directly, with them over the DER SET of the attributes, whose
- * messageDigest must equal the module digest. RSA PKCS#1 v1.5 and ECDSA are
- * checked with node:crypto.
- *
- * Legacy X509 trailers (3.7–4.2): the key is named by its subjectKeyIdentifier,
- * the signature is one RSA MPI over the digest of the bytes before the signer name.
+ * RSA PKCS#1 v1.5 is checked as the kernel does (the recovered DigestInfo
+ * against the module digest computed once), ECDSA with crypto.verify, ML-DSA
+ * with node:crypto where OpenSSL has it (3.5+, Node 24) and with
+ * @noble/post-quantum otherwise.
  */
-import { X509Certificate, createHash, publicDecrypt, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, publicDecrypt, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { KmodkitError } from '../errors.js';
 import { hex } from '../bytes/reader.js';
-import { signatureToVerify } from './signature-verify-base.js';
-import { derContent, derDecode, derExpect, derIntegerBytes, derOid } from '../module/der.js';
-import { derName, type SignerInfo } from '../module/pkcs7.js';
-import type { ModuleSignature } from '../module/signature.js';
+import { findSignature } from '../module/signature.js';
+import { equalBytes, type X509Certificate } from '../module/x509.js';
+import {
+  DEFAULT_RULES,
+  describeCert,
+  prepareVerification,
+  runPlan,
+  trustedCertificates,
+  type CertificateInput,
+  type CheckAnswer,
+  type SignatureCheck,
+  type SignatureCrypto,
+  type SignatureRules,
+  type VerifyResult,
+} from './signature-verify-base.js';
+import { MLDSA_MODULE, mlDsaVerify, type MlDsaModule } from './mldsa.js';
 
-export type CertificateInput = Uint8Array | string;
-
-export interface VerifyResult {
-  verified: boolean;
-  /** why not verified (absent when verified) */
-  reason?: string;
-  /** the signer's name as modinfo shows it */
-  signer?: string;
-  /** the key id as modinfo shows it (serial number or SKID), "C0:FF:…" */
-  keyId?: string;
-  hashAlgorithm?: string;
-  signatureAlgorithm?: string;
-  /** the certificate whose key checked (or failed to check) the signature */
-  certificate?: { subject: string; serial: string; fingerprint256: string };
-  /** things that would make the kernel refuse the signature even though it verifies */
-  warnings?: string[];
-}
-
-interface ParsedCert {
-  x509: X509Certificate;
-  issuerDer: Uint8Array;
-  serial: Uint8Array;
-  skid?: Uint8Array;
-  key: KeyObject;
-}
-
-const OID_SKID = '2.5.29.14';
+export type { CertificateInput, VerifyResult, SignatureRules };
 
 /** Digest names (ours/kmod's) → node:crypto names. */
 const NODE_HASH: Record<string, string> = {
@@ -60,217 +44,191 @@ const NODE_HASH: Record<string, string> = {
   sha384: 'sha384',
   sha512: 'sha512',
   sm3: 'sm3',
-  'sha512-224': 'sha512-224',
-  'sha512-256': 'sha512-256',
-  'sha3-224': 'sha3-224',
   'sha3-256': 'sha3-256',
   'sha3-384': 'sha3-384',
   'sha3-512': 'sha3-512',
 };
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** DigestInfo AlgorithmIdentifier OIDs (RSA PKCS#1 v1.5, as the kernel's pkcs1pad builds them: with NULL parameters). */
+const DIGEST_OID: Record<string, number[]> = {
+  md5: [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x05],
+  sha1: [0x2b, 0x0e, 0x03, 0x02, 0x1a],
+  sha224: [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04],
+  sha256: [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
+  sha384: [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02],
+  sha512: [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03],
+  'sha3-256': [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x08],
+  'sha3-384': [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x09],
+  'sha3-512': [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x0a],
+};
+
+/** DER DigestInfo ::= SEQUENCE { SEQUENCE { OID, NULL }, OCTET STRING digest } (all lengths < 128). */
+function digestInfo(hash: string, digest: Uint8Array): Uint8Array | null {
+  const oid = DIGEST_OID[hash];
+  if (!oid) return null;
+  const alg = [0x30, oid.length + 4, 0x06, oid.length, ...oid, 0x05, 0x00];
+  const body = [...alg, 0x04, digest.length, ...digest];
+  return new Uint8Array([0x30, body.length, ...body]);
 }
 
-function colonHex(b: Uint8Array): string {
-  return hex(b, ':');
-}
-
-/** Split PEM text into DER blocks; a DER input is returned as is. */
-function certificateBlobs(input: CertificateInput): Uint8Array[] {
-  let text: string | null = null;
-  if (typeof input === 'string') text = input;
-  else if (input.length > 0 && input[0] !== 0x30) text = new TextDecoder('latin1').decode(input);
-  if (text === null) return [input as Uint8Array];
-  const out: Uint8Array[] = [];
-  const re = /-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----([\s\S]*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----/g;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    out.push(new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ''), 'base64')));
-  }
-  if (out.length === 0) throw new KmodkitError('EINPUT', 'certificate input is neither DER nor PEM');
-  return out;
-}
-
-function parseCertificate(der: Uint8Array): ParsedCert {
-  let x509: X509Certificate;
+function nodeDigest(hash: string, data: Uint8Array): Uint8Array | null {
+  const name = NODE_HASH[hash];
+  if (!name) return null;
   try {
-    x509 = new X509Certificate(Buffer.from(der.buffer, der.byteOffset, der.byteLength));
-  } catch (e) {
-    throw new KmodkitError('EINPUT', `not an X.509 certificate: ${(e as Error).message}`, { cause: e });
-  }
-  try {
-    const cert = derExpect(derDecode(der), 16, 'Certificate');
-    const tbs = derExpect(cert.children[0], 16, 'TBSCertificate');
-    const f = tbs.children;
-    let i = 0;
-    if (f[i] && f[i].cls === 2 && f[i].tag === 0) i++; // [0] version
-    const serial = derIntegerBytes(f[i++], 'serialNumber').slice();
-    i++; // signature algorithm
-    const issuerDer = derName(f[i++], 'issuer').der;
-    let skid: Uint8Array | undefined;
-    for (const field of f.slice(i)) {
-      if (field.cls !== 2 || field.tag !== 3) continue; // [3] extensions
-      for (const ext of derExpect(field.children[0], 16, 'Extensions').children) {
-        if (derOid(ext.children[0], 'extnID') !== OID_SKID) continue;
-        const value = derContent(derExpect(ext.children[ext.children.length - 1], 4, 'extnValue'));
-        skid = derContent(derExpect(derDecode(value), 4, 'SubjectKeyIdentifier')).slice();
-      }
-    }
-    const parsed: ParsedCert = { x509, issuerDer, serial, key: x509.publicKey };
-    if (skid) parsed.skid = skid;
-    return parsed;
-  } catch (e) {
-    if (e instanceof KmodkitError) throw new KmodkitError('EINPUT', `malformed certificate: ${e.message}`, { cause: e });
-    throw e;
-  }
-}
-
-function describeCert(c: ParsedCert): NonNullable<VerifyResult['certificate']> {
-  return { subject: c.x509.subject.replace(/\n/g, ', '), serial: c.x509.serialNumber, fingerprint256: c.x509.fingerprint256 };
-}
-
-function digestOf(nodeHash: string, data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash(nodeHash).update(data).digest());
-}
-
-function hashSupported(nodeHash: string): boolean {
-  try {
-    createHash(nodeHash);
-    return true;
+    return new Uint8Array(createHash(name).update(data).digest());
   } catch {
-    return false;
+    return null; // e.g. md4/sm3 not in this OpenSSL
   }
 }
 
-function keyKind(key: KeyObject): 'rsa' | 'ec' | string {
-  return key.asymmetricKeyType ?? 'unknown';
-}
-
-function sigAlgFits(sigAlg: string, kind: string): boolean {
-  if (kind === 'rsa') return /^(rsaEncryption|(md5|sha1|sha224|sha256|sha384|sha512)WithRSAEncryption|RSA-SHA3-\d+)$/.test(sigAlg);
-  if (kind === 'ec') return /^(id-ecPublicKey|ecdsa-with-.*)$/.test(sigAlg);
-  return false;
-}
-
-/** Check one signature; returns null when it verifies, else the reason. */
-function checkSignature(nodeHash: string, data: Uint8Array, key: KeyObject, sigAlg: string, signature: Uint8Array): string | null {
-  const kind = keyKind(key);
-  if (!sigAlgFits(sigAlg, kind)) return `signature algorithm ${sigAlg} does not fit the certificate's ${kind} key`;
-  let ok: boolean;
-  try {
-    ok =
-      kind === 'rsa'
-        ? cryptoVerify(nodeHash, data, { key, padding: constants.RSA_PKCS1_PADDING }, signature)
-        : cryptoVerify(nodeHash, data, { key, dsaEncoding: 'der' }, signature);
-  } catch (e) {
-    return `signature could not be checked: ${(e as Error).message}`;
-  }
-  if (ok) return null;
-  if (kind === 'rsa') {
-    // Tell a modified module from a foreign key: recover the signed DigestInfo.
-    let recovered: Uint8Array | null = null;
+// One KeyObject per public key seen (a key is checked once per SignerInfo at most).
+function keyObject(spki: Uint8Array, cache: Map<Uint8Array, KeyObject | string>): KeyObject | string {
+  let k = cache.get(spki);
+  if (k === undefined) {
     try {
-      recovered = new Uint8Array(publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature));
-    } catch {
-      recovered = null;
+      k = createPublicKey({ key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength), format: 'der', type: 'spki' });
+    } catch (e) {
+      k = `the key cannot be used by node:crypto: ${(e as Error).message}`;
     }
-    if (recovered === null) return "signature was not made with this certificate's key";
-    const digest = digestOf(nodeHash, data);
-    const tail = recovered.subarray(recovered.length - digest.length);
-    if (!equalBytes(tail, digest)) return 'digest mismatch: the module was modified after signing';
-    return 'signature does not match: the signed DigestInfo is malformed or names another digest algorithm';
+    cache.set(spki, k);
   }
-  return 'signature does not match: the module was modified after signing, or signed with another key';
+  return k;
 }
 
-function matchSigner(si: SignerInfo, certs: ParsedCert[]): ParsedCert | undefined {
-  const sid = si.sid;
-  if (sid.type === 'issuerAndSerialNumber') {
-    return certs.find((c) => equalBytes(c.issuerDer, sid.issuer.der) && equalBytes(c.serial, sid.serialNumber));
-  }
-  return certs.find((c) => c.skid !== undefined && equalBytes(c.skid, sid.subjectKeyIdentifier));
-}
-
-function describeSid(si: SignerInfo): string {
-  return si.sid.type === 'issuerAndSerialNumber'
-    ? `issuer "${si.sid.issuer.text}", serial ${colonHex(si.sid.serialNumber)}`
-    : `subjectKeyIdentifier ${colonHex(si.sid.subjectKeyIdentifier)}`;
-}
-
-function verifyPkcs7(image: Uint8Array, sig: ModuleSignature, certs: ParsedCert[], base: VerifyResult): VerifyResult {
-  const p7 = sig.pkcs7!;
-  const content = image.subarray(0, sig.moduleSize);
-  let matched = 0;
-  let last: ParsedCert | undefined;
-  for (const si of p7.signerInfos) {
-    const cert = matchSigner(si, certs);
-    if (!cert) continue;
-    matched++;
-    last = cert;
-    const certInfo = describeCert(cert);
-    const nodeHash = NODE_HASH[si.digestAlgorithm.name];
-    if (!nodeHash || !hashSupported(nodeHash)) {
-      return { ...base, verified: false, reason: `digest algorithm ${si.digestAlgorithm.name} (${si.digestAlgorithm.oid}) is not supported`, certificate: certInfo };
+let mldsa: MlDsaModule | undefined;
+/** @noble/post-quantum, loaded on first use (require(esm), Node 20.19+). */
+function mlDsaModule(): MlDsaModule | string {
+  if (!mldsa) {
+    try {
+      mldsa = createRequire(import.meta.url)(MLDSA_MODULE) as MlDsaModule;
+    } catch (e) {
+      return `ML-DSA verification needs ${MLDSA_MODULE}: ${(e as Error).message}`;
     }
-    let data: Uint8Array = content;
-    if (si.signedAttrs) {
-      const md = si.signedAttrs.messageDigest;
-      if (!md) return { ...base, verified: false, reason: 'signed attributes lack a messageDigest', certificate: certInfo };
-      if (!equalBytes(md, digestOf(nodeHash, content))) {
-        return { ...base, verified: false, reason: 'messageDigest attribute does not match the module digest: the module was modified after signing', certificate: certInfo };
+  }
+  return mldsa;
+}
+
+/** The node:crypto primitive. */
+export function nodeSignatureCrypto(): SignatureCrypto {
+  const keys = new Map<Uint8Array, KeyObject | string>();
+  return {
+    digest: nodeDigest,
+    verify(c: SignatureCheck): CheckAnswer {
+      const alg = c.key.algorithm;
+      if (alg.startsWith('ml-dsa')) {
+        const k = keyObject(c.key.spki, keys);
+        if (typeof k !== 'string' && k.asymmetricKeyType?.startsWith('ml-dsa')) {
+          try {
+            return cryptoVerify(null, c.data, k, c.signature);
+          } catch {
+            return false;
+          }
+        }
+        const mod = mlDsaModule();
+        return typeof mod === 'string' ? mod : mlDsaVerify(mod, alg, c.key.key, c.data, c.signature);
       }
-      data = si.signedAttrs.der;
-    }
-    const why = checkSignature(nodeHash, data, cert.key, si.signatureAlgorithm.name, si.signature);
-    if (why) return { ...base, verified: false, reason: why, certificate: certInfo };
-  }
-  if (matched === 0) {
-    return { ...base, verified: false, reason: `no certificate matches the signer (${p7.signerInfos.map(describeSid).join('; ')})` };
-  }
-  return { ...base, verified: true, certificate: describeCert(last!) };
+      const k = keyObject(c.key.spki, keys);
+      if (typeof k === 'string') return k;
+      if (alg === 'rsa') {
+        const digest = c.digest ?? nodeDigest(c.hash, c.data);
+        const expect = digest ? digestInfo(c.hash, digest) : null;
+        if (!expect) return `digest ${c.hash} cannot be checked with RSA here`;
+        let recovered: Uint8Array;
+        try {
+          recovered = new Uint8Array(publicDecrypt({ key: k, padding: constants.RSA_PKCS1_PADDING }, c.signature));
+        } catch {
+          return { invalid: "signature was not made with this certificate's key" };
+        }
+        if (equalBytes(recovered, expect)) return true;
+        // Tell a modified module from a foreign key: the same DigestInfo prefix, another digest.
+        const prefix = expect.length - digest!.length;
+        if (recovered.length === expect.length && equalBytes(recovered.subarray(0, prefix), expect.subarray(0, prefix))) {
+          return { invalid: c.covers === 'content' ? 'digest mismatch: the module was modified after signing' : 'digest mismatch: the signed attributes were modified after signing' };
+        }
+        return { invalid: 'signature does not match: the signed DigestInfo is malformed or names another digest algorithm' };
+      }
+      if (alg === 'ecdsa') {
+        const name = NODE_HASH[c.hash];
+        if (!name) return `digest ${c.hash} cannot be checked with ECDSA here`;
+        try {
+          return cryptoVerify(name, c.data, { key: k, dsaEncoding: 'der' }, c.signature);
+        } catch (e) {
+          return `signature could not be checked: ${(e as Error).message}`;
+        }
+      }
+      return `public-key algorithm ${c.key.spkiAlgorithm.name} is not supported`;
+    },
+  };
 }
 
-function verifyLegacy(image: Uint8Array, sig: ModuleSignature, certs: ParsedCert[], base: VerifyResult): VerifyResult {
+// ---------------------------------------------------------------------------
+// Legacy X509 trailers (3.7–4.2)
+// ---------------------------------------------------------------------------
+
+function verifyLegacy(image: Uint8Array, certs: readonly X509Certificate[]): VerifyResult | null {
+  let sig;
+  try {
+    sig = findSignature(image);
+  } catch {
+    return null;
+  }
+  if (!sig || sig.idType === 'PKCS#7') return null;
+  const base: VerifyResult = { verified: false, signer: sig.signer, keyId: hex(sig.keyId, ':'), hashAlgorithm: sig.hashAlgorithm };
+  if (!sig.kernel.ok) {
+    base.warnings = [`the kernel would refuse this signature: ${sig.kernel.reason}`];
+    if (sig.kernel.errno) base.errno = sig.kernel.errno;
+  }
   if (sig.idType !== 'X509' || sig.legacy?.algorithm !== 'RSA') {
-    return { ...base, verified: false, reason: `unsupported signature type ${sig.idType} (algo ${sig.legacy?.algorithm ?? sig.raw.algo})` };
+    return { ...base, reason: `unsupported signature type ${sig.idType} (algo ${sig.legacy?.algorithm ?? sig.raw.algo})` };
   }
-  if (!sig.legacy.mpi) return { ...base, verified: false, reason: `malformed legacy signature: ${sig.legacy.mpiError}` };
+  if (!sig.legacy.mpi) return { ...base, reason: `malformed legacy signature: ${sig.legacy.mpiError}` };
   const cert = certs.find((c) => c.skid !== undefined && equalBytes(c.skid, sig.keyId));
-  if (!cert) return { ...base, verified: false, reason: `no certificate has subjectKeyIdentifier ${colonHex(sig.keyId)}` };
+  if (!cert) return { ...base, reason: `no certificate has subjectKeyIdentifier ${hex(sig.keyId, ':')}` };
   const certInfo = describeCert(cert);
-  const nodeHash = NODE_HASH[sig.hashAlgorithm];
-  if (!nodeHash || !hashSupported(nodeHash)) {
-    return { ...base, verified: false, reason: `digest algorithm ${sig.hashAlgorithm} is not supported`, certificate: certInfo };
-  }
-  if (keyKind(cert.key) !== 'rsa') return { ...base, verified: false, reason: 'legacy signatures need an RSA key', certificate: certInfo };
-  // The MPI drops leading zero bytes; PKCS#1 wants the modulus length.
-  const modBytes = Math.ceil((cert.key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
+  if (cert.publicKey.algorithm !== 'rsa') return { ...base, reason: 'legacy signatures need an RSA key', certificate: certInfo };
+  const crypto = nodeSignatureCrypto();
+  const key = createPublicKey({ key: Buffer.from(cert.publicKey.spki), format: 'der', type: 'spki' });
+  const modBytes = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
   let s = sig.legacy.mpi;
   if (s.length < modBytes) {
     const padded = new Uint8Array(modBytes);
     padded.set(s, modBytes - s.length);
     s = padded;
   }
-  const why = checkSignature(nodeHash, image.subarray(0, sig.moduleSize), cert.key, 'rsaEncryption', s);
-  if (why) return { ...base, verified: false, reason: why, certificate: certInfo };
-  return { ...base, verified: true, certificate: certInfo };
+  const data = image.subarray(0, sig.moduleSize);
+  const a = crypto.verify({ covers: 'content', key: cert.publicKey, hash: sig.hashAlgorithm, data, signature: s });
+  if (a === true) return { ...base, verified: true, certificate: certInfo };
+  return { ...base, reason: typeof a === 'string' ? a : typeof a === 'object' ? a.invalid : 'signature does not match', certificate: certInfo };
+}
+
+export interface VerifyOptions {
+  /** The target kernel's signature rules (default: DEFAULT_RULES, the strictest current ones). */
+  rules?: SignatureRules;
 }
 
 /**
  * Verify the signature appended to a decompressed module image against the
- * given certificates (PEM text, PEM bytes or DER; a PEM may hold several).
- * A module that is unsigned, malformed, tampered with or signed by another
- * key gives `verified: false` with a reason. Unusable certificate input
- * throws KmodkitError 'EINPUT'.
+ * given certificates (PEM text, PEM bytes or DER; a PEM may hold several),
+ * deciding as the target kernel does (`rules`). A module that is unsigned,
+ * malformed, tampered with or signed by another key gives `verified: false`
+ * with a reason and the kernel's errno. Unusable certificate input throws
+ * KmodkitError 'EINPUT'; more SignerInfos or certificates than kmodkit
+ * examines, 'ETOOBIG'.
  */
-export function verifyModuleSignature(image: Uint8Array, certs: CertificateInput[]): VerifyResult {
-  const parsed = certs.flatMap(certificateBlobs).map(parseCertificate);
-  const found = signatureToVerify(image);
-  if (found.done) return found.done;
-  const { sig, base } = found;
-  const result = sig.idType === 'PKCS#7' ? verifyPkcs7(image, sig, parsed, base) : verifyLegacy(image, sig, parsed, base);
-  if (result.verified) delete result.reason;
-  return result;
+export function verifyModuleSignature(image: Uint8Array, certs: readonly (CertificateInput | X509Certificate)[], options: VerifyOptions = {}): VerifyResult {
+  const parsed = certs.flatMap((c) => (isCertificate(c) ? [c] : trustedCertificates([c])));
+  const legacy = verifyLegacy(image, parsed);
+  if (legacy) return finish(legacy);
+  const p = prepareVerification(image, parsed, options.rules ?? DEFAULT_RULES);
+  return finish(p.done ?? runPlan(p.plan, nodeSignatureCrypto()));
 }
+
+function isCertificate(c: CertificateInput | X509Certificate): c is X509Certificate {
+  return typeof c === 'object' && !(c instanceof Uint8Array);
+}
+
+function finish(r: VerifyResult): VerifyResult {
+  if (r.verified) delete r.reason;
+  return r;
+}
+

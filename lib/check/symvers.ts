@@ -9,9 +9,13 @@
  *   5.6+ (and 5.4.y/5.5.y stable)   crc  symbol  module  type  namespace
  *
  * Five-column lines are told apart by which field starts with `EXPORT_`.
- * A line that fits no layout raises KmodkitError 'ETARGET' naming the line.
+ * A line that fits no layout raises KmodkitError 'ETARGET' naming the line
+ * (quoting at most a short excerpt of it). A text over
+ * INPUT_LIMITS.symvers is 'ETOOBIG'.
  */
 import { KmodkitError } from '../errors.js';
+import { excerpt } from '../excerpt.js';
+import { INPUT_LIMITS, checkInputSize } from '../input-limits.js';
 import { modnameFromPath } from '../modindex/names.js';
 
 export type SymversFormat = '3-column' | '4-column' | '5-column-ns-middle' | '5-column-ns-last';
@@ -47,14 +51,13 @@ export interface Symvers {
 const EXPORT_PREFIX = 'EXPORT_';
 
 function bad(line: number, text: string, why: string): KmodkitError {
-  const shown = text.length > 120 ? `${text.slice(0, 117)}...` : text;
-  return new KmodkitError('ETARGET', `Module.symvers line ${line}: ${why}: ${JSON.stringify(shown)}`, { detail: { line } });
+  return new KmodkitError('ETARGET', `Module.symvers line ${line}: ${why}: ${excerpt(text, 120)}`, { detail: { line } });
 }
 
 const CRC_RE = /^(0[xX])?[0-9a-fA-F]{1,16}$/;
 
 function parseCrc(s: string, line: number, text: string): number {
-  if (!CRC_RE.test(s)) throw bad(line, text, `bad CRC field '${s}'`);
+  if (!CRC_RE.test(s)) throw bad(line, text, `bad CRC field ${excerpt(s, 24)}`);
   // CRCs are 32-bit; 64-bit `unsigned long` dumps keep the value in the low
   // bits, which are the last 8 hex digits (exact in a double, no BigInt).
   const digits = s.charCodeAt(1) === 0x78 || s.charCodeAt(1) === 0x58 ? s.slice(2) : s;
@@ -77,6 +80,7 @@ export function isGplOnlyType(type: string): boolean {
 
 /** Parse the text of a Module.symvers file of any era. */
 export function parseSymvers(text: string): Symvers {
+  checkInputSize(INPUT_LIMITS.symvers, text.length);
   const entries: SymversEntry[] = [];
   const formats = new Set<SymversFormat>();
   const bySymbol = new Map<string, SymversEntry>();

@@ -3,7 +3,9 @@
  * Pure data plus the derivations the checks share; reading the pieces from
  * the running system or from files is lib/io/target.ts.
  */
-import type { CertificateInput, VerifyResult } from './signature-verify.js';
+import type { CertificateInput, SignatureRules, VerifyResult } from './signature-verify-base.js';
+import type { X509Certificate } from '../module/x509.js';
+import type { TrustedKeySet } from './trusted-keys.js';
 import type { Compression } from '../compress/detect.js';
 import type { TargetArch } from './arch.js';
 import { kconfigEnabled, kconfigMentions, type Kconfig } from './kconfig.js';
@@ -74,7 +76,13 @@ export interface TargetKernel {
    * the Node layer (lib/io/target.ts uses node:crypto) so that the checks
    * themselves stay pure; without it, verification is reported as skipped.
    */
-  readonly verifySignature?: (image: Uint8Array, certs: CertificateInput[]) => VerifyResult;
+  readonly verifySignature?: (image: Uint8Array, certs: (CertificateInput | X509Certificate)[], options?: { rules?: SignatureRules }) => VerifyResult;
+  /**
+   * The keys the target trusts for module signatures (--trusted-cert, the
+   * built-in list of its kernel image, /proc/keys), read on first call
+   * (lib/io/trusted-keys.ts); the trust model is lib/check/trust.ts.
+   */
+  readonly trustedKeys?: () => Promise<TrustedKeySet>;
   /** An exact vermagic for the target (given, or read from one of its modules). */
   readonly vermagic?: { readonly value: string; readonly origin: string };
   /** Where each piece came from (path or 'option'). */

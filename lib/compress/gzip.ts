@@ -11,6 +11,7 @@
  *   trailing garbage.
  */
 import { Gunzip } from 'fflate';
+import { concatBytes } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
 import { crc32 } from './crc32.js';
 
@@ -84,14 +85,7 @@ export function gunzipMembers(data: Uint8Array, maxOutput: number): { data: Uint
     throw bad(msg === 'unexpected EOF' ? 'unexpected end of data (truncated)' : `corrupt data (${msg})`, undefined, e);
   }
   verifyTrailer(data.length);
-  if (chunks.length === 1) return { data: chunks[0], members };
-  const out = new Uint8Array(total);
-  let p = 0;
-  for (const c of chunks) {
-    out.set(c, p);
-    p += c.length;
-  }
-  return { data: out, members };
+  return { data: chunks.length === 1 ? chunks[0] : concatBytes(chunks), members };
 }
 
 /** Decode a gzip file (all members, as zlib's gzread does). */

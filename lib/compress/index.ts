@@ -3,7 +3,8 @@
  * per format, an output cap against decompression bombs, and one error type.
  *
  * Errors (KmodkitError codes): 'ECOMPRESS' corrupt or truncated stream,
- * 'ETOOBIG' output over the cap, 'EUNSUPPORTED' valid but unsupported stream
+ * 'ETOOBIG' output over the cap, 'ENOMEM' the process could not allocate
+ * what a decoder needs (its memory limit, not the input, is at fault), 'EUNSUPPORTED' valid but unsupported stream
  * (xz SHA-256 check, xz dictionary > 64 MiB, zstd dictionary or window
  * > 128 MiB; and xz in decompressSync), 'EINPUT' bad arguments.
  * Nothing else escapes.
@@ -17,7 +18,7 @@ import { gunzipMembers } from './gzip.js';
 import { decompressXz } from './xz.js';
 import { xzSummary, type XzSummary } from './xz-info.js';
 import { decompressZstd } from './zstd.js';
-import { DEFAULT_MAX_OUTPUT } from './limits.js';
+import { DEFAULT_MAX_OUTPUT, outOfMemoryError } from './limits.js';
 
 export { DEFAULT_MAX_OUTPUT };
 
@@ -60,12 +61,17 @@ function checkData(data: unknown): asserts data is Uint8Array {
   if (!(data instanceof Uint8Array)) throw new KmodkitError('EINPUT', 'decompress: data must be a Uint8Array');
 }
 
-/** Anything that is not a KmodkitError becomes ECOMPRESS (a decoder's own exception). */
+/**
+ * Anything that is not a KmodkitError becomes ECOMPRESS (a decoder's own
+ * exception), except running out of memory: a buffer or a WebAssembly
+ * instance that cannot be allocated (a low RLIMIT_AS, `ulimit -v`) is
+ * 'ENOMEM', which says the process, not the file, is the problem (every
+ * output is already capped, so a file cannot ask for more than the cap).
+ */
 function wrap(format: Compression, e: unknown): KmodkitError {
   if (e instanceof KmodkitError) return e;
-  if (e instanceof RangeError && /allocat|memory|Array buffer/i.test(e.message)) {
-    return new KmodkitError('ETOOBIG', `${format}: out of memory while decompressing (${e.message})`, { cause: e });
-  }
+  const oom = outOfMemoryError(format, e);
+  if (oom) return oom;
   const msg = e instanceof Error ? e.message : String(e);
   return new KmodkitError('ECOMPRESS', `${format}: decoder failed: ${msg}`, { cause: e });
 }

@@ -15,6 +15,7 @@
  */
 import { KmodkitError } from '../errors.js';
 import { xzInfo, type XzInfo } from './xz-info.js';
+import { outOfMemoryError } from './limits.js';
 
 interface XzStreamCtor {
   new (compressed: ReadableStream<Uint8Array>): ReadableStream<Uint8Array>;
@@ -46,6 +47,8 @@ const XZ_CODES: Record<number, [KmodkitError['code'], string]> = {
 
 function mapError(e: unknown, info: XzInfo): KmodkitError {
   if (e instanceof KmodkitError) return e;
+  const oom = outOfMemoryError('xz', e);
+  if (oom) return oom;
   const msg = e instanceof Error ? e.message : String(e);
   const m = /error code (\d+)/.exec(msg);
   if (m) {

@@ -2,8 +2,6 @@
  * depmod.d configuration, pure: parsing one file's text (kmod 30's line
  * reader and commands) and the priority rule for two copies of a module.
  */
-import type { KmodCompat } from '../kmod-compat.js';
-import { emptyConfig as emptyModprobeConfig, parseModprobeConf } from '../modprobe/config.js';
 
 export type SearchEntry = { kind: 'path'; path: string } | { kind: 'built-in' } | { kind: 'external' };
 
@@ -135,20 +133,4 @@ export function keepsExisting(cfg: DepmodConfig, dirname: string, oldPath: strin
   if (newprio < 0) newprio = bprio;
   if (oldprio < 0) oldprio = bprio;
   return newprio <= oldprio;
-}
-
-/**
- * What libkmod says when depmod creates its context (kmod_new with no
- * configuration paths): it still reads the modules dir's modules.softdep (and,
- * kmod 33+, modules.weakdep) as configuration, and reports their bad lines
- * (a module's empty softdep= entry, as the previous depmod wrote it, makes
- * one). `files`: the text of each that exists, by name. Lines without '\n'.
- */
-export function contextConfigMessages(dirname: string, files: ReadonlyMap<string, string>, kmod: KmodCompat): string[] {
-  const cfg = emptyModprobeConfig(kmod);
-  for (const name of kmod === '30' ? ['modules.softdep'] : ['modules.softdep', 'modules.weakdep']) {
-    const text = files.get(name);
-    if (text !== undefined) parseModprobeConf(text, `${dirname}/${name}`, cfg);
-  }
-  return cfg.messages.map((m) => m.replace(/\n$/, ''));
 }

@@ -4,6 +4,7 @@
  */
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
+import { once, type Once } from '../once.js';
 import { readElfHeader, type ElfHeader } from './header.js';
 import { findSection, findSectionSpan, readSectionHeaders, readSectionTable, sectionData, type ElfSection } from './sections.js';
 import { findSymtab, readSymbolTable, type SymbolTable } from './symbols.js';
@@ -13,12 +14,13 @@ export interface ElfFile {
   readonly source: ByteSource;
   readonly header: ElfHeader;
   readonly sections: readonly ElfSection[];
-  /** Lazily filled caches; use the functions below rather than this field. */
+  /** Lazily filled caches (lib/once.ts); use the functions below rather than this field. */
   readonly cache: {
-    symtab?: SymbolTable | null;
-    relocs?: Map<number, RelocationSection[]>;
-    /** Per target section: its relocations by offset (lib/elf/relocate.ts). */
-    fieldRelocs?: Map<number, Map<number, ElfRelocation[]>>;
+    symtab?: Once<SymbolTable | null>;
+    /** Per target section index: the relocation sections that patch it. */
+    readonly relocs: { [target: number]: Once<RelocationSection[]> };
+    /** Per target section index: its relocations by offset (lib/elf/relocate.ts). */
+    readonly fieldRelocs: { [target: number]: Once<ReadonlyMap<number, readonly ElfRelocation[]>> };
     /** Bytes of relocation entries decoded so far (bounded by the image size). */
     relocBytes?: number;
   };
@@ -27,7 +29,7 @@ export interface ElfFile {
 export function readElf(source: ByteSource): ElfFile {
   const { header } = readElfHeader(source);
   const sections = readSectionHeaders(source, header);
-  return { source, header, sections, cache: {} };
+  return { source, header, sections, cache: { relocs: {}, fieldRelocs: {} } };
 }
 
 export function section(elf: ElfFile, name: string): ElfSection | undefined {
@@ -58,18 +60,15 @@ export function data(elf: ElfFile, s: ElfSection): Uint8Array {
 
 /** The symbol table, decoded on first use; null when the module has none. */
 export function symbolTable(elf: ElfFile): SymbolTable | null {
-  if (elf.cache.symtab === undefined) {
+  return once(elf.cache, 'symtab', () => {
     const st = findSymtab(elf.sections);
-    elf.cache.symtab = st ? readSymbolTable(elf.source, elf.header, elf.sections, st) : null;
-  }
-  return elf.cache.symtab;
+    return st ? readSymbolTable(elf.source, elf.header, elf.sections, st) : null;
+  });
 }
 
 /** Relocation sections that patch the section with this index, decoded on first use. */
 export function relocationsFor(elf: ElfFile, target: number): RelocationSection[] {
-  const cache = (elf.cache.relocs ??= new Map());
-  let r = cache.get(target);
-  if (!r) {
+  return once(elf.cache.relocs, target, () => {
     const secs = relocationSectionsFor(elf.sections, target);
     // Sections that do not overlap cannot hold more relocation bytes than the
     // image has; more means headers alias the same data (a decoding bomb:
@@ -83,8 +82,6 @@ export function relocationsFor(elf: ElfFile, target: number): RelocationSection[
       });
     }
     elf.cache.relocBytes = used;
-    r = secs.map((s) => readRelocations(elf.source, elf.header, s));
-    cache.set(target, r);
-  }
-  return r;
+    return secs.map((s) => readRelocations(elf.source, elf.header, s));
+  });
 }

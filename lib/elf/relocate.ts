@@ -8,10 +8,11 @@
  * never guesses: a type it does not know is an 'EELFRELOC' error.
  *
  * Relocations of a target section are indexed by offset once per ElfFile
- * (cached on `elf.cache.fieldRelocs`).
+ * (cached on `elf.cache.fieldRelocs`, lib/once.ts).
  */
 import { bytesOf, i32, i64big, u16, u32, u64big, cstringBytes, decodeText } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
+import { once } from '../once.js';
 import { EM, MACHINE_NAMES, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS } from './constants.js';
 import { data, relocationsFor, symbolTable, type ElfFile } from './file.js';
 import type { ElfRelocation } from './relocations.js';
@@ -217,12 +218,13 @@ function isNoneType(elf: ElfFile, type: number, sectionIndex: number, offset: nu
  * offset lies outside the section are an 'EELFRELOC' error.
  */
 export function relocationIndex(elf: ElfFile, sectionIndex: number): ReadonlyMap<number, readonly ElfRelocation[]> {
-  const all = (elf.cache.fieldRelocs ??= new Map());
-  let idx = all.get(sectionIndex);
-  if (idx) return idx;
+  return once(elf.cache.fieldRelocs, sectionIndex, () => buildRelocationIndex(elf, sectionIndex));
+}
+
+function buildRelocationIndex(elf: ElfFile, sectionIndex: number): ReadonlyMap<number, readonly ElfRelocation[]> {
   const target = elf.sections[sectionIndex];
   if (!target || sectionIndex === 0) throw relocError(`section index ${sectionIndex} is out of range`);
-  idx = new Map<number, ElfRelocation[]>();
+  const idx = new Map<number, ElfRelocation[]>();
   for (const rs of relocationsFor(elf, sectionIndex)) {
     for (const r of rs.entries) {
       if (!(r.offset >= 0 && r.offset < target.size)) {
@@ -240,7 +242,6 @@ export function relocationIndex(elf: ElfFile, sectionIndex: number): ReadonlyMap
       else idx.set(r.offset, [r]);
     }
   }
-  all.set(sectionIndex, idx);
   return idx;
 }
 

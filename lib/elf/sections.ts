@@ -4,6 +4,7 @@
 import { bytesOf, cstring, inRange, type Bytes } from '../bytes/reader.js';
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
+import { once, type Once } from '../once.js';
 import { SHT_NOBITS } from './constants.js';
 import { ELF_STRUCTS, field, low32, type Elf_Shdr } from './structs.js';
 import { elfError, type ElfHeader } from './header.js';
@@ -124,7 +125,7 @@ export function findSectionSpan(t: SectionTable, ascii: string): SectionSpan | u
  * need the other names as strings.
  */
 class Section implements ElfSection {
-  private decoded?: string;
+  private readonly cache: { name?: Once<string> } = {};
   constructor(
     readonly index: number,
     readonly nameOffset: number,
@@ -143,10 +144,7 @@ class Section implements ElfSection {
   ) {}
 
   get name(): string {
-    if (this.decoded === undefined) {
-      this.decoded = this.nameOffset < this.names.length ? (cstring(this.names, this.nameOffset) ?? '') : '';
-    }
-    return this.decoded;
+    return once(this.cache, 'name', () => (this.nameOffset < this.names.length ? (cstring(this.names, this.nameOffset) ?? '') : ''));
   }
 
   /** Whether the name equals `ascii` (compared on the raw bytes, nothing decoded). */
@@ -155,7 +153,7 @@ class Section implements ElfSection {
   }
 
   toJSON(): Record<string, unknown> {
-    const { names: _n, decoded: _d, ...rest } = this as unknown as Record<string, unknown>;
+    const { names: _n, cache: _c, ...rest } = this as unknown as Record<string, unknown>;
     return { ...rest, name: this.name };
   }
 }

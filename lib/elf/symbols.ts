@@ -103,6 +103,9 @@ class SymtabEntry implements ElfSymbol {
   }
 }
 
+/** Symbol table entries accepted: 40 times amdgpu's (26,032), so the work on a table stays proportional to a real module's. */
+export const MAX_SYMBOLS = 1 << 20;
+
 /**
  * The symbol table `symtab` with its string table: the section sh_link names,
  * or `strtab` when the caller locates it otherwise (libkmod takes the sections
@@ -131,6 +134,7 @@ export function readSymbolTable(
   // front was most of the cost; the field readers visit without objects.
   const b = bytesOf(data, header.le);
   const count = data.length / symSize;
+  if (count > MAX_SYMBOLS) throw symtabError(`symbol table has ${count} entries, more than kmodkit's limit of ${MAX_SYMBOLS} (the largest real module, amdgpu, has about 26,000)`);
   const made: (ElfSymbol | undefined)[] = new Array(count);
   let all = false;
   const nameOffsetAt = (i: number) => field(b, i * symSize, S.st_name);

@@ -13,18 +13,21 @@
  */
 import { closeSync, constants, existsSync, mkdirSync, opendirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync, type BigIntStats, type Dir } from 'node:fs';
 import { basename, join } from 'node:path';
-import { isKmodkitError } from '../errors.js';
+import { KmodkitError, isKmodkitError } from '../errors.js';
 import { byteStringTable } from '../bytes/reader.js';
 import { strerror } from '../errno.js';
 import { DEFAULT_KMOD_COMPAT, type KmodCompat } from '../kmod-compat.js';
 import { depmod, type DepmodModuleFacts, type DepmodResult, type DepmodSymbol } from '../depmod/depmod.js';
 import type { DepmodModuleContent } from '../depmod/facts.js';
-import { contextConfigMessages, emptyConfig, finishConfig, keepsExisting, parseDepmodConfig, type DepmodConfig } from '../depmod/config.js';
+import { emptyConfig, finishConfig, keepsExisting, parseDepmodConfig, type DepmodConfig } from '../depmod/config.js';
 import { parseSymversForDepmod, parseSystemMapForDepmod } from '../depmod/kernel-symbols.js';
 import { modnameFromPath } from '../modindex/names.js';
+import { emptyConfig as emptyModprobeConfig, parseModprobeConf } from '../modprobe/config.js';
 import { DEPMOD_CACHE_NAME, KMODKIT_VERSION, decodeContents, readDepmodCache, writeDepmodCache, type CachedModule, type CacheScope, type EncodedContents, type FileKey } from './depmod-cache.js';
 import { readDepmodContents } from './depmod-read.js';
 import { runChunked, workersFor } from './worker-pool.js';
+import { INPUT_LIMITS } from '../input-limits.js';
+import { readInput, readInputText } from './read-input.js';
 
 export const DEPMOD_CONFIG_DIRS = ['/etc/depmod.d', '/run/depmod.d', '/usr/local/lib/depmod.d', '/lib/depmod.d'];
 /** Suffixes kmod 30 as built by Debian (+ZSTD +XZ -ZLIB) treats as modules. */
@@ -103,6 +106,7 @@ export function pathBytes(p: string): string {
 }
 
 function errText(e: unknown): string {
+  if (e instanceof KmodkitError) return e.errno ? strerror(e.errno) : e.message;
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code ? strerror(code) : (e as Error).message;
 }
@@ -134,7 +138,7 @@ export function loadDepmodConfig(paths: readonly string[] | undefined, kver: str
   const cfg = emptyConfig();
   for (const f of configFiles(paths ?? DEPMOD_CONFIG_DIRS, messages)) {
     let text: string;
-    try { text = readFileSync(f, 'latin1'); } catch (e) { messages.push(`depmod: ERROR: file parse ${pathBytes(f)}: ${errText(e)}`); continue; }
+    try { text = readInputText(f, INPUT_LIMITS.modprobeConf); } catch (e) { messages.push(`depmod: ERROR: file parse ${pathBytes(f)}: ${errText(e)}`); continue; }
     for (const m of parseDepmodConfig(cfg, text, pathBytes(f), kver)) messages.push(m);
   }
   finishConfig(cfg);
@@ -390,8 +394,30 @@ export function writeDepmodFiles(dir: string, files: readonly { name: string; da
   return [];
 }
 
+/** An index input of the tree (modules.order, modules.builtin[.modinfo]), size-capped: 'ETOOBIG' is thrown, absence is undefined. */
 function readOptional(dirname: string, name: string): Buffer | undefined {
-  try { return readFileSync(join(dirname, name)); } catch { return undefined; }
+  let b: Uint8Array;
+  try { b = readInput(join(dirname, name), INPUT_LIMITS.modulesText); } catch (e) {
+    if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;
+    return undefined;
+  }
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * What libkmod says when depmod creates its context (kmod_new with no
+ * configuration paths): it still reads the modules dir's modules.softdep (and,
+ * kmod 33+, modules.weakdep) as configuration, and reports their bad lines
+ * (a module's empty softdep= entry, as the previous depmod wrote it, makes
+ * one). `files`: the text of each that exists, by name. Lines without '\n'.
+ */
+export function contextConfigMessages(dirname: string, files: ReadonlyMap<string, string>, kmod: KmodCompat): string[] {
+  const cfg = emptyModprobeConfig(kmod);
+  for (const name of kmod === '30' ? ['modules.softdep'] : ['modules.softdep', 'modules.weakdep']) {
+    const text = files.get(name);
+    if (text !== undefined) parseModprobeConf(text, `${dirname}/${name}`, cfg);
+  }
+  return cfg.messages.map((m) => m.replace(/\n$/, ''));
 }
 
 /** -A: true when no module under dirname is newer than modules.dep. */
@@ -473,7 +499,7 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
   const kfile = o.symvers ?? o.systemMap;
   if (kfile !== undefined) {
     let text: string;
-    try { text = readFileSync(kfile, 'latin1'); } catch (e) {
+    try { text = readInputText(kfile, o.symvers !== undefined ? INPUT_LIMITS.symvers : INPUT_LIMITS.systemMap); } catch (e) {
       stderr.push(`depmod: FATAL: could not load ${pathBytes(kfile)}: ${errText(e)}`);
       return { exitCode: 1, stdout: [], stderr };
     }

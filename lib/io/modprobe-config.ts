@@ -2,13 +2,18 @@
  * Reads the modprobe configuration from the file system the way kmod does:
  * the configuration directories (or `-C` paths), depmod's modules.softdep (and modules.weakdep),
  * then /proc/cmdline. Every path takes the `root` prefix. Parsing is in
- * lib/modprobe/config.ts.
+ * lib/modprobe/config.ts. Each file is read with its size cap, and all of
+ * them together with theirs ('ETOOBIG', lib/input-limits.ts).
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { KmodkitError } from '../errors.js';
+import { INPUT_LIMITS, inputTooBig } from '../input-limits.js';
+import { readInputText } from './read-input.js';
 import {
   MODPROBE_CONFIG_DIRS, emptyConfig, orderConfigFiles, parseKernelCmdline, parseModprobeConf, type ModprobeConfig,
 } from '../modprobe/config.js';
 import type { KmodCompat } from '../kmod-compat.js';
+import { kernelCmdline } from './sysfs.js';
 
 export interface ReadConfigOptions {
   /** Prefix for the configuration directories and /proc/cmdline (tests, staging trees). */
@@ -21,6 +26,8 @@ export interface ReadConfigOptions {
   kernelCmdline?: boolean;
   /** The kmod release whose reading is followed: '34' (default) or '30'. */
   kmod?: KmodCompat;
+  /** Resolve paths under this directory inside it (`modprobe -d ROOT`: the modules directory's modules.softdep); default `root`. */
+  confine?: string;
 }
 
 function listing(path: string): { path: string; entries: string[] | null } | null {
@@ -45,21 +52,23 @@ export function readModprobeConfig(opts: ReadConfigOptions): ModprobeConfig {
   const paths = opts.configPaths ?? MODPROBE_CONFIG_DIRS.map((d) => `${root}${d}`);
   const lists = paths.map(listing).filter((l): l is { path: string; entries: string[] | null } => l !== null);
   const config = emptyConfig(opts.kmod);
+  const read = { root: opts.confine ?? root };
+  let total = 0;
   for (const f of orderConfigFiles(opts.modulesDir, lists, config.kmod)) {
     let text: string;
     try {
-      text = readFileSync(f.path, 'latin1');
-    } catch {
+      text = readInputText(f.path, INPUT_LIMITS.modprobeConf, read);
+    } catch (e) {
+      if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;
       continue;
     }
+    total += text.length;
+    if (total > INPUT_LIMITS.modprobeConfTotal.bytes) throw inputTooBig(INPUT_LIMITS.modprobeConfTotal, total, f.path, true);
     parseModprobeConf(text, f.path, config);
   }
   if (opts.kernelCmdline !== false) {
-    try {
-      parseKernelCmdline(readFileSync(`${root}/proc/cmdline`, 'latin1'), config);
-    } catch {
-      /* no /proc: no kernel command line options */
-    }
+    const cmdline = kernelCmdline(root); // undefined without /proc: no kernel command line options
+    if (cmdline !== undefined) parseKernelCmdline(cmdline, config);
   }
   return config;
 }

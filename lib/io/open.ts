@@ -146,23 +146,32 @@ export function openRegularFile(path: string, options: { maxFileSize?: number } 
     throw fsError(path, e);
   }
   try {
-    const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile()) {
-      const kind = kindOf(st);
-      throw new KmodkitError('ENOTREG', kind === 'not a regular file' ? kind : `is ${kind}, not a regular file`, {
-        file: path,
-        errno: st.isDirectory() ? 'EISDIR' : 'EINVAL',
-      });
-    }
+    const f = regularFileAt(fd, path);
     const max = maxFileSizeOf(options);
-    if (st.size > BigInt(max)) {
-      throw new KmodkitError('ETOOBIG', `file is ${st.size} bytes, over the limit of ${max} bytes`, { file: path, errno: 'EFBIG', detail: { size: Number(st.size), maxFileSize: max } });
+    if (f.size > max) {
+      throw new KmodkitError('ETOOBIG', `file is ${f.size} bytes, over the limit of ${max} bytes`, { file: path, errno: 'EFBIG', detail: { size: f.size, maxFileSize: max } });
     }
-    return { fd, size: Number(st.size), identity: identityOf(st) };
+    return f;
   } catch (e) {
     closeSync(fd);
     throw e;
   }
+}
+
+/**
+ * The checks of openRegularFile on a descriptor already open (O_NONBLOCK):
+ * fstat, and 'ENOTREG' for anything but a regular file. No size cap.
+ */
+export function regularFileAt(fd: number, path: string): RegularFile {
+  const st = fstatSync(fd, { bigint: true });
+  if (!st.isFile()) {
+    const kind = kindOf(st);
+    throw new KmodkitError('ENOTREG', kind === 'not a regular file' ? kind : `is ${kind}, not a regular file`, {
+      file: path,
+      errno: st.isDirectory() ? 'EISDIR' : 'EINVAL',
+    });
+  }
+  return { fd, size: Number(st.size), identity: identityOf(st) };
 }
 
 /**

@@ -15,6 +15,16 @@ export function pathExists(path: string): boolean {
   }
 }
 
+/** stat(2)'s errno name for a path ('ENOENT', 'EACCES' …), or null when stat succeeds (follows symlinks). */
+export function statErrno(path: string): string | null {
+  try {
+    statSync(path);
+    return null;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? 'EIO';
+  }
+}
+
 /** Whether a path is a regular file (follows symlinks). */
 export function isRegularFilePath(path: string): boolean {
   try {

@@ -1,26 +1,33 @@
 /**
  * The running system as the kernel shows it: /proc/modules, /proc/cmdline,
- * /proc/sys/kernel/{osrelease,random/boot_id}, /sys/module/* (initstate,
+ * /proc/sys/kernel/{osrelease,tainted,random/boot_id}, /sys/module/* (initstate,
  * refcnt, holders, coresize, taint, parameters, srcversion, notes), the
  * module policy files (/sys/module/compression, the sig_enforce parameter,
- * /sys/kernel/security/lockdown). The one reader of each; every path takes
- * a `root` prefix, so tests use a fake tree.
+ * /sys/kernel/security/lockdown). The one reader of each: target discovery
+ * (lib/io/target.ts), the loader, ModuleSet and lsmod read through here.
+ *
+ * Plain functions returning plain data. Every path takes a `root` prefix
+ * ('' for the real system), so tests point them at a recorded tree
+ * (test/fixtures/sysroot: one recorded from Debian's kernel in QEMU, one written).
  *
  * Readers are quiet: a file that is absent or unreadable reads as
  * undefined (the kernel has no such thing, or does not tell), except
  * readProcModules(), whose caller (lsmod) reports a missing /proc/modules.
  */
-import { opendirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { opendirSync, readdirSync, statSync } from 'node:fs';
 import { endianness, release as osRelease } from 'node:os';
 import type { Lockdown } from '../check/target.js';
 import type { Compression } from '../compress/detect.js';
 import { findBuildId, readNotes } from '../elf/notes.js';
 import { strerror, type ErrnoName } from '../errno.js';
 import { KmodkitError } from '../errors.js';
+import { INPUT_LIMITS } from '../input-limits.js';
+import { readInput, readInputText } from './read-input.js';
 
+/** A /proc or /sys file as Latin-1, at most INPUT_LIMITS.systemValue; undefined when it cannot be read (or is over the cap). */
 function readText(path: string): string | undefined {
   try {
-    return readFileSync(path, 'latin1');
+    return readInputText(path, INPUT_LIMITS.systemValue);
   } catch {
     return undefined;
   }
@@ -97,9 +104,10 @@ export function readProcModules(root = ''): ProcModule[] {
   const file = `${root}/proc/modules`;
   let text: string;
   try {
-    text = readFileSync(file, 'latin1');
+    text = readInputText(file, INPUT_LIMITS.systemValue);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
+    if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;
+    const err = ((e as KmodkitError).cause ?? e) as NodeJS.ErrnoException;
     throw new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', `could not open ${file}: ${err.code ? strerror(err.code) : err.message}`, { errno: err.code as ErrnoName | undefined, file, cause: e });
   }
   return parseProcModules(text);
@@ -144,6 +152,15 @@ export function unameRelease(): string {
 /** The running kernel's release: <root>/proc/sys/kernel/osrelease, else uname -r. */
 export function runningRelease(root = ''): string {
   return readText(`${root}/proc/sys/kernel/osrelease`)?.trim() || unameRelease();
+}
+
+/**
+ * /proc/sys/kernel/tainted: the kernel's taint mask (bit n = TAINT_*, e.g.
+ * bit 12 O, bit 13 E; lib/module/taints.ts names the bits modules set);
+ * undefined when unreadable.
+ */
+export function kernelTainted(root = ''): number | undefined {
+  return readInt(`${root}/proc/sys/kernel/tainted`);
 }
 
 /** /proc/sys/kernel/random/boot_id (null when unreadable): tells one boot from the next. */
@@ -201,6 +218,43 @@ export function moduleHolders(name: string, root = ''): string[] | undefined {
   return rawReaddir(`${root}/sys/module/${name}/holders`);
 }
 
+/** /sys/module/NAME/taint: the module's taint letters ('' when none); undefined when unreadable. */
+export function moduleTaint(name: string, root = ''): string | undefined {
+  return readAttr(`${root}/sys/module/${name}/taint`);
+}
+
+/** /sys/module/NAME/parameters/*: the readable values, without their newline (write-only or unreadable ones are left out). */
+export function moduleParameters(name: string, root = ''): Record<string, string> {
+  const dir = `${root}/sys/module/${name}/parameters`;
+  const parameters: Record<string, string> = {};
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    names = [];
+  }
+  for (const n of names) {
+    const v = readAttr(`${dir}/${n}`);
+    if (v !== undefined) parameters[n] = v;
+  }
+  return parameters;
+}
+
+/** /sys/module/NAME/srcversion (MODULE_VERSION or CONFIG_MODULE_SRCVERSION_ALL); undefined when absent. */
+export function moduleSrcversion(name: string, root = ''): string | undefined {
+  return readText(`${root}/sys/module/${name}/srcversion`)?.trim() || undefined;
+}
+
+/** The GNU build-id in /sys/module/NAME/notes/.note.gnu.build-id, as hex; undefined when absent. */
+export function moduleBuildId(name: string, root = ''): string | undefined {
+  try {
+    const id = findBuildId(readNotes(readInput(`${root}/sys/module/${name}/notes/.note.gnu.build-id`, INPUT_LIMITS.systemValue), endianness() === 'LE'));
+    return id ? Buffer.from(id).toString('hex') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every attribute of /sys/module/NAME that lsmod and listModules() show. */
 export function readSysModule(name: string, root = ''): SysModule {
   const dir = `${root}/sys/module/${name}`;
@@ -208,18 +262,8 @@ export function readSysModule(name: string, root = ''): SysModule {
   const refcnt = readInt(`${dir}/refcnt`);
   const coresize = readInt(`${dir}/coresize`);
   const holders = rawReaddir(`${dir}/holders`);
-  const taint = readAttr(`${dir}/taint`);
-  const parameters: Record<string, string> = {};
-  let names: string[];
-  try {
-    names = readdirSync(`${dir}/parameters`);
-  } catch {
-    names = [];
-  }
-  for (const n of names) {
-    const v = readAttr(`${dir}/parameters/${n}`);
-    if (v !== undefined) parameters[n] = v;
-  }
+  const taint = moduleTaint(name, root);
+  const parameters = moduleParameters(name, root);
   return {
     exists: hasSysModule(name, root),
     ...(initstate !== undefined ? { initstate } : {}),
@@ -255,15 +299,8 @@ export interface ModuleIdentity {
  * kernel shows neither a /proc/modules line nor a srcversion/build-id for it.
  */
 export function kernelModuleIdentity(name: string, root = ''): ModuleIdentity | null {
-  const dir = `${root}/sys/module/${name}`;
-  const srcversion = readText(`${dir}/srcversion`)?.trim() || undefined;
-  let buildId: string | undefined;
-  try {
-    const id = findBuildId(readNotes(readFileSync(`${dir}/notes/.note.gnu.build-id`), endianness() === 'LE'));
-    buildId = id ? Buffer.from(id).toString('hex') : undefined;
-  } catch {
-    buildId = undefined;
-  }
+  const srcversion = moduleSrcversion(name, root);
+  const buildId = moduleBuildId(name, root);
   const line = procModule(name, root);
   if (!line && !srcversion && !buildId) return null;
   return {
@@ -320,11 +357,51 @@ export function kernelLockdown(root = ''): { state: Lockdown | undefined } | und
   return text === undefined ? undefined : { state: parseLockdown(text) };
 }
 
-/** The paths these readers use, for `sources` / `missing` notes. */
+/** The paths these readers use (under `root`), for `sources` / `missing` notes. */
 export const SYSFS_PATHS = {
   sigEnforce: '/sys/module/module/parameters/sig_enforce',
   lockdown: '/sys/kernel/security/lockdown',
   compression: '/sys/module/compression',
   sysModule: '/sys/module',
   procModules: '/proc/modules',
+  osrelease: '/proc/sys/kernel/osrelease',
+  tainted: '/proc/sys/kernel/tainted',
+  cmdline: '/proc/cmdline',
+  bootId: '/proc/sys/kernel/random/boot_id',
 } as const;
+
+// ---------------------------------------------------------------------------
+// Keys (/proc/keys)
+// ---------------------------------------------------------------------------
+
+/**
+ * One line of /proc/keys (security/keys/proc.c): serial, flags, usage,
+ * timeout, permissions, uid, gid, type (cut to 9 characters: "asymmetri"),
+ * description. The kernel lists only the keys the reader may view: as root,
+ * the asymmetric keys of .builtin_trusted_keys, .secondary_trusted_keys,
+ * .machine and .platform; as another user, usually none of them.
+ */
+export interface ProcKey {
+  readonly serial: string;
+  readonly flags: string;
+  readonly perm: string;
+  readonly uid: number;
+  readonly type: string;
+  readonly description: string;
+}
+
+/** Parse /proc/keys text (lines that do not have the nine columns are skipped). */
+export function parseProcKeys(text: string): ProcKey[] {
+  const out: ProcKey[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+) (\S+)\s+\d+\s+(\S+)\s+([0-9a-f]+)\s+(\d+)\s+\d+\s+(\S+)\s+(.*)$/.exec(line);
+    if (m) out.push({ serial: m[1], flags: m[2], perm: m[4], uid: Number(m[5]), type: m[6], description: m[7] });
+  }
+  return out;
+}
+
+/** <root>/proc/keys, parsed; undefined when unreadable (no CONFIG_KEYS, or not permitted). */
+export function procKeys(root = ''): ProcKey[] | undefined {
+  const text = readText(`${root}/proc/keys`);
+  return text === undefined ? undefined : parseProcKeys(text);
+}

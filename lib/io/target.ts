@@ -6,29 +6,35 @@
  * Every piece is optional. What cannot be found is recorded in `missing`
  * with the reason, so each check can report itself skipped rather than
  * passed. Files that exist but are malformed raise KmodkitError 'ETARGET'
- * (with `file`); bad option values raise 'EINPUT'.
+ * (with `file`); bad option values raise 'EINPUT'. Every file is read with
+ * its size cap (lib/io/read-input.ts, 'ETOOBIG'), and a path under `root`
+ * is resolved inside it (a symbolic link out of the root reads nothing).
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { release as osRelease } from 'node:os';
-import { decompress } from '../compress/index.js';
-import { detectCompression, type Compression } from '../compress/detect.js';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { KmodkitError } from '../errors.js';
+import { INPUT_LIMITS, type InputLimit } from '../input-limits.js';
 import type { ErrnoName } from '../errno.js';
 import { section } from '../elf/file.js';
 import { MODULE_FILE_RE, modnameFromPath, modnameNormalize } from '../modindex/names.js';
 import { moduleExports } from '../module/exports.js';
 import { moduleInfo } from '../module/module.js';
 import { modinfoValue } from '../module/modinfo.js';
-import { archFromConfig, hostArch, parseArch, type TargetArch } from '../check/arch.js';
-import { kconfigEnabled, kconfigMentions, parseKconfig, type Kconfig } from '../check/kconfig.js';
+import { hostArch, parseArch } from '../check/arch.js';
+import { parseKconfig, type Kconfig } from '../check/kconfig.js';
 import { verifyModuleSignature, type CertificateInput } from '../check/signature-verify.js';
 import { parseSymvers, type Symvers } from '../check/symvers.js';
-import {
-  configDecompression,
-  type Lockdown, type ReferenceModule, type TargetExport, type TargetKernel, type TargetModules,
-} from '../check/target.js';
+import type { Lockdown, ReferenceModule, TargetExport, TargetKernel, TargetModules } from '../check/target.js';
+import { assembleTarget, type Found, type RunningKernel, type TargetInputNames } from '../check/target-from-files.js';
+import { once, type Once } from '../once.js';
 import { openModule } from './open.js';
 import { openModulesDir } from './modules-dir.js';
+import { loadTrustedKeys } from './trusted-keys.js';
+import type { TrustedKeySet } from '../check/trust.js';
+import { resolveInRoot } from './in-root.js';
+import { pathInRoot, readInput, readInputMaybeCompressed, type ReadInputOptions } from './read-input.js';
+import { hasProcModules, kernelLockdown, runningRelease, sigEnforce, sysModuleCompression, sysModuleNames, SYSFS_PATHS } from './sysfs.js';
+
+export { parseLockdown } from './sysfs.js';
 
 export interface TargetOptions {
   /** Fill every piece not given from the running system (default when no offline input is given). */
@@ -42,12 +48,20 @@ export interface TargetOptions {
   arch?: string;
   sigEnforce?: boolean;
   lockdown?: Lockdown;
-  /** Certificate files (PEM or DER). */
+  /** Certificate files the target trusts (PEM or DER; --trusted-cert). */
   certs?: string[];
+  /** The target's kernel image, for its built-in keys (default: /boot/vmlinuz-RELEASE of the running system, or beside --modules-dir). */
+  kernelImage?: string;
   /** The target's exact vermagic, when known. */
   vermagic?: string;
   /** Prefix for every system path (/proc, /sys, /boot, /lib/modules): tests use a fake root. */
   root?: string;
+  /**
+   * How the reasons in `missing` name these options (default: the property
+   * names, e.g. "no kernel release given (kernelRelease)"). The CLI passes
+   * its option names (`--kernel-release` …); null leaves an input out.
+   */
+  inputNames?: Partial<Record<'kernelRelease' | 'configPath' | 'symversPath' | 'modulesDir' | 'arch' | 'sigEnforce' | 'certs', string | null>>;
 }
 
 function targetError(file: string, e: unknown): KmodkitError {
@@ -59,27 +73,23 @@ function targetError(file: string, e: unknown): KmodkitError {
   return new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', err.message ?? String(e), { file, errno: err.code as ErrnoName | undefined, cause: e });
 }
 
-/** A text file, decompressed when it is gzip/xz/zstd (detected by magic). */
-export async function readMaybeCompressedText(path: string): Promise<string> {
+/**
+ * A text file, decompressed when it is gzip/xz/zstd (detected by magic), at
+ * most `limit` bytes stored and decompressed ('ETOOBIG').
+ */
+export async function readMaybeCompressedText(path: string, limit: InputLimit = INPUT_LIMITS.symvers, options: ReadInputOptions = {}): Promise<string> {
   let data: Uint8Array;
   try {
-    data = readFileSync(path);
+    data = await readInputMaybeCompressed(path, limit, options);
   } catch (e) {
     throw targetError(path, e);
-  }
-  if (detectCompression(data.subarray(0, 16)) !== 'none') {
-    try {
-      data = (await decompress(data, { maxOutput: 512 * 1024 * 1024 })).data;
-    } catch (e) {
-      throw targetError(path, e);
-    }
   }
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
 }
 
 /** Read and parse a Module.symvers (plain, .gz, .xz or .zst). */
-export async function readSymversFile(path: string): Promise<Symvers> {
-  const text = await readMaybeCompressedText(path);
+export async function readSymversFile(path: string, options: ReadInputOptions = {}): Promise<Symvers> {
+  const text = await readMaybeCompressedText(path, INPUT_LIMITS.symvers, options);
   try {
     return parseSymvers(text);
   } catch (e) {
@@ -88,8 +98,8 @@ export async function readSymversFile(path: string): Promise<Symvers> {
 }
 
 /** Read and parse a kernel config (plain or compressed, e.g. /proc/config.gz). */
-export async function readKconfigFile(path: string): Promise<Kconfig> {
-  const text = await readMaybeCompressedText(path);
+export async function readKconfigFile(path: string, options: ReadInputOptions = {}): Promise<Kconfig> {
+  const text = await readMaybeCompressedText(path, INPUT_LIMITS.kconfig, options);
   try {
     return parseKconfig(text);
   } catch (e) {
@@ -97,29 +107,17 @@ export async function readKconfigFile(path: string): Promise<Kconfig> {
   }
 }
 
-function readSmall(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function firstExisting(paths: string[]): string | undefined {
+/** The first of `paths` that is a regular file (a path under `root` resolved inside it). */
+function firstExisting(paths: string[], root = ''): string | undefined {
+  const top = root.replace(/\/+$/, '');
   for (const p of paths) {
     try {
-      if (statSync(p).isFile()) return p;
+      if (statSync(top !== '' && p.startsWith(`${top}/`) ? resolveInRoot(root, pathInRoot(root, p)) : p).isFile()) return p;
     } catch {
       /* next */
     }
   }
   return undefined;
-}
-
-/** "[none] integrity confidentiality" → 'none'. */
-export function parseLockdown(text: string): Lockdown | undefined {
-  const m = /\[(none|integrity|confidentiality)\]/.exec(text);
-  return m ? (m[1] as Lockdown) : undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -148,9 +146,9 @@ function walkModules(dir: string, out: Map<string, string>, depth = 0): void {
  * The modules tree of a release, or null (with the reason) when the
  * directory has no modules at all (e.g. only the `build` link of a headers package).
  */
-export function openTargetModules(dir: string): { modules: TargetModules | null; reason?: string } {
+export function openTargetModules(dir: string, root = ''): { modules: TargetModules | null; reason?: string } {
   if (!existsSync(dir)) return { modules: null, reason: `${dir} does not exist` };
-  const md = openModulesDir(dir);
+  const md = openModulesDir(dir, undefined, { root });
   const files = new Map<string, string>();
   const dep = md.dep();
   for (const [name, e] of dep) files.set(name, e.path.startsWith('/') ? e.path : `${dir}/${e.path}`);
@@ -158,38 +156,38 @@ export function openTargetModules(dir: string): { modules: TargetModules | null;
   const builtin = md.builtin();
   if (files.size === 0 && builtin.size === 0) return { modules: null, reason: `no modules found in ${dir}` };
 
-  const exportCache = new Map<string, TargetExport[] | null>();
-  async function exportsOfModule(name: string): Promise<TargetExport[]> {
-    if (exportCache.has(name)) return exportCache.get(name) ?? [];
+  // Cached (lib/once.ts) as promises, so that concurrent askers share one read: each module's exports, the symbol index, the reference module.
+  const memo: {
+    readonly exports: { [name: string]: Once<Promise<TargetExport[]>> };
+    index?: Once<Promise<Map<string, string[]>>>;
+    reference?: Once<Promise<ReferenceModule | null>>;
+  } = { exports: Object.create(null) as { [name: string]: Once<Promise<TargetExport[]>> } };
+
+  const exportsOfModule = (name: string): Promise<TargetExport[]> => once(memo.exports, name, () => readExports(name));
+  async function readExports(name: string): Promise<TargetExport[]> {
     const path = files.get(name);
-    let list: TargetExport[] | null = null;
-    if (path) {
+    if (!path) return [];
+    try {
+      const opened = await openModule(path);
       try {
-        const opened = await openModule(path);
-        try {
-          list = moduleExports(opened.module.elf).map((x) => ({
-            name: x.name,
-            ...(x.crc !== undefined ? { crc: x.crc } : {}),
-            gplOnly: x.gplOnly,
-            ...(x.namespace ? { namespace: x.namespace } : {}),
-            owner: name,
-            source: 'module' as const,
-          }));
-        } finally {
-          opened.close();
-        }
-      } catch {
-        list = null; // an unreadable module exports nothing we can vouch for
+        return moduleExports(opened.module.elf).map((x) => ({
+          name: x.name,
+          ...(x.crc !== undefined ? { crc: x.crc } : {}),
+          gplOnly: x.gplOnly,
+          ...(x.namespace ? { namespace: x.namespace } : {}),
+          owner: name,
+          source: 'module' as const,
+        }));
+      } finally {
+        opened.close();
       }
+    } catch {
+      return []; // an unreadable module exports nothing we can vouch for
     }
-    exportCache.set(name, list);
-    return list ?? [];
   }
 
-  let symbolIndex: Map<string, string[]> | undefined;
-  let fullScan: Promise<void> | undefined;
-  async function index(): Promise<Map<string, string[]>> {
-    if (symbolIndex) return symbolIndex;
+  const index = (): Promise<Map<string, string[]>> => once(memo, 'index', buildIndex);
+  async function buildIndex(): Promise<Map<string, string[]>> {
     const idx = new Map<string, string[]>();
     const lines = md.symbols();
     if (lines.length > 0) {
@@ -200,25 +198,19 @@ export function openTargetModules(dir: string): { modules: TargetModules | null;
         arr.push(modnameNormalize(l.module));
         idx.set(sym, arr);
       }
-      symbolIndex = idx;
       return idx;
     }
     // No modules.symbols (depmod never ran): decode every module once.
-    fullScan ??= (async () => {
-      for (const name of [...files.keys()].sort()) {
-        for (const x of await exportsOfModule(name)) {
-          const arr = idx.get(x.name) ?? [];
-          arr.push(name);
-          idx.set(x.name, arr);
-        }
+    for (const name of [...files.keys()].sort()) {
+      for (const x of await exportsOfModule(name)) {
+        const arr = idx.get(x.name) ?? [];
+        arr.push(name);
+        idx.set(x.name, arr);
       }
-      symbolIndex = idx;
-    })();
-    await fullScan;
+    }
     return idx;
   }
 
-  let reference: Promise<ReferenceModule | null> | undefined;
   async function findReference(): Promise<ReferenceModule | null> {
     const names = [...files.keys()].sort();
     for (const name of names.slice(0, 8)) {
@@ -262,7 +254,7 @@ export function openTargetModules(dir: string): { modules: TargetModules | null;
       }
       return out;
     },
-    reference: () => (reference ??= findReference()),
+    reference: () => once(memo, 'reference', findReference),
   };
   return { modules };
 }
@@ -276,7 +268,7 @@ async function readCerts(paths: readonly string[]): Promise<CertificateInput[]> 
   for (const p of paths) {
     let data: Uint8Array;
     try {
-      data = readFileSync(p);
+      data = readInput(p, INPUT_LIMITS.keyOrCertificate);
     } catch (e) {
       throw targetError(p, e);
     }
@@ -296,53 +288,34 @@ export function hasOfflineInput(o: TargetOptions): boolean {
   return o.kernelRelease !== undefined || o.configPath !== undefined || o.symversPath !== undefined || o.modulesDir !== undefined;
 }
 
-/** What every discovery step reads and writes: where to look, and the report of what was found. */
+/** Where every discovery step looks. */
 interface Discovery {
   readonly options: TargetOptions;
   readonly running: boolean;
   readonly root: string;
-  readonly sources: Record<string, string>;
-  readonly missing: Record<string, string>;
+  readonly names: TargetInputNames;
 }
 
 /** The kernel release: given, the running kernel's, or the modules directory's name. */
-function discoverRelease(d: Discovery): string | undefined {
-  const { options, running, root, sources, missing } = d;
-  if (options.kernelRelease !== undefined) {
-    sources.release = 'option';
-    return options.kernelRelease;
-  }
-  if (running) {
-    sources.release = 'running kernel (uname -r)';
-    return readSmall(`${root}/proc/sys/kernel/osrelease`)?.trim() || osRelease();
-  }
-  if (options.modulesDir) {
-    sources.release = `name of ${options.modulesDir}`;
-    return options.modulesDir.replace(/\/+$/, '').split('/').pop();
-  }
-  missing.release = 'no kernel release given (--kernel-release)';
+function discoverRelease(d: Discovery): Found<string> | undefined {
+  const { options } = d;
+  if (options.kernelRelease !== undefined) return { value: options.kernelRelease, source: 'option' };
+  if (d.running) return { value: runningRelease(d.root), source: 'running kernel (uname -r)' };
+  if (options.modulesDir) return { value: options.modulesDir.replace(/\/+$/, '').split('/').pop()!, source: `name of ${options.modulesDir}` };
   return undefined;
 }
 
 /** The modules tree: given, or the running kernel's /lib/modules/RELEASE. */
-function discoverModules(d: Discovery, release: string | undefined): { modulesDir?: string; modules?: TargetModules } {
+function discoverModules(d: Discovery, release: string | undefined): { modulesDir?: string; modules?: Found<TargetModules> } {
   let modulesDir = d.options.modulesDir;
   if (modulesDir === undefined && d.running && release) modulesDir = `${d.root}/lib/modules/${release}`;
-  if (modulesDir === undefined) {
-    d.missing.modules = 'no modules directory given (--modules-dir)';
-    return {};
-  }
-  const r = openTargetModules(modulesDir.replace(/\/+$/, ''));
-  if (!r.modules) {
-    d.missing.modules = r.reason!;
-    return { modulesDir };
-  }
-  d.sources.modules = modulesDir;
-  return { modulesDir, modules: r.modules };
+  if (modulesDir === undefined) return {};
+  const r = openTargetModules(modulesDir.replace(/\/+$/, ''), d.root);
+  return { modulesDir, modules: r.modules ? { value: r.modules, source: modulesDir } : { missing: r.reason! } };
 }
 
 /** The kernel's .config: given, or the first of the places kmod and distributions keep it. */
-async function discoverConfig(d: Discovery, release: string | undefined, modulesDir: string | undefined): Promise<{ config?: Kconfig; configPath?: string }> {
+async function discoverConfig(d: Discovery, release: string | undefined, modulesDir: string | undefined): Promise<Found<Kconfig> | undefined> {
   const { running, root } = d;
   let configPath = d.options.configPath;
   if (configPath === undefined) {
@@ -350,17 +323,14 @@ async function discoverConfig(d: Discovery, release: string | undefined, modules
     if (running) candidates.push(`${root}/proc/config.gz`, ...(release ? [`${root}/boot/config-${release}`] : []));
     if (modulesDir) candidates.push(`${modulesDir}/build/.config`, `${modulesDir}/config`);
     if (running && release) candidates.push(`${root}/lib/modules/${release}/build/.config`);
-    configPath = firstExisting(candidates);
-    if (!configPath) d.missing.config = candidates.length ? `no kernel config found (looked at ${candidates.join(', ')})` : 'no kernel config given (--config)';
+    configPath = firstExisting(candidates, root);
+    if (!configPath) return candidates.length ? { missing: `no kernel config found (looked at ${candidates.join(', ')})` } : undefined;
   }
-  if (!configPath) return {};
-  const config = await readKconfigFile(configPath);
-  d.sources.config = configPath;
-  return { config, configPath };
+  return { value: await readKconfigFile(configPath, { root }), source: configPath };
 }
 
 /** Module.symvers: given, beside the modules tree, or where distributions install it. */
-async function discoverSymvers(d: Discovery, release: string | undefined, modulesDir: string | undefined): Promise<Symvers | undefined> {
+async function discoverSymvers(d: Discovery, release: string | undefined, modulesDir: string | undefined): Promise<Found<Symvers> | undefined> {
   const { running, root } = d;
   let symversPath = d.options.symversPath;
   if (symversPath === undefined) {
@@ -370,122 +340,43 @@ async function discoverSymvers(d: Discovery, release: string | undefined, module
       candidates.push(`${root}/boot/symvers-${release}.gz`, `${root}/boot/symvers-${release}.xz`, `${root}/boot/symvers-${release}.zst`, `${root}/boot/symvers-${release}`);
       candidates.push(`${root}/usr/src/kernels/${release}/Module.symvers`, `${root}/usr/src/linux-headers-${release}/Module.symvers`);
     }
-    symversPath = firstExisting(candidates);
-    if (!symversPath) d.missing.symvers = candidates.length ? `no Module.symvers found (looked at ${candidates.join(', ')})` : 'no Module.symvers given (--symvers)';
+    symversPath = firstExisting(candidates, root);
+    if (!symversPath) return candidates.length ? { missing: `no Module.symvers found (looked at ${candidates.join(', ')})` } : undefined;
   }
-  if (!symversPath) return undefined;
-  const symvers = await readSymversFile(symversPath);
-  d.sources.symvers = symversPath;
-  return symvers;
-}
-
-/** The architecture: given, from the .config (archFromConfig, the one rule), or the host's. */
-function discoverArch(d: Discovery, config: Kconfig | undefined): TargetArch | undefined {
-  if (d.options.arch !== undefined) {
-    d.sources.arch = 'option';
-    return parseArch(d.options.arch);
-  }
-  const fromConfig = config ? archFromConfig(config) : undefined;
-  if (fromConfig) {
-    d.sources.arch = 'kernel config';
-    return fromConfig;
-  }
-  if (d.running) {
-    d.sources.arch = 'running system';
-    return hostArch();
-  }
-  d.missing.arch = 'architecture unknown (--arch, or a .config)';
-  return undefined;
-}
-
-interface Policy {
-  loadedModules?: Set<string>;
-  sigEnforce?: boolean;
-  moduleSig?: boolean;
-  lockdown?: Lockdown;
-  inKernelDecompression?: Compression[];
-  moduleSupport?: boolean;
+  return { value: await readSymversFile(symversPath, { root }), source: symversPath };
 }
 
 /**
- * What the kernel will enforce: loaded modules, signature policy, lockdown,
- * in-kernel decompression and module support; from the options, then the
- * running system, then the .config.
+ * What the running kernel shows about module policy, through lib/io/sysfs.ts:
+ * loaded modules, signature enforcement, lockdown, in-kernel decompression,
+ * module support. The paths name the files read (under `root`).
  */
-function discoverPolicy(d: Discovery, config: Kconfig | undefined, configPath: string | undefined): Policy {
-  const { options, running, root, sources, missing } = d;
-  let loadedModules: Set<string> | undefined;
-  let sigEnforce = options.sigEnforce;
-  let moduleSig: boolean | undefined;
-  let lockdown = options.lockdown;
-  let inKernelDecompression: Compression[] | undefined;
-  if (sigEnforce !== undefined) sources.sigEnforce = 'option';
-  if (lockdown !== undefined) sources.lockdown = 'option';
-  if (running) {
-    try {
-      loadedModules = new Set(readdirSync(`${root}/sys/module`));
-      sources.loadedModules = `${root}/sys/module`;
-    } catch {
-      missing.loadedModules = `${root}/sys/module is not readable`;
-    }
-    const se = readSmall(`${root}/sys/module/module/parameters/sig_enforce`);
-    if (se !== undefined) {
-      moduleSig = true;
-      if (sigEnforce === undefined) {
-        sigEnforce = se.trim() === 'Y' || se.trim() === '1';
-        sources.sigEnforce = `${root}/sys/module/module/parameters/sig_enforce`;
-      }
-    }
-    if (lockdown === undefined) {
-      const ld = readSmall(`${root}/sys/kernel/security/lockdown`);
-      if (ld !== undefined) {
-        lockdown = parseLockdown(ld);
-        sources.lockdown = `${root}/sys/kernel/security/lockdown`;
-      }
-    }
-    const comp = readSmall(`${root}/sys/module/compression`);
-    if (comp !== undefined) {
-      const f = comp.trim();
-      if (f === 'gzip' || f === 'xz' || f === 'zstd') inKernelDecompression = [f];
-      sources.inKernelDecompression = `${root}/sys/module/compression`;
-    } else if (loadedModules) {
-      inKernelDecompression = [];
-      sources.inKernelDecompression = `no ${root}/sys/module/compression`;
-    }
-  }
-  if (config) {
-    if (moduleSig === undefined) moduleSig = kconfigEnabled(config, 'MODULE_SIG');
-    if (sigEnforce === undefined && kconfigMentions(config, 'MODULE_SIG_FORCE')) {
-      sigEnforce = kconfigEnabled(config, 'MODULE_SIG_FORCE');
-      sources.sigEnforce = `${configPath} (CONFIG_MODULE_SIG_FORCE; module.sig_enforce=1 on the command line is not visible offline)`;
-    } else if (sigEnforce === undefined && !moduleSig) {
-      sigEnforce = false;
-      sources.sigEnforce = `${configPath} (no CONFIG_MODULE_SIG)`;
-    }
-    if (inKernelDecompression === undefined) {
-      inKernelDecompression = configDecompression(config);
-      sources.inKernelDecompression = `${configPath}`;
-    }
-  }
-  // CONFIG_MODULES: the running kernel shows /proc/modules exactly when it has it
-  let moduleSupport: boolean | undefined;
-  if (running) {
-    moduleSupport = existsSync(`${root}/proc/modules`);
-    sources.moduleSupport = moduleSupport ? `${root}/proc/modules` : `no ${root}/proc/modules`;
-  } else if (config && kconfigMentions(config, 'MODULES')) {
-    moduleSupport = kconfigEnabled(config, 'MODULES');
-    sources.moduleSupport = `${configPath} (CONFIG_MODULES)`;
-  } else missing.moduleSupport = 'module support unknown (no .config, not the running system)';
-  if (sigEnforce === undefined) missing.sigEnforce = 'signature enforcement unknown (--sig-enforce, or a .config / running system)';
-  if (lockdown === undefined) missing.lockdown = running ? 'no /sys/kernel/security/lockdown' : 'lockdown state unknown offline';
-  if (inKernelDecompression === undefined) missing.inKernelDecompression = 'in-kernel decompression support unknown (no .config, no /sys/module/compression)';
+function discoverRunning(root: string): RunningKernel {
+  const path = (p: string): string => `${root}${p}`;
+  const loaded = sysModuleNames(root);
+  const sig = sigEnforce(root);
+  const ld = kernelLockdown(root);
+  const comp = sysModuleCompression(root);
+  const modules = hasProcModules(root);
   return {
-    ...(loadedModules ? { loadedModules } : {}),
-    ...(sigEnforce !== undefined ? { sigEnforce } : {}),
-    ...(moduleSig !== undefined ? { moduleSig } : {}),
-    ...(lockdown !== undefined ? { lockdown } : {}),
-    ...(inKernelDecompression !== undefined ? { inKernelDecompression } : {}),
-    ...(moduleSupport !== undefined ? { moduleSupport } : {}),
+    arch: hostArch(),
+    loadedModules: loaded ? { value: loaded, source: path(SYSFS_PATHS.sysModule) } : { missing: `${path(SYSFS_PATHS.sysModule)} is not readable` },
+    sigEnforce: sig === undefined ? {} : { value: sig, source: path(SYSFS_PATHS.sigEnforce) },
+    lockdown: { ...(ld?.state !== undefined ? { value: ld.state } : {}), ...(ld ? { source: path(SYSFS_PATHS.lockdown) } : {}), missing: `no ${SYSFS_PATHS.lockdown}` },
+    inKernelDecompression: comp !== undefined
+      ? { ...(comp !== 'unknown' ? { value: [comp] } : {}), source: path(SYSFS_PATHS.compression) }
+      : loaded ? { value: [], source: `no ${path(SYSFS_PATHS.compression)}` } : {},
+    moduleSupport: { value: modules, source: modules ? path(SYSFS_PATHS.procModules) : `no ${path(SYSFS_PATHS.procModules)}` },
+  };
+}
+
+/** The names reasons use for loadTarget's inputs: TargetOptions' property names, or the caller's (`inputNames`). */
+function inputNamesOf(o: TargetOptions): TargetInputNames {
+  const n = o.inputNames ?? {};
+  const name = (k: keyof NonNullable<TargetOptions['inputNames']>): string | null => (n[k] === undefined ? k : n[k]!);
+  return {
+    release: name('kernelRelease'), modules: name('modulesDir'), config: name('configPath'), symvers: name('symversPath'),
+    arch: name('arch'), sigEnforce: name('sigEnforce'), certs: name('certs'),
   };
 }
 
@@ -493,47 +384,46 @@ function discoverPolicy(d: Discovery, config: Kconfig | undefined, configPath: s
  * Build the target description. With `running` (the default when no
  * offline input is given) unspecified pieces come from the running system;
  * otherwise only from the given files (and the modules tree's `build` link).
- * Each piece has its discovery step above; the order fixes the order of
- * `sources` and `missing` in reports.
+ * Finding the pieces is here; what they imply, which source wins and why a
+ * piece is missing is assembleTarget() (lib/check/target-from-files.ts), the
+ * same rules the page's targetFromFiles() uses.
  */
 export async function loadTarget(options: TargetOptions = {}): Promise<TargetKernel> {
   const running = options.running ?? !hasOfflineInput(options);
-  const d: Discovery = { options, running, root: options.root ?? '', sources: {}, missing: {} };
+  const d: Discovery = { options, running, root: options.root ?? '', names: inputNamesOf(options) };
   const release = discoverRelease(d);
-  const { modulesDir, modules } = discoverModules(d, release);
-  const { config, configPath } = await discoverConfig(d, release, modulesDir);
-  const symvers = await discoverSymvers(d, release, modulesDir);
-  const arch = discoverArch(d, config);
-  const p = discoverPolicy(d, config, configPath);
-
+  const { modulesDir, modules } = discoverModules(d, release?.value);
+  const config = await discoverConfig(d, release?.value, modulesDir);
+  const symvers = await discoverSymvers(d, release?.value, modulesDir);
+  const arch = options.arch !== undefined ? parseArch(options.arch) : undefined;
+  const runningKernel = running ? discoverRunning(d.root) : undefined;
   const certs = options.certs?.length ? await readCerts(options.certs) : undefined;
-  if (certs) d.sources.certs = options.certs!.join(', ');
-  else d.missing.certs = 'no certificates given (--cert)';
+  // The keys the target trusts (its kernel image's built-in list, /proc/keys): read once, when a signature is judged.
+  let trust: Promise<TrustedKeySet> | undefined;
+  const rel = release?.value;
+  const trustedKeys = (): Promise<TrustedKeySet> => (trust ??= loadTrustedKeys({ running, root: d.root, ...(rel !== undefined ? { release: rel } : {}), ...(modulesDir !== undefined ? { modulesDir } : {}), ...(options.kernelImage !== undefined ? { kernelImage: options.kernelImage } : {}) }));
 
   let vermagic: TargetKernel['vermagic'];
   if (options.vermagic !== undefined) {
     vermagic = { value: options.vermagic, origin: 'option' };
-  } else if (modules) {
-    const ref = await modules.reference();
+  } else if (modules?.value) {
+    const ref = await modules.value.reference();
     if (ref?.vermagic !== undefined) vermagic = { value: ref.vermagic, origin: `vermagic of ${ref.path}` };
   }
 
-  return {
-    origin: running ? 'running' : 'offline',
-    ...(release !== undefined ? { release } : {}),
-    ...(arch ? { arch } : {}),
+  return assembleTarget({
+    ...(release ? { release } : {}),
+    ...(modules ? { modules } : {}),
     ...(config ? { config } : {}),
     ...(symvers ? { symvers } : {}),
-    ...(modules ? { modules } : {}),
-    ...(p.moduleSupport !== undefined ? { moduleSupport: p.moduleSupport } : {}),
-    ...(p.loadedModules ? { loadedModules: p.loadedModules } : {}),
-    ...(p.sigEnforce !== undefined ? { sigEnforce: p.sigEnforce } : {}),
-    ...(p.moduleSig !== undefined ? { moduleSig: p.moduleSig } : {}),
-    ...(p.lockdown !== undefined ? { lockdown: p.lockdown } : {}),
-    ...(p.inKernelDecompression !== undefined ? { inKernelDecompression: p.inKernelDecompression } : {}),
-    ...(certs ? { certs, verifySignature: verifyModuleSignature } : {}),
+    ...(certs ? { certs: { value: certs, source: options.certs!.join(', ') } } : {}),
+    verifySignature: verifyModuleSignature,
+    trustedKeys,
+    ...(arch ? { arch } : {}),
+    ...(options.sigEnforce !== undefined ? { sigEnforce: options.sigEnforce } : {}),
+    ...(options.lockdown !== undefined ? { lockdown: options.lockdown } : {}),
     ...(vermagic ? { vermagic } : {}),
-    sources: d.sources,
-    missing: d.missing,
-  };
+    ...(runningKernel ? { running: runningKernel } : {}),
+    inputNames: d.names,
+  });
 }

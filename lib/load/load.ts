@@ -30,13 +30,12 @@ import type { Compression } from '../compress/detect.js';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import { assertUnchanged, openModuleForLoad, type ModuleForLoad } from '../io/open.js';
 import { identityMismatch, kernelCompression, kernelModuleIdentity, type ModuleIdentity } from '../io/sysfs.js';
-import { buildId as moduleBuildId, moduleName } from '../module/layout.js';
+import { buildId as moduleBuildId } from '../module/layout.js';
 import { modinfoValue } from '../module/modinfo.js';
-import { modnameFromPath } from '../modindex/names.js';
-import { resolveModuleFile } from '../modprobe/module-file.js';
+import { resolveModuleFile } from '../io/module-file.js';
 import { moduleInfo, type KernelModule } from '../module/module.js';
 import { decodeParams, type KernelParam } from '../module/params.js';
-import type { LoadContext } from './context.js';
+import { kernelName, type LoadContext } from './context.js';
 import { loadError, type KmodTool } from './errors.js';
 import { buildParamsString, encodeParams, type ParamsInput } from './params-string.js';
 import { preflight, runningTarget } from './preflight.js';
@@ -106,12 +105,18 @@ export interface LoadedModule {
   readonly check?: CheckResult;
   /** Whether the image was stripped (forced init_module path). */
   readonly stripped: boolean;
-  /** srcversion / build-id of the checked image (what unload() compares with the kernel's). */
+  /** srcversion / build-id of the checked image. */
   readonly identity: ModuleIdentity;
   /**
+   * The kernel's identity of the instance right after the load (srcversion,
+   * build-id, size, load address; null when the kernel showed nothing):
+   * what unload() compares with the kernel's before removing it.
+   */
+  readonly instance: ModuleIdentity | null;
+  /**
    * delete_module() this module (same options as unloadModule). Refuses
-   * ('ECHANGED') when the module now loaded under this name is not the one
-   * this handle loaded (its srcversion or build-id differs).
+   * ('ECHANGED') when the module now loaded under this name is not the
+   * instance this handle loaded (its srcversion, build-id, size or address differs).
    */
   unload(opts?: UnloadOptions): Promise<void>;
 }
@@ -169,16 +174,6 @@ function decodedParams(mod: KernelModule): KernelParam[] | undefined {
   }
 }
 
-function kernelName(mod: KernelModule, path: string): string {
-  try {
-    const n = moduleName(mod).name;
-    if (n) return n;
-  } catch {
-    /* fall through */
-  }
-  return modnameFromPath(path);
-}
-
 function refusal(name: string, path: string, r: CheckResult): KmodkitError {
   const blocking = r.findings.filter(isBlocking);
   const first = blocking[0];
@@ -231,7 +226,7 @@ async function loadOpened(opened: ModuleForLoad, path: string, opts: LoadOptions
   if (opts.check !== false) {
     const target = opts.target ?? (await runningTarget({ root, ...(opts.modulesDir ? { modulesDir: opts.modulesDir } : {}), ...(opts.context ? { context: opts.context } : {}) }));
     const words = opts.params === undefined ? [] : encodeParams(opts.params).args.map((a) => (a.value === null ? a.name : `${a.name}=${a.value}`));
-    const companions = [...(opts.companions ?? []), ...[...(opts.context?.loaded.values() ?? [])].filter((m) => m !== mod)];
+    const companions = [...(opts.companions ?? []), ...[...(opts.context?.loaded.values() ?? [])].flatMap((e) => (e.module && e.module !== mod ? [e.module] : []))];
     check = await preflight(mod, target, { root, params: words, path, companions });
     if (check.verdict === 'fails' && opts.check !== 'warn' && !anyForce) throw refusal(name, path, check);
   }
@@ -292,7 +287,8 @@ async function loadOpened(opened: ModuleForLoad, path: string, opts: LoadOptions
       fail(e, 'init_module');
     }
   }
-  opts.context?.loaded.set(name, mod);
+  const instance = kernelModuleIdentity(name, root);
+  opts.context?.loaded.set(name, { name, path, origin: 'loaded', module: mod, image: identity, instance, loadedBy, params, since: Date.now() });
   const unloadDefaults = { syscalls: sys, root, ...(opts.modulesDir ? { modulesDir: opts.modulesDir } : {}), ...(opts.context ? { context: opts.context } : {}) };
   return {
     name,
@@ -303,14 +299,17 @@ async function loadOpened(opened: ModuleForLoad, path: string, opts: LoadOptions
     ...(check ? { check } : {}),
     stripped,
     identity,
+    instance,
     unload: async (u: UnloadOptions = {}) => {
       const o = { ...unloadDefaults, ...u };
       const actual = kernelModuleIdentity(name, o.root) ?? {};
-      const why = identityMismatch(identity, actual);
+      // the image's srcversion/build-id and the instance's size/address: any of them differing means another module
+      const expected = { ...(instance ?? {}), ...identity };
+      const why = identityMismatch(expected, actual);
       if (why) {
         throw new KmodkitError('ECHANGED', `refusing to remove ${name}: the module loaded under that name is not the one this handle loaded (${why})`, {
           errno: 'EBUSY',
-          detail: { module: name, expected: identity, actual },
+          detail: { module: name, expected, actual },
         });
       }
       await unloadModule(name, o);

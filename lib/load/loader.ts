@@ -8,6 +8,6 @@
 export { chooseRoute, forceFlags, imageIdentity, loadModule, type ForceOption, type LoadOptions, type LoadRoute, type LoadedModule } from './load.js';
 export { moduleInitState, unloadModule, unloadModuleSync, type InitState, type UnloadOptions } from './unload.js';
 export { isLoaded, listModules, type ModuleStatus } from './list.js';
-export { newLoadContext, type LoadContext } from './context.js';
+export { kernelName, newLoadContext, sameInstance, type LoadContext, type LoadedEntry } from './context.js';
 export { openModuleForLoad, readModuleForLoad, type ModuleForLoad } from '../io/open.js';
 export { identityMismatch, kernelCompression, kernelModuleIdentity, parseProcModules, type ModuleIdentity } from '../io/sysfs.js';

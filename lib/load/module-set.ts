@@ -7,8 +7,12 @@
  *   set.close();        // or explicitly; safe to call twice
  *
  * Dependencies come from modules.dep for modules found there, or from the
- * `depends=` of module files found in `searchPaths`. A module that is
- * already in the kernel (or built in) is used but never unloaded by the set.
+ * `depends=` of module files found in `searchPaths`; plan() is that
+ * resolution alone (the dry run). A module that is already in the kernel
+ * (or built in) is used but never unloaded by the set. What the set loaded
+ * is in its LoadContext's registry; with `ownershipFile` it is also kept in
+ * a record (lib/io/ownership-record.ts) that a restarted daemon adopts from
+ * — only its own plan's modules, each confirmed against the kernel.
  *
  * close() is synchronous (the syscalls are synchronous through koffi), so it
  * also runs from a process 'exit' hook. The signal handlers close the set,
@@ -20,19 +24,19 @@ import { constants as osConstants } from 'node:os';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import { lookupName, modulesDirPath, openModulesDir, type ModulesDir } from '../io/modules-dir.js';
 import { readModprobeConfig } from '../io/modprobe-config.js';
-import { readOwnershipRecord, writeOwnershipRecord, type OwnershipEntry } from '../io/ownership-record.js';
+import { readOwnershipRecord, recordLocationProblem, writeOwnershipRecord, type OwnershipEntry } from '../io/ownership-record.js';
 import { readModuleForLoad } from '../io/open.js';
 import { directoryNames, isDirectoryPath } from '../io/paths.js';
 import { bootId, identityMismatch, kernelModuleIdentity, type ModuleIdentity } from '../io/sysfs.js';
 import { emptyConfig, type ModprobeConfig } from '../modprobe/config.js';
-import { isModulePath } from '../modprobe/module-file.js';
+import { isModulePath } from '../io/module-file.js';
 import { planProbe, probeContext } from '../modprobe/resolve.js';
 import { MODULE_FILE_RE, modnameFromPath, modnameNormalize } from '../modindex/names.js';
 import { modinfoDepends } from '../module/modinfo.js';
 import { moduleInfo, type KernelModule } from '../module/module.js';
 import type { KmodTool } from './errors.js';
 import type { ParamsInput } from './params-string.js';
-import { newLoadContext, type LoadContext } from './context.js';
+import { kernelName, newLoadContext, sameInstance, type LoadContext } from './context.js';
 import { isLoaded } from './list.js';
 import { loadModule, type ForceOption, type LoadedModule } from './load.js';
 import { unloadModuleSync } from './unload.js';
@@ -79,10 +83,20 @@ export interface ModuleSetOptions {
    * Ownership record (e.g. '/run/mydaemon/modules.json'): written before each
    * load and after each unload, so that after a crash the next run adopts
    * (and will unload) exactly the modules the previous run loaded — when the
-   * kernel still holds the same instance (size, address, srcversion) in the
-   * same boot. Anything else already loaded stays someone else's.
+   * kernel still holds the same instance (srcversion, build-id, size, load
+   * address) in the same boot. Anything else already loaded stays someone
+   * else's. Its directory must be writable by nobody but root and this
+   * process's user (load() refuses otherwise, 'EINPUT'); a record owned by
+   * anyone else, writable by group or others, or malformed is ignored with
+   * one warning (see docs/loading.md).
    */
   ownershipFile?: string;
+  /**
+   * Called with each warning about the ownership record (a record ignored,
+   * entries not adopted); default: process.emitWarning() with the code
+   * 'KMODKIT_OWNERSHIP_RECORD'.
+   */
+  onWarning?: (message: string) => void;
   /**
    * The LoadContext the set's loads go through (default: one of its own).
    * The modules the set loaded count as exporters in the checks of its later loads.
@@ -111,11 +125,17 @@ export interface CloseResult {
 export class ModuleSet {
   readonly items: readonly string[];
   private readonly opts: ModuleSetOptions;
+  /**
+   * The members of this set, in load order: handles of the modules it loaded
+   * or adopted. What is known about each instance (file, image, the kernel's
+   * identity of it) is in the context's registry (`context.loaded`).
+   */
   private owned: LoadedModule[] = [];
-  /** name → the kernel's identity of the instance this set loaded (or adopted). */
-  private readonly identities = new Map<string, ModuleIdentity | null>();
+  private readonly ownedNames = new Set<string>();
+  /** A load in flight (written to the ownership record before the syscall). */
+  private pending: { readonly name: string; readonly path: string } | undefined;
   private readonly context: LoadContext;
-  private readonly adoptedNames = new Set<string>();
+  private adoptedList: readonly string[] = [];
   private plannedList: PlannedModule[] | undefined;
   private sys: ModuleSyscalls | undefined;
   private closed = false;
@@ -132,17 +152,17 @@ export class ModuleSet {
     this.context = opts.context ?? newLoadContext();
   }
 
-  /** Names of the modules this set loaded, in load order. */
+  /** Names of the modules this set loaded (or adopted) and has not unloaded, in load order. */
   get loaded(): readonly string[] {
     return this.owned.map((m) => m.name);
   }
 
-  /** Modules a previous run (per the ownership record) loaded and this set took over. */
+  /** Modules a previous run (per the ownership record) loaded and this set took over at load(). */
   get adopted(): readonly string[] {
-    return [...this.adoptedNames];
+    return this.adoptedList;
   }
 
-  /** Handles of the modules this set loaded. */
+  /** Handles of the modules this set loaded (or adopted) and has not unloaded. */
   get handles(): readonly LoadedModule[] {
     return [...this.owned];
   }
@@ -172,9 +192,16 @@ export class ModuleSet {
   }
 
   /**
-   * Resolve the modules and their dependencies into load order (dependencies
-   * first). Modules already loaded or built in are still listed; load()
-   * skips them.
+   * The dry run: resolve the modules and their dependencies into load order
+   * (dependencies first) without loading anything or touching the kernel.
+   * Reads the module files (and modules.dep, modprobe.d) to do so; refuses
+   * what load() would refuse for the same reasons (a module not found, a
+   * dependency cycle, a `depends=` entry that is not a name, an install
+   * command). Modules already loaded or built in are still listed; load()
+   * skips them. The result is cached: load() uses the same plan.
+   *
+   * Linear in the number of modules and dependency edges: each module file
+   * is read once, and the depth-first walk keeps one stack.
    */
   async plan(): Promise<PlannedModule[]> {
     if (this.plannedList) return this.plannedList;
@@ -184,7 +211,10 @@ export class ModuleSet {
     const state = new Map<string, 'visiting' | 'done'>();
     const requested = new Set<string>();
 
-    const resolve = async (item: string, isDep: boolean): Promise<{ name: string; path: string | null; deps: string[] }> => {
+    interface Resolved { readonly name: string; readonly path: string | null; readonly deps: readonly string[] }
+    /** Each dependency name is resolved (and its file read) once. */
+    const depCache = new Map<string, Resolved>();
+    const resolveUncached = async (item: string, isDep: boolean): Promise<Resolved> => {
       // depends= entries are module names: never a path, never a file outside the search paths
       if (isDep && (item === '' || item.includes('/') || item.includes('\0'))) {
         throw new KmodkitError('EINPUT', `dependency '${item}' is not a module name`, { detail: { module: item } });
@@ -211,22 +241,45 @@ export class ModuleSet {
         }
       }
       const { mod } = await readModuleForLoad(path);
-      const name = kernelNameOf(mod, path);
       // modules.dep lists the full closure; depends= only direct ones. Both work for a DFS.
-      const deps = fromDep ?? dependsOf(mod);
-      return { name, path, deps };
+      return { name: kernelName(mod, path), path, deps: fromDep ?? dependsOf(mod) };
+    };
+    const resolveDep = async (item: string): Promise<Resolved> => {
+      const key = item.includes('/') || item.includes('\0') || item === '' ? item : modnameNormalize(item);
+      let r = depCache.get(key);
+      if (!r) {
+        r = await resolveUncached(item, true);
+        depCache.set(key, r);
+      }
+      return r;
     };
 
-    const visit = async (item: string, isRequested: boolean, chain: string[]): Promise<void> => {
-      const r = await resolve(item, !isRequested);
-      if (isRequested) requested.add(r.name);
-      const st = state.get(r.name);
-      if (st === 'done') return;
-      if (st === 'visiting') throw new KmodkitError('EINPUT', `dependency cycle: ${[...chain, r.name].join(' -> ')}`, { detail: { cycle: [...chain, r.name] } });
-      state.set(r.name, 'visiting');
-      for (const d of r.deps) await visit(d, false, [...chain, r.name]);
-      state.set(r.name, 'done');
-      if (r.path) order.push({ name: r.name, path: r.path, deps: r.deps.map((d) => modnameNormalize(d)), requested: false });
+    /** Depth-first, dependencies before dependents; an explicit stack (its names are the chain a cycle reports). */
+    const visit = async (item: string): Promise<void> => {
+      const first = await resolveUncached(item, false);
+      requested.add(first.name);
+      const stack: { readonly r: Resolved; next: number }[] = [];
+      const enter = (r: Resolved): void => {
+        const st = state.get(r.name);
+        if (st === 'done') return;
+        if (st === 'visiting') {
+          const chain = [...stack.map((f) => f.r.name), r.name];
+          throw new KmodkitError('EINPUT', `dependency cycle: ${chain.join(' -> ')}`, { detail: { cycle: chain } });
+        }
+        state.set(r.name, 'visiting');
+        stack.push({ r, next: 0 });
+      };
+      enter(first);
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        if (top.next < top.r.deps.length) {
+          enter(await resolveDep(top.r.deps[top.next++]!));
+          continue;
+        }
+        stack.pop();
+        state.set(top.r.name, 'done');
+        if (top.r.path) order.push({ name: top.r.name, path: top.r.path, deps: top.r.deps.map((d) => modnameNormalize(d)), requested: false });
+      }
     };
     const config = this.config();
     for (const item of this.items) {
@@ -236,7 +289,7 @@ export class ModuleSet {
         await this.planThroughModprobe(md, config, item, order, state, requested);
         continue;
       }
-      await visit(item, true, []);
+      await visit(item);
     }
     this.plannedList = order.map((p) => ({ ...p, requested: requested.has(p.name) }));
     return this.plannedList;
@@ -284,16 +337,23 @@ export class ModuleSet {
   async load(): Promise<LoadedModule[]> {
     if (this.closed) throw new KmodkitError('EINPUT', 'this ModuleSet is closed');
     const plan = await this.plan();
+    const f = this.opts.ownershipFile;
+    if (f) {
+      // before anything is loaded: a record kmodkit could not write safely is a configuration error
+      const problem = recordLocationProblem(f);
+      if (problem) throw new KmodkitError('EINPUT', `ownership record ${f}: ${problem}`, { file: f });
+    }
     this.sys = this.opts.syscalls ?? (await loadSyscalls());
     this.installHooks();
     const root = this.opts.root ?? '';
     this.adopt(plan);
     try {
       for (const p of plan) {
-        if (this.owned.some((o) => o.name === p.name)) continue;
+        if (this.ownedNames.has(p.name)) continue;
         if (isLoaded(p.name, root)) continue; // someone else's: use it, never unload it
         const params = (p.requested ? findParams(this.opts.params, p.name) : undefined) ?? p.options;
-        this.record({ name: p.name, path: p.path, identity: null });
+        this.pending = { name: p.name, path: p.path };
+        this.saveRecord();
         const h = await loadModule(p.path, {
           ...(params !== undefined ? { params } : {}),
           ...(this.opts.check !== undefined ? { check: this.opts.check } : {}),
@@ -305,74 +365,111 @@ export class ModuleSet {
           tool: this.opts.tool ?? 'modprobe',
           context: this.context,
         });
-        this.owned.push(h);
-        this.identities.set(h.name, kernelModuleIdentity(h.name, root));
-        this.record({ name: h.name, path: h.path, identity: this.identities.get(h.name) ?? null }, p.name);
+        this.pending = undefined;
+        this.own(h);
+        this.saveRecord();
       }
     } catch (e) {
-      this.dropPending();
+      this.pending = undefined;
       if (this.opts.rollback !== false) this.unloadOwned();
+      this.saveRecordQuietly();
       throw e;
     }
     return [...this.owned];
   }
 
+  private own(h: LoadedModule): void {
+    this.owned.push(h);
+    this.ownedNames.add(h.name);
+  }
+
+  private disown(names: ReadonlySet<string>): void {
+    this.owned = this.owned.filter((h) => !names.has(h.name));
+    for (const n of names) this.ownedNames.delete(n);
+  }
+
   // --- ownership record -----------------------------------------------------
 
-  private entries(): OwnershipEntry[] {
-    const f = this.opts.ownershipFile;
-    if (!f) return [];
-    const r = readOwnershipRecord(f);
-    return r && r.bootId === bootId(this.opts.root ?? '') ? [...r.modules] : [];
-  }
-
-  private writeEntries(list: OwnershipEntry[]): void {
-    const f = this.opts.ownershipFile;
-    if (f) writeOwnershipRecord(f, { version: 1, bootId: bootId(this.opts.root ?? ''), modules: list });
-  }
-
-  /** Add or replace the entry for a module (`replaces`: the planned name it was recorded under). */
-  private record(e: OwnershipEntry, replaces = e.name): void {
-    if (!this.opts.ownershipFile) return;
-    this.writeEntries([...this.entries().filter((x) => x.name !== e.name && x.name !== replaces), e]);
-  }
-
-  private forget(name: string): void {
-    if (!this.opts.ownershipFile) return;
-    this.writeEntries(this.entries().filter((x) => x.name !== name));
-  }
-
-  /** Entries still pending after a failed load: keep only those the kernel has (they may be ours). */
-  private dropPending(): void {
-    if (!this.opts.ownershipFile) return;
-    const root = this.opts.root ?? '';
-    this.writeEntries(this.entries().filter((x) => x.identity !== null || kernelModuleIdentity(x.name, root) !== null));
+  private warn(message: string): void {
+    (this.opts.onWarning ?? defaultWarning)(message);
   }
 
   /**
-   * Take over the modules the previous run recorded, when the kernel still
-   * holds that instance: same name, same identity (or a load that was in
-   * flight when the previous run died, in this boot). Entries for modules
-   * no longer loaded, or loaded anew by someone else, are dropped.
+   * Write the record from what the set holds: its members with the kernel's
+   * identity of each instance (from the registry), then the load in flight
+   * with a null identity. No members and nothing in flight: the record is removed.
+   */
+  private saveRecord(): void {
+    const f = this.opts.ownershipFile;
+    if (!f) return;
+    const modules: OwnershipEntry[] = this.owned.map((h) => ({ name: h.name, path: h.path, identity: this.context.loaded.get(h.name)?.instance ?? null }));
+    if (this.pending && !this.ownedNames.has(this.pending.name)) modules.push({ ...this.pending, identity: null });
+    writeOwnershipRecord(f, { version: 1, bootId: bootId(this.opts.root ?? ''), modules });
+  }
+
+  /**
+   * Take over the modules the previous run recorded. The record is believed
+   * only when readOwnershipRecord() finds it safe (owner, mode, size, shape)
+   * and it is from this boot; otherwise it is ignored with one warning. An
+   * entry is adopted only when it names a module of this set's plan, carries
+   * an identity (a load that was still in flight is not), and the kernel
+   * holds that very instance now (sameInstance()). Entries not adopted are
+   * dropped from the record, and named in one warning unless the module is
+   * simply no longer loaded.
    */
   private adopt(plan: readonly PlannedModule[]): void {
-    if (!this.opts.ownershipFile) return;
+    const f = this.opts.ownershipFile;
+    if (!f) return;
     const root = this.opts.root ?? '';
-    const keep: OwnershipEntry[] = [];
-    for (const e of this.entries()) {
-      const now = kernelModuleIdentity(e.name, root);
-      if (now === null || (e.identity !== null && identityMismatch(e.identity, now) !== undefined)) continue;
-      keep.push({ ...e, identity: now });
-      if (this.owned.some((o) => o.name === e.name)) continue;
-      const sys = this.sys as ModuleSyscalls;
-      this.owned.push(adoptedHandle(e.name, e.path, now, () => unloadModuleSync(e.name, { syscalls: sys, root, check: false, context: this.context })));
-      this.identities.set(e.name, now);
-      this.adoptedNames.add(e.name);
+    const read = readOwnershipRecord(f);
+    if (read.status === 'absent') return;
+    if (read.status === 'untrusted') {
+      this.warn(`ownership record ${f} ignored: ${read.reason}`);
+      return;
     }
+    const boot = bootId(root);
+    if (boot === null || read.record.bootId !== boot) {
+      if (boot === null) this.warn(`ownership record ${f} ignored: the boot id (/proc/sys/kernel/random/boot_id) cannot be read, so the record's boot cannot be told from this one`);
+      return; // a record from an earlier boot describes nothing that is loaded now
+    }
+    const planned = new Map(plan.map((p) => [p.name, p]));
+    const notAdopted: string[] = [];
+    const adopted: string[] = [];
+    const seen = new Set<string>();
+    for (const e of read.record.modules) {
+      if (seen.has(e.name)) {
+        notAdopted.push(`${e.name} (listed twice)`);
+        continue;
+      }
+      seen.add(e.name);
+      const p = planned.get(e.name);
+      if (!p) {
+        notAdopted.push(`${e.name} (not in this set's plan)`);
+        continue;
+      }
+      if (e.identity === null) {
+        notAdopted.push(`${e.name} (its load had not completed; a module loaded then cannot be told from someone else's)`);
+        continue;
+      }
+      const now = kernelModuleIdentity(e.name, root);
+      if (now === null) continue; // no longer loaded: nothing to take over
+      const why = sameInstance(e.identity, now);
+      if (why !== undefined) {
+        notAdopted.push(`${e.name} (the kernel's instance is not the recorded one: ${why})`);
+        continue;
+      }
+      if (this.ownedNames.has(e.name)) continue;
+      const sys = this.sys as ModuleSyscalls;
+      this.context.loaded.set(e.name, { name: e.name, path: p.path, origin: 'adopted', image: {}, instance: now, since: Date.now() });
+      this.own(adoptedHandle(e.name, p.path, now, () => unloadModuleSync(e.name, { syscalls: sys, root, check: false, context: this.context })));
+      adopted.push(e.name);
+    }
+    if (notAdopted.length) this.warn(`ownership record ${f}: not adopted: ${notAdopted.join('; ')}`);
     // keep the adopted ones in plan order, so close() unloads in reverse of it
     const pos = new Map(plan.map((p, i) => [p.name, i]));
     this.owned.sort((a, b) => (pos.get(a.name) ?? -1) - (pos.get(b.name) ?? -1));
-    this.writeEntries(keep);
+    this.adoptedList = adopted;
+    this.saveRecord();
   }
 
   private installHooks(): void {
@@ -410,43 +507,53 @@ export class ModuleSet {
     const unloaded: string[] = [];
     const failed: { name: string; error: unknown }[] = [];
     const sys = this.sys;
+    const root = this.opts.root ?? '';
     for (const h of [...this.owned].reverse()) {
       if (!sys) break;
-      const root = this.opts.root ?? '';
-      const mine = this.identities.get(h.name);
+      const mine = this.context.loaded.get(h.name)?.instance;
       const now = kernelModuleIdentity(h.name, root);
       if (mine != null && now !== null && identityMismatch(mine, now) !== undefined) {
         // unloaded and loaded again by someone else since: not ours to remove
         const error = new KmodkitError('EFOREIGN', `not unloading ${h.name}: the module in the kernel is not the instance this set loaded`, { detail: { module: h.name } });
         failed.push({ name: h.name, error });
         (this.opts.onCloseError ?? defaultCloseError)(h.name, error);
-        this.identities.delete(h.name);
-        this.forget(h.name);
+        this.context.loaded.delete(h.name);
+        this.disown(new Set([h.name]));
+        this.saveRecordQuietly();
         continue;
       }
       try {
         unloadModuleSync(h.name, {
           syscalls: sys,
-          root: this.opts.root ?? '',
+          root,
           check: false,
           context: this.context,
           ...(this.opts.waitOnClose ? { wait: true } : {}),
         });
         unloaded.push(h.name);
-        this.forget(h.name);
       } catch (e) {
         if (isKmodkitError(e) && e.errno === 'ENOENT') {
           unloaded.push(h.name); // already gone
-          this.forget(h.name);
+          this.context.loaded.delete(h.name);
         } else {
           failed.push({ name: h.name, error: e });
           (this.opts.onCloseError ?? defaultCloseError)(h.name, e);
+          continue;
         }
       }
+      this.disown(new Set([h.name]));
+      this.saveRecordQuietly();
     }
-    const gone = new Set([...unloaded, ...failed.filter((f) => isKmodkitError(f.error) && f.error.code === 'EFOREIGN').map((f) => f.name)]);
-    this.owned = this.owned.filter((h) => !gone.has(h.name));
     return { unloaded, failed };
+  }
+
+  /** saveRecord() where nothing may throw (close(), the exit hook): a failure is reported through onCloseError. */
+  private saveRecordQuietly(): void {
+    try {
+      this.saveRecord();
+    } catch (e) {
+      (this.opts.onCloseError ?? defaultCloseError)(this.opts.ownershipFile ?? '', e);
+    }
   }
 
   /**
@@ -463,8 +570,13 @@ export class ModuleSet {
 }
 
 /** A handle for a module a previous run loaded (per the ownership record). */
-function adoptedHandle(name: string, path: string, identity: LoadedModule['identity'], unload: () => void): LoadedModule {
-  return { name, path, loadedBy: 'finit', flags: 0, params: '', stripped: false, identity, unload: async () => unload() };
+function adoptedHandle(name: string, path: string, instance: ModuleIdentity, unload: () => void): LoadedModule {
+  const identity: ModuleIdentity = { ...(instance.srcversion ? { srcversion: instance.srcversion } : {}), ...(instance.buildId ? { buildId: instance.buildId } : {}) };
+  return { name, path, loadedBy: 'finit', flags: 0, params: '', stripped: false, identity, instance, unload: async () => unload() };
+}
+
+function defaultWarning(message: string): void {
+  process.emitWarning(message, { code: 'KMODKIT_OWNERSHIP_RECORD' });
 }
 
 function defaultCloseError(name: string, e: unknown): void {
@@ -474,16 +586,6 @@ function defaultCloseError(name: string, e: unknown): void {
   } catch {
     /* nothing left to report to */
   }
-}
-
-function kernelNameOf(mod: KernelModule, path: string): string {
-  try {
-    const n = moduleInfo(mod).find((e) => e.key === 'name')?.value;
-    if (n) return n;
-  } catch {
-    /* fall back */
-  }
-  return modnameFromPath(path);
 }
 
 function dependsOf(mod: KernelModule): string[] {

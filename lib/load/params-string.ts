@@ -28,6 +28,7 @@
  * module_param_string's buffer, array element counts).
  */
 import { KmodkitError } from '../errors.js';
+import { excerpt } from '../excerpt.js';
 import type { KernelParam, ParamType } from '../module/params.js';
 import { hasKernelSpace, splitKernelArgs, validateScalar, NOARG_TYPES, type KernelArg, type ParamScalar, type ParamValue, type ParamsInput } from '../check/kparams.js';
 
@@ -70,10 +71,10 @@ function inputError(message: string, detail: Record<string, unknown>): KmodkitEr
 
 function checkName(name: string, where: string): void {
   if (name === '') throw inputError(`parameter ${where}: empty name`, { param: name, problem: 'syntax' });
-  if (name.includes('\0')) throw inputError(`parameter '${name.replace(/\0/g, '\\0')}': NUL byte in the name`, { param: name, problem: 'syntax' });
-  if (hasSpace(name)) throw inputError(`parameter '${name}': whitespace in a name cannot be passed (the kernel splits there)`, { param: name, problem: 'syntax' });
-  if (name.includes('"')) throw inputError(`parameter '${name}': a double quote in a name cannot be passed`, { param: name, problem: 'syntax' });
-  if (name.includes('=')) throw inputError(`parameter '${name}': '=' in a name cannot be passed (the kernel splits at the first '=')`, { param: name, problem: 'syntax' });
+  if (name.includes('\0')) throw inputError(`parameter ${q(name.replace(/\0/g, '\\0'))}: NUL byte in the name`, { param: name, problem: 'syntax' });
+  if (hasSpace(name)) throw inputError(`parameter ${q(name)}: whitespace in a name cannot be passed (the kernel splits there)`, { param: name, problem: 'syntax' });
+  if (name.includes('"')) throw inputError(`parameter ${q(name)}: a double quote in a name cannot be passed`, { param: name, problem: 'syntax' });
+  if (name.includes('=')) throw inputError(`parameter ${q(name)}: '=' in a name cannot be passed (the kernel splits at the first '=')`, { param: name, problem: 'syntax' });
   if (name === '--') throw inputError(`parameter '--': a bare '--' ends the kernel's parameter parsing`, { param: name, problem: 'syntax' });
 }
 
@@ -85,8 +86,14 @@ function roundTrips(token: string, want: ParamArg): boolean {
   return a.name === want.name && a.value === want.value && b.name === 'kmodkit_probe' && b.value === '1';
 }
 
+/** A value in a message: at most a short excerpt (lib/excerpt.ts), never a whole 64 MiB value. */
 function describe(v: string): string {
-  return JSON.stringify(v);
+  return excerpt(v);
+}
+
+/** A name in a message, in single quotes as before: short excerpt, controls escaped. */
+function q(v: string): string {
+  return excerpt(v, 64, "'");
 }
 
 /** Encode one literal (name, value) pair; throws EINPUT when the kernel cannot receive it. */
@@ -94,16 +101,16 @@ function encodeLiteral(arg: ParamArg): string {
   checkName(arg.name, '');
   if (arg.value === null) return arg.name;
   const v = arg.value;
-  if (v.includes('\0')) throw inputError(`parameter '${arg.name}': NUL byte in the value (the string ends there)`, { param: arg.name, problem: 'syntax' });
+  if (v.includes('\0')) throw inputError(`parameter ${q(arg.name)}: NUL byte in the value (the string ends there)`, { param: arg.name, problem: 'syntax' });
   const plain = `${arg.name}=${v}`;
   if (!hasSpace(v) && !v.includes('"')) return plain;
   const quoted = `${arg.name}="${v}"`;
   if (hasSpace(v) && v.includes('"')) {
-    throw inputError(`parameter '${arg.name}': value ${describe(v)} has whitespace and a double quote; the kernel's parser has no escape for a quote inside a quoted value`, { param: arg.name, problem: 'syntax' });
+    throw inputError(`parameter ${q(arg.name)}: value ${describe(v)} has whitespace and a double quote; the kernel's parser has no escape for a quote inside a quoted value`, { param: arg.name, problem: 'syntax' });
   }
   if (roundTrips(plain, arg)) return plain;
   if (roundTrips(quoted, arg)) return quoted;
-  throw inputError(`parameter '${arg.name}': value ${describe(v)} cannot be passed: its double quotes change how the kernel splits the parameter string`, { param: arg.name, problem: 'syntax' });
+  throw inputError(`parameter ${q(arg.name)}: value ${describe(v)} cannot be passed: its double quotes change how the kernel splits the parameter string`, { param: arg.name, problem: 'syntax' });
 }
 
 /**
@@ -128,12 +135,12 @@ function encodeWord(word: string): { token: string; arg: ParamArg } {
     const inner = raw.length > 1 && raw.endsWith('"') ? raw.slice(1, -1) : raw.slice(1);
     const arg = { name, value: inner };
     if (!roundTrips(word, arg)) {
-      throw inputError(`parameter '${name}': value ${raw} is not one kernel token (unbalanced or inner double quotes)`, { param: name, problem: 'syntax' });
+      throw inputError(`parameter ${q(name)}: value ${describe(raw)} is not one kernel token (unbalanced or inner double quotes)`, { param: name, problem: 'syntax' });
     }
     return { token: word, arg };
   }
   if (raw.startsWith("'") && hasSpace(raw)) {
-    throw inputError(`parameter '${name}': value ${raw} uses single quotes, which the kernel does not understand (it would split at the whitespace); use double quotes`, { param: name, problem: 'syntax' });
+    throw inputError(`parameter ${q(name)}: value ${describe(raw)} uses single quotes, which the kernel does not understand (it would split at the whitespace); use double quotes`, { param: name, problem: 'syntax' });
   }
   const arg = { name, value: raw };
   return { token: encodeLiteral(arg), arg };
@@ -148,13 +155,13 @@ function scalarText(name: string, v: ParamScalar): string {
     case 'bigint':
       return v.toString();
     case 'number':
-      if (!Number.isFinite(v)) throw inputError(`parameter '${name}': ${v} is not a finite number`, { param: name, problem: 'type' });
+      if (!Number.isFinite(v)) throw inputError(`parameter ${q(name)}: ${v} is not a finite number`, { param: name, problem: 'type' });
       if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
-        throw inputError(`parameter '${name}': ${v} is beyond 2^53 and loses precision; pass a bigint or a string`, { param: name, problem: 'type' });
+        throw inputError(`parameter ${q(name)}: ${v} is beyond 2^53 and loses precision; pass a bigint or a string`, { param: name, problem: 'type' });
       }
       return String(v);
     default:
-      throw inputError(`parameter '${name}': unsupported value type ${typeof v}`, { param: name, problem: 'type' });
+      throw inputError(`parameter ${q(name)}: unsupported value type ${typeof v}`, { param: name, problem: 'type' });
   }
 }
 
@@ -165,7 +172,7 @@ function valueText(name: string, v: ParamValue): string | null {
     return (v as readonly ParamScalar[])
       .map((e) => {
         const t = scalarText(name, e);
-        if (t.includes(',')) throw inputError(`parameter '${name}': array element ${describe(t)} contains ',', the element separator`, { param: name, problem: 'syntax' });
+        if (t.includes(',')) throw inputError(`parameter ${q(name)}: array element ${describe(t)} contains ',', the element separator`, { param: name, problem: 'syntax' });
         return t;
       })
       .join(',');
@@ -184,7 +191,7 @@ export function encodeParams(input: ParamsInput): { tokens: string[]; args: Para
     if (!input.includes('\uFFFD') && r.args.some((a) => a.name.includes('\uFFFD') || (a.value ?? '').includes('\uFFFD'))) {
       throw inputError(`parameter string ${describe(input)} is split by the kernel inside a UTF-8 character (its byte 0xA0 is whitespace to the kernel); quote that value`, { problem: 'syntax' });
     }
-    if (r.rest !== undefined) throw inputError(`a bare '--' in the parameter string ends the kernel's parsing; '${r.rest}' would be ignored`, { problem: 'syntax' });
+    if (r.rest !== undefined) throw inputError(`a bare '--' in the parameter string ends the kernel's parsing; ${q(r.rest)} would be ignored`, { problem: 'syntax' });
     for (const a of r.args) checkName(a.name, '');
     return { tokens: input.trim() === '' ? [] : [input], args: r.args };
   }
@@ -227,7 +234,7 @@ export function paramNameEq(a: string, b: string): boolean {
 function checkScalar(type: ParamType, value: string, longBits: 32 | 64): { reason: string; errno: string } | null {
   if (type === 'custom' || type === 'unknown' || type === 'array' || type === 'string') return null; // the module decides / handled elsewhere
   const r = validateScalar(type, value, longBits);
-  return r.ok ? null : { reason: `'${value}' invalid for ${type}: ${r.reason}`, errno: r.errno };
+  return r.ok ? null : { reason: `${q(value)} invalid for ${type}: ${r.reason}`, errno: r.errno };
 }
 
 /** Check the pairs against the module's parameters. Returns every problem found. */
@@ -241,40 +248,40 @@ export function checkParamArgs(args: readonly ParamArg[], params: readonly Kerne
       if (a.name === 'dyndbg' || a.name === 'async_probe') continue;
       if ((opts.unknown ?? 'error') === 'error') {
         const known = params.map((x) => x.name).join(', ') || '(none)';
-        out.push({ param: a.name, kind: 'unknown', message: `${opts.module ?? 'module'} has no parameter '${a.name}' (the kernel would ignore it); known: ${known}` });
+        out.push({ param: a.name, kind: 'unknown', message: `${opts.module ?? 'module'} has no parameter ${q(a.name)} (the kernel would ignore it); known: ${known}` });
       }
       continue;
     }
     const t = p.type;
     if (a.value === null) {
       if (!NOARG_TYPES.has(t) && t !== 'custom' && t !== 'unknown') {
-        out.push({ param: a.name, kind: 'missing-value', message: `parameter '${a.name}' (${t === 'array' ? `array of ${p.elementType}` : t}) needs a value`, errno: 'EINVAL' });
+        out.push({ param: a.name, kind: 'missing-value', message: `parameter ${q(a.name)} (${t === 'array' ? `array of ${p.elementType}` : t}) needs a value`, errno: 'EINVAL' });
       }
       continue;
     }
     if (t === 'string') {
       const len = new TextEncoder().encode(a.value).length;
       if (p.maxLength !== undefined && len + 1 > p.maxLength) {
-        out.push({ param: a.name, kind: 'too-long', message: `'${a.value}' is ${len} bytes; parameter '${a.name}' holds at most ${p.maxLength - 1}`, errno: 'ENOSPC' });
+        out.push({ param: a.name, kind: 'too-long', message: `${q(a.value)} is ${len} bytes; parameter ${q(a.name)} holds at most ${p.maxLength - 1}`, errno: 'ENOSPC' });
       }
       continue;
     }
     if (t === 'array') {
       const elems = a.value.split(',');
       if (p.maxCount !== undefined && elems.length > p.maxCount) {
-        out.push({ param: a.name, kind: 'count', message: `parameter '${a.name}' takes at most ${p.maxCount} elements, got ${elems.length}`, errno: 'EINVAL' });
+        out.push({ param: a.name, kind: 'count', message: `parameter ${q(a.name)} takes at most ${p.maxCount} elements, got ${elems.length}`, errno: 'EINVAL' });
       }
       const et = p.elementType;
       if (et) {
         for (const [i, e] of elems.entries()) {
           const err = checkScalar(et, e, longBits);
-          if (err) out.push({ param: a.name, kind: err.errno === 'ENOSPC' ? 'too-long' : 'type', message: `parameter '${a.name}' element ${i}: ${err.reason}`, errno: err.errno });
+          if (err) out.push({ param: a.name, kind: err.errno === 'ENOSPC' ? 'too-long' : 'type', message: `parameter ${q(a.name)} element ${i}: ${err.reason}`, errno: err.errno });
         }
       }
       continue;
     }
     const err = checkScalar(t, a.value, longBits);
-    if (err) out.push({ param: a.name, kind: err.errno === 'ENOSPC' ? 'too-long' : 'type', message: `parameter '${a.name}': ${err.reason}`, errno: err.errno });
+    if (err) out.push({ param: a.name, kind: err.errno === 'ENOSPC' ? 'too-long' : 'type', message: `parameter ${q(a.name)}: ${err.reason}`, errno: err.errno });
   }
   return out;
 }

@@ -36,7 +36,21 @@ export function openIndexBin(data: Uint8Array): IndexBin {
   return { data, root: v.getUint32(8) };
 }
 
-function readNode(ix: IndexBin, ref: number): Node {
+/** Bytes as Latin-1 (one character per byte), in chunks: a spread of a long string's bytes overflows the call stack. */
+function latin1(b: Uint8Array): string {
+  if (b.length <= 4096) return String.fromCharCode(...b);
+  const parts: string[] = [];
+  for (let i = 0; i < b.length; i += 4096) parts.push(String.fromCharCode(...b.subarray(i, i + 4096)));
+  return parts.join('');
+}
+
+/**
+ * One node: its prefix, children and (with `withValues`) its values. A
+ * lookup reads the values of the node it ends at only, so a hostile index
+ * whose every node on the path carries millions of values costs one read of
+ * them, not one per character of the key.
+ */
+function readNode(ix: IndexBin, ref: number, withValues = true): Node {
   const d = ix.data;
   const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
   let p = ref & INDEX_NODE_MASK;
@@ -44,7 +58,7 @@ function readNode(ix: IndexBin, ref: number): Node {
     const start = p;
     while (p < d.length && d[p] !== 0) p++;
     if (p >= d.length) throw bad('unterminated string');
-    return String.fromCharCode(...d.subarray(start, p++));
+    return latin1(d.subarray(start, p++));
   };
   const u32 = (): number => {
     if (p + 4 > d.length) throw bad('truncated node');
@@ -61,7 +75,7 @@ function readNode(ix: IndexBin, ref: number): Node {
     if (node.last < node.first) throw bad('child range reversed');
     for (let c = node.first; c <= node.last; c++) node.children.push(u32());
   }
-  if (ref & INDEX_NODE_VALUES) {
+  if (withValues && ref & INDEX_NODE_VALUES) {
     const n = u32();
     if (n > d.length) throw bad('value count out of range');
     for (let i = 0; i < n; i++) {
@@ -81,10 +95,10 @@ export function indexBinLookup(ix: IndexBin, key: string): IndexBinValue[] {
   let ref = ix.root;
   let i = 0;
   for (let depth = 0; ref && depth <= key.length + 1; depth++) {
-    const node = readNode(ix, ref);
+    const node = readNode(ix, ref, false);
     if (!key.startsWith(node.prefix, i)) return [];
     i += node.prefix.length;
-    if (i === key.length) return node.values;
+    if (i === key.length) return readNode(ix, ref).values;
     ref = child(node, key.charCodeAt(i++));
   }
   return [];
@@ -103,6 +117,68 @@ export function indexBinEntries(ix: IndexBin): { key: string; values: IndexBinVa
     node.children.forEach((r, j) => { if (r) walk(r, key + String.fromCharCode(node.first + j)); });
   };
   if (ix.data.length > 12 || ix.root & ~INDEX_NODE_MASK) walk(ix.root, '');
+  return out;
+}
+
+/**
+ * kmod's index_searchwild: the values of every stored key, read as an
+ * fnmatch pattern, that matches `key` (modules.alias.bin, modules.symbols.bin,
+ * modules.builtin.alias.bin), in libkmod's order. It descends the trie along
+ * `key`; at each node it first searches the '*', '?' and '[' children (every
+ * key below them, children before their parent, in character order), then
+ * the node's own values when `key` ends there. Each value found is inserted
+ * before the first one of equal or higher priority, so among equal priorities
+ * the one found last comes first. Duplicates are kept: one module reached
+ * through two patterns is listed twice, as kmod lists it.
+ */
+export function indexBinSearchWild(ix: IndexBin, key: string): IndexBinValue[] {
+  const out: IndexBinValue[] = [];
+  const add = (values: readonly IndexBinValue[]): void => {
+    for (const v of values) {
+      let i = 0;
+      while (i < out.length && out[i].priority < v.priority) i++;
+      out.splice(i, 0, v);
+    }
+  };
+  // A node may be reached more than once (a key holding '*' is followed both as a wildcard and
+  // literally, as kmod does); a malformed index with a reference loop is stopped by a budget that
+  // no well-formed index reaches: every node once per character of `key`, and then some.
+  let budget = (key.length + 2) * (ix.data.length + 1);
+  const visit = (ref: number): Node => {
+    if (--budget < 0) throw bad('reference loop');
+    return readNode(ix, ref);
+  };
+  // Level 3: every key below a wildcard, matched against what is left of `key`.
+  const all = (node: Node, from: number, pattern: string, subkey: string): void => {
+    const p = pattern + node.prefix.slice(from);
+    if (p.length > 4096) throw bad('key longer than PATH_MAX (a reference loop)');
+    node.children.forEach((r, j) => { if (r) all(visit(r), 0, p + String.fromCharCode(node.first + j), subkey); });
+    if (node.values.length && fnmatch(p, subkey)) add(node.values);
+  };
+  // Level 2: follow `key` literally until a wildcard.
+  let node: Node | null = ix.data.length > 12 ? visit(ix.root) : null;
+  let i = 0;
+  while (node) {
+    for (let j = 0; j < node.prefix.length; j++) {
+      const ch = node.prefix[j];
+      if (ch === '*' || ch === '?' || ch === '[') {
+        all(node, j, '', key.slice(i + j));
+        return out;
+      }
+      if (ch !== key[i + j]) return out;
+    }
+    i += node.prefix.length;
+    for (const w of ['*', '?', '[']) {
+      const r = child(node, w.charCodeAt(0));
+      if (r) all(visit(r), 0, w, key.slice(i));
+    }
+    if (i >= key.length) {
+      add(node.values);
+      return out;
+    }
+    const r = child(node, key.charCodeAt(i++));
+    node = r ? visit(r) : null;
+  }
   return out;
 }
 

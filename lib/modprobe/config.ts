@@ -17,7 +17,7 @@
  *   options and `modprobe.blacklist=a,b` as blacklist entries.
  */
 
-import { DEFAULT_KMOD_COMPAT, type KmodCompat } from '../kmod-compat.js';
+import { DEFAULT_KMOD_COMPAT, libkmodLogPrefix, type KmodCompat } from '../kmod-compat.js';
 
 /** Where a configuration entry came from. */
 export interface ConfigSource {
@@ -57,9 +57,9 @@ export function emptyConfig(kmod: KmodCompat = DEFAULT_KMOD_COMPAT): ModprobeCon
   return { aliases: [], blacklists: [], options: [], installs: [], removes: [], softdeps: [], weakdeps: [], messages: [], kmod };
 }
 
-/** libkmod's ERR() prefix: kmod 30 (Debian's build) names the source line, kmod 34 does not. */
+/** libkmod's ERR() prefix for a libkmod-config.c message (kmod 30's source line given). */
 function libkmodError(kmod: KmodCompat, fn: string, line30: number): string {
-  return kmod === '30' ? `libkmod: ERROR ../libkmod/libkmod-config.c:${line30} ${fn}: ` : `libkmod: ERROR: ${fn}: `;
+  return libkmodLogPrefix(kmod, { file: 'libkmod-config.c', line30, fn });
 }
 
 /** kmod's `underscores()`: '-' → '_' outside brackets; null on an unbalanced bracket or a missing word. */
@@ -247,7 +247,7 @@ export function parseKernelCmdline(text: string, into: ModprobeConfig): void {
     }
     const u = underscores(modname);
     if (u === null) {
-      into.messages.push(`${libkmodError(into.kmod, 'kcmdline_parse_result', 491)}Ignoring bad option on kernel command line while parsing module name: '${modname}'\n`);
+      into.messages.push(`${libkmodError(into.kmod, 'kcmdline_parse_result', 489)}Ignoring bad option on kernel command line while parsing module name: '${modname}'\n`);
       return;
     }
     modname = u;

@@ -21,8 +21,7 @@
  * alias match); that identity decides what "listed once" means, so it is
  * kept here too.
  */
-import type { ModulesDir } from '../io/modules-dir.js';
-import { depPath } from '../io/modules-dir.js';
+import { depPath, type ModulesDir } from '../modindex/modules-dir.js';
 import { decodeText } from '../bytes/reader.js';
 import { aliasNormalize, fnmatch, modnameFromPath } from '../modindex/names.js';
 import type { ConfigSource, ModprobeConfig } from './config.js';
@@ -30,7 +29,7 @@ import type { ConfigSource, ModprobeConfig } from './config.js';
 export type ModuleInitState = 'builtin' | 'live' | 'coming' | 'going' | 'absent';
 
 /** One kmod_module: a name, or a name reached through an alias. */
-interface Mod {
+export interface Mod {
   readonly name: string;
   readonly alias: string | null;
   builtin: boolean | undefined;
@@ -43,13 +42,6 @@ interface Mod {
   ignorecmd: boolean;
 }
 
-interface AliasEntry { readonly pattern: string; readonly module: string; readonly priority: number }
-
-interface WildIndex {
-  readonly exact: Map<string, AliasEntry[]>;
-  readonly wild: AliasEntry[];
-}
-
 export interface ProbeContext {
   readonly dir: string;
   readonly md: ModulesDir;
@@ -57,25 +49,15 @@ export interface ProbeContext {
   /** State of a module in the running kernel (default: always absent). */
   readonly initState: (name: string) => ModuleInitState;
   readonly mods: Map<string, Mod>;
-  /** Indexes built from the modules directory on first use; shareable between contexts of the same directory. */
-  readonly indexes: ProbeIndexes;
-}
-
-/** The alias, symbol and built-in alias indexes of one modules directory (built lazily). */
-export interface ProbeIndexes {
-  aliasIdx?: WildIndex;
-  symbolIdx?: WildIndex;
-  builtinAliasIdx?: WildIndex;
-  depOrder?: Map<string, number>;
 }
 
 /**
- * A fresh lookup context (kmod_new): module objects start unvisited.
- * `indexes` may be passed from an earlier context of the same directory to
- * skip rebuilding them.
+ * A fresh lookup context (kmod_new): module objects start unvisited. The
+ * ModulesDir keeps the indexes it opened, so contexts of one directory may
+ * share it.
  */
-export function probeContext(md: ModulesDir, config: ModprobeConfig, opts: { initState?: (name: string) => ModuleInitState; indexes?: ProbeIndexes } = {}): ProbeContext {
-  return { dir: md.dir, md, config, initState: opts.initState ?? (() => 'absent'), mods: new Map(), indexes: opts.indexes ?? {} };
+export function probeContext(md: ModulesDir, config: ModprobeConfig, opts: { initState?: (name: string) => ModuleInitState } = {}): ProbeContext {
+  return { dir: md.dir, md, config, initState: opts.initState ?? (() => 'absent'), mods: new Map() };
 }
 
 function getMod(ctx: ProbeContext, name: string, alias: string | null): Mod {
@@ -86,66 +68,6 @@ function getMod(ctx: ProbeContext, name: string, alias: string | null): Mod {
     ctx.mods.set(key, m);
   }
   return m;
-}
-
-function depOrder(ctx: ProbeContext): Map<string, number> {
-  if (!ctx.indexes.depOrder) {
-    ctx.indexes.depOrder = new Map();
-    let i = 0;
-    for (const name of ctx.md.dep().keys()) ctx.indexes.depOrder.set(name, i++);
-  }
-  return ctx.indexes.depOrder;
-}
-
-const WILD_RE = /[*?[]/;
-
-function buildIndex(entries: Iterable<{ pattern: string; module: string }>, priority: (module: string) => number, normalize: boolean): WildIndex {
-  const exact = new Map<string, AliasEntry[]>();
-  const wild: AliasEntry[] = [];
-  for (const e of entries) {
-    const pattern = normalize ? aliasNormalize(e.pattern) : e.pattern;
-    if (pattern === null) continue; // depmod leaves an alias with an unmatched bracket out of its index
-    const entry = { pattern, module: e.module, priority: priority(e.module) };
-    if (WILD_RE.test(pattern)) wild.push(entry);
-    else {
-      let l = exact.get(pattern);
-      if (!l) exact.set(pattern, (l = []));
-      l.push(entry);
-    }
-  }
-  return { exact, wild };
-}
-
-/** index_searchwild: every stored pattern matching `key`, by priority (module order), later-stored first among equals. */
-function searchWild(idx: WildIndex, key: string): string[] {
-  const hits: AliasEntry[] = [...(idx.exact.get(key) ?? [])];
-  for (const e of idx.wild) if (fnmatch(e.pattern, key)) hits.push(e);
-  hits.sort((a, b) => a.priority - b.priority || (a.pattern < b.pattern ? 1 : a.pattern > b.pattern ? -1 : 0));
-  return hits.map((h) => h.module);
-}
-
-function aliasIndex(ctx: ProbeContext): WildIndex {
-  const order = depOrder(ctx);
-  return (ctx.indexes.aliasIdx ??= buildIndex(ctx.md.aliases(), (m) => order.get(m) ?? Number.MAX_SAFE_INTEGER, true));
-}
-
-function symbolIndex(ctx: ProbeContext): WildIndex {
-  const order = depOrder(ctx);
-  return (ctx.indexes.symbolIdx ??= buildIndex(ctx.md.symbols(), (m) => order.get(m) ?? Number.MAX_SAFE_INTEGER, false));
-}
-
-function builtinAliasIndex(ctx: ProbeContext): WildIndex {
-  if (!ctx.indexes.builtinAliasIdx) {
-    const entries: { pattern: string; module: string }[] = [];
-    const info = ctx.md.builtinModinfo();
-    for (const [module, records] of info?.records ?? []) {
-      for (const r of records) {
-        if (r.length > 6 && decodeText(r.subarray(0, 6)) === 'alias=') entries.push({ pattern: decodeText(r.subarray(6)), module });
-      }
-    }
-    ctx.indexes.builtinAliasIdx = buildIndex(entries, () => 0, true);
-  }
-  return ctx.indexes.builtinAliasIdx;
 }
 
 /**
@@ -159,10 +81,10 @@ function lookupMods(ctx: ProbeContext, given: string): Mod[] | null {
   const fromConfig = ctx.config.aliases.filter((a) => fnmatch(a.pattern, name)).map((a) => getMod(ctx, a.module, a.pattern));
   if (fromConfig.length) return fromConfig;
   // 2. modules.dep
-  if (!name.includes(':') && ctx.md.dep().has(name)) return [getMod(ctx, name, null)];
+  if (!name.includes(':') && ctx.md.depEntry(name)) return [getMod(ctx, name, null)];
   // 3. modules.symbols
   if (name.startsWith('symbol:')) {
-    const s = searchWild(symbolIndex(ctx), name).map((m) => getMod(ctx, m, name));
+    const s = (ctx.md.search('symbols', name) ?? []).map((m) => getMod(ctx, m, name));
     if (s.length) return s;
   }
   // 4. install, then remove command names
@@ -175,23 +97,23 @@ function lookupMods(ctx: ProbeContext, given: string): Mod[] | null {
   }
   if (ctx.config.removes.some((c) => c.module === name)) return [getMod(ctx, name, null)];
   // 5. modules.alias
-  const a = searchWild(aliasIndex(ctx), name).map((m) => getMod(ctx, m, name));
+  const a = (ctx.md.search('alias', name) ?? []).map((m) => getMod(ctx, m, name));
   if (a.length) return a;
   // 6. modules.builtin
-  if (ctx.md.builtin().has(name)) {
+  if (ctx.md.isBuiltin(name)) {
     const m = getMod(ctx, name, null);
     m.builtin = true;
     return [m];
   }
   // 7. built-in aliases
-  const b = searchWild(builtinAliasIndex(ctx), name).reverse().map((m) => getMod(ctx, m, name));
+  const b = (ctx.md.search('builtin.alias', name) ?? []).map((m) => getMod(ctx, m, name));
   for (const m of b) m.builtin = true;
   return b;
 }
 
 function modPath(ctx: ProbeContext, m: Mod): string | null {
   if (m.path === undefined) {
-    const e = ctx.md.dep().get(m.name);
+    const e = ctx.md.depEntry(m.name);
     m.path = e ? depPath(ctx.md, e.path) : null;
   }
   return m.path;
@@ -200,7 +122,7 @@ function modPath(ctx: ProbeContext, m: Mod): string | null {
 /** Dependencies, most basic first (modules.dep lists them users-first). */
 function modDeps(ctx: ProbeContext, m: Mod): Mod[] {
   if (m.deps === undefined) {
-    const e = ctx.md.dep().get(m.name);
+    const e = ctx.md.depEntry(m.name);
     m.deps = [];
     for (const d of [...(e?.deps ?? [])].reverse()) {
       const dm = getMod(ctx, modnameFromPath(d), null);
@@ -212,7 +134,7 @@ function modDeps(ctx: ProbeContext, m: Mod): Mod[] {
 }
 
 function isBuiltin(ctx: ProbeContext, m: Mod): boolean {
-  if (m.builtin === undefined) m.builtin = ctx.md.builtin().has(m.name);
+  if (m.builtin === undefined) m.builtin = ctx.md.isBuiltin(m.name);
   return m.builtin;
 }
 
@@ -299,6 +221,13 @@ export interface TargetPlan {
   /** Skipped: already in the kernel before anything is done (without ignoreLoaded). */
   readonly alreadyLoaded: boolean;
   readonly steps: readonly PlanStep[];
+  /**
+   * A dependency cycle in modules.dep among the modules this target needs
+   * (names, the first repeated at the end), or null. kmod prints the plan
+   * anyway (`--show-depends` exits 0); no kernel can load it: each module of
+   * the cycle needs another's symbols first.
+   */
+  readonly dependencyCycle: readonly string[] | null;
 }
 
 export interface Plan {
@@ -346,15 +275,34 @@ function isBlacklisted(ctx: ProbeContext, m: Mod): boolean {
 export function planProbe(ctx: ProbeContext, nameOrAlias: string, opts: PlanOptions = {}): Plan {
   const mods = lookupMods(ctx, nameOrAlias);
   if (!mods || mods.length === 0) return { query: nameOrAlias, dir: ctx.dir, found: false, targets: [] };
+  return planTargets(ctx, nameOrAlias, mods, opts);
+}
+
+/**
+ * The plan for a module file given by path (kmod 31+'s `modprobe /path/x.ko`,
+ * `modprobe ./x.ko`: kmod_module_new_from_path). `path` is used as given
+ * (kmod makes a relative one absolute against the working directory first);
+ * the module's name comes from the file name, and its dependencies,
+ * softdeps, options and install commands are looked up by that name, as for
+ * a module found in modules.dep.
+ */
+export function planProbeFile(ctx: ProbeContext, path: string, opts: PlanOptions = {}): Plan {
+  const m = getMod(ctx, modnameFromPath(path), null);
+  m.path = path;
+  m.builtin = false;
+  return planTargets(ctx, path, [m], opts);
+}
+
+function planTargets(ctx: ProbeContext, query: string, mods: readonly Mod[], opts: PlanOptions): Plan {
   const targets: TargetPlan[] = [];
   for (const mod of mods) {
     const base = { name: mod.name, alias: mod.alias };
     if (!opts.ignoreLoaded && inKernel(ctx, mod)) {
-      targets.push({ ...base, blacklisted: false, alreadyLoaded: true, steps: [] });
+      targets.push({ ...base, blacklisted: false, alreadyLoaded: true, steps: [], dependencyCycle: null });
       continue;
     }
     if ((mod.alias !== null || opts.useBlacklist) && isBlacklisted(ctx, mod)) {
-      targets.push({ ...base, blacklisted: true, alreadyLoaded: false, steps: [] });
+      targets.push({ ...base, blacklisted: true, alreadyLoaded: false, steps: [], dependencyCycle: null });
       continue;
     }
     for (const m of ctx.mods.values()) {
@@ -376,9 +324,37 @@ export function planProbe(ctx: ProbeContext, nameOrAlias: string, opts: PlanOpti
       if (path !== null) return { ...common, action: 'insmod', path, sources };
       return { ...common, action: initState(ctx, m) === 'builtin' ? 'builtin' : 'none', path: null, sources };
     });
-    targets.push({ ...base, blacklisted: false, alreadyLoaded: false, steps });
+    targets.push({ ...base, blacklisted: false, alreadyLoaded: false, steps, dependencyCycle: dependencyCycle(ctx, mod.name) });
   }
-  return { query: nameOrAlias, dir: ctx.dir, found: true, targets };
+  return { query, dir: ctx.dir, found: true, targets };
+}
+
+/**
+ * The first cycle reachable from `name` in modules.dep (depth first, in
+ * modules.dep order), as names with the first repeated at the end; null when
+ * there is none. Each module is visited once, so the work is bounded by the
+ * size of modules.dep.
+ */
+export function dependencyCycle(ctx: ProbeContext, name: string): string[] | null {
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (n: string): string[] | null => {
+    state.set(n, 'open');
+    path.push(n);
+    for (const d of ctx.md.depEntry(n)?.deps ?? []) {
+      const dn = modnameFromPath(d);
+      const st = state.get(dn);
+      if (st === 'open') return [...path.slice(path.indexOf(dn)), dn];
+      if (st === undefined) {
+        const c = visit(dn);
+        if (c) return c;
+      }
+    }
+    path.pop();
+    state.set(n, 'done');
+    return null;
+  };
+  return visit(name);
 }
 
 /** `modprobe -R`: the module names a name or alias resolves to. */
@@ -410,15 +386,7 @@ export function showConfig(ctx: ProbeContext): string {
   for (const s of c.softdeps) out += `softdep ${s.module} ${(s.pre.length ? `pre: ${s.pre.join(' ')}` : '') + (s.post.length ? `post: ${s.post.join(' ')}` : '')}\n`;
   if (c.kmod !== '30') for (const w of c.weakdeps) out += `weakdep ${w.module} ${w.deps.join(' ')}\n`;
   out += '\n# End of configuration files. Dumping indexes now:\n\n';
-  out += dumpIndex(aliasIndex(ctx));
-  out += dumpIndex(symbolIndex(ctx));
-  return out;
-}
-
-function dumpIndex(idx: WildIndex): string {
-  const all = [...[...idx.exact.values()].flat(), ...idx.wild];
-  all.sort((a, b) => (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : a.priority - b.priority));
-  let out = '';
-  for (const e of all) out += `alias ${e.pattern} ${e.module}\n`;
+  out += ctx.md.dump('alias');
+  out += ctx.md.dump('symbols');
   return out;
 }

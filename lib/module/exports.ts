@@ -20,7 +20,8 @@ import {
 } from '../elf/relocate.js';
 import type { ElfSection } from '../elf/sections.js';
 import { bytesOf, decodeText, u32 } from '../bytes/reader.js';
-import { once, type KernelModule } from './module.js';
+import type { KernelModule } from './module.js';
+import { once, type Once } from '../once.js';
 import { crcSymbolValue } from './versions.js';
 
 export type ExportLicense =
@@ -226,13 +227,87 @@ export function moduleExports(elf: ElfFile): KernelSymbolExport[] {
   return out;
 }
 
+declare module './module.js' {
+  interface ModuleCache {
+    /** moduleExportsOf(mod). */
+    exports?: Once<KernelSymbolExport[]>;
+  }
+}
+
 /** moduleExports of a module, decoded once per module (cached with its error): do not modify the result. */
 export function moduleExportsOf(mod: KernelModule): KernelSymbolExport[] {
-  return once(mod.cache.exports, (o) => (mod.cache.exports = o), () => moduleExports(mod.elf));
+  return once(mod.cache, 'exports', () => moduleExports(mod.elf));
 }
 
 function valueSymbolName(elf: ElfFile, t: FieldTarget): string | undefined {
   if (t.minus) return undefined;
   if (!definedInSection(elf, t.symbol)) return t.symbol.name || undefined;
   return targetSymbolName(elf, t);
+}
+
+/** One exported symbol as libkmod lists it (kmod_module_get_symbols): the name and its CRC (64-bit, as kmod prints it). */
+export interface KmodExportedSymbol {
+  readonly symbol: string;
+  readonly crc: bigint;
+}
+
+const CRC_PREFIX = '__crc_';
+
+/**
+ * The exports as `modprobe --show-exports` prints them (libkmod's
+ * kmod_elf_get_symbols): every `.symtab` symbol named `__crc_NAME`, in
+ * symbol-table order, with its CRC (the value itself for an SHN_ABS or
+ * SHN_UNDEF symbol, else the 32-bit word at that offset in its section;
+ * 2^64-1 when out of range, as kmod yields (uint64_t)-1). Without such
+ * symbols (no .symtab or .strtab, none named __crc_, or a .symtab whose size
+ * is not a whole number of entries): each name of `__ksymtab_strings`
+ * (leading zero padding skipped) with CRC 0. `null` when that section is
+ * missing too (kmod: ENOENT in 30, ENODATA in 34); EFORMAT when it does not
+ * end in a NUL (kmod: EINVAL).
+ */
+export function kmodExportedSymbols(elf: ElfFile): KmodExportedSymbol[] | null {
+  const strtab = section(elf, '.strtab');
+  const symtabSec = section(elf, '.symtab');
+  const entSize = elf.header.class === 64 ? 24 : 16;
+  const fromSymtab = (): KmodExportedSymbol[] => {
+    const st = symbolTable(elf);
+    const out: KmodExportedSymbol[] = [];
+    for (let i = 1; st && i < st.count; i++) {
+      const name = st.nameAt(i);
+      if (!name.startsWith(CRC_PREFIX)) continue;
+      const shndx = st.shndxAt(i);
+      const value = st.valueAt(i);
+      let crc = BigInt(value);
+      if (shndx !== SHN_ABS && shndx !== SHN_UNDEF) {
+        const sec = elf.sections[shndx];
+        crc = sec && value <= sec.size - 4 ? BigInt(u32(bytesOf(data(elf, sec), elf.header.le), value)) : 0xffffffffffffffffn;
+      }
+      out.push({ symbol: name.slice(CRC_PREFIX.length), crc });
+    }
+    return out;
+  };
+  if (strtab && symtabSec && symtabSec.size % entSize === 0) {
+    let list: KmodExportedSymbol[] = [];
+    try {
+      list = fromSymtab();
+    } catch {
+      list = []; // a name outside .strtab: kmod falls back to __ksymtab_strings
+    }
+    if (list.length) return list;
+  }
+  const strings = section(elf, '__ksymtab_strings');
+  if (!strings) return null;
+  let bytes = data(elf, strings);
+  let start = 0;
+  while (bytes.length - start > 1 && bytes[start] === 0) start++;
+  bytes = bytes.subarray(start);
+  if (bytes.length <= 1) return [];
+  if (bytes[bytes.length - 1] !== 0) throw formatError('__ksymtab_strings does not end in a NUL byte', { section: '__ksymtab_strings' });
+  const out: KmodExportedSymbol[] = [];
+  for (let i = 0, last = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0) continue;
+    if (i > last) out.push({ symbol: decodeText(bytes.subarray(last, i)), crc: 0n });
+    last = i + 1;
+  }
+  return out;
 }

@@ -13,7 +13,8 @@ import { data, relocationsFor, section, type ElfFile } from '../elf/file.js';
 import { findBuildId, readNotes } from '../elf/notes.js';
 import { findSections } from '../elf/sections.js';
 import { fieldTarget } from '../elf/relocate.js';
-import { moduleInfo, moduleSignature, once, type KernelModule } from './module.js';
+import { moduleInfo, moduleSignature, type KernelModule } from './module.js';
+import { once, type Once } from '../once.js';
 import { modinfoValue, type ModinfoEntry } from './modinfo.js';
 import { describeTarget, symbolsAt, targetLocation } from './symref.js';
 
@@ -135,13 +136,20 @@ function decodeThisModule(elf: ElfFile, describe: boolean): ThisModuleInfo {
   return info;
 }
 
+declare module './module.js' {
+  interface ModuleCache {
+    /** moduleName(mod). */
+    name?: Once<ModuleNameInfo>;
+  }
+}
+
 /**
  * The module's name: modinfo name= (4.13+), else the struct module name field.
  * Without `thisModule`, decoded once per module (cached with its error).
  */
 export function moduleName(mod: KernelModule, thisModule?: ThisModuleInfo): ModuleNameInfo {
   if (thisModule) return nameOf(mod, thisModule);
-  return { ...once(mod.cache.name, (o) => (mod.cache.name = o), () => nameOf(mod)) };
+  return { ...once(mod.cache, 'name', () => nameOf(mod)) };
 }
 
 function nameOf(mod: KernelModule, thisModule?: ThisModuleInfo): ModuleNameInfo {

@@ -12,8 +12,6 @@ import { detectCompression, type Compression } from '../compress/detect.js';
 import type { Decompressed, DecompressOptions } from '../compress/index.js';
 import { memorySource } from '../bytes/source.js';
 import { DEFAULT_MAX_OUTPUT } from '../compress/limits.js';
-import type { ModuleNameInfo } from './layout.js';
-import type { KernelSymbolExport } from './exports.js';
 
 export interface CompressionInfo {
   readonly format: Compression;
@@ -33,32 +31,18 @@ export interface KernelModule {
   readonly elf: ElfFile;
   readonly compression: CompressionInfo;
   /** Lazily filled; use the accessor functions. */
-  readonly cache: {
-    modinfo?: ModinfoEntry[];
-    signature?: ModuleSignature | null;
-    /** moduleName(mod) (lib/module/layout.ts). */
-    name?: Outcome<ModuleNameInfo>;
-    /** moduleExportsOf(mod) (lib/module/exports.ts). */
-    exports?: Outcome<KernelSymbolExport[]>;
-  };
+  readonly cache: ModuleCache;
 }
 
-/** A decoding's result or its error, kept so that asking again neither decodes again nor answers differently. */
-export type Outcome<T> = { readonly value: T } | { readonly error: unknown };
-
-/** `decode()`'s outcome, from `slot` when already there (an error is thrown again). */
-export function once<T>(slot: Outcome<T> | undefined, store: (o: Outcome<T>) => void, decode: () => T): T {
-  let o = slot;
-  if (!o) {
-    try {
-      o = { value: decode() };
-    } catch (error) {
-      o = { error };
-    }
-    store(o);
-  }
-  if ('error' in o) throw o.error;
-  return o.value;
+/**
+ * A module's caches (lib/once.ts). The decoders defined above this file add
+ * their slot where they are defined (`declare module './module.js'`), so
+ * that this file does not import them: moduleName's `name` (layout.ts),
+ * moduleExportsOf's `exports` (exports.ts).
+ */
+export interface ModuleCache {
+  modinfo?: ModinfoEntry[];
+  signature?: ModuleSignature | null;
 }
 
 /** Parse a decompressed module image. Reads only the ELF header and section table. */

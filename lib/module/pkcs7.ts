@@ -485,8 +485,27 @@ export function parsePkcs7(der: Uint8Array): Pkcs7Info {
   }
   const sis = derExpect(c[i++], T_SET, 'SignedData signerInfos');
   if (i !== c.length) derError('SignedData: unexpected trailing fields');
-  const signerInfos = sis.children.map((si, k) => parseSignerInfo(si, k, issues));
+  // A SignerInfo repeated byte for byte decodes the same: decode it once (a
+  // message can repeat one SignerInfo thousands of times).
+  const signerInfos: SignerInfo[] = [];
+  let prev: { node: DerNode; info: SignerInfo } | undefined;
+  for (const [k, si] of sis.children.entries()) {
+    if (prev && sameBytes(prev.node, si)) {
+      signerInfos.push(prev.info);
+      continue;
+    }
+    const info = parseSignerInfo(si, k, issues);
+    signerInfos.push(info);
+    prev = { node: si, info };
+  }
   return { version, digestAlgorithms, contentType, detached, certificates, hasCrls, signerInfos, trailingBytes: der.length - ci.end, opensslIssues: issues };
+}
+
+function sameBytes(a: DerNode, b: DerNode): boolean {
+  const n = a.end - a.start;
+  if (n !== b.end - b.start || a.data !== b.data) return false;
+  for (let i = 0; i < n; i++) if (a.data[a.start + i] !== b.data[b.start + i]) return false;
+  return true;
 }
 
 /**

@@ -13,7 +13,7 @@
  *
  * Errors are 'EVERSIONS' (errno EINVAL, as kmod reports a malformed table).
  */
-import { bytesOf, decodeText, u32, u64big } from '../bytes/reader.js';
+import { bytesOf, concatBytes, decodeText, u32, u64big } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
 import { SHN_ABS, SHN_UNDEF } from '../elf/constants.js';
 import { data, section, type ElfFile } from '../elf/file.js';
@@ -183,15 +183,11 @@ export function crcSymbolValue(elf: ElfFile, shndx: number, value: bigint): bigi
 }
 
 const enc = new TextEncoder();
+const NEWLINE = Uint8Array.of(0x0a);
 
 /** One line of `modprobe --dump-modversions`: printf("0x%08" PRIx64 "\t%s\n", crc, name). */
 export function modversionLine(v: ModversionInfo): Uint8Array {
-  const head = enc.encode('0x' + v.crcRaw.toString(16).padStart(8, '0') + '\t');
-  const out = new Uint8Array(head.length + v.nameBytes.length + 1);
-  out.set(head, 0);
-  out.set(v.nameBytes, head.length);
-  out[out.length - 1] = 0x0a;
-  return out;
+  return concatBytes([enc.encode('0x' + v.crcRaw.toString(16).padStart(8, '0') + '\t'), v.nameBytes, NEWLINE]);
 }
 
 /**
@@ -206,12 +202,5 @@ export function dumpModversionsKmod30(elf: ElfFile): Uint8Array {
   if (list === null) {
     throw new KmodkitError('ENOSECTION', 'module has no __versions section', { errno: 'ENOENT' });
   }
-  const lines = list.map(modversionLine);
-  const out = new Uint8Array(lines.reduce((n, l) => n + l.length, 0));
-  let o = 0;
-  for (const l of lines) {
-    out.set(l, o);
-    o += l.length;
-  }
-  return out;
+  return concatBytes(list.map(modversionLine));
 }

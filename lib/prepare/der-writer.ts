@@ -2,8 +2,9 @@
  * A small DER encoder: just the types a module signature's PKCS#7 SignedData
  * needs (SEQUENCE, SET, OBJECT IDENTIFIER, INTEGER, NULL, OCTET STRING and
  * context-specific explicit tags). Definite lengths only, as DER requires.
- * The reader side lives in lib/module/signature.ts.
+ * The reader side lives in lib/module/der.ts.
  */
+import { concatBytes } from '../bytes/reader.js';
 
 function derLength(n: number): Uint8Array {
   if (n < 0x80) return Uint8Array.of(n);
@@ -15,16 +16,7 @@ function derLength(n: number): Uint8Array {
 /** One TLV: identifier octet `tag` (class, constructed bit and number already combined). */
 export function derTlv(tag: number, ...contents: Uint8Array[]): Uint8Array {
   const size = contents.reduce((s, c) => s + c.length, 0);
-  const len = derLength(size);
-  const out = new Uint8Array(1 + len.length + size);
-  out[0] = tag;
-  out.set(len, 1);
-  let at = 1 + len.length;
-  for (const c of contents) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes([Uint8Array.of(tag), derLength(size), ...contents]);
 }
 
 export const derSequence = (...items: Uint8Array[]): Uint8Array => derTlv(0x30, ...items);

@@ -22,11 +22,11 @@
  * whole file equals sign-file's byte for byte.
  */
 import { KmodkitError } from '../errors.js';
-import { derContent, derDecode, derExpect, derOid } from '../module/der.js';
+import { parseX509 } from '../module/x509.js';
 import { OID_DATA, OID_SIGNED_DATA } from '../module/pkcs7.js';
 import { findSignature, SIGNATURE_MARKER } from '../module/signature.js';
 import { isModuleImage } from './module-image.js';
-import { derExplicit, derImplicitPrimitive, derNull, derObjectIdentifier, derOctetString, derSequence, derSet, derSmallInteger } from './der-writer.js';
+import { derExplicit, derImplicitPrimitive, derNull, derObjectIdentifier, derOctetString, derSequence, derSet, derSmallInteger, derTlv } from './der-writer.js';
 
 export type SigningKeyType = 'rsa' | 'ec';
 
@@ -86,31 +86,10 @@ const PKEY_ID_PKCS7 = 2;
 
 const MARKER = new TextEncoder().encode(SIGNATURE_MARKER);
 
-const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
-
-/** The certificate's issuer Name and serialNumber INTEGER, each as its DER TLV, and its subjectKeyIdentifier. */
+/** The certificate's issuer Name and serialNumber INTEGER, each as its DER TLV, and its subjectKeyIdentifier (lib/module/x509.ts reads it). */
 function certificateIds(cert: Uint8Array): { issuer: Uint8Array; serial: Uint8Array; skid?: Uint8Array } {
-  try {
-    const c = derExpect(derDecode(cert), 16, 'Certificate');
-    const tbs = derExpect(c.children[0], 16, 'TBSCertificate');
-    let i = 0;
-    if (tbs.children[0]?.cls === 2 && tbs.children[0].tag === 0) i++; // [0] version
-    const serial = derExpect(tbs.children[i], 2, 'serialNumber');
-    const issuer = derExpect(tbs.children[i + 2], 16, 'issuer');
-    let skid: Uint8Array | undefined;
-    for (const f of tbs.children.slice(i + 3)) {
-      if (f.cls !== 2 || f.tag !== 3) continue; // [3] extensions
-      for (const ext of derExpect(f.children[0], 16, 'Extensions').children) {
-        if (derOid(ext.children[0], 'extnID') !== OID_SUBJECT_KEY_IDENTIFIER) continue;
-        const value = derContent(derExpect(ext.children[ext.children.length - 1], 4, 'extnValue'));
-        skid = derContent(derExpect(derDecode(value), 4, 'SubjectKeyIdentifier')).slice();
-      }
-    }
-    return { serial: cert.slice(serial.start, serial.end), issuer: cert.slice(issuer.start, issuer.end), skid };
-  } catch (e) {
-    if (e instanceof KmodkitError) throw new KmodkitError('EINPUT', `malformed certificate: ${e.message}`, { cause: e });
-    throw e;
-  }
+  const c = parseX509(cert);
+  return { serial: derTlv(0x02, c.serial), issuer: c.issuer.der, ...(c.skid ? { skid: c.skid } : {}) };
 }
 
 /** The PKCS#7 SignedData sign-file writes for a module image. */

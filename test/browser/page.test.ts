@@ -14,6 +14,7 @@
  * dist/test-output/browser/.
  */
 import test from 'ava';
+import { needs } from '../helpers/tier.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +34,7 @@ const RELEASE = '6.1.0-56-amd64';
 
 const skip = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install chromium, see scripts/setup-debian.sh)`;
 if (skip) console.log(`browser tier skipped: ${skip}`);
-const btest = skip ? test.skip : test.serial;
+const btest = needs(skip).serial;
 
 let context: BrowserContext;
 let server: ChildProcess;
@@ -126,6 +127,13 @@ interface Shown {
 }
 
 async function shown(page: Page): Promise<Shown> {
+  // Sections and JSON are made when first opened: open every one, let the toggle events run.
+  await page.evaluate(async () => {
+    for (let round = 0; round < 4 && document.querySelector('details:not([open])'); round++) {
+      for (const d of document.querySelectorAll('details')) d.open = true;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+  });
   return page.evaluate(() => ({
     status: document.getElementById('status')!.textContent ?? '',
     mode: document.body.dataset.mode ?? '',
@@ -172,6 +180,12 @@ function run(c: Case): void {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    // The page's CSP (no 'unsafe-eval', no inline script but its own by hash) must never get in its way.
+    const violations: string[] = [];
+    page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text()); });
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to: ${e.violatedDirective} ${e.blockedURI}`));
+    });
     await page.setViewportSize({ width: 1280, height: 900 });
     if (c.noWorker) await page.addInitScript(() => { Reflect.deleteProperty(globalThis, 'Worker'); });
     await page.goto(c.via === 'file' ? pathToFileURL(PAGE).href : baseUrl);
@@ -189,6 +203,7 @@ function run(c: Case): void {
     await page.waitForFunction((n) => document.body.dataset.state === 'done' && document.querySelectorAll('article.module').length === n, names.length, { timeout: 60_000 });
     const s = await shown(page);
     t.deepEqual(errors, [], 'no script errors');
+    t.deepEqual(violations, [], 'no Content-Security-Policy violation');
     t.is(s.mode, c.noWorker ? 'main' : 'worker', `where it ran: ${s.status}`);
     if (c.noWorker) t.regex(s.status, /main thread/);
     t.deepEqual(s.modules.map((m) => m.file), names);
@@ -308,4 +323,36 @@ run({
     ['empty.ko', new Uint8Array(0)],
     ko('hello.ko'),
   ],
+});
+
+btest('CSP: markup put into the page runs no script (inline script, inline handler, eval), over http:// and file://', async (t) => {
+  for (const url of [baseUrl, pathToFileURL(PAGE).href]) {
+    const page = await context.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text()); });
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to: ${e.violatedDirective}`));
+    });
+    await page.goto(url);
+    await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.kmodkitInjected = 1';
+      document.body.append(s);
+      const d = document.createElement('div');
+      d.innerHTML = '<img src="data:," onerror="window.kmodkitInjected = 2"><svg onload="window.kmodkitInjected = 3"></svg>';
+      document.body.append(d);
+      // eval from the page's own kind of script (a blob: script, which the policy allows); DevTools' evaluate is exempt from CSP
+      const b = document.createElement('script');
+      b.src = URL.createObjectURL(new Blob(["try { eval('1'); window.kmodkitEval = 'ran'; } catch { window.kmodkitEval = 'refused'; }"], { type: 'text/javascript' }));
+      document.body.append(b);
+    });
+    await page.waitForFunction(() => (window as unknown as { kmodkitEval?: string }).kmodkitEval !== undefined);
+    const evalResult = await page.evaluate(() => (window as unknown as { kmodkitEval?: string }).kmodkitEval);
+    await page.waitForTimeout(300);
+    t.is(await page.evaluate(() => (window as unknown as { kmodkitInjected?: number }).kmodkitInjected), undefined, `${url}: no injected script ran`);
+    t.is(evalResult, 'refused', `${url}: eval is refused`);
+    t.true(violations.length >= 2, `${url}: the violations were reported (${violations.length})`);
+    await page.close();
+  }
+  covered.push('CSP refuses injected script');
 });

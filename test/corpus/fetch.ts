@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const state = await ensureCorpus({
     slots,
     refresh,
-    compressStep: (slot) => (!compress ? 0 : step !== null && slot !== 'amd64' ? step : defaultCompressStep(slot)),
+    compressStep: (slot, fmt) => (!compress ? 0 : step !== null && slot !== 'amd64' ? step : defaultCompressStep(slot, fmt)),
   });
   console.log('');
   for (const l of describeCorpus(state)) console.log(l);

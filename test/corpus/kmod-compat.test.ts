@@ -5,7 +5,6 @@
  * characters, so synthetic modules (test/helpers/elf-builder.ts) with key
  * lengths 13..24 are compared byte for byte with both real tools.
  */
-import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +12,7 @@ import { buildElf, cstrings } from '../helpers/elf-builder.js';
 import { which } from './cache.js';
 import { commandTool, kmodTool, kmodkitTool, KMODKIT_CLI, type Tool, type ToolResult } from './harness.js';
 import { kmod34 } from './kmod-reference.js';
+import { needs, notRun } from '../helpers/tier.js';
 import { run } from './cache.js';
 
 const SHT_PROGBITS = 1;
@@ -41,16 +41,16 @@ function synthetic(dir: string, n: number): string {
 const same = (a: ToolResult, b: ToolResult): boolean => a.code === b.code && a.stdout.equals(b.stdout) && a.stderr.equals(b.stderr);
 const VARIANTS: string[][] = [[], ['-0'], ['-F', 'kxxxxxxxxxxxxxxxx'], ['-p']];
 
-test('modinfo text: kmodkit default = kmod 34.2, --kmod-compat=30 = kmod 30, keys of 13..24 characters', async (t) => {
+// What can run is settled before any test is declared (ava decides skips then); a part that cannot run is reported skipped.
+const r34Settled = await kmod34();
+const haveModinfo30 = which('modinfo') !== null;
+const haveDepmod30 = which('depmod') !== null;
+if (!r34Settled.ok) notRun('kmod-compat: the kmod 34.2 halves (modinfo text, depmod files)', r34Settled.reason);
+if (!haveDepmod30) notRun('kmod-compat: depmod --kmod-compat=30 against kmod 30', "kmod 30's depmod not found");
+
+needs(haveModinfo30 ? undefined : "kmod 30's modinfo not found")('modinfo text: kmodkit default = kmod 34.2, --kmod-compat=30 = kmod 30, keys of 13..24 characters', async (t) => {
   t.timeout(5 * 60 * 1000);
-  if (!which('modinfo')) {
-    t.log("SKIPPED: kmod 30's modinfo not found");
-    return t.pass();
-  }
-  const r34 = await kmod34((l) => t.log(l));
-  if (!r34.ok) {
-    t.log(`SKIPPED (kmod 34.2 part): ${r34.reason}`);
-  }
+  const r34 = r34Settled;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmodkit-compat-'));
   try {
     const files = [0, 1, 2].map((n) => synthetic(dir, n));
@@ -107,12 +107,10 @@ const SAMPLES = new URL('../../../samples/ko/', import.meta.url);
 const DEPMOD_FILES = ['modules.dep', 'modules.dep.bin', 'modules.alias', 'modules.alias.bin', 'modules.softdep', 'modules.weakdep', 'modules.symbols',
   'modules.symbols.bin', 'modules.builtin.bin', 'modules.builtin.alias.bin', 'modules.devname'];
 
-test('depmod: kmodkit default = kmod 34.2 (modules.weakdep, .bin nodes before children, -m/-o), --kmod-compat=30 = kmod 30', async (t) => {
+needs(!r34Settled.ok && !haveDepmod30 ? `neither reference: ${r34Settled.ok ? '' : r34Settled.reason}; kmod 30's depmod not found` : undefined)('depmod: kmodkit default = kmod 34.2 (modules.weakdep, .bin nodes before children, -m/-o), --kmod-compat=30 = kmod 30', async (t) => {
   t.timeout(5 * 60 * 1000);
-  const r34 = await kmod34((l) => t.log(l));
-  const haveKmod30 = which('depmod') !== null;
-  if (!r34.ok) t.log(`SKIPPED (kmod 34.2 part): ${r34.reason}`);
-  if (!haveKmod30) t.log("SKIPPED (kmod 30 part): kmod 30's depmod not found");
+  const r34 = r34Settled;
+  const haveKmod30 = haveDepmod30;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kmodkit-compat-depmod-'));
   const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
   delete env.KMODKIT_KMOD_COMPAT;

@@ -12,6 +12,7 @@
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
+import { notRun } from '../helpers/tier.js';
 import * as path from 'node:path';
 import {
   type CorpusPackage,
@@ -98,11 +99,7 @@ function itemsFor(state: CorpusState, pkg: CorpusPackage, fmt: ModuleFormat, rel
 }
 
 if (reason) {
-  test(`modinfo corpus tier SKIPPED: ${reason}`, (t) => {
-    t.log(`SKIPPED: ${reason}`);
-    t.pass();
-  });
-  test.skip(`modinfo corpus: kmodkit vs kmod 30 (${reason})`, () => {});
+  notRun('modinfo corpus: kmodkit vs kmod 30', reason);
 } else {
   test.serial('corpus cache: fetch, unpack, compress (idempotent)', async (t) => {
     t.timeout(75 * 60 * 1000, 'fetching/compressing the corpus');
@@ -222,6 +219,6 @@ if (reason) {
     t.log(`TOTAL module x format x arch comparisons (default output): ${rows.filter(([k]) => k.endsWith('default')).reduce((a, [, x]) => a + x.compared, 0)}`);
     t.log(`TOTAL incl. option variants: compared ${sum.compared}, identical ${sum.identical}, differing ${sum.differing}, unresolved ${sum.unresolved}`);
     t.log(`modinfo corpus tier wall time: ${fmtSecs(Date.now() - tierStart)} (slots: ${imageSlots.join(', ')}; known: ${ALL_SLOT_IDS.join(', ')})`);
-    t.pass();
+    t.true(sum.compared > 0, 'the tier compared modules (a run that compared nothing is no pass)');
   });
 }

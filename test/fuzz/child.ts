@@ -8,6 +8,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { generate, runInput } from './engine.js';
 import { loadSeeds } from './seeds.js';
+import { generateText, loadTextSeeds } from './text-inputs.js';
 import { emptyStats, record, type FailureRecord } from './stats.js';
 
 export interface ChildJob {
@@ -20,6 +21,8 @@ export interface ChildJob {
   deadline: number;
   corpusFiles: string[];
   progressFile: string;
+  /** Text inputs (modprobe.d, Module.symvers, .config, modules.dep.bin) instead of modules. */
+  text?: boolean;
 }
 
 export type ChildMessage =
@@ -48,7 +51,8 @@ function misbehave(what: string): void {
 }
 
 async function main(job: ChildJob): Promise<void> {
-  const seeds = await loadSeeds({ corpusFiles: job.corpusFiles });
+  const seeds = job.text ? [] : await loadSeeds({ corpusFiles: job.corpusFiles });
+  const textSeeds = job.text ? await loadTextSeeds() : [];
   await send({ t: 'ready' });
   const fd = openSync(job.progressFile, 'w');
   const buf = Buffer.alloc(16, 0x20);
@@ -61,8 +65,9 @@ async function main(job: ChildJob): Promise<void> {
     buf.write(String(iter), 0, 'latin1');
     writeSync(fd, buf, 0, 16, 0);
     if (selfTest && selfTest.iter === iter) misbehave(selfTest.what);
-    const input = generate(seeds, job.seed, iter);
-    const r = await runInput(input.data);
+    const text = job.text ? generateText(textSeeds, job.seed, iter) : undefined;
+    const input = text ?? generate(seeds, job.seed, iter);
+    const r = await runInput(input.data, text ? { text: text.kind } : {});
     record(stats, input, r);
     for (const f of r.failures) {
       await send({ t: 'failure', failure: { ...f, seed: job.seed, iter, seedName: input.seedName, mutators: input.mutators, size: input.data.length } });

@@ -26,6 +26,7 @@ import { rngFor, type Rng } from './prng.js';
 import { family, type Mutator } from './mutators.js';
 import type { Seed } from './seeds.js';
 import { nullOutput, PropertyViolation, TARGETS, type Target, type TargetContext } from './targets.js';
+import { TEXT_ABS_INPUT_LIMIT, TEXT_SLOW_MS, TEXT_TARGETS, textBase, type TextKind } from './text-inputs.js';
 import { wrap, type WrapFormat } from './wrap.js';
 
 export const SLOW_MS = 1000;
@@ -203,6 +204,8 @@ function peakRss(): number {
 
 export interface RunOptions {
   targets?: readonly Target[];
+  /** A text input of this kind (text-inputs.ts): its reader runs, with the text bounds. */
+  text?: TextKind;
   maxOutput?: number;
   /** Measure memory (default true). */
   memory?: boolean;
@@ -235,8 +238,10 @@ function makeContext(data: Uint8Array, maxOutput: number): FuzzContext {
 
 /** Run every target on one input and check the property. Never throws. */
 export async function runInput(data: Uint8Array, opts: RunOptions = {}): Promise<InputResult> {
-  const targets = opts.targets ?? TARGETS;
+  const targets = opts.targets ?? (opts.text ? TEXT_TARGETS.filter((t) => t.kind === opts.text) : TARGETS);
   const maxOutput = opts.maxOutput ?? FUZZ_MAX_OUTPUT;
+  const slowMs = opts.text ? TEXT_SLOW_MS : SLOW_MS;
+  const absInputLimit = opts.text ? TEXT_ABS_INPUT_LIMIT : ABS_INPUT_LIMIT;
   const measure = opts.memory !== false;
   const ctx = makeContext(data, maxOutput);
   let rss0 = 0;
@@ -268,20 +273,20 @@ export async function runInput(data: Uint8Array, opts: RunOptions = {}): Promise
     const ms = performance.now() - t0;
     if (measure) abPeak = Math.max(abPeak, process.memoryUsage().arrayBuffers - ab0);
     if (failure) failures.push(failure);
-    if (ms > SLOW_MS) {
+    if (ms > slowMs) {
       // Confirm on a fresh context, so that JIT warm-up, a GC pause or a
       // busy machine do not count: slow means over the limit twice in a
       // row, the second time in CPU time (this process, all threads).
       const again = makeContext(data, maxOutput);
-      if (t.name !== 'open') await again.module().catch(() => {});
+      if (t.name !== 'open' && !opts.text) await again.module().catch(() => {});
       const t1 = performance.now();
       const c1 = process.cpuUsage();
       await Promise.resolve().then(() => t.run(again)).catch(() => {});
       const cpu = process.cpuUsage(c1);
       const cpuMs = (cpu.user + cpu.system) / 1000;
       const ms2 = performance.now() - t1;
-      if (ms2 > SLOW_MS && cpuMs > SLOW_MS) {
-        failures.push(failureOf(t.name, 'slow', undefined, `took ${ms.toFixed(0)} ms, then ${ms2.toFixed(0)} ms (${cpuMs.toFixed(0)} ms CPU) again (limit ${SLOW_MS} ms)`));
+      if (ms2 > slowMs && cpuMs > slowMs) {
+        failures.push(failureOf(t.name, 'slow', undefined, `took ${ms.toFixed(0)} ms, then ${ms2.toFixed(0)} ms (${cpuMs.toFixed(0)} ms CPU) again (limit ${slowMs} ms)`));
       }
     }
     outcomes.push({ target: t.name, result, ms, ...(failure ? { failure } : {}) });
@@ -290,13 +295,13 @@ export async function runInput(data: Uint8Array, opts: RunOptions = {}): Promise
   const allCpu = process.cpuUsage(cAll);
   const allCpuMs = (allCpu.user + allCpu.system) / 1000;
   // wall and CPU both over: a busy machine alone does not count
-  if (data.length <= ABS_INPUT_LIMIT && allMs > ABS_TIME_MS && allCpuMs > ABS_TIME_MS) {
-    failures.push(failureOf('*', 'slow', undefined, `all entry points took ${allMs.toFixed(0)} ms (${allCpuMs.toFixed(0)} ms CPU); limit ${ABS_TIME_MS} ms for inputs up to ${ABS_INPUT_LIMIT} bytes`));
+  if (data.length <= absInputLimit && allMs > ABS_TIME_MS && allCpuMs > ABS_TIME_MS) {
+    failures.push(failureOf('*', 'slow', undefined, `all entry points took ${allMs.toFixed(0)} ms (${allCpuMs.toFixed(0)} ms CPU); limit ${ABS_TIME_MS} ms for inputs up to ${absInputLimit} bytes`));
   }
   const opened = ctx.opened;
   const imageSize = opened?.mod ? opened.mod.source.size : 0;
   const capped = opened?.error instanceof KmodkitError && opened.error.code === 'ETOOBIG' ? maxOutput : 0;
-  const base = Math.max(data.length, imageSize, capped, 1);
+  const base = opts.text ? textBase(opts.text, data) : Math.max(data.length, imageSize, capped, 1);
   let rssPeak = -1;
   if (measure) {
     const hwm = peakRss();
@@ -305,7 +310,7 @@ export async function runInput(data: Uint8Array, opts: RunOptions = {}): Promise
     const rssLimit = MEM_FACTOR * base + MEM_SLACK_RSS;
     if (abPeak > abLimit) failures.push(failureOf('*', 'memory', undefined, `ArrayBuffer bytes grew by ${abPeak} (limit ${abLimit} for base ${base})`));
     if (rssPeak > rssLimit) failures.push(failureOf('*', 'memory', undefined, `peak RSS grew by ${rssPeak} (limit ${rssLimit} for base ${base})`));
-    if (data.length <= ABS_INPUT_LIMIT && hwm > ABS_RSS_LIMIT) failures.push(failureOf('*', 'memory', undefined, `peak RSS ${hwm} bytes over ${ABS_RSS_LIMIT} (inputs up to ${ABS_INPUT_LIMIT} bytes)`));
+    if (data.length <= absInputLimit && hwm > ABS_RSS_LIMIT) failures.push(failureOf('*', 'memory', undefined, `peak RSS ${hwm} bytes over ${ABS_RSS_LIMIT} (inputs up to ${absInputLimit} bytes)`));
   }
   return { outcomes, rssPeak, abPeak, base, failures };
 }
@@ -313,6 +318,7 @@ export async function runInput(data: Uint8Array, opts: RunOptions = {}): Promise
 /** Whether `data` still shows the failure with this signature (for the minimiser). */
 export async function reproduces(data: Uint8Array, signature: string, opts: RunOptions = {}): Promise<boolean> {
   const target = signature.split('|')[0];
+  if (opts.text) return (await runInput(data, { ...opts, memory: signature.includes('|memory|') })).failures.some((f) => f.signature === signature);
   const targets = (opts.targets ?? TARGETS).filter((t) => target === '*' || t.name === target || t.name === 'open');
   const r = await runInput(data, { ...opts, targets, memory: signature.includes('|memory|') });
   return r.failures.some((f) => f.signature === signature);

@@ -105,3 +105,32 @@ export function zstdRleFrame(blocks: number, wlog: number, declare: boolean): Ui
   }
   return new Uint8Array(out);
 }
+
+/**
+ * .symtab grown to `count` entries: the original table, then copies of its
+ * first undefined named symbol (an import) up to `count`. xz keeps the copies
+ * at a few bytes per thousand, so a tiny file holds millions of symbols.
+ */
+export function symbolTableBomb(orig: Uint8Array, count: number): Uint8Array {
+  const b = Buffer.from(orig);
+  const h = headers(b);
+  const symtab = h.list.find((s) => s.type === 2);
+  if (!symtab) throw new Error('no .symtab');
+  const start = Number(symtab.offset);
+  const n = Number(symtab.size) / 24;
+  let pick = -1;
+  for (let i = Number(symtab.info); i < n && pick < 0; i++) {
+    const o = start + i * 24;
+    if (b.readUInt32LE(o) !== 0 && b.readUInt16LE(o + 6) === 0) pick = i;
+  }
+  if (pick < 0) throw new Error('no undefined symbol');
+  const data = Buffer.alloc(Math.max(count, n) * 24);
+  b.copy(data, 0, start, start + n * 24);
+  for (let i = n; i < count; i++) b.copy(data, i * 24, start + pick * 24, start + pick * 24 + 24);
+  return rebuild(orig, data, (list, at) => {
+    const s = list.find((x) => x.type === 2)!;
+    s.offset = BigInt(at);
+    s.size = BigInt(data.length);
+    return list;
+  });
+}

@@ -11,6 +11,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT, parseTagged, prepareVm, qemuAvailable, runInVm, type RunResult } from './vm.js';
+import { notRun } from '../helpers/tier.js';
 
 interface Step {
   step: string;
@@ -46,7 +47,7 @@ const skipReason = !qemuAvailable()
 
 if (skipReason !== undefined) {
   console.log(`[qemu smoke] SKIPPED: ${skipReason}`);
-  test.skip(`qemu smoke: module syscalls in a real kernel (${skipReason})`, () => {});
+  notRun('qemu smoke: module syscalls in a real kernel', skipReason);
 } else {
   const m = mod as { guest: string; files: Record<string, string> };
 

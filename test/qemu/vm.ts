@@ -50,6 +50,14 @@ export interface VmEnv {
   dir: string;
   /** Debian kernel ABI, e.g. '6.1.0-56'. */
   abi: string;
+  /**
+   * The sample modules built for this kernel (host directory, the layout of
+   * samples/ko): samples/ko itself when its BUILD-INFO names this ABI, else
+   * a build of samples/src against this ABI's headers in the cache (the
+   * archive no longer offers the committed samples' kernel). The guest sees
+   * it as /kmodkit/samples/ko either way.
+   */
+  samples: string;
   /** Kernel release (uname -r), e.g. '6.1.0-56-amd64'. */
   release: string;
   /** Debian package version of the kernel image, e.g. '6.1.192-2'. */
@@ -78,6 +86,12 @@ export interface RunOptions {
   append?: string;
   /** Extra files for the guest: guest absolute path → host path or bytes. */
   files?: Record<string, string | Uint8Array>;
+  /**
+   * Extra initramfs archives, already compressed (any format the kernel has
+   * CONFIG_RD_* for), appended after the per-run one: the kernel's own
+   * decompressor unpacks each (or the boot stops with its message).
+   */
+  archives?: Uint8Array[];
   /** Extra environment for the script (exported before it runs). */
   env?: Record<string, string>;
   /** Include the project (dist/, node_modules runtime deps, samples/, package.json). Default true. */
@@ -127,12 +141,12 @@ export function qemuAvailable(): boolean {
   return which(QEMU_BINARY) !== null;
 }
 
-async function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
+async function run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<string> {
   try {
     const { stdout } = await execFileP(cmd, args, {
       cwd: opts.cwd,
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' },
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C', ...opts.env },
     });
     return stdout;
   } catch (e) {
@@ -178,11 +192,36 @@ function writeAtomic(file: string, chunks: Uint8Array[] | Uint8Array): void {
  * image; otherwise bookworm's current one (what linux-headers-amd64 depends
  * on), for which the samples must be rebuilt (bash samples/build.sh).
  */
+/** The ABI the committed samples (samples/ko) were built for, from their BUILD-INFO. */
+export function samplesAbi(dir = path.join(PROJECT_ROOT, 'samples/ko')): string | undefined {
+  try {
+    return /^abi:\s*(\d+\.\d+\.\d+-\d+)-amd64/m.exec(fs.readFileSync(path.join(dir, 'BUILD-INFO'), 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * samples/ko when it was built for `abi`; otherwise samples/src built for it
+ * (samples/build.sh with KMODKIT_SAMPLES_OUT) into the cache, once per ABI.
+ */
+async function samplesFor(dir: string, abi: string): Promise<string> {
+  const committed = path.join(PROJECT_ROOT, 'samples/ko');
+  if (samplesAbi(committed) === abi) return committed;
+  const out = path.join(dir, `samples-${abi}`);
+  if (samplesAbi(path.join(out, 'ko')) === abi) return path.join(out, 'ko');
+  const tmp = `${out}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await run('bash', [path.join(PROJECT_ROOT, 'samples/build.sh')], { env: { KMODKIT_ABI: `${abi}-amd64`, KMODKIT_SAMPLES_OUT: tmp } });
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.renameSync(tmp, out);
+  return path.join(out, 'ko');
+}
+
 export async function currentAbi(): Promise<string> {
   if (process.env.KMODKIT_KERNEL_ABI) return process.env.KMODKIT_KERNEL_ABI;
   try {
-    const info = fs.readFileSync(path.join(PROJECT_ROOT, 'samples/ko/BUILD-INFO'), 'utf8');
-    const abi = /^abi:\s*(\d+\.\d+\.\d+-\d+)-amd64/m.exec(info)?.[1];
+    const abi = samplesAbi();
     if (abi) {
       const shown = await run('apt-cache', ['show', '--no-all-versions', `linux-image-${abi}-amd64-unsigned`]).catch(() => '');
       if (/^Package: /m.test(shown)) return abi;
@@ -196,7 +235,7 @@ export async function currentAbi(): Promise<string> {
   return m[1];
 }
 
-async function ensureKernel(dir: string, abi: string): Promise<Omit<VmEnv, 'qemu' | 'busybox' | 'headersDir' | 'dir' | 'abi'>> {
+async function ensureKernel(dir: string, abi: string): Promise<Omit<VmEnv, 'qemu' | 'busybox' | 'headersDir' | 'dir' | 'abi' | 'samples'>> {
   const kdir = path.join(dir, `kernel-${abi}`);
   const meta = path.join(kdir, 'release');
   if (!fs.existsSync(meta)) {
@@ -285,7 +324,8 @@ async function doPrepare(): Promise<VmEnv> {
   const k = await ensureKernel(dir, abi);
   const headersDir = `/usr/src/linux-headers-${k.release}`;
   if (!fs.existsSync(headersDir)) throw new Error(`${headersDir} missing after installing linux-headers-${abi}-amd64`);
-  return { dir, abi, qemu, busybox, headersDir, ...k };
+  const samples = await samplesFor(dir, abi);
+  return { dir, abi, samples, qemu, busybox, headersDir, ...k };
 }
 
 // ---------------------------------------------------------------------------
@@ -529,13 +569,15 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function buildRunArchive(script: string, runId: string, opts: RunOptions): Uint8Array {
+function buildRunArchive(script: string, runId: string, opts: RunOptions, vm: VmEnv): Uint8Array {
   const w = new CpioWriter(Math.floor(Date.now() / 1000));
   if (opts.project !== false) {
     const root = PROJECT_ROOT;
     addHostFile(w, `${GUEST_ROOT}/package.json`, path.join(root, 'package.json'));
     addTree(w, path.join(root, 'dist'), `${GUEST_ROOT}/dist`, () => false);
-    addTree(w, path.join(root, 'samples'), `${GUEST_ROOT}/samples`, skipSampleFile);
+    const own = path.resolve(vm.samples) === path.join(root, 'samples', 'ko');
+    addTree(w, path.join(root, 'samples'), `${GUEST_ROOT}/samples`, (rel, isDir) => skipSampleFile(rel, isDir) || (!own && (rel === 'ko' || rel.startsWith('ko/'))));
+    if (!own) addTree(w, vm.samples, `${GUEST_ROOT}/samples/ko`, skipSampleFile);
     const nodeLibs = new Set(lddLibs(process.execPath));
     for (const pkg of runtimePackages(root)) {
       const dir = path.join(root, 'node_modules', pkg);
@@ -583,7 +625,8 @@ export async function runInVm(script: string, opts: RunOptions = {}): Promise<Ru
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kmodkit-vm-'));
   const initrd = path.join(tmp, 'initrd');
   fs.copyFileSync(base, initrd);
-  fs.appendFileSync(initrd, buildRunArchive(script, runId, opts));
+  fs.appendFileSync(initrd, buildRunArchive(script, runId, opts, vm));
+  for (const a of opts.archives ?? []) for (const chunk of padTo512(a)) fs.appendFileSync(initrd, chunk);
   const packSeconds = (performance.now() - t0) / 1000;
 
   const timeoutMs = opts.timeoutMs ?? (accel === 'kvm' ? 90_000 : 240_000);

@@ -9,7 +9,9 @@ import {
   KmodkitError, isKmodkitError, checkModule, inspectModule, loadModule, moduleInfo, moduleParams, readModule, strerror,
   type CheckOptions, type CheckResult, type ErrnoName, type Finding, type InspectDocument, type KernelModule,
   type KmodkitErrorCode, type LoadOptions, type ParamsInput, type TargetKernel,
+  ModuleSet, newLoadContext, type CloseResult, type ForceOption, type KmodTool, type LoadedEntry, type ModuleSetOptions, type PlannedModule,
 } from 'kmodkit';
+import { createFakeKernel, type FakeFailure, type FakeKernel, type FakeModule } from 'kmodkit/testing';
 import * as core from 'kmodkit/core';
 
 declare const mod: KernelModule;
@@ -111,3 +113,45 @@ void explicitUndefined;
 const fromCore: core.KmodkitError = new core.KmodkitError('EINPUT', 'bad');
 void fromCore;
 void readModule;
+
+// ---- A daemon and its tests: ModuleSet's types are nameable, the fake kernel is packaged
+{
+  const forced: ForceOption = { vermagic: true };
+  const tool: KmodTool = 'modprobe';
+  const set = new ModuleSet(['mydriver'], { force: forced, tool, ownershipFile: '/run/mydaemon/modules.json', onWarning: (m: string) => void m });
+  const dry: Promise<PlannedModule[]> = set.plan(); // the dry run
+  const closed: CloseResult = set.close(); // synchronous
+  const entry: LoadedEntry | undefined = newLoadContext().loaded.get('mydriver');
+  void dry; void closed; void entry;
+  // @ts-expect-error  close() is synchronous: no promise
+  void set.close().then;
+  const kernel: Promise<FakeKernel> = createFakeKernel({ builtFor: ['/opt/app/ko/mydriver.ko'], loaded: [{ name: 'hello', refs: 1 }] });
+  void kernel.then((k) => {
+    const o: ModuleSetOptions = { ...k.options, signals: false };
+    const failure: FakeFailure = { call: 'load', module: 'mydriver', errno: 'ENODEV', times: Infinity };
+    k.fail(failure);
+    // @ts-expect-error  errno is an errno name
+    k.fail({ call: 'delete', errno: 'EOOPS' });
+    const m: FakeModule | undefined = k.module('hello');
+    void o; void m;
+  });
+  void (async () => {
+    const h = await loadModule('/tmp/hello.ko');
+    const unloaded: Promise<void> = h.unload(); // awaited in real code
+    await unloaded;
+  });
+}
+// ---- kmodkit/core builds a target from texts; reasons name the caller's inputs
+const built: core.TargetKernel = core.targetFromFiles({
+  kernelRelease: '6.1.0-56-amd64',
+  config: core.parseKconfig('CONFIG_X86_64=y\n') === undefined ? '' : 'CONFIG_X86_64=y\n',
+  symvers: { name: 'Module.symvers', text: '' },
+  certs: [{ name: 'signing_key.x509', data: new Uint8Array(0) }],
+  inputNames: { config: '--config', arch: null },
+});
+const why: string | undefined = built.missing['symvers'];
+void why;
+// @ts-expect-error  a .config is text (or { name, text }), not a path to read
+core.targetFromFiles({ config: new Uint8Array(0) });
+// @ts-expect-error  inputNames keys are targetFromFiles' own property names
+core.targetFromFiles({ inputNames: { configPath: '--config' } });

@@ -6,20 +6,18 @@
  */
 import {
   KmodkitError, moduleFromBytes, moduleInfo, moduleSignature, signatureModinfoEntries, mergeParms,
-  inspectModule, checkModule, decompress, detectCompression, parseSymvers, modnameFromPath,
-  type KernelModule, type ModinfoEntry, type CheckResult,
+  inspectModule, checkModule, decompress, detectCompression, modnameFromPath, targetFromFiles,
+  type KernelModule, type ModinfoEntry, type CheckResult, type TargetFiles,
 } from '../../lib/core.js';
-import { parseKconfig } from '../../lib/check/kconfig.js';
 import { failed, countFindings } from '../../lib/check/findings.js';
-import { parseModulesDep } from '../../lib/modindex/index-files.js';
 import { writeEntries, writeHeaderLine, textEntry } from '../../cli/format/modinfo-text.js';
 import { checkJson } from '../../cli/format/check-json.js';
 import { summarizeTarget, type CheckReport, type InputError } from '../../cli/format/check-report.js';
 import type { Sink } from '../../cli/format/output.js';
 import type { InspectDocument } from '../../lib/module/inspect.js';
 import type { VerifyResult } from '../../lib/check/signature-verify.js';
-import { targetFromFiles, type TargetFiles } from './target-from-files.js';
 import { verifyModuleSignatureWeb } from './signature-verify-webcrypto.js';
+import { signatureRules } from '../../lib/check/signature-verify-base.js';
 
 export interface DroppedFile {
   name: string;
@@ -126,22 +124,39 @@ export function classify(files: DroppedFile[]): { modules: DroppedFile[]; target
   return { modules, target, certs };
 }
 
+/** What the page's reasons for a missing target piece point to: its release field and the files one can drop. */
+const PAGE_INPUTS: TargetFiles['inputNames'] = {
+  kernelRelease: 'the target kernel release field',
+  config: 'drop its .config',
+  symvers: 'drop its Module.symvers',
+  modulesDep: 'drop its modules.dep',
+  certs: 'drop certificates',
+  arch: null,
+  sigEnforce: null,
+};
+
 export async function analyse(files: DroppedFile[], opts: { release?: string } = {}): Promise<PageResult> {
   const { modules, target: tf, certs } = classify(files);
   const targetErrors: string[] = [];
   const hasTarget = tf.symvers !== undefined || tf.config !== undefined;
-  const texts: { symvers?: string; config?: string; modulesDep?: string } = {};
+  const given: { -readonly [K in 'symvers' | 'config' | 'modulesDep']?: { name: string; text: string } } = {};
   for (const k of ['symvers', 'config', 'modulesDep'] as const) {
     try {
       const t = await readText(tf[k]);
-      if (t !== undefined) texts[k] = t;
+      if (t !== undefined) given[k] = { name: tf[k]!.name, text: t };
     } catch (e) {
       targetErrors.push(`kmodkit: ${tf[k]!.name}: ${(e as Error).message}`);
     }
   }
   let target;
   try {
-    target = hasTarget || certs.length ? targetFromFiles(texts, { ...tf, ...(opts.release ? { release: opts.release } : {}) }, certs, { parseKconfig, parseSymvers, parseModulesDep }) : undefined;
+    const files: TargetFiles = {
+      ...given,
+      ...(opts.release ? { kernelRelease: opts.release } : {}),
+      certs: certs.map((c) => ({ name: c.name, data: c.bytes })),
+      inputNames: PAGE_INPUTS,
+    };
+    target = hasTarget || certs.length ? targetFromFiles(files) : undefined;
   } catch (e) {
     targetErrors.push(`kmodkit: target: ${(e as Error).message}`);
   }
@@ -156,7 +171,7 @@ export async function analyse(files: DroppedFile[], opts: { release?: string } =
       const v: ModuleView = { file: f.name, modinfoText: modinfoText(mod, f.name), inspect, ...sectionsOf(mod) };
       if (certs.length && moduleSignature(mod)) {
         try {
-          v.verify = await verifyModuleSignatureWeb(mod.source.read(0, mod.source.size), certs.map((c) => c.bytes));
+          v.verify = await verifyModuleSignatureWeb(mod.source.read(0, mod.source.size), certs.map((c) => c.bytes), signatureRules(target?.release, target?.config));
         } catch (e) {
           v.verify = { verified: false, reason: (e as Error).message };
         }

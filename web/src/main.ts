@@ -2,9 +2,16 @@
  * The page: file picker and drop zone, then per module its modinfo, inspect
  * JSON, section map, parameters/exports/imports, signature, and with a
  * target the pre-flight verdict. Work happens in a Web Worker started from
- * a Blob URL (works on http:// and file://); if that fails, on this thread.
+ * a Blob URL (works on http:// and file://); if that fails, on this thread,
+ * the same code loaded as a blob: script. Nothing is evaluated from a
+ * string: the page's Content-Security-Policy (web/build.mjs) allows only
+ * its own script by hash, blob: scripts and workers, and WebAssembly
+ * ('wasm-unsafe-eval'), never 'unsafe-eval' or inline script.
  */
 import type { ModuleView, PageResult, DroppedFile, SectionBox } from './analyse.js';
+import { el, kib } from './dom.js';
+import { longTable } from './lists.js';
+import { anchorOf, overviewRows, overviewTable, summaryLine, type CheckDoc, type CheckResultDoc } from './overview.js';
 
 declare const WORKER_SOURCE: string;
 /** The worker's bundled code (inlined by web/build.mjs; referenced once so it is inlined once). */
@@ -13,15 +20,6 @@ const WORKER_CODE: string = WORKER_SOURCE;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = $<HTMLParagraphElement>('status');
 const results = $<HTMLDivElement>('results');
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...kids);
-  return e;
-}
-
-const kib = (n: number) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
 // --- running the analysis -----------------------------------------------------
 
@@ -57,13 +55,28 @@ function startWorker(): Run | null {
 let mode = 'worker';
 let run: Run = startWorker() ?? (mode = 'main', mainThread);
 
+/** The worker's code run on this thread: loaded once as a blob: script that hands its onmessage over. */
+let inline: Promise<(e: { data: unknown }) => Promise<void>> | undefined;
+function inlineHandler(): Promise<(e: { data: unknown }) => Promise<void>> {
+  return (inline ??= new Promise((ok, fail) => {
+    const self: { onmessage?: (e: { data: unknown }) => Promise<void>; postMessage?: (m: unknown) => void } = {};
+    const slot = globalThis as unknown as { kmodkitWorkerSelf?: typeof self };
+    slot.kmodkitWorkerSelf = self;
+    const url = URL.createObjectURL(new Blob([`(function(self){${WORKER_CODE}\n})(globalThis.kmodkitWorkerSelf);`], { type: 'text/javascript' }));
+    const s = document.createElement('script');
+    s.src = url;
+    s.onload = () => (self.onmessage ? ok(self.onmessage) : fail(new Error('the analysis code did not start')));
+    s.onerror = () => fail(new Error('the analysis code could not be loaded'));
+    document.head.append(s);
+  }));
+}
+
 async function mainThread(files: DroppedFile[], release: string): Promise<PageResult> {
-  // Same code as the worker, evaluated here (a note says so on the page).
-  const fn = new Function('self', WORKER_CODE + '\n;return self.onmessage;');
-  const self: { onmessage?: (e: { data: unknown }) => Promise<void>; postMessage?: (m: unknown) => void } = {};
+  // Same code as the worker, on this thread (a note says so on the page).
+  const handler = await inlineHandler();
+  const self = (globalThis as unknown as { kmodkitWorkerSelf: { postMessage?: (m: unknown) => void } }).kmodkitWorkerSelf;
   let reply: { result?: PageResult; error?: string } = {};
   self.postMessage = (m) => { reply = m as typeof reply; };
-  const handler = fn(self) as (e: { data: unknown }) => Promise<void>;
   await handler({ data: { id: 0, files, release } });
   if (reply.error) throw new Error(reply.error);
   return reply.result!;
@@ -107,7 +120,10 @@ async function refresh(): Promise<void> {
   }
   render(r);
   const ms = Math.round(performance.now() - t0);
-  status.textContent = `${r.modules.length} module(s) read in ${ms} ms (${mode === 'worker' ? 'in a Web Worker' : 'on the main thread: no Web Worker could start here'}).`;
+  const others = r.modules.filter((m) => m.error).length;
+  const modules = r.modules.length - others;
+  status.textContent = `${modules} module${modules === 1 ? '' : 's'} read in ${ms} ms (${mode === 'worker' ? 'in a Web Worker' : 'on the main thread: no Web Worker could start here'})` +
+    (others ? `; ${others} file${others === 1 ? ' is' : 's are'} not a module.` : '.');
   document.body.dataset.state = 'done';
   document.body.dataset.mode = mode;
 }
@@ -128,25 +144,21 @@ function copyButton(label: string, text: () => string): HTMLButtonElement {
   return b;
 }
 
-function table(caption: string, head: string[], rows: string[][], kind: string): HTMLElement {
-  const id = `q-${kind}-${Math.random().toString(36).slice(2, 8)}`;
-  const search = el('input', { type: 'search', id, 'aria-label': `Search ${caption.toLowerCase()}`, placeholder: 'Search…' });
-  const tbody = el('tbody', {}, ...rows.map((r) => el('tr', {}, ...r.map((c) => el('td', {}, c)))));
-  const count = el('span', { class: 'count', 'aria-live': 'polite' }, `${rows.length}`);
-  search.addEventListener('input', () => {
-    const q = search.value.toLowerCase();
-    let shown = 0;
-    for (const tr of tbody.rows) {
-      const hit = tr.textContent!.toLowerCase().includes(q);
-      tr.hidden = !hit;
-      if (hit) shown++;
-    }
-    count.textContent = `${shown} of ${rows.length}`;
-  });
-  return el('section', { class: `list ${kind}`, 'data-kind': kind },
-    el('h3', {}, caption, ' ', count),
-    rows.length > 8 ? search : '',
-    rows.length ? el('div', { class: 'scroll' }, el('table', {}, el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))), tbody)) : el('p', {}, 'None.'));
+/** A details element whose body is made when it is first opened (many modules stay cheap until looked at). */
+function lazyDetails(attrs: Record<string, string>, summary: HTMLElement, body: () => (Node | string)[], open = false): HTMLDetailsElement {
+  const d = el('details', attrs, summary);
+  let built = false;
+  const build = () => {
+    if (built) return;
+    built = true;
+    d.append(...body());
+  };
+  d.addEventListener('toggle', () => { if (d.open) build(); });
+  if (open) {
+    build();
+    d.open = true;
+  }
+  return d;
 }
 
 const SHF = [[1, 'W'], [2, 'A'], [4, 'X'], [0x10, 'M'], [0x20, 'S'], [0x40, 'I'], [0x200, 'G']] as const;
@@ -216,12 +228,11 @@ function signature(v: ModuleView): HTMLElement {
   return el('section', { class: 'sig' }, el('h3', {}, 'Signature'), ...body);
 }
 
-interface CheckDoc { results: { module: { path?: string; name: string }; verdict: string; findings: { id: string; status: string; severity: string; message: string; hint?: string }[] }[] }
+type FindingDoc = NonNullable<CheckResultDoc['findings']>[number];
 
-function verdictOf(check: CheckDoc | undefined, file: string): HTMLElement | '' {
-  const r = check?.results.find((x) => x.module.path === file);
-  if (!r) return '';
-  const item = (f: CheckDoc['results'][number]['findings'][number]) => el('li', { class: `st-${f.status} sv-${f.severity}`, 'data-finding': f.id, 'data-status': f.status },
+function verdictOf(r: CheckResultDoc | undefined): HTMLElement | '' {
+  if (!r?.findings || !r.verdict) return '';
+  const item = (f: FindingDoc) => el('li', { class: `st-${f.status} sv-${f.severity}`, 'data-finding': f.id, 'data-status': f.status },
     el('span', { class: 'badge' }, f.status === 'failed' ? f.severity : f.status), ' ', el('code', {}, f.id), ' ', el('span', {}, f.message),
     f.hint ? el('div', { class: 'hint' }, `Hint: ${f.hint}`) : '');
   const bad = r.findings.filter((f) => f.status === 'failed');
@@ -233,39 +244,87 @@ function verdictOf(check: CheckDoc | undefined, file: string): HTMLElement | '' 
     el('details', {}, el('summary', {}, `${passed} passed, ${rest.length - passed} skipped`), el('ul', { class: 'findings' }, ...rest.map(item))));
 }
 
-function moduleCard(v: ModuleView, check: CheckDoc | undefined): HTMLElement {
-  const head = el('h2', {}, v.file);
-  if (v.error) return el('article', { class: 'module bad-file', 'data-file': v.file }, head, el('p', { class: 'error', role: 'alert', 'data-error': '' }, v.error), verdictOf(check, v.file));
+/** With more files than this, each module's section starts closed (the summary table links open them). */
+const OPEN_UP_TO = 8;
+
+/** What a closed section still says: the verdict, or the counts. */
+function headline(v: ModuleView, r: CheckResultDoc | undefined): HTMLElement {
   const d = v.inspect!;
-  const json = JSON.stringify(d, null, 2);
+  const failed = r?.findings?.filter((f) => f.status === 'failed' && f.severity === 'error').length ?? 0;
+  const parts = r?.verdict ? [r.verdict + (failed ? ` (${failed} error${failed > 1 ? 's' : ''})` : '')] : [];
+  parts.push(`${d.imports?.length ?? 0} imports`, `${d.exports?.length ?? 0} exports`, kib(d.compression.storedSize));
+  return el('span', { class: `headline${r?.verdict ? ` v-${r.verdict}` : ''}` }, parts.join(' · '));
+}
+
+function moduleBody(v: ModuleView, r: CheckResultDoc | undefined): (Node | string)[] {
+  const d = v.inspect!;
   const params = d.parameters?.params ?? [];
   const perm = (p: number) => '0' + p.toString(8);
-  return el('article', { class: 'module', 'data-file': v.file },
-    head,
-    verdictOf(check, v.file),
+  const jsonPre = el('pre', { 'data-inspect': '', tabindex: '0' });
+  return [
+    verdictOf(r),
     sectionMap(v),
     el('section', { class: 'modinfo' }, el('h3', {}, 'modinfo ', copyButton('Copy modinfo', () => v.modinfoText!)), el('pre', { 'data-modinfo': '', tabindex: '0', 'aria-label': 'modinfo output' }, v.modinfoText!)),
-    table('Parameters', ['name', 'type', 'perm', 'description'], params.map((p) => [p.name, p.type + (p.elementType ? ` of ${p.elementType}` : ''), perm(p.perm), p.description ?? ''])
+    longTable('Parameters', ['name', 'type', 'perm', 'description'], params.map((p) => [p.name, p.type + (p.elementType ? ` of ${p.elementType}` : ''), perm(p.perm), p.description ?? ''])
       .concat((d.parameters?.modinfoOnly ?? []).map((p) => [p.name, p.parmtype ?? '', '(no __param)', p.description ?? ''])), 'params'),
-    table('Exports', ['symbol', 'CRC', 'license', 'namespace'], (d.exports ?? []).map((x) => [x.name, x.crc ?? '', x.gplOnly ? 'GPL' : '', x.namespace ?? '']), 'exports'),
-    table('Imports', ['symbol', 'CRC', 'weak'], (d.imports ?? []).map((x) => [x.name, x.crc ?? '', x.weak ? 'weak' : '']), 'imports'),
+    longTable('Exports', ['symbol', 'CRC', 'license', 'namespace'], (d.exports ?? []).map((x) => [x.name, x.crc ?? '', x.gplOnly ? 'GPL' : '', x.namespace ?? '']), 'exports'),
+    longTable('Imports', ['symbol', 'CRC', 'weak'], (d.imports ?? []).map((x) => [x.name, x.crc ?? '', x.weak ? 'weak' : '']), 'imports'),
     signature(v),
-    el('details', { class: 'json' }, el('summary', {}, 'Inspect JSON (kmodkit inspect --json)'), copyButton('Copy JSON', () => json + '\n'), el('pre', { 'data-inspect': '', tabindex: '0' }, json)),
-  );
+    lazyDetails({ class: 'json' }, el('summary', {}, 'Inspect JSON (kmodkit inspect --json)'), () => {
+      const json = JSON.stringify(d, null, 2);
+      jsonPre.textContent = json;
+      return [copyButton('Copy JSON', () => json + '\n'), jsonPre];
+    }),
+  ];
+}
+
+function moduleCard(v: ModuleView, r: CheckResultDoc | undefined, index: number, open: boolean): HTMLElement {
+  const attrs = { class: 'module', id: anchorOf(index), 'data-file': v.file };
+  if (v.error) {
+    return el('article', { ...attrs, class: 'module bad-file' }, el('h2', {}, v.file),
+      el('p', { class: 'error', role: 'alert', 'data-error': '' }, v.error), verdictOf(r));
+  }
+  const summary = el('summary', {}, el('h2', {}, v.file), headline(v, r));
+  return el('article', attrs, lazyDetails({ class: 'module-body' }, summary, () => moduleBody(v, r), open));
+}
+
+/** Open the module section `id` (a link to it was followed) and put the keyboard there. */
+function reveal(id: string, focus: boolean): void {
+  const a = document.getElementById(id);
+  if (!a?.classList.contains('module')) return;
+  const d = a.querySelector('details');
+  if (d && !d.open) d.open = true;
+  if (focus) a.querySelector<HTMLElement>(':scope > details > summary')?.focus({ preventScroll: true });
 }
 
 function render(r: PageResult): void {
-  const check = r.check as (CheckDoc & { summary: { modules: number; loads: number; fails: number } }) | undefined;
+  const check = r.check as CheckDoc | undefined;
+  const byFile = new Map((check?.results ?? []).flatMap((x) => (x.module?.path !== undefined ? [[x.module.path, x] as const] : [])));
+  const rows = overviewRows(r.modules, byFile);
   const top: (Node | string)[] = [];
   for (const e of r.targetErrors) top.push(el('p', { class: 'error', role: 'alert', 'data-target-error': '' }, e));
-  if (check) {
-    top.push(el('section', { class: 'summary' }, el('h2', {}, 'Pre-flight check'),
-      el('p', { 'data-summary': '' }, `${check.summary.modules} module(s): ${check.summary.loads} load, ${check.summary.fails} fail.`),
-      copyButton('Copy check JSON', () => JSON.stringify(check, null, 2) + '\n'),
-      el('details', {}, el('summary', {}, 'check --format json'), el('pre', { 'data-check': '', tabindex: '0' }, JSON.stringify(check, null, 2)))));
+  if (check || r.modules.length > 1) {
+    top.push(el('section', { class: 'summary', 'aria-label': 'Summary' }, el('h2', {}, check ? 'Pre-flight check' : 'Files'),
+      summaryLine(rows, check !== undefined),
+      r.modules.length > 1 ? overviewTable(rows, check !== undefined) : '',
+      check ? copyButton('Copy check JSON', () => JSON.stringify(check, null, 2) + '\n') : '',
+      check ? lazyDetails({}, el('summary', {}, 'check --format json'), () => [el('pre', { 'data-check': '', tabindex: '0' }, JSON.stringify(check, null, 2))]) : ''));
   }
-  results.replaceChildren(...top, ...r.modules.map((m) => moduleCard(m, check)));
+  const open = r.modules.length <= OPEN_UP_TO;
+  results.replaceChildren(...top, ...r.modules.map((m, i) => moduleCard(m, byFile.get(m.file), i, open)));
+  if (location.hash) reveal(location.hash.slice(1), false);
 }
+
+// Following a link to a module (the summary's, or the address's #m-N) opens its section.
+results.addEventListener('click', (e) => {
+  const a = e.target instanceof Element ? e.target.closest('a[href^="#m-"]') : null;
+  if (!a) return;
+  const id = a.getAttribute('href')!.slice(1);
+  reveal(id, false);
+  // the browser scrolls to it (and resets the focus) first; then the keyboard goes to its heading
+  setTimeout(() => reveal(id, true), 0);
+});
+window.addEventListener('hashchange', () => reveal(location.hash.slice(1), false));
 
 // --- input ------------------------------------------------------------------------
 
@@ -275,6 +334,7 @@ input.addEventListener('change', () => {
   input.value = '';
 });
 const zone = $<HTMLElement>('drop');
+zone.addEventListener('submit', (e) => e.preventDefault());
 zone.addEventListener('dragover', (e) => {
   e.preventDefault();
   zone.classList.add('over');

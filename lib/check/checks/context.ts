@@ -13,6 +13,7 @@ import type { TargetKernel } from '../target.js';
 import type { Finding } from '../findings.js';
 import type { ParamsInput } from '../kparams.js';
 import { modnameFromPath } from '../../modindex/names.js';
+import { once, type Once } from '../../once.js';
 
 export interface CheckOptions {
   /** Parameters to pass at load time (the same type as LoadOptions.params): 'a=1 flag', ['a=1', 'flag'] or { a: 1, flag: null }. */
@@ -82,16 +83,13 @@ export function createContext(mod: KernelModule, target: TargetKernel, opts: Che
     name = undefined;
   }
   name ??= (modinfo && modinfoValue(modinfo, 'name')) || nameFromPath(opts.path) || 'unknown';
-  let companions: ModuleFactsIndex | undefined = opts.companionIndex;
+  const memo: { companions?: Once<ModuleFactsIndex> } = opts.companionIndex ? { companions: { value: opts.companionIndex } } : {};
   return {
     mod,
     target,
     opts,
     modinfo,
     name,
-    companions() {
-      companions ??= indexModuleFacts((opts.companions ?? []).filter((c) => c !== mod).map((c) => moduleFacts(c, { imports: false })));
-      return companions;
-    },
+    companions: () => once(memo, 'companions', () => indexModuleFacts((opts.companions ?? []).filter((c) => c !== mod).map((c) => moduleFacts(c, { imports: false })))),
   };
 }

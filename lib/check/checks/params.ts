@@ -3,6 +3,7 @@
  * as parse_args()/parse_one() and the param_set_* ops would treat them.
  */
 import { decodeParams, type KernelParam } from '../../module/params.js';
+import { excerpt } from '../../excerpt.js';
 import { NOARG_TYPES, paramArgs, paramEq, paramString, splitKernelArgs, validateScalar, type ParamArg } from '../kparams.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
 import type { CheckContext } from './context.js';
@@ -24,7 +25,7 @@ function checkOne(p: KernelParam, arg: ParamArg, ptrBits: 32 | 64): Finding[] {
   }
   if (type === 'custom' || type === 'unknown') return [skipped('param.type', `parameter ${p.name} has ${type === 'custom' ? `its own ops (${p.opsSymbol})` : 'ops we could not resolve'}: its values cannot be checked`, { field })];
   if (type === 'string') {
-    if (p.maxLength !== undefined && v.length + 1 > p.maxLength) return [failed('param.too-long', `'${v.slice(0, 40)}${v.length > 40 ? '…' : ''}' too large for parameter ${p.name} (${v.length} characters, the buffer holds ${p.maxLength - 1})`, { field, errno: 'ENOSPC' })];
+    if (p.maxLength !== undefined && v.length + 1 > p.maxLength) return [failed('param.too-long', `${excerpt(v, 40, "'")} too large for parameter ${p.name} (${v.length} characters, the buffer holds ${p.maxLength - 1})`, { field, errno: 'ENOSPC' })];
     return [];
   }
   if (type === 'array') {
@@ -35,13 +36,13 @@ function checkOne(p: KernelParam, arg: ParamArg, ptrBits: 32 | 64): Finding[] {
     if (et && et !== 'custom' && et !== 'unknown') {
       elems.forEach((e, i) => {
         const r = validateScalar(et, e, ptrBits);
-        if (!r.ok) out.push(failed(r.errno === 'ENOSPC' ? 'param.too-long' : 'param.type', `'${e}' invalid for parameter ${p.name} (element ${i + 1}, ${et}): ${r.reason}`, { field, errno: r.errno }));
+        if (!r.ok) out.push(failed(r.errno === 'ENOSPC' ? 'param.too-long' : 'param.type', `${excerpt(e, 64, "'")} invalid for parameter ${p.name} (element ${i + 1}, ${et}): ${r.reason}`, { field, errno: r.errno }));
       });
     }
     return out;
   }
   const r = validateScalar(type, v, ptrBits);
-  if (!r.ok) return [failed(r.errno === 'ENOSPC' ? 'param.too-long' : 'param.type', `'${v.slice(0, 60)}' invalid for parameter ${p.name} (${type}): ${r.reason}`, { field, errno: r.errno })];
+  if (!r.ok) return [failed(r.errno === 'ENOSPC' ? 'param.too-long' : 'param.type', `${excerpt(v, 60, "'")} invalid for parameter ${p.name} (${type}): ${r.reason}`, { field, errno: r.errno })];
   return [];
 }
 
@@ -72,7 +73,7 @@ export function checkParams(ctx: CheckContext): Finding[] {
     const p = params.find((x) => paramEq(x.name, arg.name));
     if (!p) {
       if (GENERIC_PARAMS.some((g) => paramEq(g, arg.name))) continue;
-      out.push(failed('param.unknown', `${ctx.name}: unknown parameter '${arg.name}' ignored`, { field: arg.name, hint: params.length ? `known parameters: ${params.map((x) => x.name).join(', ')}` : 'the module has no parameters' }));
+      out.push(failed('param.unknown', `${ctx.name}: unknown parameter ${excerpt(arg.name, 64, "'")} ignored`, { field: arg.name, hint: params.length ? `known parameters: ${params.map((x) => x.name).join(', ')}` : 'the module has no parameters' }));
       continue;
     }
     const fs = checkOne(p, arg, ptrBits);

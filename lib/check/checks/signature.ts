@@ -1,17 +1,38 @@
 /**
- * Signatures against the target's policy (module_sig_check()):
- * unsigned / unknown key / unsupported crypto are refused only under
- * enforcement (sig_enforce) or lockdown, and taint E otherwise; a trailer the
- * kernel finds malformed, or a signature that does not verify with the
- * signer's own key, is refused always.
+ * Signatures against the target's policy (module_sig_check()) and keys:
+ * the message is judged with the target era's rules (signature-verify-base.ts:
+ * every SignerInfo, signed attributes, digests) and the signer's key looked
+ * up among the keys the target trusts (trust.ts: --trusted-cert, the built-in
+ * list of its kernel image, /proc/keys). What the kernel refuses whatever the
+ * policy (a malformed trailer, EBADMSG/EINVAL/EKEYREJECTED) is an error
+ * always; an unsigned module, an unknown key (ENOKEY) or unsupported crypto
+ * (ENOPKG) is an error under enforcement (sig_enforce, lockdown) and a
+ * taint warning otherwise.
  */
 import { readAll } from '../../bytes/source.js';
 import { KmodkitError } from '../../errors.js';
 import { moduleSignature } from '../../module/module.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
+import { signatureRules, type VerifyResult } from '../signature-verify-base.js';
+import { predictTrust, trustedCerts, type TrustedKeySet } from '../trust.js';
+import { parseCertificates } from '../../module/x509.js';
+import type { TargetKernel } from '../target.js';
 import type { CheckContext } from './context.js';
 
-export function checkSignature(ctx: CheckContext): Finding[] {
+/** The target's trusted keys: its trust sources (image, /proc/keys) and the certificates given with it. */
+async function targetKeys(t: TargetKernel): Promise<TrustedKeySet> {
+  const loaded: TrustedKeySet = t.trustedKeys ? await t.trustedKeys() : { keys: [], sources: [], missing: [] };
+  const given = t.certs?.length ? parseCertificates(t.certs) : [];
+  const source = `certificates given (${t.sources.certs ?? '--trusted-cert'})`;
+  return {
+    ...loaded,
+    keys: [...given.map((cert) => ({ source, cert })), ...loaded.keys],
+    sources: [...(given.length ? [source] : []), ...loaded.sources],
+    missing: given.length || loaded.sources.length ? loaded.missing : [t.missing.certs ?? 'no certificates given', ...loaded.missing],
+  };
+}
+
+export async function checkSignature(ctx: CheckContext): Promise<Finding[]> {
   const t = ctx.target;
   const out: Finding[] = [];
   let sig;
@@ -38,28 +59,63 @@ export function checkSignature(ctx: CheckContext): Finding[] {
     return out;
   }
   out.push(passed('signature.missing', `module is signed (${sig.idType}, ${sig.hashAlgorithm}, signer '${sig.signer}')`));
-  if (!sig.kernel.ok) {
-    const fatal = sig.kernel.errno === 'EBADMSG' || strict;
-    out.push(failed('signature.invalid', `the kernel rejects this signature trailer: ${sig.kernel.reason}`, { errno: sig.kernel.errno === 'EBADMSG' ? 'EBADMSG' : strict ? 'EKEYREJECTED' : sig.kernel.errno, ...(fatal ? {} : { severity: 'warning' as const }), hint: 'sign the module with the sign-file of the target kernel (PKCS#7, no signed attributes)' }));
+  if (!t.verifySignature) {
+    out.push(skipped('signature.invalid', 'not verified: no verifier in this environment'));
     return out;
   }
-  if (!t.certs || t.certs.length === 0 || !t.verifySignature) {
-    out.push(skipped('signature.invalid', `signature format accepted by the kernel; not verified cryptographically: ${t.missing.certs ?? (t.verifySignature ? 'no certificates' : 'no verifier in this environment')}`, { hint: 'pass --cert with the target\'s signing certificate(s)' }));
+
+  const rules = signatureRules(t.release, t.config);
+  let keys: TrustedKeySet;
+  let r: VerifyResult;
+  try {
+    keys = await targetKeys(t);
+    r = t.verifySignature(readAll(ctx.mod.source), trustedCerts(keys), { rules });
+  } catch (e) {
+    if (!(e instanceof KmodkitError)) throw e;
+    // not the kernel's verdict (it would examine them all): kmodkit refuses to judge past its bounds
+    out.push(failed('signature.invalid', `signature not judged: ${e.message}`, { hint: 'a module signature from sign-file has one SignerInfo' }));
     return out;
   }
-  const r = t.verifySignature(readAll(ctx.mod.source), [...t.certs]);
-  if (r.verified) {
-    out.push(passed('signature.invalid', `signature verifies with ${r.certificate?.subject ?? 'a given certificate'}`));
-    if (r.warnings?.length) out.push(failed('signature.invalid', r.warnings.join('; '), { severity: 'warning' }));
+  const p = predictTrust(sig, r, keys, { ...(t.sigEnforce !== undefined ? { sigEnforce: t.sigEnforce } : {}), ...(t.lockdown !== undefined ? { lockdown: t.lockdown } : {}), ...(t.moduleSig !== undefined ? { moduleSig: t.moduleSig } : {}) });
+
+  // what the kernel refuses whatever the keys: the message itself
+  const messageErrno = r.errno && r.errno !== 'ENOKEY' && r.errno !== 'ENOPKG' && r.errno !== 'ENODATA' ? r.errno : undefined;
+  if (messageErrno && !(messageErrno === 'EKEYREJECTED' && r.certificate)) {
+    out.push(failed('signature.invalid', `the kernel refuses this signature (${messageErrno}): ${r.reason}`, { errno: messageErrno === 'EINVAL' ? 'EINVAL' : messageErrno, hint: `rules: ${rules.basis}; sign the module again with the target's sign-file (one SignerInfo, no signed attributes unless ML-DSA on 7.x)` }));
     return out;
   }
-  if (r.certificate) {
+  if (r.errno === 'ENOPKG') {
+    const msg = `the target kernel cannot check this signature (unsupported crypto): ${r.reason}`;
+    out.push(strict ? failed('signature.invalid', msg, { errno: enforced ? 'EKEYREJECTED' : 'EPERM' }) : failed('signature.invalid', `${msg}; it loads and taints E`, { severity: 'warning' }));
+    return out;
+  }
+  if (r.errno === 'EKEYREJECTED' && r.certificate) {
     // The signer's key is known and the signature does not check: tampered or corrupt. Always fatal.
     out.push(failed('signature.invalid', `signature does not verify with the signer's certificate ${r.certificate.subject}: ${r.reason}`, { errno: 'EKEYREJECTED', hint: 'the module was modified after signing; re-sign it' }));
-  } else {
-    const msg = `module is signed by '${r.signer ?? sig.signer}' (key ${r.keyId ?? '?'}), which none of the given certificates is: ${r.reason}`;
-    if (strict) out.push(failed('signature.untrusted', msg, { errno: 'EKEYREJECTED', hint: 'sign with a key in the target\'s keyrings, or enrol this key' }));
-    else out.push(failed('signature.untrusted', `${msg}; the target does not enforce signatures, so it loads and taints E`, { severity: 'warning' }));
+    return out;
+  }
+  if (r.verified) out.push(passed('signature.invalid', `signature verifies with ${r.certificate?.subject ?? 'a trusted certificate'} (${rules.basis})`));
+  else out.push(passed('signature.invalid', `the signature's form is accepted by the target (${rules.basis}); its key is judged below`));
+  if (r.warnings?.length) out.push(failed('signature.invalid', r.warnings.join('; '), { severity: 'warning' }));
+
+  // trust
+  if (keys.sources.length === 0) {
+    out.push(skipped('signature.untrusted', `signed by '${sig.signer}'; the keys the target trusts are unknown: ${keys.missing.join('; ') || 'no trust source'}`, { hint: 'pass --trusted-cert FILE or --kernel-image /boot/vmlinuz-REL (or run as root on the target: /proc/keys)' }));
+    return out;
+  }
+  const src = keys.sources.join(', ');
+  switch (p.decision) {
+    case 'loads':
+      out.push(passed('signature.untrusted', `${p.reason} [${src}]${p.confidence === 'name' ? ' (by name: confirm with --kernel-image or --trusted-cert)' : ''}`));
+      break;
+    case 'refused':
+      out.push(failed('signature.untrusted', `${p.reason}: the kernel refuses it (${p.errno})`, { errno: p.errno === 'EPERM' ? 'EPERM' : 'EKEYREJECTED', ...(p.hint ? { hint: p.hint } : {}) }));
+      break;
+    case 'tainted':
+      out.push(failed('signature.untrusted', p.reason, { severity: 'warning', ...(p.hint ? { hint: p.hint } : {}) }));
+      break;
+    default:
+      out.push(skipped('signature.untrusted', p.reason, { ...(p.hint ? { hint: p.hint } : {}) }));
   }
   return out;
 }

@@ -10,7 +10,7 @@ import { moduleImports, type ModuleImport } from '../../module/imports.js';
 import { moduleExportsOf } from '../../module/exports.js';
 import { exporterOf, type ModuleFactsIndex } from '../../module/facts.js';
 import { effectiveModversions, type ModversionInfo } from '../../module/versions.js';
-import { once, type Outcome } from '../../module/module.js';
+import { once, type Once } from '../../once.js';
 import { moduleLicense, type LicenseInfo } from '../../module/license.js';
 import { modinfoValues } from '../../module/modinfo.js';
 import { hex32 } from '../../bytes/reader.js';
@@ -101,8 +101,8 @@ export function checkSymbols(ctx: CheckContext): Finding[] | Promise<Finding[] |
   const t = ctx.target;
   const elf = ctx.mod.elf;
   // __versions is decoded once, for the imports' CRCs and for the counts below
-  let memo: Outcome<ModversionInfo[] | null> | undefined;
-  const versions = () => once(memo, (o) => (memo = o), () => effectiveModversions(elf));
+  const memo: { versions?: Once<ModversionInfo[] | null> } = {};
+  const versions = () => once(memo, 'versions', () => effectiveModversions(elf));
   const imports: ModuleImport[] = moduleImports(elf, versions);
   if (!t.symvers) {
     const why = t.missing.symvers ?? 'no Module.symvers';

@@ -19,7 +19,10 @@ export function checkVermagic(ctx: CheckContext): Finding[] {
     return [failed('vermagic.missing', msg, { errno: 'ENOEXEC', field: 'vermagic', hint: 'build the module with kbuild against the target headers' })];
   }
   const tv = targetVermagic(ctx.target);
-  if (!tv) return [skipped('vermagic.mismatch', `target vermagic unknown: ${ctx.target.missing.release ?? ''}${ctx.target.missing.config ? `; ${ctx.target.missing.config}` : ''}`.replace(/^: |: $/, ''), { field: 'vermagic', hint: 'pass --kernel-release and --config, or --modules-dir' })];
+  if (!tv) {
+    const why = [ctx.target.missing.release, ctx.target.missing.config].filter(Boolean).join('; ');
+    return [skipped('vermagic.mismatch', `target vermagic unknown${why ? `: ${why}` : ''}`, { field: 'vermagic', hint: 'pass --kernel-release and --config, or --modules-dir' })];
+  }
   const modHasVersions = section(ctx.mod.elf, '__versions') !== undefined;
   const kernelMv = targetModversions(ctx.target) ?? (tv.exact ?? tv.expected!.vermagic).split(' ').includes('modversions');
   const hasCrcs = modHasVersions && kernelMv;

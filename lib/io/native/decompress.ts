@@ -1,6 +1,7 @@
 /**
  * Native decoders for module files: gzip through node:zlib, xz through the
- * system's liblzma, zstd through the system's libzstd (lib/io/native/libs.ts).
+ * system's liblzma (./libs.ts), zstd through the process's one zstd
+ * (./zstd.ts: node:zlib's where the runtime has it, else libzstd.so.1).
  *
  * Same results as the pure decoders (lib/compress), by construction: the
  * native path takes only the plain case — a file the pure container checks
@@ -21,7 +22,9 @@ import { DEFAULT_MAX_OUTPUT } from '../../compress/limits.js';
 import { xzInfo, xzSummary } from '../../compress/xz-info.js';
 import { zstdFrames } from '../../compress/zstd-frames.js';
 import { crc32 } from '../../compress/crc32.js';
-import { callOnPool, nativeLibs, type Liblzma, type Libzstd } from './libs.js';
+import { concatBytes } from '../../bytes/reader.js';
+import { callOnPool, nativeLibs, plainBytes, type Liblzma } from './libs.js';
+import { zstdCodec, type ZstdCodec } from './zstd.js';
 
 export type DecoderBackend = 'native' | 'pure';
 
@@ -35,7 +38,8 @@ export interface NativeDecompressOptions extends DecompressOptions {
   decoders?: DecoderBackend;
   /**
    * Where the xz and zstd decoders write: a buffer of exactly `size` bytes
-   * (default: a new one). The pure fallback and gzip always allocate.
+   * (default: a new one). A hint: the pure fallback, gzip and node:zlib's
+   * zstd always allocate.
    */
   into?: (size: number) => Uint8Array;
 }
@@ -89,7 +93,7 @@ function gunzipPlain(data: Uint8Array, maxOutput: number): Uint8Array | undefine
   if (end + 8 !== data.length) return undefined;
   const crc = zlibCrc32 ? zlibCrc32(out) >>> 0 : crc32(out);
   if (crc !== le32(data, end) || out.length % 2 ** 32 !== le32(data, end + 4)) return undefined;
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return plainBytes(out);
 }
 
 const LZMA_CONCATENATED = 0x08;
@@ -108,21 +112,31 @@ async function unxzPlain(lzma: Liblzma, data: Uint8Array, maxOutput: number, int
   return { data: out, compression: 'xz', compressedSize: data.length, xz: xzSummary(info) };
 }
 
-function unzstdPlain(zstd: Libzstd, data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Uint8Array | undefined {
-  const frames = zstdFrames(data);
+function unzstdPlain(zstd: ZstdCodec, data: Uint8Array, maxOutput: number, into: ((size: number) => Uint8Array) | undefined): Uint8Array | undefined {
+  const frames = zstdFrames(data).filter((f) => !f.skippable);
   let declared = 0;
   for (const f of frames) {
-    if (f.skippable) continue;
     if (f.contentSize === undefined) return undefined;
     declared += f.contentSize;
   }
   if (declared > maxOutput) return undefined;
-  const out = into(declared);
+  const frameBytes = (f: (typeof frames)[number]): Uint8Array => data.subarray(f.offset, f.offset + f.size);
+  // node:zlib returns buffers of its own: it is never handed `into` (a copy and twice the memory); like gzip
+  // and the pure decoder it ignores the hint. libzstd writes into one buffer, the caller's where given.
+  if (zstd.source === 'node:zlib' || (frames.length === 1 && !into)) {
+    const parts: Uint8Array[] = [];
+    for (const f of frames) {
+      const part = zstd.decodeFrame(frameBytes(f), f.contentSize!);
+      if (!part) return undefined;
+      parts.push(part);
+    }
+    return parts.length === 1 ? parts[0] : concatBytes(parts);
+  }
+  const out = (into ?? allocate)(declared);
   let pos = 0;
   for (const f of frames) {
-    if (f.skippable || f.contentSize === 0) continue;
-    const n = zstd.ZSTD_decompress(out.subarray(pos, pos + f.contentSize!), f.contentSize, data.subarray(f.offset, f.offset + f.size), f.size);
-    if (zstd.ZSTD_isError(n) || Number(n) !== f.contentSize) return undefined;
+    if (f.contentSize === 0) continue;
+    if (!zstd.decodeFrame(frameBytes(f), f.contentSize!, out.subarray(pos, pos + f.contentSize!))) return undefined;
     pos += f.contentSize!;
   }
   return out;
@@ -136,7 +150,7 @@ function validMaxOutput(options: unknown): number | undefined {
   return typeof m === 'number' && Number.isSafeInteger(m) && m >= 0 ? m : undefined;
 }
 
-async function nativePlain(data: Uint8Array, maxOutput: number, into: (size: number) => Uint8Array): Promise<Decompressed | undefined> {
+async function nativePlain(data: Uint8Array, maxOutput: number, into: ((size: number) => Uint8Array) | undefined): Promise<Decompressed | undefined> {
   const compressedSize = data.length;
   switch (detectCompression(data)) {
     case 'gzip': {
@@ -145,10 +159,10 @@ async function nativePlain(data: Uint8Array, maxOutput: number, into: (size: num
     }
     case 'xz': {
       const { lzma } = await nativeLibs();
-      return lzma ? unxzPlain(lzma, data, maxOutput, into) : undefined;
+      return lzma ? unxzPlain(lzma, data, maxOutput, into ?? allocate) : undefined;
     }
     case 'zstd': {
-      const { zstd } = await nativeLibs();
+      const zstd = await zstdCodec();
       const out = zstd ? unzstdPlain(zstd, data, maxOutput, into) : undefined;
       return out && { data: out, compression: 'zstd', compressedSize };
     }
@@ -166,7 +180,7 @@ export async function decompressNative(data: Uint8Array, options?: NativeDecompr
   const maxOutput = validMaxOutput(options);
   if (backend === 'native' && data instanceof Uint8Array && maxOutput !== undefined) {
     try {
-      const r = await nativePlain(data, maxOutput, options?.into ?? allocate);
+      const r = await nativePlain(data, maxOutput, options?.into);
       if (r) return r;
     } catch (e) {
       if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw e;

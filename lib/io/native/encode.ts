@@ -15,19 +15,16 @@
  */
 import { gzipSync } from 'node:zlib';
 import { KmodkitError } from '../../errors.js';
-import { nativeLibs, type NativeLibs } from './libs.js';
+import { nativeLibs, plainBytes, type NativeLibs } from './libs.js';
+import { zstdCodec } from './zstd.js';
 
 export type EncodeFormat = 'gzip' | 'xz' | 'zstd';
 
-/** The bound library of `format`, or a clear error naming what is missing. */
-async function library<K extends 'lzma' | 'zstd'>(which: K): Promise<{ koffi: NonNullable<NativeLibs['koffi']>; lib: NonNullable<NativeLibs[K]> }> {
+/** liblzma and koffi, or a clear error naming what is missing. */
+async function liblzma(): Promise<{ koffi: NonNullable<NativeLibs['koffi']>; lib: NonNullable<NativeLibs['lzma']> }> {
   const libs = await nativeLibs();
-  const lib = libs[which];
-  if (!libs.koffi || !lib) {
-    const [format, soname, pkg] = which === 'lzma' ? ['xz', 'liblzma.so.5', 'liblzma5'] : ['zstd', 'libzstd.so.1', 'libzstd1'];
-    throw new KmodkitError('EUNSUPPORTED', `${format} compression needs ${soname}, which could not be loaded (install it, e.g. Debian's ${pkg})`);
-  }
-  return { koffi: libs.koffi, lib: lib as NonNullable<NativeLibs[K]> };
+  if (!libs.koffi || !libs.lzma) throw new KmodkitError('EUNSUPPORTED', "xz compression needs liblzma.so.5, which could not be loaded (install it, e.g. Debian's liblzma5)");
+  return { koffi: libs.koffi, lib: libs.lzma };
 }
 
 // liblzma constants (lzma/check.h, lzma/filter.h, lzma/base.h, lzma/lzma12.h)
@@ -48,12 +45,8 @@ const NEXT_OUT = 24;
 const AVAIL_OUT = 32;
 const TOTAL_OUT = 40;
 
-function u8(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
 async function encodeXz(data: Uint8Array): Promise<Uint8Array> {
-  const { koffi, lib } = await library('lzma');
+  const { koffi, lib } = await liblzma();
   const options = Buffer.alloc(LZMA_OPTIONS_BYTES);
   if (lib.lzma_lzma_preset(options, 6) !== 0) throw new KmodkitError('EUNSUPPORTED', 'liblzma has no preset 6');
   options.writeUInt32LE(1 << 20, 0); // --lzma2=dict=1MiB
@@ -84,37 +77,17 @@ async function encodeXz(data: Uint8Array): Promise<Uint8Array> {
   } finally {
     lib.lzma_end(strm);
   }
-  return u8(Buffer.concat(chunks));
+  return plainBytes(Buffer.concat(chunks));
 }
 
-// zstd.h ZSTD_cParameter values
-const ZSTD_c_compressionLevel = 100;
-const ZSTD_c_checksumFlag = 201;
-const ZSTD_c_contentSizeFlag = 200;
-
 async function encodeZstd(data: Uint8Array): Promise<Uint8Array> {
-  const { lib } = await library('zstd');
-  const cctx = lib.ZSTD_createCCtx();
-  if (!cctx) throw new KmodkitError('ECOMPRESS', 'libzstd could not allocate a context');
-  try {
-    const check = (ret: unknown): number => {
-      const code = Number(ret);
-      if (lib.ZSTD_isError(code)) throw new KmodkitError('ECOMPRESS', `libzstd: ${lib.ZSTD_getErrorName(code)}`);
-      return code;
-    };
-    check(lib.ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3));
-    check(lib.ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1));
-    check(lib.ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1));
-    const out = Buffer.alloc(Number(lib.ZSTD_compressBound(data.length)));
-    const n = check(lib.ZSTD_compress2(cctx, out, out.length, Buffer.from(data.buffer, data.byteOffset, data.byteLength), data.length));
-    return u8(out.subarray(0, n));
-  } finally {
-    lib.ZSTD_freeCCtx(cctx);
-  }
+  const zstd = await zstdCodec();
+  if (!zstd) throw new KmodkitError('EUNSUPPORTED', "zstd compression needs node:zlib's zstd (Node ≥ 22.15) or libzstd.so.1, which could not be loaded (install it, e.g. Debian's libzstd1)");
+  return zstd.encode(data);
 }
 
 function encodeGzip(data: Uint8Array): Uint8Array {
-  return u8(gzipSync(data, { level: 6 }));
+  return plainBytes(gzipSync(data, { level: 6 }));
 }
 
 /** Compress a module image as modules_install would for `format`. */

@@ -3,9 +3,20 @@
  * libzstd.so.1, bound once on first use (a dynamic `import('koffi')`, as
  * lib/load/syscalls.ts does), shared by every native decoder and encoder.
  *
+ * libzstd.so.1 only where the runtime has no zstd of its own: Node ≥ 22.15
+ * exports its bundled zstd's symbols, and a second libzstd in the process
+ * resolves its internal calls to them and crashes (./zstd.ts uses node:zlib
+ * there). liblzma shares no symbol with any Node binary (Node has no xz).
+ *
  * A library that cannot be loaded resolves to null (and is not retried):
  * callers then use the pure decoders.
  */
+import * as zlib from 'node:zlib';
+
+/** A Buffer's bytes as a plain Uint8Array view (what the library hands out). */
+export function plainBytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
 
 /** The subset of koffi's API used here. */
 interface KoffiLike {
@@ -60,6 +71,20 @@ export interface Libzstd {
   readonly ZSTD_compress2: NativeFunction;
   /** size_t ZSTD_compressBound(size_t srcSize) */
   readonly ZSTD_compressBound: NativeFunction;
+  /** const char *ZSTD_versionString(void) */
+  readonly ZSTD_versionString: NativeFunction;
+}
+
+/** node:zlib's zstd (Node ≥ 22.15, ≥ 23.8). */
+export interface RuntimeZstd {
+  zstdCompressSync(data: Uint8Array, options: object): Buffer;
+  zstdDecompressSync(data: Uint8Array, options: object): Buffer;
+}
+
+/** node:zlib's zstd when this runtime has one, else undefined. */
+export function runtimeZstd(): RuntimeZstd | undefined {
+  const z = zlib as unknown as Partial<RuntimeZstd>;
+  return typeof z.zstdCompressSync === 'function' && typeof z.zstdDecompressSync === 'function' ? (z as RuntimeZstd) : undefined;
 }
 
 async function koffi(): Promise<KoffiLike | null> {
@@ -87,10 +112,11 @@ export interface NativeLibs {
   /** koffi itself (null when it has no prebuilt binary here): encoders need its address(). */
   readonly koffi: KoffiLike | null;
   readonly lzma: Liblzma | null;
+  /** null where it cannot be loaded, and always where the runtime has its own zstd (never loaded there) */
   readonly zstd: Libzstd | null;
 }
 
-/** Bind both libraries (missing ones are null). */
+/** Bind the libraries (missing ones are null; libzstd only where runtimeZstd() is undefined). */
 async function bindAll(): Promise<NativeLibs> {
   const k = await koffi();
   return {
@@ -103,7 +129,7 @@ async function bindAll(): Promise<NativeLibs> {
       lzma_code: 'int lzma_code(void *strm, int action)',
       lzma_end: 'void lzma_end(void *strm)',
     }),
-    zstd: bind<Libzstd>(k, 'libzstd.so.1', {
+    zstd: runtimeZstd() ? null : bind<Libzstd>(k, 'libzstd.so.1', {
       ZSTD_decompress: 'size_t ZSTD_decompress(_Out_ void *dst, size_t dstCapacity, const void *src, size_t srcSize)',
       ZSTD_isError: 'unsigned int ZSTD_isError(size_t code)',
       ZSTD_getErrorName: 'const char *ZSTD_getErrorName(size_t code)',
@@ -112,6 +138,7 @@ async function bindAll(): Promise<NativeLibs> {
       ZSTD_CCtx_setParameter: 'size_t ZSTD_CCtx_setParameter(void *cctx, int param, int value)',
       ZSTD_compress2: 'size_t ZSTD_compress2(void *cctx, void *dst, size_t cap, const void *src, size_t size)',
       ZSTD_compressBound: 'size_t ZSTD_compressBound(size_t size)',
+      ZSTD_versionString: 'const char *ZSTD_versionString()',
     }),
   };
 }

@@ -7,7 +7,8 @@
  *   sigterm     waits; the parent's SIGTERM closes the set and re-raises (dies by SIGTERM)
  *   own-handler has its own SIGTERM listener: the set closes, the app exits 7
  *   exit        on SIGUSR2 calls process.exit(0): the 'exit' hook closes the set
- * A third argument names an ownership record file (ModuleSet's ownershipFile).
+ * A third argument names an ownership record file (ModuleSet's ownershipFile);
+ * the daemon prints "ADOPTED <names taken over from it>" before READY.
  */
 import { ModuleSet } from '../../../lib/load/module-set.js';
 
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   }
   await set.load();
   if (variant === 'exit') process.on('SIGUSR2', () => process.exit(0)); // before READY: the parent signals right after it
+  console.log(`ADOPTED ${set.adopted.join(',')}`);
   console.log(`READY ${set.loaded.join(',')}`);
 
   setInterval(() => {}, 1000);

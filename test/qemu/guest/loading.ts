@@ -14,11 +14,11 @@
  * Module.symvers, and /extra/hello-badmagic.ko(.gz) (vermagic patched).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, existsSync, copyFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isKmodkitError, type KmodkitError } from '../../../lib/errors.js';
 import { isBlocking } from '../../../lib/check/findings.js';
 import { formatLsmod } from '../../../cli/format/lsmod.js';
-import { kernelCompression, listModules, loadModule, readModuleForLoad, unloadModule, type LoadOptions } from '../../../lib/load/loader.js';
+import { kernelCompression, kernelModuleIdentity, listModules, loadModule, readModuleForLoad, unloadModule, type LoadOptions } from '../../../lib/load/loader.js';
 import { preflight, runningTarget } from '../../../lib/load/preflight.js';
 import { encodeParams, type ParamsInput } from '../../../lib/load/params-string.js';
 import { loadSyscalls, MODULE_INIT_COMPRESSED_FILE } from '../../../lib/load/syscalls.js';
@@ -105,6 +105,40 @@ async function outcome(fn: () => Promise<unknown>): Promise<{ got: string; error
     if (isKmodkitError(e)) return { got: e.code === 'ESYSCALL' ? e.errno ?? 'ESYSCALL' : e.code, error: e };
     throw e;
   }
+}
+
+/** Start guest/daemon.js; `ready` resolves with what it printed after READY (null when it exited or timed out first). */
+function startDaemon(args: string[]): { child: ReturnType<typeof spawn>; out: () => string; err: () => string; ready: Promise<string | null> } {
+  const child = spawn(process.execPath, ['dist/test/qemu/guest/daemon.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const ready = new Promise<string | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), 60_000);
+    const poll = setInterval(() => {
+      const m = /READY (\S*)/.exec(out);
+      if (m) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve(m[1] ?? '');
+      }
+    }, 20);
+    child.on('exit', () => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve(/READY (\S*)/.exec(out)?.[1] ?? null);
+    });
+  });
+  return { child, out: () => out, err: () => err, ready };
+}
+
+/** Wait for a child to end (at once when it has). */
+function exited(child: ReturnType<typeof spawn>): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
 }
 
 const companions: KernelModule[] = [];
@@ -372,33 +406,11 @@ async function main(): Promise<number> {
   await loadModule(`${KO}/hello.ko`); // already loaded: the set must not unload it
   for (const variant of ['sigterm', 'own-handler', 'exit']) {
     start();
-    const child = spawn(process.execPath, ['dist/test/qemu/guest/daemon.js', variant, MODDIR], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const ready = await new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), 60_000);
-      const poll = setInterval(() => {
-        const m = /READY (\S+)/.exec(out);
-        if (m) {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      }, 20);
-      child.on('exit', () => {
-        clearInterval(poll);
-        clearTimeout(timer);
-        resolve(/READY (\S+)/.exec(out)?.[1] ?? null);
-      });
-    });
+    const d = startDaemon([variant, MODDIR]);
+    const ready = await d.ready;
     const during = loadedNames();
-    child.kill(variant === 'exit' ? 'SIGUSR2' : 'SIGTERM');
-    const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
-      else child.on('exit', (code, signal) => resolve({ code, signal }));
-    });
+    d.child.kill(variant === 'exit' ? 'SIGUSR2' : 'SIGTERM');
+    const exit = await exited(d.child);
     const after = loadedNames();
     const expectedExit = variant === 'sigterm' ? 'signal SIGTERM' : variant === 'own-handler' ? 'code 7' : 'code 0';
     const gotExit = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
@@ -409,7 +421,7 @@ async function main(): Promise<number> {
       `hello-kept=${after.includes('hello')}`,
       gotExit,
     ].join('|');
-    record({ case: `moduleset.${variant}`, expected: `order=kmodkit_exporter,kmodkit_consumer|during=true|after=true|hello-kept=true|${expectedExit}`, got: state, detail: { stdout: out, stderr: err } });
+    record({ case: `moduleset.${variant}`, expected: `order=kmodkit_exporter,kmodkit_consumer|during=true|after=true|hello-kept=true|${expectedExit}`, got: state, detail: { stdout: d.out(), stderr: d.err() } });
   }
   await unloadModule('hello');
 
@@ -518,24 +530,10 @@ async function main(): Promise<number> {
     start();
     const ownershipFile = '/run/kmodkit-owned.json';
     await loadModule(`${KO}/hello.ko`); // someone else's
-    const child = spawn(process.execPath, ['dist/test/qemu/guest/daemon.js', 'sigterm', MODDIR, ownershipFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const ready = await new Promise<string | null>((resolve) => {
-      const poll = setInterval(() => {
-        const m = /READY (\S+)/.exec(out);
-        if (m) {
-          clearInterval(poll);
-          resolve(m[1]);
-        }
-      }, 20);
-      child.on('exit', () => {
-        clearInterval(poll);
-        resolve(null);
-      });
-    });
-    child.kill('SIGKILL');
-    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.on('exit', resolve)));
+    const d = startDaemon(['sigterm', MODDIR, ownershipFile]);
+    const ready = await d.ready;
+    d.child.kill('SIGKILL');
+    await exited(d.child);
     const survived = ['kmodkit_exporter', 'kmodkit_consumer'].every(isIn);
     const run2 = new ModuleSet(['kmodkit_consumer', 'hello'], { modulesDir: MODDIR, ownershipFile, signals: false, exitHook: false });
     await run2.load();
@@ -546,6 +544,115 @@ async function main(): Promise<number> {
       expected: 'kmodkit_exporter,kmodkit_consumer|true|kmodkit_exporter,kmodkit_consumer|kmodkit_consumer,kmodkit_exporter|hello-stays=true|record-gone=true',
       got: `${ready}|${survived}|${adopted}|${closed}|hello-stays=${isIn('hello')}|record-gone=${!existsSync(ownershipFile)}`,
     });
+    await unloadModule('hello');
+  }
+
+  // ---- 14b. a daemon restarted next to a forged record unloads nothing that is not its own
+  {
+    const dir = '/run/kmodkit-daemon';
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const ownershipFile = `${dir}/modules.json`;
+    // loaded by someone else: hello is in the daemon's plan, kmodkit_params is not
+    await loadModule(`${KO}/hello.ko`);
+    await loadModule(`${KO}/kmodkit_params.ko`);
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    // what any user can read: /proc/modules (size), /sys/module/NAME/srcversion, the build-id note
+    const readable = (n: string): Record<string, unknown> => {
+      const id = kernelModuleIdentity(n) ?? {};
+      return { ...(id.srcversion ? { srcversion: id.srcversion } : {}), ...(id.buildId ? { buildId: id.buildId } : {}), ...(id.size !== undefined ? { size: id.size } : {}) };
+    };
+    const recordText = (modules: unknown[]): string => JSON.stringify({ version: 1, bootId: boot, modules });
+    const asNobody = (file: string, text: string): void => {
+      const r = spawnSync(process.execPath, ['-e', `process.setgid(65534); process.setuid(65534); require('node:fs').writeFileSync(${JSON.stringify(file)}, ${JSON.stringify(text)})`], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`write as nobody failed: ${r.stderr}`);
+    };
+    const foreign = recordText([
+      { name: 'kmodkit_params', path: `${KO}/kmodkit_params.ko`, identity: readable('kmodkit_params') }, // not in the plan
+      { name: 'hello', path: `${KO}/hello.ko`, identity: readable('hello') }, // in the plan, identity copied from the kernel
+    ]);
+    const variants: { name: string; make: () => void; expect: string }[] = [
+      {
+        name: 'owned-by-another-user',
+        make: () => {
+          writeFileSync(ownershipFile, foreign, { mode: 0o600 });
+          chownSync(ownershipFile, 65534, 65534);
+        },
+        expect: 'ignored: it is owned by uid 65534',
+      },
+      {
+        name: 'world-writable-rewritten-by-another-user',
+        make: () => {
+          writeFileSync(ownershipFile, '{}', { mode: 0o666 });
+          chmodSync(ownershipFile, 0o666);
+          asNobody(ownershipFile, foreign);
+        },
+        expect: 'ignored: it is writable by group or others',
+      },
+      {
+        name: 'root-owned-with-foreign-entries',
+        make: () => {
+          writeFileSync(
+            ownershipFile,
+            recordText([
+              { name: 'kmodkit_params', path: `${KO}/kmodkit_params.ko`, identity: kernelModuleIdentity('kmodkit_params') }, // its full identity, address included
+              { name: 'hello', path: `${KO}/hello.ko`, identity: null }, // "in flight"
+              { name: 'hello', path: `${KO}/hello.ko`, identity: kernelModuleIdentity('kmodkit_params') }, // another module's identity
+            ]),
+            { mode: 0o600 },
+          );
+        },
+        expect: 'not adopted: kmodkit_params (not in this set',
+      },
+      {
+        name: 'copied-identity-without-address',
+        make: () => writeFileSync(ownershipFile, recordText([{ name: 'hello', path: `${KO}/hello.ko`, identity: { ...readable('hello'), address: '0x0000000000000000' } }]), { mode: 0o600 }),
+        expect: 'not adopted',
+      },
+    ];
+    for (const v of variants) {
+      start();
+      rmSync(ownershipFile, { force: true });
+      v.make();
+      const d = startDaemon(['sigterm', MODDIR, ownershipFile]);
+      const ready = await d.ready;
+      const adopted = /ADOPTED (\S*)/.exec(d.out())?.[1] ?? '?';
+      d.child.kill('SIGTERM');
+      await exited(d.child);
+      const after = loadedNames();
+      const warned = d.err().includes(v.expect);
+      record({
+        case: `moduleset.forged-record.${v.name}`,
+        expected: 'ready=kmodkit_exporter,kmodkit_consumer|adopted=|ours-unloaded=true|hello-stays=true|params-stays=true|warned=true',
+        got: `ready=${ready}|adopted=${adopted}|ours-unloaded=${!after.includes('kmodkit_exporter') && !after.includes('kmodkit_consumer')}|hello-stays=${after.includes('hello')}|params-stays=${after.includes('kmodkit_params')}|warned=${warned}`,
+        detail: { stdout: d.out(), stderr: d.err() },
+      });
+    }
+    // a record in a directory other users can write: refused before anything is loaded
+    {
+      start();
+      const shared = '/run/kmodkit-shared';
+      mkdirSync(shared, { recursive: true });
+      chmodSync(shared, 0o1777);
+      const victim = '/run/kmodkit-victim';
+      writeFileSync(victim, 'precious\n', { mode: 0o644 });
+      const rec = `${shared}/modules.json`;
+      asNobody(rec, foreign);
+      const before = loadedNames().sort().join(',');
+      const r = spawnSync(process.execPath, ['dist/test/qemu/guest/daemon.js', 'sigterm', MODDIR, rec], { encoding: 'utf8', timeout: 60_000 });
+      const refused = /DAEMON-ERROR .*ownership record .*writable by group or others/.test(r.stdout);
+      record({
+        case: 'moduleset.forged-record.shared-directory-refused',
+        expected: 'exit=3|refused=true|modules-unchanged=true|victim=precious',
+        got: `exit=${r.status}|refused=${refused}|modules-unchanged=${loadedNames().sort().join(',') === before}|victim=${readFileSync(victim, 'utf8').trim()}`,
+        detail: { stdout: r.stdout.slice(0, 2000), stderr: r.stderr.slice(0, 2000) },
+      });
+      rmSync(shared, { recursive: true, force: true });
+      rmSync(victim, { force: true });
+    }
+    rmSync(dir, { recursive: true, force: true });
+    await ensureUnloaded('kmodkit_exporter');
+    await ensureUnloaded('kmodkit_consumer');
+    await unloadModule('kmodkit_params');
     await unloadModule('hello');
   }
 

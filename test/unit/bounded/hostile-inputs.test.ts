@@ -5,27 +5,19 @@
  * within 2 s and 512 MiB.
  */
 import test from 'ava';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assertBounded, cliRun, writeReporter, type Run } from '../../helpers/bounded-run.js';
 import { aliasingRelocations, modinfoEntryBomb, sectionSize, zstdRleFrame } from '../../helpers/hostile-modules.js';
 
 const KO = new URL('../../../../samples/ko/', import.meta.url).pathname;
-const CLI = new URL('../../../cli/index.js', import.meta.url).pathname;
 const HELLO = new Uint8Array(readFileSync(`${KO}hello.ko`));
 const VERMAGIC = '6.1.0-56-amd64 SMP preempt mod_unload modversions ';
 const dir = mkdtempSync(join(tmpdir(), 'kmodkit-hostile-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Peak RSS reporter, preloaded into the child. */
-const PRELOAD = join(dir, 'maxrss.cjs');
-// VmHWM, not getrusage's maxRSS: Linux carries a forked parent's peak into the child's ru_maxrss.
-// CPU time (user+sys) rather than wall time alone: this machine is shared, the budget is the work.
-writeFileSync(
-  PRELOAD,
-  "process.on('exit', () => { const fs = require('node:fs'); const m = /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8')); const c = process.cpuUsage(); fs.writeSync(2, `\\nkmodkit-maxrss-kb=${m ? m[1] : -1} cpu-us=${c.user + c.system}\\n`); });\n",
-);
+const PRELOAD = writeReporter(dir);
 
 function write(name: string, bytes: Uint8Array, compress?: 'xz' | 'zstd'): string {
   const p = join(dir, name);
@@ -33,34 +25,8 @@ function write(name: string, bytes: Uint8Array, compress?: 'xz' | 'zstd'): strin
   return p;
 }
 
-interface Run { status: number | null; stdout: string; stderr: string; ms: number; rssMiB: number; cpuMs: number }
-function cli(args: string[]): Promise<Run> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--require', PRELOAD, CLI, ...args], { encoding: 'utf8', timeout: 30_000, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      const ms = performance.now() - t0;
-      const m = /kmodkit-maxrss-kb=(\d+) cpu-us=(\d+)/.exec(stderr);
-      resolve({
-        status: err ? (typeof err.code === 'number' ? err.code : null) : 0,
-        stdout,
-        stderr: stderr.replace(/\n?kmodkit-maxrss-kb=\d+ cpu-us=\d+\n/, ''),
-        ms,
-        rssMiB: m ? Number(m[1]) / 1024 : Infinity,
-        cpuMs: m ? Number(m[2]) / 1000 : Infinity,
-      });
-    });
-  });
-}
-
-function bounded(t: import('ava').ExecutionContext, what: string, r: Run): void {
-  t.log(`${what}: exit ${r.status}, ${r.cpuMs.toFixed(0)} ms CPU, ${r.ms.toFixed(0)} ms wall, peak RSS ${r.rssMiB.toFixed(0)} MiB`);
-  t.not(r.status, null, `${what} did not finish`);
-  t.notRegex(r.stderr, /\n\s+at |internal error|heap out of memory/, `${what}: ${r.stderr}`);
-  t.true(r.rssMiB <= 512, `${what}: peak RSS ${r.rssMiB} MiB`);
-  // 2 s of CPU (node's start-up included); wall time only guards against a hang
-  t.true(r.cpuMs <= 2000, `${what}: ${r.cpuMs} ms CPU`);
-  t.true(r.ms <= 15_000, `${what}: ${r.ms} ms wall`);
-}
+const cli = (args: string[]): Promise<Run> => cliRun(PRELOAD, args);
+const bounded = assertBounded;
 
 test.serial('3,000 section headers aliasing one 256 KiB relocation block (.ko.xz): clear error from inspect, check, modinfo', async (t) => {
   const img = aliasingRelocations(HELLO, 3000, 256 * 1024);

@@ -14,7 +14,7 @@ import { checkModule } from '../../../lib/check/run.js';
 import { readModuleFile } from '../../../lib/io/open.js';
 import { loadModule } from '../../../lib/load/loader.js';
 import { isKmodkitError } from '../../../lib/errors.js';
-import { fakeSyscalls } from '../load/fake.js';
+import { createFakeKernel } from '../../../lib/testing.js';
 
 const KO = new URL('../../../../samples/ko/', import.meta.url).pathname;
 const CLI = new URL('../../../cli/index.js', import.meta.url).pathname;
@@ -50,11 +50,12 @@ test('a kernel without module support (no /proc/modules) is named as such by che
   const first = r.findings.find((f) => f.status === 'failed');
   t.like(first, { id: 'kernel.no-modules', errno: 'ENOSYS' });
   t.false(r.findings.some((f) => f.id === 'vermagic.mismatch' && f.status === 'failed'), 'no vermagic compared against a made-up one');
-  const { sys, calls } = fakeSyscalls(undefined);
-  const e = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys, root: fakeRunning(false), target: none }));
+  const kernel = await createFakeKernel();
+  t.teardown(() => kernel.close());
+  const e = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: kernel.syscalls, root: fakeRunning(false), target: none }));
   t.true(isKmodkitError(e) && e.code === 'EREJECTED');
   t.regex(e!.message, /no module support/);
-  t.is(calls.length, 0);
+  t.is(kernel.calls.length, 0);
   const some = await loadTarget({ root: fakeRunning(true) });
   t.true(some.moduleSupport);
   t.like((await checkModule(mod, some)).findings.find((f) => f.id === 'kernel.no-modules'), { status: 'passed' });

@@ -77,10 +77,20 @@ test('a modules dir: release from its name, build/ files, reference module, depe
 });
 
 test('a modules dir with only the build link counts as no modules tree', async (t) => {
-  const tk = await loadTarget({ modulesDir: '/lib/modules/6.1.0-56-amd64' });
+  // what linux-headers-RELEASE leaves in /lib/modules/RELEASE, built in a temp dir (not the host's tree)
+  const root = mkdtempSync('/tmp/kmodkit-headers-');
+  const headers = `${root}/usr/src/linux-headers-6.1.0-56-amd64`;
+  mkdirSync(headers, { recursive: true });
+  writeFileSync(`${headers}/.config`, await readMaybeCompressedText(`${H}/config.xz`));
+  writeFileSync(`${headers}/Module.symvers`, await readMaybeCompressedText(`${H}/Module.symvers.xz`));
+  const dir = `${root}/lib/modules/6.1.0-56-amd64`;
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(headers, `${dir}/build`);
+  const tk = await loadTarget({ modulesDir: dir });
   t.is(tk.modules, undefined);
   t.regex(tk.missing.modules, /no modules found/);
   t.truthy(tk.symvers); // via build/Module.symvers
+  t.is(tk.sources.symvers, `${dir}/build/Module.symvers`);
 });
 
 test('running system from a fake root: /proc, /sys, /boot', async (t) => {

@@ -5,6 +5,7 @@
  * (worked example: fuse + cuse → a 125-byte modules.dep.bin).
  */
 import test from 'ava';
+import { needs } from '../../helpers/tier.js';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -94,7 +95,7 @@ test('a dependency cycle is an error naming the modules', (t) => {
 });
 
 const kmod = which('depmod');
-(kmod ? test : test.skip)('samples: every file byte-identical to kmod 30 depmod (.ko and .ko.xz trees); the .bin reader agrees with modules.dep', async (t) => {
+needs(kmod ? undefined : "kmod 30's depmod not installed")('samples: every file byte-identical to kmod 30 depmod (.ko and .ko.xz trees); the .bin reader agrees with modules.dep', async (t) => {
   for (const ext of ['.ko', '.ko.xz']) {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kmodkit-depmod-unit-'));
     try {

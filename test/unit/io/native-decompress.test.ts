@@ -1,12 +1,13 @@
 /**
- * The native decoders (node:zlib, liblzma, libzstd) against the pure ones:
+ * The native decoders (node:zlib, liblzma, and zstd from node:zlib or
+ * libzstd, as the runtime has it) against the pure ones:
  * identical bytes and xz facts on the real samples, identical error codes on
  * corrupt, truncated, padded, concatenated and bomb inputs.
  */
 import test from 'ava';
 import { readFileSync, readdirSync } from 'node:fs';
 import { decompressNative, decoderBackend, type DecoderBackend } from '../../../lib/io/native/decompress.js';
-import { nativeLibs } from '../../../lib/io/native/libs.js';
+import { nativeLibs, runtimeZstd } from '../../../lib/io/native/libs.js';
 import { readModuleFile } from '../../../lib/io/open.js';
 import { sh } from '../compress/helpers.js';
 
@@ -40,10 +41,11 @@ async function same(t: import('ava').ExecutionContext, data: Uint8Array, what: s
   return n;
 }
 
-test('the system libraries are bound (liblzma.so.5, libzstd.so.1)', async (t) => {
+test("the system libraries are bound: liblzma.so.5, and libzstd.so.1 where Node has no zstd of its own", async (t) => {
   const libs = await nativeLibs();
   t.truthy(libs.lzma, 'liblzma.so.5');
-  t.truthy(libs.zstd, 'libzstd.so.1');
+  if (runtimeZstd()) t.is(libs.zstd, null, 'node:zlib has zstd: libzstd.so.1 stays unloaded');
+  else t.truthy(libs.zstd, 'libzstd.so.1');
 });
 
 test('KMODKIT_DECODERS=pure forces the pure decoders', (t) => {

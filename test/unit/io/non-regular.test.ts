@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { isKmodkitError } from '../../../lib/errors.js';
 import { openModule, readModuleFile } from '../../../lib/io/open.js';
 import { loadModule } from '../../../lib/load/loader.js';
-import { FakeRoot, fakeSyscalls } from '../load/fake.js';
+import { createFakeKernel } from '../../../lib/testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmodkit-nonreg-'));
 const fifo = join(dir, 'fifo.ko');
@@ -52,12 +52,11 @@ for (const [what, path, message] of CASES) {
       t.true(isKmodkitError(e) && e.code === 'ENOTREG', String(e));
       t.regex(e!.message, message);
     }
-    const fr = new FakeRoot();
-    t.teardown(() => fr.cleanup());
-    const { sys, calls } = fakeSyscalls(undefined);
-    const e = await t.throwsAsync(loadModule(path, { syscalls: sys, root: fr.root, check: false }));
+    const kernel = await createFakeKernel();
+    t.teardown(() => kernel.close());
+    const e = await t.throwsAsync(loadModule(path, { ...kernel.options, check: false }));
     t.true(isKmodkitError(e) && e.code === 'ENOTREG', String(e));
-    t.is(calls.length, 0);
+    t.is(kernel.calls.length, 0);
   });
 }
 

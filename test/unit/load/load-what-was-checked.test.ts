@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { TargetKernel } from '../../../lib/check/target.js';
 import { isKmodkitError } from '../../../lib/errors.js';
 import { loadModule } from '../../../lib/load/loader.js';
-import { FakeRoot, fakeSyscalls } from './fake.js';
+import { createFakeKernel } from '../../../lib/testing.js';
 
 const KO = new URL('../../../../samples/ko/', import.meta.url).pathname;
 const GOOD_BYTES = new Uint8Array(readFileSync(`${KO}hello.ko`));
@@ -52,9 +52,9 @@ function tmp(t: { teardown(f: () => void): void }): string {
 test('the refused variant really is refused, the original loads', async (t) => {
   const d = tmp(t);
   writeFileSync(join(d, 'hello.ko'), BAD_BYTES);
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(undefined);
+  const fr = await createFakeKernel();
+  t.teardown(() => fr.close());
+  const { syscalls: sys, calls } = fr;
   const e = await t.throwsAsync(loadModule(join(d, 'hello.ko'), { syscalls: sys, root: fr.root, target: target() }));
   t.true(isKmodkitError(e) && e.code === 'EREJECTED');
   await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: target() });
@@ -74,9 +74,9 @@ test('swapped by rename during the check: the kernel still gets the checked byte
     copyFileSync(join(d, 'bad.ko'), join(d, 'new'));
     renameSync(join(d, 'new'), path);
   };
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(undefined);
+  const fr = await createFakeKernel();
+  t.teardown(() => fr.close());
+  const { syscalls: sys, calls } = fr;
   const h = await loadModule(path, { syscalls: sys, root: fr.root, target: target(swap) });
   t.true(swapped, 'the swap happened during the check');
   t.true(same(new Uint8Array(readFileSync(path)), BAD_BYTES), 'the path now names the refused file');
@@ -90,9 +90,9 @@ test('rewritten in place during the check: ECHANGED, no syscall', async (t) => {
   const d = tmp(t);
   const path = join(d, 'hello.ko');
   writeFileSync(path, GOOD_BYTES);
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(undefined);
+  const fr = await createFakeKernel();
+  t.teardown(() => fr.close());
+  const { syscalls: sys, calls } = fr;
   let done = false;
   const e = await t.throwsAsync(
     loadModule(path, {
@@ -140,9 +140,9 @@ for (const mode of ['rename', 'symlink'] as const) {
     writeFileSync(join(d, 'bad.ko'), BAD_BYTES);
     if (mode === 'rename') copyFileSync(join(d, 'good.ko'), join(d, 'hello.ko'));
     else symlinkSync(join(d, 'good.ko'), join(d, 'hello.ko'));
-    const fr = new FakeRoot();
-    t.teardown(() => fr.cleanup());
-    const { sys, calls } = fakeSyscalls(undefined);
+    const fr = await createFakeKernel();
+    t.teardown(() => fr.close());
+    const { syscalls: sys, calls } = fr;
     const f = flipper(d, mode);
     await new Promise((r) => setTimeout(r, 100));
     let loaded = 0;
@@ -152,6 +152,7 @@ for (const mode of ['rename', 'symlink'] as const) {
       for (let i = 0; i < 400; i++) {
         try {
           await loadModule(join(d, 'hello.ko'), { syscalls: sys, root: fr.root, target: target() });
+          fr.remove('hello'); // as if unloaded: the next load is a first load again
           loaded++;
         } catch (e) {
           if (isKmodkitError(e) && e.code === 'EREJECTED') refused++;
@@ -169,9 +170,9 @@ for (const mode of ['rename', 'symlink'] as const) {
 }
 
 test('unload() refuses when another module now holds the name', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(fr);
+  const fr = await createFakeKernel();
+  t.teardown(() => fr.close());
+  const { syscalls: sys, calls } = fr;
   const h = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false });
   writeFileSync(join(fr.root, 'sys/module/hello/srcversion'), 'AAAAAAAAAAAAAAAAAAAAAAA\n');
   const e = await t.throwsAsync(h.unload());
@@ -189,14 +190,15 @@ test('multi-member gzip: the kernel would read only the first member, so init_mo
   const path = join(d, 'hello.ko.gz');
   const tail = Buffer.alloc(64, 0x41);
   writeFileSync(path, Buffer.concat([gzipSync(GOOD_BYTES), gzipSync(tail)]));
-  const fr = new FakeRoot([], { compression: 'gzip' });
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(undefined);
+  const fr = await createFakeKernel({ compression: 'gzip' });
+  t.teardown(() => fr.close());
+  const { syscalls: sys, calls } = fr;
   const h = await loadModule(path, { syscalls: sys, root: fr.root, check: false });
   t.is(h.loadedBy, 'init');
   t.true(same(calls[0].image, new Uint8Array(Buffer.concat([GOOD_BYTES, tail]))), 'init_module got every member, as checked');
   // one member: finit with the compressed-file flag, as before
   writeFileSync(path, gzipSync(GOOD_BYTES));
+  await h.unload();
   const h1 = await loadModule(path, { syscalls: sys, root: fr.root, check: false });
   t.like(h1, { loadedBy: 'finit', flags: 4 });
 });

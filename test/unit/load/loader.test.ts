@@ -7,7 +7,7 @@ import { chooseRoute, listModules, loadModule, parseProcModules, unloadModule } 
 import { O_NONBLOCK, O_TRUNC } from '../../../lib/load/syscalls.js';
 import { memorySource } from '../../../lib/bytes/source.js';
 import { moduleInfo, readModule } from '../../../lib/module/module.js';
-import { FakeRoot, fakeSyscalls } from './fake.js';
+import { createFakeKernel } from '../../../lib/testing.js';
 
 const KO = new URL('../../../../samples/ko/', import.meta.url).pathname;
 const HELLO_BYTES = new Uint8Array(readFileSync(`${KO}hello.ko`));
@@ -30,63 +30,75 @@ test('route table (kmod do_finit_module)', (t) => {
 });
 
 test('syscall choice: plain → finit 0; force → 0x3; params passed', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(undefined);
-  const h = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false });
+  const kernel = await createFakeKernel();
+  t.teardown(() => kernel.close());
+  const { calls } = kernel;
+  const h = await loadModule(`${KO}hello.ko`, { ...kernel.options, check: false });
   t.like(h, { name: 'hello', loadedBy: 'finit', flags: 0, params: '', stripped: false });
   t.like(calls[0], { call: 'finit', flags: 0, params: '' });
-  const h2 = await loadModule(`${KO}kmodkit_params.ko`, { syscalls: sys, root: fr.root, check: false, force: true, params: { charpval: 'a b', intval: 5 } });
+  const h2 = await loadModule(`${KO}kmodkit_params.ko`, { ...kernel.options, check: false, force: true, params: { charpval: 'a b', intval: 5 } });
   t.like(calls[1], { call: 'finit', flags: 3, params: 'charpval="a b" intval=5' });
   t.is(h2.flags, 3);
   t.is(calls.length, 2);
+  t.deepEqual(kernel.module('kmodkit_params')?.parameters, { charpval: 'a b', intval: '5' }, 'the fake kernel shows the parameters in sysfs');
+  t.is(kernel.module('kmodkit_params')?.taint, 'FOE', 'forced: taint F');
 });
 
 test('syscall choice: compressed + matching /sys/module/compression → finit 0x4 (0x7 forced)', async (t) => {
-  const fr = new FakeRoot([], { compression: 'xz' });
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(undefined);
-  await loadModule(`${KO}hello.ko.xz`, { syscalls: sys, root: fr.root, check: false });
-  await loadModule(`${KO}hello.ko.xz`, { syscalls: sys, root: fr.root, check: false, force: true });
-  t.like(calls[0], { call: 'finit', flags: 4 });
+  const kernel = await createFakeKernel({ compression: 'xz' });
+  t.teardown(() => kernel.close());
+  const { calls } = kernel;
+  await loadModule(`${KO}hello.ko.xz`, { ...kernel.options, check: false });
+  kernel.remove('hello');
+  await loadModule(`${KO}hello.ko.xz`, { ...kernel.options, check: false, force: true });
+  t.like(calls[0], { call: 'finit', flags: 4, name: 'hello' });
   t.like(calls[1], { call: 'finit', flags: 7 });
+  // gzip handed over compressed: the fake kernel decompresses it as the kernel does
+  const gz = await createFakeKernel({ compression: 'gzip' });
+  t.teardown(() => gz.close());
+  await loadModule(`${KO}hello.ko.gz`, { ...gz.options, check: false });
+  t.like(gz.calls[0], { call: 'finit', flags: 4, name: 'hello' });
+  t.truthy(gz.module('hello')?.buildId);
 });
 
 test('syscall choice: compressed, other/absent kernel compression → init_module with the decompressed image', async (t) => {
-  const fr = new FakeRoot([], { compression: 'xz' });
-  const bare = new FakeRoot();
-  t.teardown(() => (fr.cleanup(), bare.cleanup()));
-  const { sys, calls } = fakeSyscalls(undefined);
-  const h = await loadModule(`${KO}hello.ko.zst`, { syscalls: sys, root: fr.root, check: false });
+  const xz = await createFakeKernel({ compression: 'xz' });
+  const bare = await createFakeKernel();
+  t.teardown(() => (xz.close(), bare.close()));
+  const h = await loadModule(`${KO}hello.ko.zst`, { ...xz.options, check: false });
   t.is(h.loadedBy, 'init');
-  for (const f of ['hello.ko.gz', 'hello.ko.xz', 'hello.ko.zst']) await loadModule(`${KO}${f}`, { syscalls: sys, root: bare.root, check: false });
+  for (const f of ['hello.ko.gz', 'hello.ko.xz', 'hello.ko.zst']) {
+    await loadModule(`${KO}${f}`, { ...bare.options, check: false });
+    bare.remove('hello');
+  }
+  const calls = [...xz.calls, ...bare.calls];
   t.deepEqual(calls.map((c) => c.call), ['init', 'init', 'init', 'init']);
   for (const c of calls) t.deepEqual(c.image, HELLO_BYTES);
 });
 
 test('finit ENOSYS → init_module fallback; stripped when forced', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(undefined, (c) => (c.call === 'finit' ? 'ENOSYS' : undefined));
-  const h = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false });
-  t.deepEqual(calls.map((c) => c.call), ['finit', 'init']);
-  t.deepEqual(calls[1].image, HELLO_BYTES);
+  const kernel = await createFakeKernel({ script: (c) => (c.call === 'finit' ? 'ENOSYS' : undefined) });
+  t.teardown(() => kernel.close());
+  const { calls } = kernel;
+  const h = await loadModule(`${KO}hello.ko`, { ...kernel.options, check: false });
+  t.deepEqual(calls.map((c) => [c.call, c.errno]), [['finit', 'ENOSYS'], ['init', undefined]]);
+  t.deepEqual(calls[1]!.image, HELLO_BYTES);
   t.like(h, { loadedBy: 'init', stripped: false, flags: 0 });
-  const h2 = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false, force: true });
+  kernel.remove('hello');
+  const h2 = await loadModule(`${KO}hello.ko`, { ...kernel.options, check: false, force: true });
   t.like(calls[2], { call: 'finit', flags: 3 });
-  t.is(calls[3].call, 'init');
+  t.is(calls[3]!.call, 'init');
   t.true(h2.stripped);
-  const img = calls[3].image!;
+  const img = calls[3]!.image!;
   t.is(moduleInfo(readModule(memorySource(img))).find((e) => e.key === 'vermagic'), undefined);
+  kernel.remove('hello');
   // compressed + forced, init path directly: stripped too
-  await loadModule(`${KO}hello.ko.gz`, { syscalls: sys, root: fr.root, check: false, force: { vermagic: true } });
-  t.is(calls[4].call, 'init');
-  t.is(moduleInfo(readModule(memorySource(calls[4].image!))).find((e) => e.key === 'vermagic'), undefined);
+  await loadModule(`${KO}hello.ko.gz`, { ...kernel.options, check: false, force: { vermagic: true } });
+  t.is(calls[4]!.call, 'init');
+  t.is(moduleInfo(readModule(memorySource(calls[4]!.image!))).find((e) => e.key === 'vermagic'), undefined);
 });
 
 test('other finit errno → no fallback, kmod wording', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
   for (const [errno, insmod, modprobe] of [
     ['EINVAL', 'Invalid parameters', 'Invalid argument'],
     ['ENOEXEC', 'Invalid module format', 'Exec format error'],
@@ -95,82 +107,89 @@ test('other finit errno → no fallback, kmod wording', async (t) => {
     ['EKEYREJECTED', 'Key was rejected by service', 'Key was rejected by service'],
     ['ENODEV', 'No such device', 'No such device'],
   ] as const) {
-    const { sys, calls } = fakeSyscalls(undefined, () => errno);
-    const e = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false }));
+    const kernel = await createFakeKernel({ script: () => errno });
+    t.teardown(() => kernel.close());
+    const { calls } = kernel;
+    const e = await t.throwsAsync(loadModule(`${KO}hello.ko`, { ...kernel.options, check: false }));
     t.true(isKmodkitError(e) && e.code === 'ESYSCALL');
     t.is((e as KmodkitError).errno, errno);
     t.true(e!.message.startsWith(`could not insert module ${KO}hello.ko: ${insmod}`), e!.message);
     t.is(calls.length, 1, `${errno}: no fallback`);
     const d = (e as KmodkitError<'ESYSCALL'>).detail;
     t.is('module' in d ? d.module : undefined, 'hello');
-    const e2 = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, check: false, tool: 'modprobe' }));
+    const e2 = await t.throwsAsync(loadModule(`${KO}hello.ko`, { ...kernel.options, check: false, tool: 'modprobe' }));
     t.true(e2!.message.startsWith(`could not insert 'hello': ${modprobe}`), e2!.message);
   }
 });
 
 test('pre-flight refusal: EREJECTED with findings, no syscall; warn/force let it through', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(undefined);
+  const kernel = await createFakeKernel();
+  t.teardown(() => kernel.close());
+  const { calls } = kernel;
+  const o = { root: kernel.root, syscalls: kernel.syscalls };
   const bad = target('6.1.0-99-amd64 SMP preempt mod_unload ');
-  const e = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: bad }));
+  const e = await t.throwsAsync(loadModule(`${KO}hello.ko`, { ...o, target: bad }));
   t.true(isKmodkitError(e) && e.code === 'EREJECTED', String(e));
   t.regex(e!.message, /refusing to load hello: version magic/);
   const findings = (e as KmodkitError<'EREJECTED'>).detail.findings;
   t.true(findings.some((f) => f.id === 'vermagic.mismatch'));
   t.is(calls.length, 0);
-  const w = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: bad, check: 'warn' });
+  const w = await loadModule(`${KO}hello.ko`, { ...o, target: bad, check: 'warn' });
   t.is(w.check?.verdict, 'fails');
   t.like(calls[0], { call: 'finit', flags: 0 });
-  const f = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: bad, force: true });
+  await w.unload();
+  const f = await loadModule(`${KO}hello.ko`, { ...o, target: bad, force: true });
   t.is(f.check?.verdict, 'fails');
-  t.like(calls[1], { call: 'finit', flags: 3 });
-  const ok = await loadModule(`${KO}hello.ko`, { syscalls: sys, root: fr.root, target: target(GOOD) });
+  t.like(calls[2], { call: 'finit', flags: 3 });
+  await f.unload();
+  const ok = await loadModule(`${KO}hello.ko`, { ...o, target: target(GOOD) });
   t.is(ok.check?.verdict, 'loads');
+  await ok.unload();
   // the kernel's errno is explained by the finding when they agree
-  const { sys: sys2 } = fakeSyscalls(undefined, () => 'ENOEXEC');
-  const e3 = await t.throwsAsync(loadModule(`${KO}hello.ko`, { syscalls: sys2, root: fr.root, target: bad, check: 'warn' }));
+  kernel.fail({ call: 'load', errno: 'ENOEXEC' });
+  const e3 = await t.throwsAsync(loadModule(`${KO}hello.ko`, { ...o, target: bad, check: 'warn' }));
   t.regex(e3!.message, /Invalid module format \(version magic/);
 });
 
 test('bad parameters are refused before any syscall', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(undefined);
-  const e = await t.throwsAsync(loadModule(`${KO}kmodkit_params.ko`, { syscalls: sys, root: fr.root, check: false, params: { byteval: 300 } }));
+  const kernel = await createFakeKernel();
+  t.teardown(() => kernel.close());
+  const e = await t.throwsAsync(loadModule(`${KO}kmodkit_params.ko`, { ...kernel.options, check: false, params: { byteval: 300 } }));
   t.true(isKmodkitError(e) && e.code === 'EINPUT');
-  t.is(calls.length, 0);
+  t.is(kernel.calls.length, 0);
 });
 
 test('name lookup through modules.dep', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
+  const kernel = await createFakeKernel();
+  t.teardown(() => kernel.close());
   const { mkdirSync, writeFileSync } = await import('node:fs');
-  const md = `${fr.root}/lib/modules/test`;
+  const md = `${kernel.root}/lib/modules/test`;
   mkdirSync(md, { recursive: true });
   writeFileSync(`${md}/modules.dep`, `${KO}hello.ko:\n`);
   writeFileSync(`${md}/modules.builtin`, 'kernel/fs/ext4/ext4.ko\n');
-  const { sys, calls } = fakeSyscalls(undefined);
-  const h = await loadModule('hello', { syscalls: sys, root: fr.root, modulesDir: md, check: false });
+  const h = await loadModule('hello', { ...kernel.options, modulesDir: md, check: false });
   t.is(h.path, `${KO}hello.ko`);
-  t.is(calls[0].path, `${KO}hello.ko`);
-  const e = await t.throwsAsync(loadModule('nosuch', { syscalls: sys, modulesDir: md, check: false }));
+  t.is(kernel.calls[0]!.path, `${KO}hello.ko`);
+  const e = await t.throwsAsync(loadModule('nosuch', { ...kernel.options, modulesDir: md, check: false }));
   t.true(isKmodkitError(e) && e.code === 'ENOENT');
   t.regex(e!.message, /Module nosuch not found in directory/);
-  const b = await t.throwsAsync(loadModule('ext4', { syscalls: sys, modulesDir: md, check: false }));
+  const b = await t.throwsAsync(loadModule('ext4', { ...kernel.options, modulesDir: md, check: false }));
   t.regex(b!.message, /builtin/);
 });
 
 test('unload: rmmod pre-checks and delete_module flags', async (t) => {
-  const fr = new FakeRoot([
-    { name: 'kmodkit_exporter', refcnt: 1, holders: ['kmodkit_consumer'], usedBy: ['kmodkit_consumer'] },
-    { name: 'kmodkit_consumer' },
-    { name: 'busy', refcnt: 2 },
-  ]);
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(fr);
+  const kernel = await createFakeKernel({
+    loaded: [
+      { name: 'kmodkit_exporter', holders: ['kmodkit_consumer'] },
+      { name: 'kmodkit_consumer' },
+      { name: 'busy', refs: 2 },
+    ],
+  });
+  t.teardown(() => kernel.close());
+  const { calls } = kernel;
+  const o = kernel.options;
   const msg = async (name: string, opts = {}) => {
-    const e = await t.throwsAsync(unloadModule(name, { syscalls: sys, root: fr.root, ...opts }));
+    const e = await t.throwsAsync(unloadModule(name, { ...o, ...opts }));
     t.true(isKmodkitError(e) && e.code === 'ESYSCALL');
     return [(e as KmodkitError).errno, e!.message];
   };
@@ -178,30 +197,40 @@ test('unload: rmmod pre-checks and delete_module flags', async (t) => {
   t.deepEqual(await msg('kmodkit_exporter'), ['EWOULDBLOCK', 'Module kmodkit_exporter is in use by: kmodkit_consumer']);
   t.deepEqual(await msg('busy'), ['EWOULDBLOCK', 'Module busy is in use']);
   t.is(calls.length, 0, 'pre-checks make no syscall');
-  await unloadModule('kmodkit-consumer', { syscalls: sys, root: fr.root });
+  await unloadModule('kmodkit-consumer', o);
   t.deepEqual(calls.at(-1), { call: 'delete', name: 'kmodkit_consumer', flags: O_NONBLOCK });
-  await unloadModule('busy', { syscalls: sys, root: fr.root, wait: true });
+  t.deepEqual(kernel.module('kmodkit_exporter')?.holders, [], 'a removed module holds nothing');
+  // wait: no refcount pre-check, O_NONBLOCK cleared; the kernel (6.x) still refuses a referenced module
+  const w = await t.throwsAsync(unloadModule('busy', { ...o, wait: true }));
+  t.is((w as KmodkitError).errno, 'EWOULDBLOCK');
+  t.deepEqual(calls.at(-1), { call: 'delete', name: 'busy', flags: 0, errno: 'EWOULDBLOCK' });
+  kernel.setRefs('busy', 0);
+  await unloadModule('busy', { ...o, wait: true });
   t.deepEqual(calls.at(-1), { call: 'delete', name: 'busy', flags: 0 });
-  await unloadModule('kmodkit_exporter', { syscalls: sys, root: fr.root, force: true });
+  kernel.setRefs('kmodkit_exporter', 1);
+  await unloadModule('kmodkit_exporter', { ...o, force: true });
   t.deepEqual(calls.at(-1), { call: 'delete', name: 'kmodkit_exporter', flags: O_NONBLOCK | O_TRUNC });
+  t.false(kernel.has('kmodkit_exporter'), 'O_TRUNC removes a referenced module (CONFIG_MODULE_FORCE_UNLOAD)');
   // kernel answers: EAGAIN is reported as EWOULDBLOCK with rmmod's words
-  fr.add({ name: 'x' });
-  const { sys: s2 } = fakeSyscalls(fr, () => 'EAGAIN');
-  const e = await t.throwsAsync(unloadModule('x', { syscalls: s2, root: fr.root, check: false }));
+  kernel.insert({ name: 'x' });
+  kernel.fail({ call: 'delete', errno: 'EAGAIN' });
+  const e = await t.throwsAsync(unloadModule('x', { ...o, check: false }));
   t.is((e as KmodkitError).errno, 'EWOULDBLOCK');
   t.is(e!.message, 'Module x is in use');
-  const { sys: s3 } = fakeSyscalls(fr, () => 'EBUSY');
-  const e3 = await t.throwsAsync(unloadModule('x', { syscalls: s3, root: fr.root }));
+  kernel.fail({ call: 'delete', module: 'x', errno: 'EBUSY' });
+  const e3 = await t.throwsAsync(unloadModule('x', o));
   t.is(e3!.message, 'could not remove module x: Device or resource busy');
 });
 
-test('listModules + lsmod formatting vs a fake /proc/modules', (t) => {
-  const fr = new FakeRoot([
-    { name: 'kmodkit_exporter', size: 16384, refcnt: 1, holders: ['kmodkit_consumer'], usedBy: ['kmodkit_consumer'], params: { x: '1' } },
-    { name: 'kmodkit_consumer', size: 12288 },
-    { name: 'a_rather_long_module_name_here', size: 123456789, refcnt: 3 },
-  ]);
-  t.teardown(() => fr.cleanup());
+test('listModules + lsmod formatting vs the fake kernel\'s /proc/modules', async (t) => {
+  const fr = await createFakeKernel({
+    loaded: [
+      { name: 'kmodkit_exporter', size: 16384, holders: ['kmodkit_consumer'], parameters: { x: '1' } },
+      { name: 'kmodkit_consumer', size: 12288 },
+      { name: 'a_rather_long_module_name_here', size: 123456789, refs: 3 },
+    ],
+  });
+  t.teardown(() => fr.close());
   const list = listModules({ root: fr.root });
   t.is(list.length, 3);
   t.like(list[0], { name: 'kmodkit_exporter', size: 16384, refcount: 1, usedBy: ['kmodkit_consumer'], holders: ['kmodkit_consumer'], state: 'Live', initstate: 'live', taint: 'OE', parameters: { x: '1' } });

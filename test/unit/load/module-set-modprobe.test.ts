@@ -1,23 +1,23 @@
 /**
  * ModuleSet and loadModule with kmod's resolution: modprobe.d softdeps,
  * options and blacklist, aliases, names never read as paths, the identity
- * check before unloading, and the ownership record of a restarted daemon.
+ * check before unloading (the ownership record: ownership-record.test.ts).
  */
 import test from 'ava';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TargetKernel } from '../../../lib/check/target.js';
 import { isKmodkitError } from '../../../lib/errors.js';
 import { loadModule } from '../../../lib/load/loader.js';
 import { ModuleSet } from '../../../lib/load/module-set.js';
-import { resolveModuleFile } from '../../../lib/modprobe/module-file.js';
-import { FakeRoot, fakeSyscalls } from './fake.js';
+import { resolveModuleFile } from '../../../lib/io/module-file.js';
+import { createFakeKernel, type FakeKernel } from '../../../lib/testing.js';
 
 const KO = new URL('../../../../samples/ko/', import.meta.url).pathname.replace(/\/$/, '');
-const target: TargetKernel = { origin: 'offline', vermagic: { value: '6.1.0-56-amd64 SMP preempt mod_unload modversions ', origin: 'test' }, sources: {}, missing: {} };
-const quiet = { signals: false as const, exitHook: false, check: false as const };
+const SAMPLES = ['kmodkit_consumer', 'kmodkit_exporter', 'hello', 'kmodkit_params', 'kmodkit_initfail'].map((n) => `${KO}/${n}.ko`);
+const quiet = { signals: false as const, exitHook: false };
+const fake = (opts: Parameters<typeof createFakeKernel>[0] = {}): Promise<FakeKernel> => createFakeKernel({ builtFor: SAMPLES, ...opts });
 
-function tree(fr: FakeRoot, conf: string): string {
+function tree(fr: FakeKernel, conf: string): string {
   const md = `${fr.root}/lib/modules/test`;
   mkdirSync(md, { recursive: true });
   writeFileSync(`${md}/modules.dep`, [
@@ -30,40 +30,38 @@ function tree(fr: FakeRoot, conf: string): string {
 }
 
 test('softdeps from modprobe.d: pre before, post after, options applied, reverse on close', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
+  const fr = await fake();
+  t.teardown(() => fr.close());
   const md = tree(fr, 'softdep kmodkit_consumer pre: kmodkit-greeting post: kmodkit_params\noptions kmodkit_params intval=5\n');
-  const { sys, calls } = fakeSyscalls(fr);
-  const set = new ModuleSet(['kmodkit-consumer'], { modulesDir: md, root: fr.root, syscalls: sys, ...quiet });
+  const set = new ModuleSet(['kmodkit-consumer'], { ...fr.options, modulesDir: md, ...quiet });
   const plan = await set.plan();
   t.deepEqual(plan.map((p) => [p.name, p.reason]), [['kmodkit_exporter', 'dependency'], ['hello', 'softdep-pre'], ['kmodkit_consumer', 'requested'], ['kmodkit_params', 'softdep-post']]);
   await set.load();
-  t.deepEqual(calls.map((c) => [c.name, c.params]), [['kmodkit_exporter', ''], ['hello', ''], ['kmodkit_consumer', ''], ['kmodkit_params', 'intval=5 ']], 'options as kmod assembles them (trailing space included)');
+  t.deepEqual(fr.calls.map((c) => [c.name, c.params]), [['kmodkit_exporter', ''], ['hello', ''], ['kmodkit_consumer', ''], ['kmodkit_params', 'intval=5 ']], 'options as kmod assembles them (trailing space included)');
   t.deepEqual(set.close().unloaded, ['kmodkit_params', 'kmodkit_consumer', 'hello', 'kmodkit_exporter']);
 });
 
 test('a blacklisted alias is skipped, the explicit name is not; install commands are refused', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
+  const fr = await fake();
+  t.teardown(() => fr.close());
   const md = tree(fr, 'blacklist hello\ninstall kmodkit_params /bin/true\n');
-  const { sys } = fakeSyscalls(fr);
-  t.deepEqual(await new ModuleSet(['kmodkit-greeting'], { modulesDir: md, root: fr.root, syscalls: sys, ...quiet }).plan(), []);
-  t.deepEqual((await new ModuleSet(['hello'], { modulesDir: md, root: fr.root, syscalls: sys, ...quiet }).plan()).map((p) => p.name), ['hello']);
-  const e = await t.throwsAsync(new ModuleSet(['kmodkit-pp'], { modulesDir: md, root: fr.root, syscalls: sys, ...quiet }).plan());
+  const o = { ...fr.options, modulesDir: md, ...quiet };
+  t.deepEqual(await new ModuleSet(['kmodkit-greeting'], o).plan(), []);
+  t.deepEqual((await new ModuleSet(['hello'], o).plan()).map((p) => p.name), ['hello']);
+  const e = await t.throwsAsync(new ModuleSet(['kmodkit-pp'], o).plan());
   t.true(isKmodkitError(e) && e.code === 'ECOMMAND');
   t.regex(e!.message, /kmodkit\.conf:2/);
-  const ok = await new ModuleSet(['kmodkit-pp'], { modulesDir: md, root: fr.root, syscalls: sys, installCommands: 'ignore', ...quiet }).plan();
+  const ok = await new ModuleSet(['kmodkit-pp'], { ...o, installCommands: 'ignore' }).plan();
   t.deepEqual(ok.map((p) => p.name), ['kmodkit_params']);
 });
 
 test('loadModule: an alias resolves through modules.alias; a bare name never opens ./name', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
+  const fr = await fake();
+  t.teardown(() => fr.close());
   const md = tree(fr, '');
-  const { sys, calls } = fakeSyscalls(fr);
-  const h = await loadModule('kmodkit-greeting', { modulesDir: md, root: fr.root, syscalls: sys, check: false });
+  const h = await loadModule('kmodkit-greeting', { ...fr.options, modulesDir: md });
   t.is(h.name, 'hello');
-  t.is(calls[0].path, `${KO}/hello.ko`);
+  t.is(fr.calls[0]!.path, `${KO}/hello.ko`);
   const probe = 'kmodkit_cwd_probe';
   copyFileSync(`${KO}/hello.ko`, join(process.cwd(), probe));
   t.teardown(() => rmSync(join(process.cwd(), probe), { force: true }));
@@ -74,8 +72,8 @@ test('loadModule: an alias resolves through modules.alias; a bare name never ope
 });
 
 test('depends= entries are names: a path in depends= is refused, nothing outside the search paths is opened', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
+  const fr = await fake();
+  t.teardown(() => fr.close());
   const dir = join(fr.root, 'ko');
   mkdirSync(dir);
   const bytes = readFileSync(`${KO}/kmodkit_consumer.ko`);
@@ -83,65 +81,25 @@ test('depends= entries are names: a path in depends= is refused, nothing outside
   t.true(at > 0);
   bytes.write('depends=../elsewhere/abc', at, 'latin1'); // same length
   writeFileSync(join(dir, 'kmodkit_consumer.ko'), bytes);
-  const { sys, calls } = fakeSyscalls(fr);
-  const e = await t.throwsAsync(new ModuleSet(['kmodkit_consumer'], { searchPaths: [dir], root: fr.root, syscalls: sys, modprobeConfig: false, ...quiet }).load());
+  const e = await t.throwsAsync(new ModuleSet(['kmodkit_consumer'], { searchPaths: [dir], ...fr.options, modprobeConfig: false, ...quiet }).load());
   t.true(isKmodkitError(e) && e.code === 'EINPUT');
   t.regex(e!.message, /'\.\.\/elsewhere\/abc' is not a module name/);
-  t.is(calls.length, 0);
+  t.is(fr.calls.length, 0);
 });
 
 test('close() never removes a module someone else loaded in its place', async (t) => {
-  const fr = new FakeRoot();
-  t.teardown(() => fr.cleanup());
-  const { sys, calls } = fakeSyscalls(fr);
+  const fr = await fake();
+  t.teardown(() => fr.close());
   const errors: string[] = [];
-  const set = new ModuleSet(['hello', 'kmodkit_params'], { searchPaths: [KO], root: fr.root, syscalls: sys, target, signals: false, exitHook: false, onCloseError: (n) => errors.push(n) });
+  const set = new ModuleSet(['hello', 'kmodkit_params'], { searchPaths: [KO], ...fr.options, ...quiet, onCloseError: (n) => errors.push(n) });
   await set.load();
   // someone unloads hello and loads another instance
   fr.remove('hello');
-  fr.add({ name: 'hello', size: 4242 });
+  fr.insert({ name: 'hello', size: 4242 });
   const closed = set.close();
   t.deepEqual(closed.unloaded, ['kmodkit_params']);
   t.deepEqual(closed.failed.map((f) => [f.name, isKmodkitError(f.error) && f.error.code]), [['hello', 'EFOREIGN']]);
   t.deepEqual(errors, ['hello']);
-  t.false(calls.some((c) => c.call === 'delete' && c.name === 'hello'));
+  t.false(fr.calls.some((c) => c.call === 'delete' && c.name === 'hello'));
   t.true(fr.has('hello'));
-});
-
-test('ownership record: a restarted daemon adopts what its previous run loaded, and only that', async (t) => {
-  const fr = new FakeRoot([{ name: 'kmodkit_exporter' }]); // loaded by someone else before us
-  t.teardown(() => fr.cleanup());
-  mkdirSync(join(fr.root, 'run'));
-  mkdirSync(join(fr.root, 'proc/sys/kernel/random'), { recursive: true });
-  writeFileSync(join(fr.root, 'proc/sys/kernel/random/boot_id'), 'boot-1\n');
-  const ownershipFile = join(fr.root, 'run/modules.json');
-  const opts = { searchPaths: [KO], root: fr.root, target, signals: false as const, exitHook: false, ownershipFile };
-  const first = fakeSyscalls(fr);
-  const run1 = new ModuleSet(['kmodkit_consumer', 'hello', 'kmodkit_params'], { ...opts, syscalls: first.sys });
-  await run1.load();
-  t.deepEqual(run1.loaded, ['kmodkit_consumer', 'hello', 'kmodkit_params']);
-  const rec = JSON.parse(readFileSync(ownershipFile, 'utf8')) as { bootId: string; modules: { name: string; identity: string | null }[] };
-  t.is(rec.bootId, 'boot-1');
-  t.deepEqual(rec.modules.map((m) => m.name), ['kmodkit_consumer', 'hello', 'kmodkit_params']);
-  t.true(rec.modules.every((m) => m.identity !== null));
-  // run1 dies without close(); meanwhile someone replaces kmodkit_params with another instance
-  fr.remove('kmodkit_params');
-  fr.add({ name: 'kmodkit_params', size: 777 });
-  const second = fakeSyscalls(fr);
-  const run2 = new ModuleSet(['kmodkit_consumer', 'hello', 'kmodkit_params'], { ...opts, syscalls: second.sys });
-  await run2.load();
-  t.deepEqual(second.calls, [], 'nothing loaded again');
-  t.deepEqual(run2.adopted, ['kmodkit_consumer', 'hello']);
-  const r = run2.close();
-  t.deepEqual(r.unloaded, ['hello', 'kmodkit_consumer']);
-  t.deepEqual(second.calls.map((c) => [c.call, c.name]), [['delete', 'hello'], ['delete', 'kmodkit_consumer']]);
-  t.true(fr.has('kmodkit_exporter'), 'the module someone else loaded stays');
-  t.true(fr.has('kmodkit_params'), 'the replaced instance stays');
-  t.false(existsSync(ownershipFile), 'record cleared after the last unload');
-  // a record from another boot adopts nothing
-  writeFileSync(ownershipFile, JSON.stringify({ version: 1, bootId: 'boot-0', modules: [{ name: 'kmodkit_exporter', path: `${KO}/kmodkit_exporter.ko`, identity: null }] }));
-  const run3 = new ModuleSet(['kmodkit_exporter'], { ...opts, syscalls: second.sys });
-  await run3.load();
-  t.deepEqual(run3.adopted, []);
-  t.deepEqual(run3.close().unloaded, []);
 });

@@ -5,10 +5,10 @@
  * lines they came from. Reads the modules directory and modprobe.d
  * through lib/io; the algorithm is lib/modprobe/resolve.ts.
  */
-import { modulesDirPath, openModulesDir } from '../io/modules-dir.js';
-import { readModprobeConfig } from '../io/modprobe-config.js';
-import type { ModprobeConfig } from './config.js';
-import { planProbe, probeContext, type Plan, type PlanOptions } from './resolve.js';
+import { modulesDirPath, openModulesDir } from './modules-dir.js';
+import { readModprobeConfig } from './modprobe-config.js';
+import type { ModprobeConfig } from '../modprobe/config.js';
+import { planProbe, probeContext, type Plan, type PlanOptions } from '../modprobe/resolve.js';
 
 export interface ResolveOptions extends PlanOptions {
   /** Prefix for /lib/modules, the modprobe.d directories and /proc/cmdline. */

@@ -9,11 +9,11 @@
  *   means a file in the working directory.
  */
 import { KmodkitError } from '../errors.js';
-import { depPath, lookupName, modulesDirPath, openModulesDir } from '../io/modules-dir.js';
-import { pathExists } from '../io/paths.js';
+import { depPath, lookupName, modulesDirPath, openModulesDir } from './modules-dir.js';
+import { pathExists } from './paths.js';
 import { MODULE_FILE_RE, modnameFromPath } from '../modindex/names.js';
-import { emptyConfig } from './config.js';
-import { planProbe, probeContext } from './resolve.js';
+import { emptyConfig } from '../modprobe/config.js';
+import { planProbe, probeContext } from '../modprobe/resolve.js';
 
 export interface ResolvedModuleFile {
   readonly path: string;
