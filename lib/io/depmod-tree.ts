@@ -3,7 +3,7 @@
  * order, symlinks followed, as kmod), reads each module once (over worker
  * threads when there are enough to pay for them, and only the modules that
  * changed when the facts cache is there), runs the pure depmod() and writes
- * every file: all as temporary files (NAME.PID.USEC.SEC) first, then all
+ * every file: all as temporary files (NAME.PID.RANDOM) first, then all
  * renamed into place, so a run that cannot finish leaves the previous index
  * set whole.
  *
@@ -12,6 +12,7 @@
  * bytes.
  */
 import { closeSync, constants, existsSync, mkdirSync, opendirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync, type BigIntStats, type Dir } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { KmodkitError, isKmodkitError } from '../errors.js';
 import { byteStringTable } from '../bytes/reader.js';
@@ -352,14 +353,17 @@ export const fsDepmodWriter: DepmodWriter = {
   unlink(dir, name) { unlinkSync(join(dir, name)); },
 };
 
-/** kmod's temporary-file suffix: .PID.USEC.SEC. */
+/**
+ * The temporary-file suffix: PID.RANDOM (kmod's is PID.USEC.SEC, which
+ * another user can guess and plant a file or link under; 64 random bits
+ * cannot be guessed, and the file is created O_EXCL|O_NOFOLLOW anyway).
+ */
 function tempTag(): string {
-  const now = Date.now();
-  return `${process.pid}.${(now % 1000) * 1000}.${Math.floor(now / 1000)}`;
+  return `${process.pid}.${randomBytes(8).toString('hex')}`;
 }
 
 /**
- * Write every file as NAME.PID.USEC.SEC in `dir`, then rename them all over
+ * Write every file as NAME.TAG (default PID.RANDOM) in `dir`, then rename them all over
  * their names. If any write fails, the temporary files are removed and no
  * file is replaced: the previous set stays whole. Returns the error lines
  * (empty when all went well).
