@@ -28,6 +28,7 @@ import type { DepmodModuleContent } from '../depmod/facts.js';
 import type { ByteStringTable } from '../bytes/reader.js';
 import { crcOfHalves, type Crc } from '../depmod/depmod.js';
 import { readExactly } from './file-source.js';
+import { INPUT_LIMITS } from '../input-limits.js';
 
 /** The cache file's name, in the directory the indexes are written to. */
 export const DEPMOD_CACHE_NAME = 'modules.kmodkit.cache';
@@ -35,8 +36,8 @@ export const DEPMOD_CACHE_NAME = 'modules.kmodkit.cache';
 /** Bumped whenever what depmod reads of a module, or this encoding, changes. */
 export const DEPMOD_FACTS_FORMAT = 1;
 
-/** A cache larger than this is not read (a 6,000-module tree needs ~10 MiB). */
-export const MAX_CACHE_BYTES = 256 * 2 ** 20;
+/** A cache larger than this is not read (INPUT_LIMITS.depmodCache). */
+export const MAX_CACHE_BYTES = INPUT_LIMITS.depmodCache.bytes;
 
 const MAGIC = 'KMKDEPMC';
 const BYTE_ORDER_MARK = 0x01020304;

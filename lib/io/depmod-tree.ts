@@ -107,7 +107,8 @@ export function pathBytes(p: string): string {
 }
 
 function errText(e: unknown): string {
-  if (e instanceof KmodkitError) return e.errno ? strerror(e.errno) : e.message;
+  // a size cap is said as kmodkit's (it names the limit); other failures as kmod's strerror text
+  if (e instanceof KmodkitError) return e.errno && e.code !== 'ETOOBIG' ? strerror(e.errno) : e.message;
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code ? strerror(code) : (e as Error).message;
 }

@@ -281,3 +281,22 @@ test("the previous modules.softdep (and kmod 34's modules.weakdep) is read by li
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('-E and -F inputs are size-capped (lib/input-limits.ts): past the cap, one FATAL line naming the file, exit 1, nothing written', async (t) => {
+  const tmp = tmpdir();
+  try {
+    const dir = synthTree(tmp, '4.4.4', [{ path: 'kernel/a.ko' }]);
+    for (const [flag, name, bytes] of [['-E', 'Module.symvers', 16 * 2 ** 20 + 1], ['-F', 'System.map', 32 * 2 ** 20 + 1]] as const) {
+      const big = path.join(tmp, name);
+      fs.writeFileSync(big, '');
+      fs.truncateSync(big, bytes); // sparse: no bytes are written, none may be read
+      const r = await runDepmodTree({ dirname: dir, kversion: '4.4.4', configPaths: ['/nonexistent'], cache: false, printUnknown: true, [flag === '-E' ? 'symvers' : 'systemMap']: big });
+      t.is(r.exitCode, 1, flag);
+      t.deepEqual(r.stderr.filter((l) => l.includes('FATAL')).length, 1, flag);
+      t.regex(r.stderr.join('\n'), new RegExp(`^depmod: FATAL: could not load ${big.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: a (Module\\.symvers|System\\.map) of \\d+ bytes is over kmodkit's limit of \\d+ MiB$`, 'm'), flag);
+      t.false(fs.existsSync(path.join(dir, 'modules.dep')), `${flag}: nothing written`);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
