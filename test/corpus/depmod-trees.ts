@@ -167,6 +167,17 @@ export interface IncrementalRun {
 }
 
 /**
+ * Seeded incremental steps per tree: KMODKIT_DEPMOD_STEPS when set, else 3
+ * on a plain .ko tree and 1 on a compressed one (each step runs kmod's full
+ * depmod, which on a .ko.xz tree decompresses every module again; the cached
+ * run reads the same way whatever the compression).
+ */
+export function stepsFor(fmt: string): number {
+  const env = process.env.KMODKIT_DEPMOD_STEPS;
+  return env !== undefined ? Number(env) : fmt === 'ko' ? 3 : 1;
+}
+
+/**
  * Incremental depmod against kmod: kmodkit's cache is brought up to date (a
  * tree copied seconds ago counts as settled), then `steps` seeded steps of
  * changes, each followed by kmod's full run and kmodkit's cached run: the

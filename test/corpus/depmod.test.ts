@@ -11,7 +11,7 @@
  * Then incremental depmod: seeded steps of changes (modules added, replaced,
  * removed; the same on both trees), kmod's full run against kmodkit's run
  * with its facts cache, which must read only the changed modules
- * (KMODKIT_DEPMOD_STEPS steps per tree, default 3; KMODKIT_DEPMOD_SEED).
+ * (KMODKIT_DEPMOD_STEPS steps per tree, default 3 on .ko trees and 1 on compressed ones; KMODKIT_DEPMOD_SEED).
  *
  * In CI (CI=true) a fixed subset runs: amd64 .ko, amd64-6.12 .ko.xz, arm64 .ko
  * and the configuration tree. KMODKIT_DEPMOD_ALL=1 (scripts/depmod-corpus.sh)
@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusDir, loadCachedCorpus, run, which } from './cache.js';
 import { notRun } from '../helpers/tier.js';
-import { assemble, compareDirs, incrementalSteps, KMODKIT_CACHE, OUTPUTS, treeSeed, variants } from './depmod-trees.js';
+import { assemble, compareDirs, incrementalSteps, stepsFor, KMODKIT_CACHE, OUTPUTS, treeSeed, variants } from './depmod-trees.js';
 
 const CLI = fileURLToPath(new URL('../../cli/index.js', import.meta.url));
 const cache = corpusDir();
@@ -32,7 +32,6 @@ const all = loadCachedCorpus(cache).sort((a, b) => a.slot.localeCompare(b.slot))
 const images = all.filter((p) => p.kind === 'image' && p.modulesRoot && fs.existsSync(p.modulesRoot));
 const CI_SUBSET = new Set(['amd64/ko', 'amd64-6.12/xz', 'arm64/ko']);
 const everything = process.env.CI !== 'true' || process.env.KMODKIT_DEPMOD_ALL === '1';
-const STEPS = Number(process.env.KMODKIT_DEPMOD_STEPS ?? 3);
 
 /** Both tools on two trees (kmodkit as kmod 30); stderr has the root replaced so the texts compare. */
 async function both(args: (root: string) => string[], rootA: string, rootB: string) {
@@ -76,7 +75,7 @@ for (const pkg of haveDepmod ? images : []) {
         // incremental: kmod's full run against kmodkit's cached one, after each seeded step of changes
         await incrementalSteps({
           t, a, b, rootA: path.join(tmp, 'a'), rootB: path.join(tmp, 'b'), release: pkg.release, kmod: '30', files: OUTPUTS,
-          runKmod: () => run('depmod', ['-b', path.join(tmp, 'a'), pkg.release]), steps: STEPS, seed: treeSeed(id),
+          runKmod: () => run('depmod', ['-b', path.join(tmp, 'a'), pkg.release]), steps: stepsFor(v.fmt), seed: treeSeed(id),
         });
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });

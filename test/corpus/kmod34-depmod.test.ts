@@ -14,7 +14,7 @@
  *
  * Then incremental depmod, as in depmod.test.ts: seeded steps of changes,
  * kmod 34.2's full run against kmodkit's cached run (only the changed modules
- * read; KMODKIT_DEPMOD_STEPS, default 3; KMODKIT_DEPMOD_SEED).
+ * read; KMODKIT_DEPMOD_STEPS, default 3 on .ko trees and 1 on compressed ones; KMODKIT_DEPMOD_SEED).
  *
  * Coverage: npm test runs a printed subset of trees (CI_SUBSET) and every
  * 64th module name; npm run corpus:all (KMODKIT_KMOD34_STEP=1) runs every tree
@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { modprobeReuse } from '../../cli/commands/modprobe.js';
 import { indexBinEntries, openIndexBin } from '../../lib/modindex/index-bin-read.js';
 import { corpusDir, fmtSecs, loadCachedCorpus, run, subsetEvery } from './cache.js';
-import { assemble, compareDirs, incrementalSteps, OUTPUTS, treeSeed, variants } from './depmod-trees.js';
+import { assemble, compareDirs, incrementalSteps, stepsFor, OUTPUTS, treeSeed, variants } from './depmod-trees.js';
 import { kmod34 } from './kmod-reference.js';
 import { notRun } from '../helpers/tier.js';
 import { kmodBatch, ours } from './modprobe-batch.js';
@@ -48,7 +48,6 @@ const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/modprobe.d', impo
 const CONFIG_QUERIES = [...FIXED_QUERIES, 'e1000e', 'snd-hda-intel', 'btrfs', 'dummy', 'kmodkit-net', 'kmodkit-fs-x', 'snd-pcsp'];
 /** kmod 34.2 writes one more file than kmod 30. */
 const OUTPUTS_34 = [...OUTPUTS, 'modules.weakdep'];
-const STEPS = Number(process.env.KMODKIT_DEPMOD_STEPS ?? 3);
 
 // Whether the tier can run is settled before any test is declared (ava decides skips then): a corpus, and kmod 34.2 itself.
 const reference = images.length > 0 ? await kmod34() : undefined;
@@ -162,7 +161,7 @@ for (const pkg of missing ? [] : images) {
         // incremental: kmod 34.2's full run against kmodkit's cached one, after each seeded step of changes
         await incrementalSteps({
           t, a, b, rootA: ra, rootB: rb, release: pkg.release, kmod: '34', files: OUTPUTS_34,
-          runKmod: () => run(dm, [...dpre, '-b', ra, pkg.release]), steps: STEPS, seed: treeSeed(`34:${id}`),
+          runKmod: () => run(dm, [...dpre, '-b', ra, pkg.release]), steps: stepsFor(v.fmt), seed: treeSeed(`34:${id}`),
         });
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
