@@ -104,7 +104,6 @@ export function slice(data: Uint8Array, off: number, len: number, what?: string)
   return data.subarray(off, off + len);
 }
 
-const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -149,29 +148,23 @@ function decodeSlow(raw: Uint8Array): string {
       // Validate first: a thrown TypeError per string made hostile input
       // (e.g. .modinfo of many short invalid-UTF-8 strings) cost ~20 µs a
       // string, seconds for a few hundred bytes of gzip (fuzz finding).
-      if (!isUtf8(raw, i)) return raw.length <= 64 ? latin1Short(raw) : latin1.decode(raw);
+      if (!isUtf8(raw, i)) return latin1String(raw);
       try {
         return utf8.decode(raw);
       } catch {
-        return latin1.decode(raw);
+        return latin1String(raw);
       }
     }
   }
-  return latin1.decode(raw);
+  return latin1String(raw);
 }
 
 /**
- * Bytes as a string of one UTF-16 unit per byte (ISO-8859-1, byte for byte:
- * not the 'latin1' TextDecoder, which is windows-1252), for text a tool must
- * reproduce exactly (depmod's files carry the modules' bytes unchanged).
+ * Bytes as a string of one UTF-16 unit per byte (latin1String), for text a
+ * tool must reproduce exactly (depmod's files carry the modules' bytes
+ * unchanged).
  */
-export function byteString(raw: Uint8Array): string {
-  const n = raw.length;
-  if (n <= 1024) return String.fromCharCode.apply(null, raw as unknown as number[]);
-  let s = '';
-  for (let i = 0; i < n; i += 1024) s += String.fromCharCode.apply(null, raw.subarray(i, Math.min(n, i + 1024)) as unknown as number[]);
-  return s;
-}
+export const byteString = (raw: Uint8Array): string => latin1String(raw);
 
 /**
  * Byte strings made once per distinct content: `intern` turns bytes[start,
@@ -218,12 +211,18 @@ export function byteStringTable(): ByteStringTable {
   };
 }
 
-/** The 'latin1' TextDecoder's mapping (WHATWG: windows-1252), per byte, for short strings. */
-const LATIN1: string[] = Array.from({ length: 256 }, (_, i) => latin1.decode(Uint8Array.of(i)));
+const LATIN1_CHUNK = 8192;
 
-function latin1Short(raw: Uint8Array): string {
+/**
+ * ISO-8859-1: each byte the code point of the same value, so no byte is lost
+ * and C1 controls (0x80–0x9f) stay controls that terminal escaping sees. Not
+ * `new TextDecoder('latin1')`: WHATWG maps that label to windows-1252 (0x9b
+ * becomes '›'), and Node ≤ 20 and ≥ 22 disagree on it.
+ */
+export function latin1String(raw: Uint8Array): string {
+  if (raw.length <= LATIN1_CHUNK) return String.fromCharCode.apply(null, raw as unknown as number[]);
   let s = '';
-  for (let i = 0; i < raw.length; i++) s += LATIN1[raw[i]];
+  for (let i = 0; i < raw.length; i += LATIN1_CHUNK) s += String.fromCharCode.apply(null, raw.subarray(i, i + LATIN1_CHUNK) as unknown as number[]);
   return s;
 }
 

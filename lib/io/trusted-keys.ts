@@ -18,6 +18,7 @@ import { builtinCertificates, kernelPayload } from '../check/kernel-image.js';
 import { parseCertificates, type X509Certificate } from '../module/x509.js';
 import type { Keyring, ListedKey, TrustedKey, TrustedKeySet } from '../check/trust.js';
 import { nativeLibs } from './native/libs.js';
+import { zstdCodec } from './native/zstd.js';
 import { procKeys, type ProcKey } from './sysfs.js';
 
 /** Largest decompressed kernel accepted (Debian's are 55–70 MiB). */
@@ -69,12 +70,16 @@ async function decompressKernel(data: Uint8Array, compression: string, size: num
     if (rc !== 0 || outPos[0] !== size) throw new KmodkitError('ETARGET', `kernel image: xz payload does not decode (liblzma ${rc})`, { file });
     return out;
   }
-  if (compression === 'zstd' && libs.zstd) {
-    const n = libs.zstd.ZSTD_decompress(out, out.length, data, data.length) as number;
-    if (libs.zstd.ZSTD_isError(n) || n !== size) throw new KmodkitError('ETARGET', `kernel image: zstd payload does not decode (${libs.zstd.ZSTD_isError(n) ? String(libs.zstd.ZSTD_getErrorName(n)) : `${n} bytes`})`, { file });
-    return out;
+  if (compression === 'zstd') {
+    // the process's one zstd (node:zlib's or libzstd.so.1, lib/io/native/zstd.ts)
+    const zstd = await zstdCodec();
+    if (zstd) {
+      const decoded = zstd.decodeFrame(data, size, out);
+      if (!decoded) throw new KmodkitError('ETARGET', `kernel image: zstd payload does not decode to the ${size} bytes its trailer declares (${zstd.source} ${zstd.version})`, { file });
+      return decoded;
+    }
   }
-  throw new KmodkitError('EUNSUPPORTED', `kernel image: a ${compression} payload needs ${compression === 'xz' ? 'liblzma' : compression === 'zstd' ? 'libzstd' : `a ${compression} decoder`}, which is not available here`, { file });
+  throw new KmodkitError('EUNSUPPORTED', `kernel image: a ${compression} payload needs ${compression === 'xz' ? 'liblzma' : compression === 'zstd' ? "node:zlib's zstd (Node ≥ 22.15) or libzstd" : `a ${compression} decoder`}, which is not available here`, { file });
 }
 
 /** The built-in certificates of a kernel image file. KmodkitError 'ETARGET'/'EUNSUPPORTED'/'ENOENT' naming the file. */

@@ -22,7 +22,7 @@
  * whether the kernel's own format checks (mod_check_sig) accept the trailer.
  */
 import type { ByteSource } from '../bytes/source.js';
-import { decodeText, isUtf8 } from '../bytes/reader.js';
+import { decodeText, isUtf8, latin1String } from '../bytes/reader.js';
 import { T_BIT_STRING, derError, integerMagnitude, isSignatureError } from './der.js';
 
 export { isSignatureError };
@@ -313,7 +313,7 @@ export function findSignatureIn(src: ByteSource, memo?: Pkcs7Memo): ModuleSignat
  * (kmod 30 kmod_module_hex_to_str; master's strbuf_pushhex gives the same.)
  */
 export function kmodHex(bytes: Uint8Array): string {
-  return latin1.decode(kmodHexBytes(bytes));
+  return latin1String(kmodHexBytes(bytes));
 }
 
 const HEXDIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 65, 66, 67, 68, 69, 70];
@@ -349,7 +349,6 @@ export function kmodHexInto(bytes: Uint8Array, out: Uint8Array, at: number): num
   return j;
 }
 
-const latin1 = new TextDecoder('latin1');
 const enc = new TextEncoder();
 
 /** An entry whose value is ASCII text (names, hex). */
@@ -373,7 +372,7 @@ function hexEntry(key: string, raw: Uint8Array): ModinfoEntry {
     valueBytes,
     utf8: true,
     get value() {
-      return (text ??= latin1.decode(valueBytes));
+      return (text ??= latin1String(valueBytes));
     },
   };
 }

@@ -8,7 +8,7 @@
  * 'ETOOBIG' (more certificates than MAX_CERTIFICATES).
  */
 import { KmodkitError } from '../errors.js';
-import { decodeText } from '../bytes/reader.js';
+import { decodeText, latin1String } from '../bytes/reader.js';
 import {
   CONTEXT,
   T_BIT_STRING,
@@ -112,13 +112,12 @@ const CERT_LABELS = ['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE'];
  */
 export function certificateDers(input: Uint8Array | string): Uint8Array[] {
   if (typeof input !== 'string' && input.length > 0 && input[0] === 0x30) return [input];
-  const text = typeof input === 'string' ? input : latin1.decode(input);
+  const text = typeof input === 'string' ? input : latin1String(input);
   const out = pemBlocks(text, CERT_LABELS);
   if (out.length === 0) throw new KmodkitError('EINPUT', 'certificate input is neither DER nor PEM');
   return out;
 }
 
-const latin1 = new TextDecoder('latin1');
 
 // ---------------------------------------------------------------------------
 // The certificate
@@ -152,7 +151,7 @@ export function kernelName(name: DistinguishedName): string {
 
 function timeText(n: DerNode | undefined, what: string): string {
   if (!n || n.constructed || !(n.tag === 23 || n.tag === 24)) throw new KmodkitError('EINPUT', `${what}: not a UTCTime/GeneralizedTime`);
-  return latin1.decode(derContent(n));
+  return latin1String(derContent(n));
 }
 
 function publicKeyOf(spkiNode: DerNode): X509PublicKey {

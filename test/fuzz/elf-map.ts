@@ -107,7 +107,6 @@ export function mapElf(img: Uint8Array): ElfMap | null {
     }
     const strndx = readField(img, le, ehdr.shstrndx);
     const str = raw[strndx];
-    const dec = new TextDecoder('latin1');
     for (let i = 0; i < raw.length; i++) {
       let name = '';
       if (str && str.offset + str.size <= img.length) {
@@ -116,7 +115,7 @@ export function mapElf(img: Uint8Array): ElfMap | null {
           let end = start;
           const lim = Math.min(str.offset + str.size, img.length);
           while (end < lim && img[end] !== 0) end++;
-          name = dec.decode(img.subarray(start, end));
+          name = Buffer.from(img.subarray(start, end)).toString('latin1');
         }
       }
       sections.push({ ...raw[i], name });

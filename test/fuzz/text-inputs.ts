@@ -128,7 +128,7 @@ export async function loadTextSeeds(): Promise<TextSeed[]> {
   }
   out.push({ name: 'text:modprobe:synthetic', kind: 'modprobe', data: enc(MODPROBE_SYNTH) });
   const target = join(root, 'samples/target/6.1.0-56-amd64');
-  const text = async (f: string) => new TextDecoder('latin1').decode((await decompress(new Uint8Array(readFileSync(join(target, f))))).data);
+  const text = async (f: string) => Buffer.from((await decompress(new Uint8Array(readFileSync(join(target, f))))).data).toString('latin1');
   out.push({ name: 'text:symvers:debian-6.1-head', kind: 'symvers', data: enc(head(await text('Module.symvers.xz'), 3000)) });
   out.push({ name: 'text:symvers:synthetic', kind: 'symvers', data: enc(SYMVERS_SYNTH) });
   out.push({ name: 'text:kconfig:debian-6.1-head', kind: 'kconfig', data: enc(head(await text('config.xz'), 3000)) });
@@ -155,7 +155,7 @@ function blowupSize(rng: Rng, kind: TextKind): number {
 }
 
 function lines(d: Uint8Array): string[] {
-  return new TextDecoder('latin1').decode(d).split('\n');
+  return Buffer.from(d).toString('latin1').split('\n');
 }
 function join_(l: string[]): Uint8Array {
   const s = l.join('\n');

@@ -52,7 +52,7 @@ test('npm pack → npm install -g --prefix: man kmodkit-modinfo and bash complet
     t.is(realpathSync(run('man', ['-w', 'kmodkit-modinfo'], { env }).trim()), realpathSync(join(manDir, 'man8/kmodkit-modinfo.8')));
     t.is(realpathSync(run('man', ['-w', 'kmodkit'], { env }).trim()), realpathSync(join(manDir, 'man1/kmodkit.1')));
     const page = run('man', ['kmodkit-modinfo'], { env });
-    t.regex(page, /^NAME\n {7}kmodkit-modinfo - Module information/m);
+    t.regex(page, /^NAME\n {7}kmodkit-modinfo - kmod's modinfo, byte for byte/m);
     t.regex(page, /^ {7}-F, --field FIELD$/m);
   } else t.log('man (man-db) is not installed: the links were checked, not man -w');
 
