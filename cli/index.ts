@@ -62,6 +62,7 @@ const DIRECT: Record<string, () => Promise<number>> = {
   install: async () => (await import('./commands/install.js')).runInstall(rawAfter('install')),
   web: async () => (await import('./commands/web.js')).runWeb(rawAfter('web')),
   depmod: async () => (await commands.depmod()).runDepmod(rawAfter('depmod')),
+  status: async () => (await import('./commands/status.js')).runStatus(rawAfter('status')),
   completion: async () => {
     const [{ runCompletion }, { COMMANDS, KMODKIT_HELP }] = await Promise.all([import('./commands/completion.js'), import('./registry.js')]);
     return runCompletion(rawAfter('completion'), { commands: COMMANDS, top: KMODKIT_HELP });

@@ -45,6 +45,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'lsmod', summary: "kmod's lsmod (plus --json)", kmod: 'lsmod', args: 'none',
     environment: [KMOD_COMPAT_ENV_V], help: async () => (await import('./commands/lsmod.js')).LSMOD_HELP,
   },
+  { name: 'status', summary: 'Loaded modules vs. their files; taints, trust, policy', args: 'loaded', help: async () => (await import('./commands/status.js')).STATUS_HELP },
   {
     name: 'modprobe', summary: "kmod's modprobe: aliases, modprobe.d, softdeps, -D, -c",
     kmod: 'modprobe', args: 'modules',

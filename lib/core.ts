@@ -47,6 +47,17 @@ export { modnameNormalize, modnameFromPath, aliasNormalize, fnmatch } from './mo
 
 // Pre-flight checks (pure: the target is plain data)
 export { checkModule, type CheckResult, type CheckedModule, type Verdict } from './check/run.js';
+export { startBatch, type Batch, type BatchOptions } from './check/batch.js';
+export { applyPolicy, requiredInputs, type CheckPolicy } from './check/policy.js';
+export { failsUnder, resultOf, type FailOn } from './check/verdict.js';
+export { TARGET_INPUTS, STRICT_INPUTS, LIBRARY_NAMES, targetInput, type TargetInput, type InputNames, type CallerInput } from './check/inputs.js';
+// Check reports and their formats (CI): text, JSON, SARIF, JUnit, GitHub Actions
+export { checkReport, exitCodeFor, summarizeTarget, EXIT, type CheckReport, type RunSummary, type TargetSummary, type InputError } from './check/report/report.js';
+export { toText, type TextOptions } from './check/report/text.js';
+export { toJson, checkJson, CHECK_SCHEMA, CHECK_SCHEMA_VERSION } from './check/report/json.js';
+export { toSarif, checkSarif, type SarifOptions } from './check/report/sarif.js';
+export { toJUnit } from './check/report/junit.js';
+export { toGitHub, toGitHubSummary } from './check/report/github.js';
 export type { CheckOptions } from './check/checks/context.js';
 export type { ParamsInput, ParamValue, ParamScalar } from './check/kparams.js';
 export type { TargetKernel, TargetModules, TargetExport, ReferenceModule, Lockdown } from './check/target.js';

@@ -89,7 +89,8 @@ export interface KmodkitErrorDetails {
     /** The blocking findings (errors), first one in the message. */
     readonly findings: readonly Finding[];
     readonly allFindings: readonly Finding[];
-    readonly verdict: 'loads' | 'fails';
+    /** A refusal is the verdict 'fails' (an incomplete check does not refuse). */
+    readonly verdict: 'fails';
   };
   ESYSCALL: RawSyscallDetail | KmodSyscallDetail;
   ECHANGED:

@@ -8,6 +8,16 @@
 import type { ErrnoName } from './errno.js';
 
 export type Severity = 'error' | 'warning' | 'info';
+
+/**
+ * The pieces of a target kernel a check may need (the keys of
+ * TargetKernel.missing); a CI policy can require them, and a check skipped
+ * for want of one names it (Finding.missing). lib/check/inputs.ts describes
+ * how callers name them.
+ */
+export const TARGET_INPUTS = ['release', 'arch', 'config', 'symvers', 'modules', 'vermagic', 'sigEnforce', 'moduleSupport', 'lockdown', 'inKernelDecompression', 'loadedModules', 'certs'] as const;
+export type TargetInput = (typeof TARGET_INPUTS)[number];
+
 export type FindingStatus = 'failed' | 'passed' | 'skipped';
 
 /** Check groups, in the order they run (roughly the kernel's load_module order). */
@@ -42,4 +52,10 @@ export interface Finding {
   readonly errno?: ErrnoName;
   /** Machine-readable extras (expected/actual values …). */
   readonly detail?: Readonly<Record<string, unknown>>;
+  /**
+   * A skipped check that decides whether the kernel takes the module: the
+   * target inputs whose absence skipped it. Such a skip makes the verdict
+   * 'incomplete' rather than 'loads'.
+   */
+  readonly missing?: readonly TargetInput[];
 }

@@ -13,6 +13,7 @@ export { openModule, readModuleFile, type OpenedModule } from './io/open.js';
 export { decompressNative, decoderBackend, type DecoderBackend, type NativeDecompressOptions } from './io/native/decompress.js';
 export { openModulesDir, modulesDirPath, lookupName, lookupAlias, type ModulesDir, type Resolved } from './io/modules-dir.js';
 export { loadTarget, type TargetOptions } from './io/target.js';
+export { checkModules, moduleFiles, type CheckModulesOptions } from './io/check-modules.js';
 export { verifyModuleSignature, type VerifyResult, type VerifyOptions } from './check/signature-verify.js';
 
 // Preparation on files: sign-file, strip, compression, install
@@ -27,6 +28,9 @@ export {
   type LoadOptions, type LoadedModule, type UnloadOptions, type ModuleStatus, type LoadContext, type ModuleIdentity,
 } from './load/loader.js';
 export { ModuleSet, type ModuleSetOptions } from './load/module-set.js';
+export { systemStatus, type SystemStatus, type SystemStatusOptions, type AbsentModule } from './io/status.js';
+export type { ModuleStatusReport, KernelStatus, TaintFlag, ParameterStatus, FileJudgement, Drift, IndexFreshness } from './check/status.js';
+export type { TrustPrediction } from './check/trust.js';
 export { planProbe, probeContext, resolveAliasNames, showConfig, type Plan, type PlanStep, type TargetPlan, type PlanOptions, type ProbeContext } from './modprobe/resolve.js';
 export { parseModprobeConf, parseKernelCmdline, emptyConfig, type ModprobeConfig } from './modprobe/config.js';
 export { resolve } from './io/modprobe-plan.js';
@@ -37,7 +41,7 @@ export { loadSyscalls, type ModuleSyscalls } from './load/syscalls.js';
 // Types the signatures above use (test/unit/types/public-types.test.ts keeps this complete).
 export type { Mod as ProbeModule, ModuleInitState, PlanReason } from './modprobe/resolve.js';
 export type { AliasLine, BuiltinModinfo, DepEntry } from './modindex/index-files.js';
-export type { CloseResult, PlannedModule } from './load/module-set.js';
+export type { CloseResult, PlannedModule, ModuleSetStatus, SetModuleStatus } from './load/module-set.js';
 export type { FileIdentity, ModuleScratch, RegularFile } from './io/open.js';
 export type { ForceOption } from './load/load.js';
 export type { IndexBin } from './modindex/index-bin-read.js';

@@ -1,31 +1,31 @@
 /**
  * `kmodkit check [options] FILE|DIR...`: will these modules load on that
- * kernel, and if not, why. Exit 0 = every module loads, 1 = at least one
- * would fail, 2 = usage or input error.
+ * kernel, and if not, why. The options become a target (loadTarget) and a
+ * policy; checkModules does the work and lib/check/report formats it.
+ * Exit 0 = every module loads, 1 = at least one would fail, 2 = usage or
+ * input error, 3 = incomplete (see CHECK_HELP.exits).
  */
-import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import type cliProgress from 'cli-progress';
 type SingleBar = InstanceType<typeof cliProgress.SingleBar>;
 import { KmodkitError } from '../../lib/errors.js';
-import { openModule, type ModuleScratch } from '../../lib/io/open.js';
+import { escapeControls } from '../../lib/excerpt.js';
 import { loadTarget, type TargetOptions } from '../../lib/io/target.js';
-import { finishCheck, prepareCheck, type CheckResult, type PreparedCheck } from '../../lib/check/run.js';
-import { failed, countFindings, RULE_BY_ID } from '../../lib/check/findings.js';
-import { applyPolicy, STRICT_INPUTS, TARGET_INPUTS, targetInput, type CheckPolicy, type TargetInput } from '../../lib/check/policy.js';
-import { indexModuleFacts, moduleFacts, type ModuleFacts } from '../../lib/module/facts.js';
-import type { Pkcs7Memo } from '../../lib/module/signature.js';
+import { checkModules } from '../../lib/io/check-modules.js';
+import { RULE_BY_ID } from '../../lib/check/findings.js';
+import { TARGET_INPUTS, targetInput, type InputNames, type TargetInput } from '../../lib/check/inputs.js';
+import type { CheckPolicy } from '../../lib/check/policy.js';
+import { EXIT } from '../../lib/check/report/report.js';
+import { toText } from '../../lib/check/report/text.js';
+import { toJson } from '../../lib/check/report/json.js';
+import { toSarif } from '../../lib/check/report/sarif.js';
+import { toJUnit } from '../../lib/check/report/junit.js';
+import { toGitHub, toGitHubSummary } from '../../lib/check/report/github.js';
 import { scanArgs } from '../getopt.js';
 import { COLOR_ROW, HELP_ROW, helpText, optSpec, VERSION_ROW, type CommandHelp } from '../help.js';
 import { isColorChoice, useColor, type ColorChoice } from '../color.js';
 import { kmodkitVersionText } from '../version.js';
 import { Output } from '../format/output.js';
-import { exitCode, summarizeTarget, type CheckReport, type InputError } from '../format/check-report.js';
-import { formatText } from '../format/check-text.js';
-import { formatJson } from '../format/check-json.js';
-import { formatSarif } from '../format/check-sarif.js';
-import { formatJunit } from '../format/check-junit.js';
-import { formatGithubAnnotations, formatGithubSummary } from '../format/check-github.js';
-import { MODULE_FILE_RE, modnameFromPath } from '../../lib/modindex/names.js';
 
 const PROG = 'kmodkit check';
 const FORMATS = ['text', 'json', 'sarif', 'junit', 'github'] as const;
@@ -61,6 +61,7 @@ module-support, lockdown, decompression, loaded, certs;
 each unknown one fails every module (target.missing)` },
     { group: P, long: 'strict', describe: '--require release,arch,config,symvers' },
     { group: P, long: 'fail-on', arg: 'LEVEL', values: ['error', 'warning'], describe: 'error (default) or warning: failed warnings fail too' },
+    { group: P, long: 'allow-incomplete', describe: 'Exit 0, not 3, when a module is incomplete (a check that decides loading was skipped: the target lacks its input)' },
     { group: P, long: 'ignore', arg: 'ID', values: [...RULE_BY_ID.keys()], describe: 'A finding id that does not count (repeatable)' },
     { group: O, long: 'format', short: 'f', arg: 'FMT', values: FORMATS, describe: 'text (default), json, sarif, junit, github' },
     { group: O, long: 'verbose', short: 'v', describe: 'text: list passed and skipped checks too' },
@@ -69,74 +70,56 @@ each unknown one fails every module (target.missing)` },
     { group: O, ...VERSION_ROW },
   ],
   exits: [
-    [0, 'every module loads'],
-    [1, 'at least one would fail'],
-    [2, 'usage or input error (including no module files found, and output that cannot be written)'],
+    [EXIT.loads, 'every module loads'],
+    [EXIT.fails, 'at least one would fail'],
+    [EXIT.inputError, 'usage or input error (including no module files found, and output that cannot be written)'],
+    [EXIT.incomplete, 'none would fail, but at least one is incomplete: a check that decides loading was skipped for want of a target input (see --allow-incomplete)'],
   ],
   example: 'kmodkit check --strict -k 6.1.0-56-amd64 -c config-6.1.0-56-amd64 -s Module.symvers --format sarif build/',
 };
 const SPEC = optSpec(CHECK_HELP);
 export const checkUsage = helpText(PROG, CHECK_HELP);
 
-function collect(path: string, out: string[], errors: InputError[]): void {
-  let st;
-  try {
-    st = statSync(path);
-  } catch (e) {
-    errors.push({ path, code: 'ENOENT', message: (e as Error).message });
-    return;
-  }
-  if (!st.isDirectory()) {
-    out.push(path);
-    return;
-  }
-  const walk = (dir: string, depth: number) => {
-    if (depth > 32) return;
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch (e) {
-      errors.push({ path: dir, code: 'EIO', message: (e as Error).message });
-      return;
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      const p = `${dir.replace(/\/+$/, '')}/${e.name}`;
-      if (e.isDirectory()) walk(p, depth + 1); // directory symlinks are not followed
-      else if (MODULE_FILE_RE.test(e.name) && (e.isFile() || e.isSymbolicLink())) out.push(p);
-    }
-  };
-  walk(path, 0);
-}
-
 /**
  * A progress bar on stderr (cli-progress), only when stderr is a TTY and there
- * are many files; cli-progress is loaded only then (it is a tenth of check's
- * start-up otherwise).
+ * are many files; cli-progress is loaded only for a TTY (it is a tenth of
+ * check's start-up otherwise).
  */
-class Progress {
-  private constructor(private readonly bar?: SingleBar) {}
-  static async start(total: number, enabled: boolean): Promise<Progress> {
-    if (!enabled) return new Progress();
-    const { SingleBar, Presets } = (await import('cli-progress')).default;
-    const bar = new SingleBar(
-      { format: '[{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true, barsize: 30, fps: 12 },
-      Presets.legacy,
-    );
-    bar.start(total, 0, { file: '' });
-    return new Progress(bar);
-  }
-  tick(done: number, label: string): void {
-    this.bar?.update(done, { file: label.length > 40 ? `…${label.slice(-39)}` : label });
-  }
-  end(): void {
-    this.bar?.stop();
-  }
+async function progressBar(): Promise<{ tick(done: number, total: number, label: string): void; end(): void }> {
+  if (process.stderr.isTTY !== true || process.env.TERM === 'dumb') return { tick() {}, end() {} };
+  const { SingleBar, Presets } = (await import('cli-progress')).default;
+  let bar: SingleBar | undefined;
+  return {
+    tick(done, total, label) {
+      if (done === 1 && total >= 20) {
+        bar = new SingleBar(
+          { format: '[{bar}] {value}/{total} {file}', stream: process.stderr, hideCursor: true, clearOnComplete: true, barsize: 30, fps: 12 },
+          Presets.legacy,
+        );
+        bar.start(total, 0, { file: '' });
+      }
+      bar?.update(done, { file: label.length > 40 ? `…${label.slice(-39)}` : label });
+    },
+    end: () => bar?.stop(),
+  };
 }
 
-function isInputError(e: KmodkitError): boolean {
-  return e.code === 'ENOENT' || e.code === 'EIO' || e.code === 'ENOTREG';
-}
+/** How messages name what the user can give: the options. */
+export const OPTION_NAMES: InputNames = {
+  kernelRelease: '--kernel-release',
+  configPath: '--config',
+  symversPath: '--symvers',
+  modulesDir: '--modules-dir',
+  arch: '--arch',
+  sigEnforce: '--sig-enforce or --no-sig-enforce',
+  certs: '--trusted-cert',
+  kernelImage: '--kernel-image',
+  vermagic: '--vermagic',
+  params: '--param',
+  require: '--require',
+  ignore: '--ignore',
+  targetHelp: 'see kmodkit check --help',
+};
 
 /** The option that gives each target input: what the reasons in target.missing name in the CLI. */
 const TARGET_OPTION_NAMES: TargetOptions['inputNames'] = {
@@ -166,6 +149,8 @@ export async function runCheck(args: readonly string[], version: string): Promis
   const require: TargetInput[] = [];
   const ignore: string[] = [];
   let failOn: CheckPolicy['failOn'] = 'error';
+  let strict = false;
+  let allowIncomplete = false;
   for (const o of scanned.opts) {
     const v = o.value!;
     switch (o.name) {
@@ -202,7 +187,8 @@ export async function runCheck(args: readonly string[], version: string): Promis
         format = v as Format;
         break;
       case 'running': topts.running = true; break;
-      case 'strict': require.push(...STRICT_INPUTS); break;
+      case 'strict': strict = true; break;
+      case 'allow-incomplete': allowIncomplete = true; break;
       case 'require':
         for (const name of v.split(',').filter(Boolean)) {
           const input = targetInput(name);
@@ -261,82 +247,35 @@ export async function runCheck(args: readonly string[], version: string): Promis
     return 2;
   }
 
-  const inputErrors: InputError[] = [];
-  const files: string[] = [];
-  for (const p of scanned.positionals) collect(p, files, inputErrors);
-  if (files.length === 0 && inputErrors.length === 0) {
-    // an empty directory is not "everything loads": nothing was checked
-    for (const p of scanned.positionals) inputErrors.push({ path: p, code: 'ENOENT', message: 'no module files (.ko, .ko.gz, .ko.xz, .ko.zst) found' });
-  }
-  const policy: CheckPolicy = { require, ignore, failOn };
-
-  // Every module is each other's companion. One read per module: its facts
-  // (name, exports) go into the index and every check that needs only the
-  // module runs, leaving plain data; the image is then let go. Once all are
-  // indexed, the symbol and depends checks finish against the index.
-  // Time and memory stay linear.
-  const progress = await Progress.start(files.length, process.stderr.isTTY === true && process.env.TERM !== 'dumb' && files.length >= 20);
-  const prepared: Array<{ path: string; check?: PreparedCheck; error?: KmodkitError }> = [];
-  const facts: ModuleFacts[] = [];
-  const pkcs7Memo: Pkcs7Memo = {};
-  // Every read of one module goes into the same buffers as the previous one's:
-  // what a module leaves behind (facts, prepared checks) is plain data, so a
-  // run holds one image at a time and leaves no image to the collector.
-  const scratch: ModuleScratch = {};
-  let n = 0;
-  for (const path of files) {
-    progress.tick(++n, path);
-    try {
-      const opened = await openModule(path, { scratch });
-      try {
-        facts.push(moduleFacts(opened.module, { imports: false }));
-        try {
-          prepared.push({ path, check: await prepareCheck(opened.module, target, { path, pkcs7Memo, ...(params.length ? { params } : {}) }) });
-        } catch (e) {
-          if (!(e instanceof KmodkitError)) throw e;
-          prepared.push({ path, error: e });
-        }
-      } finally {
-        opened.close();
-      }
-    } catch (e) {
-      if (!(e instanceof KmodkitError)) throw e;
-      if (isInputError(e)) inputErrors.push({ path, code: e.code, message: e.message });
-      else prepared.push({ path, error: e });
-    }
-  }
-  const companionIndex = indexModuleFacts(facts);
-  facts.length = 0;
-  const companions = () => companionIndex;
-  const results: CheckResult[] = [];
-  for (const p of prepared) {
-    if (p.check) {
-      results.push(applyPolicy(await finishCheck(p.check, companions), target, policy));
-      continue;
-    }
-    const error = p.error!;
-    const f = failed('module.malformed', `not a loadable module: ${error.message}`, { errno: error.errno ?? 'ENOEXEC' });
-    const name = modnameFromPath(p.path);
-    results.push(applyPolicy({ module: { name, path: p.path, compression: 'unknown' }, verdict: 'fails', findings: [f], counts: countFindings([f]) }, target, policy));
-  }
-  prepared.length = 0;
+  const policy: CheckPolicy = { ...(strict ? { strict } : {}), require, ignore, failOn, ...(allowIncomplete ? { allowIncomplete } : {}) };
+  const progress = await progressBar();
+  const report = await checkModules(scanned.positionals, target, {
+    policy,
+    version,
+    inputNames: OPTION_NAMES,
+    ...(params.length ? { params } : {}),
+    onProgress: (done, total, path) => progress.tick(done, total, path),
+  });
   progress.end();
+  // A file that could not be checked is a diagnostic: stderr, in every format
+  // (the formats also carry it: JSON and JUnit as an error, SARIF as a
+  // notification, GitHub as an annotation).
+  for (const e of report.inputErrors) out.error(`${PROG}: cannot check ${escapeControls(e.path)}: ${escapeControls(e.message)}`);
 
-  const report: CheckReport = { tool: { name: 'kmodkit', version }, target: summarizeTarget(target), results, inputErrors };
   switch (format) {
     case 'text': {
-      out.text(formatText(report, { color: useColor(color, process.stdout.isTTY === true), verbose }));
+      out.text(toText(report, { color: useColor(color, process.stdout.isTTY === true), verbose }));
       break;
     }
-    case 'json': out.text(formatJson(report)); break;
-    case 'sarif': out.text(formatSarif(report)); break;
-    case 'junit': out.text(formatJunit(report)); break;
+    case 'json': out.text(toJson(report)); break;
+    case 'sarif': out.text(toSarif(report)); break;
+    case 'junit': out.text(toJUnit(report)); break;
     case 'github': {
-      out.text(formatGithubAnnotations(report));
+      out.text(toGitHub(report));
       const summaryFile = process.env.GITHUB_STEP_SUMMARY;
       if (summaryFile) {
         try {
-          appendFileSync(summaryFile, formatGithubSummary(report));
+          appendFileSync(summaryFile, toGitHubSummary(report));
         } catch (e) {
           out.error(`${PROG}: cannot write $GITHUB_STEP_SUMMARY: ${(e as Error).message}`);
         }
@@ -345,5 +284,5 @@ export async function runCheck(args: readonly string[], version: string): Promis
     }
   }
   out.flush();
-  return exitCode(report);
+  return report.summary.exitCode;
 }

@@ -124,8 +124,11 @@ export async function runInstall(args: readonly string[], out = new Output()): P
       if (!m.check) continue;
       const errors = m.check.findings.filter((f) => f.status === 'failed' && f.severity === 'error');
       const warnings = m.check.findings.filter((f) => f.status === 'failed' && f.severity === 'warning');
-      text(`check ${m.check.module.name}: ${m.check.verdict === 'loads' ? 'would load' : 'would NOT load'} on ${kernel}${warnings.length ? ` (${warnings.length} warnings)` : ''}\n`);
-      for (const f of [...errors, ...warnings]) text(`  ${f.severity}: ${f.message}\n`);
+      const verdict = m.check.verdict === 'loads' ? 'would load' : m.check.verdict === 'fails' ? 'would NOT load' : `could not be fully checked (not known: ${(m.check.missing ?? []).join(', ')})`;
+      text(`check ${m.check.module.name}: ${verdict} on ${kernel}${warnings.length ? ` (${warnings.length} warnings)` : ''}
+`);
+      for (const f of [...errors, ...warnings]) text(`  ${f.severity}: ${f.message}
+`);
     }
   }
   out.flush();

@@ -1,34 +1,39 @@
 /**
- * CI policy over check results: which target inputs must be known
- * (--require / --strict), which findings are ignored (--ignore), and which
- * severity fails a module (--fail-on). Applied after the checks ran, so the
- * checks themselves stay about the kernel; pure.
+ * CI policy over check results, as data: which target inputs must be known
+ * (`require`, `strict`), which findings are ignored (`ignore`), which
+ * severity fails a module (`failOn`), and whether an incomplete result may
+ * pass (`allowIncomplete`). Applied after the checks ran, so the checks
+ * themselves stay about the kernel; pure. The CLI's --strict, --require,
+ * --ignore, --fail-on and --allow-incomplete are this object.
  */
-import { countFindings, failed, type Finding, type Severity } from './findings.js';
-import type { CheckResult } from './run.js';
+import { failed, type Finding } from './findings.js';
+import { inputName, STRICT_INPUTS, type InputNames, type TargetInput } from './inputs.js';
+import { resultOf, type CheckResult, type FailOn } from './verdict.js';
 import type { TargetKernel } from './target.js';
 
-/** Target inputs --require can name (the keys of TargetKernel.missing). */
-export const TARGET_INPUTS = ['release', 'arch', 'config', 'symvers', 'modules', 'vermagic', 'sigEnforce', 'moduleSupport', 'lockdown', 'inKernelDecompression', 'loadedModules', 'certs'] as const;
-export type TargetInput = (typeof TARGET_INPUTS)[number];
-
-/** What --strict requires: the inputs without which "loads" is mostly a guess. */
-export const STRICT_INPUTS: readonly TargetInput[] = ['release', 'arch', 'config', 'symvers'];
+export { STRICT_INPUTS, TARGET_INPUTS, targetInput, type TargetInput } from './inputs.js';
+export { failsUnder } from './verdict.js';
 
 export interface CheckPolicy {
   /** Target inputs that must be known; each missing one is a failed 'target.missing' finding. */
   readonly require?: readonly TargetInput[];
+  /** Require STRICT_INPUTS (release, arch, config, symvers) too. */
+  readonly strict?: boolean;
   /** Finding ids that count neither for the verdict nor as failures (reported as skipped). */
   readonly ignore?: readonly string[];
   /** Lowest severity of a failed finding that fails a module (default 'error'). */
-  readonly failOn?: Exclude<Severity, 'info'>;
+  readonly failOn?: FailOn;
+  /**
+   * Whether an 'incomplete' result (nothing fails, but a deciding check was
+   * skipped for want of a target input) passes the run: exit status 0
+   * instead of 3. The verdict itself stays 'incomplete'. Default false.
+   */
+  readonly allowIncomplete?: boolean;
 }
 
-/** A --require name (kebab-case or the TargetKernel key, any case) → the input, or undefined. */
-export function targetInput(name: string): TargetInput | undefined {
-  const n = name.replace(/[-_]/g, '').toLowerCase();
-  const alias: Record<string, TargetInput> = { sigenforce: 'sigEnforce', modulesupport: 'moduleSupport', decompression: 'inKernelDecompression', inkerneldecompression: 'inKernelDecompression', loaded: 'loadedModules', loadedmodules: 'loadedModules', modulesdir: 'modules' };
-  return alias[n] ?? TARGET_INPUTS.find((t) => t.toLowerCase() === n);
+/** The inputs a policy requires: `require`, plus STRICT_INPUTS under `strict`; each once, in order. */
+export function requiredInputs(policy: CheckPolicy): TargetInput[] {
+  return [...new Set([...(policy.strict ? STRICT_INPUTS : []), ...(policy.require ?? [])])];
 }
 
 function known(target: TargetKernel, input: TargetInput): boolean {
@@ -37,22 +42,24 @@ function known(target: TargetKernel, input: TargetInput): boolean {
 }
 
 /** The findings the policy adds for one target (the same for every module). */
-export function requiredInputFindings(target: TargetKernel, require: readonly TargetInput[]): Finding[] {
+export function requiredInputFindings(target: TargetKernel, require: readonly TargetInput[], names?: InputNames): Finding[] {
   return require
     .filter((input) => !known(target, input))
-    .map((input) => failed('target.missing', `required target input '${input}' is unknown: ${target.missing[input] ?? 'not given'}`, { field: input, hint: 'give it (see kmodkit check --help), or drop it from --require' }));
+    .map((input) => failed('target.missing', `required target input '${input}' is unknown: ${target.missing[input] ?? 'not given'}`, { field: input, hint: `give it (${inputName(names, 'targetHelp')}), or drop it from ${inputName(names, 'require')}` }));
 }
 
-/** Whether a finding fails the module under `failOn`. */
-export function failsUnder(f: Finding, failOn: CheckPolicy['failOn'] = 'error'): boolean {
-  return f.status === 'failed' && (f.severity === 'error' || (failOn === 'warning' && f.severity === 'warning'));
-}
-
-/** One result under the policy: required-input failures added, ignored findings skipped, verdict recomputed. */
-export function applyPolicy(r: CheckResult, target: TargetKernel, policy: CheckPolicy): CheckResult {
+/**
+ * One result under the policy: required-input failures added, ignored
+ * findings skipped, verdict recomputed. `names`: how messages name the
+ * policy's inputs (the CLI's options, or the library's properties).
+ */
+export function applyPolicy(r: CheckResult, target: TargetKernel, policy: CheckPolicy, names?: InputNames): CheckResult {
   const ignore = new Set(policy.ignore ?? []);
-  const findings = [...requiredInputFindings(target, policy.require ?? []), ...r.findings].map((f) =>
-    ignore.has(f.id) && f.status === 'failed' ? { ...f, status: 'skipped' as const, message: `ignored (--ignore ${f.id}): ${f.message}` } : f,
+  const required = requiredInputFindings(target, requiredInputs(policy), names);
+  if (ignore.size === 0 && required.length === 0 && (policy.failOn ?? 'error') === 'error') return r;
+  const ignoreName = inputName(names, 'ignore');
+  const findings = [...required, ...r.findings].map((f) =>
+    ignore.has(f.id) && f.status === 'failed' ? { ...f, status: 'skipped' as const, message: `ignored (${ignoreName} ${f.id}): ${f.message}` } : f,
   );
-  return { ...r, findings, counts: countFindings(findings), verdict: findings.some((f) => failsUnder(f, policy.failOn)) ? 'fails' : 'loads' };
+  return resultOf(r.module, findings, policy.failOn, ignore);
 }

@@ -5,36 +5,22 @@
 import { KmodkitError } from '../errors.js';
 import type { KernelModule } from '../module/module.js';
 import { modinfoValue } from '../module/modinfo.js';
-import { countFindings, failed, isBlocking, type CheckName, type Finding, type FindingCounts } from './findings.js';
+import { failed, type CheckName, type Finding } from './findings.js';
 import type { TargetKernel } from './target.js';
-import { createContext, type Check, type CheckContext, type CheckOptions, type Finish } from './checks/context.js';
+import { createContext, type Check, type CheckContext, type CheckOptions, type NeedsCompanions } from './checks/context.js';
 import type { ModuleFactsIndex } from '../module/facts.js';
+import { resultOf, type CheckedModule, type CheckResult } from './verdict.js';
 import { checkElf } from './checks/elf.js';
 import { checkCompression } from './checks/compression.js';
 import { checkSignature } from './checks/signature.js';
 import { checkThisModule, checkVermagic } from './checks/vermagic.js';
-import { checkExports, checkSymbols } from './checks/symbols.js';
-import { checkDepends } from './checks/depends.js';
+import { checkExports, checkSymbols, finishSymbols, type ModuleSide } from './checks/symbols.js';
+import { checkDepends, finishDepends, type DependsState } from './checks/depends.js';
 import { checkParams } from './checks/params.js';
 import { checkLoaded, checkTaints } from './checks/taints.js';
 
 export type { CheckOptions } from './checks/context.js';
-
-export type Verdict = 'loads' | 'fails';
-
-export interface CheckedModule {
-  readonly name: string;
-  readonly path?: string;
-  readonly vermagic?: string;
-  readonly compression: string;
-}
-
-export interface CheckResult {
-  readonly module: CheckedModule;
-  readonly verdict: Verdict;
-  readonly findings: readonly Finding[];
-  readonly counts: FindingCounts;
-}
+export type { CheckedModule, CheckResult, Verdict } from './verdict.js';
 
 /** The checks in the order the kernel meets the corresponding conditions. */
 export const CHECKS: ReadonlyArray<readonly [CheckName, Check]> = [
@@ -57,7 +43,7 @@ function malformed(name: CheckName, e: unknown): Finding[] {
   return [failed('module.malformed', `${name} check: cannot decode the module: ${e.message}`, { errno: e.errno ?? 'ENOEXEC', detail: { check: name, code: e.code } })];
 }
 
-async function runOne(name: CheckName, check: Check, ctx: CheckContext): Promise<Finding[] | Finish> {
+async function runOne(name: CheckName, check: Check, ctx: CheckContext): Promise<Finding[] | NeedsCompanions> {
   try {
     return await check(ctx);
   } catch (e) {
@@ -65,21 +51,24 @@ async function runOne(name: CheckName, check: Check, ctx: CheckContext): Promise
   }
 }
 
+/** One check's part of a prepared module: its findings, or what it still needs of the companions. */
+export type PreparedPart = { readonly check: CheckName; readonly findings: readonly Finding[] } | { readonly check: CheckName; readonly pending: NeedsCompanions };
+
 /**
  * A module checked as far as it can be without the modules checked alongside:
- * plain data (findings, and the companion-dependent rest of the symbols and
- * depends checks), no reference to the module image.
+ * plain data (findings, and what the symbols and depends checks still need of
+ * the companions), no reference to the module image.
  */
 export interface PreparedCheck {
   readonly module: CheckedModule;
-  readonly parts: ReadonlyArray<{ readonly check: CheckName; readonly findings: readonly Finding[] } | { readonly check: CheckName; readonly finish: Finish }>;
+  readonly parts: readonly PreparedPart[];
 }
 
 async function prepare(mod: KernelModule, ctx: CheckContext): Promise<PreparedCheck> {
-  const parts: Array<PreparedCheck['parts'][number]> = [];
+  const parts: PreparedPart[] = [];
   for (const [name, check] of CHECKS) {
     const r = await runOne(name, check, ctx);
-    parts.push(typeof r === 'function' ? { check: name, finish: r } : { check: name, findings: r });
+    parts.push(Array.isArray(r) ? { check: name, findings: r } : { check: name, pending: r });
   }
   const vermagic = ctx.modinfo ? modinfoValue(ctx.modinfo, 'vermagic') : undefined;
   return {
@@ -102,31 +91,45 @@ export function prepareCheck(mod: KernelModule, target: TargetKernel, opts: Chec
   return prepare(mod, createContext(mod, target, opts));
 }
 
-/** The second half: the companion-dependent checks, then the verdict. */
-export async function finishCheck(p: PreparedCheck, companions: () => ModuleFactsIndex): Promise<CheckResult> {
-  const findings: Finding[] = [];
-  for (const part of p.parts) {
-    if ('findings' in part) findings.push(...part.findings);
-    else {
-      let r: Finding[];
-      try {
-        r = await part.finish(companions);
-      } catch (e) {
-        r = malformed(part.check, e);
-      }
-      findings.push(...r);
-    }
+/** What a check that needed the companions finds once they are known. */
+function finishPart(check: CheckName, pending: NeedsCompanions, target: TargetKernel, companions: () => ModuleFactsIndex): Promise<Finding[]> | Finding[] {
+  switch (check) {
+    case 'symbols': return finishSymbols(target, pending.state as ModuleSide, companions);
+    case 'depends': return finishDepends(target, pending.state as DependsState, companions());
+    default: throw new Error(`internal: the ${check} check does not wait for the companions`);
   }
-  return {
-    module: p.module,
-    verdict: findings.some(isBlocking) ? 'fails' : 'loads',
-    findings,
-    counts: countFindings(findings),
-  };
 }
 
-/** Check one module against a target. Never throws for module or target content problems. */
+/** The findings of a prepared module, its companion-dependent checks finished, in check order. */
+export async function finishFindings(p: PreparedCheck, target: TargetKernel, companions: () => ModuleFactsIndex): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const part of p.parts) {
+    if ('findings' in part) {
+      for (const f of part.findings) findings.push(f);
+      continue;
+    }
+    let r: Finding[];
+    try {
+      r = await finishPart(part.check, part.pending, target, companions);
+    } catch (e) {
+      r = malformed(part.check, e);
+    }
+    for (const f of r) findings.push(f);
+  }
+  return findings;
+}
+
+/** The second half: the companion-dependent checks, then the verdict. */
+export async function finishCheck(p: PreparedCheck, target: TargetKernel, companions: () => ModuleFactsIndex): Promise<CheckResult> {
+  return resultOf(p.module, await finishFindings(p, target, companions));
+}
+
+/**
+ * Check one module against a target: its verdict (loads, fails, or
+ * incomplete when the target lacks what a deciding check needs) and every
+ * finding. Never throws for module or target content problems.
+ */
 export async function checkModule(mod: KernelModule, target: TargetKernel, opts: CheckOptions = {}): Promise<CheckResult> {
   const ctx = createContext(mod, target, opts);
-  return finishCheck(await prepare(mod, ctx), () => ctx.companions());
+  return finishCheck(await prepare(mod, ctx), target, () => ctx.companions());
 }

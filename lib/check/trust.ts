@@ -99,7 +99,7 @@ function enrollHint(p: Pick<TrustPrediction, 'signer'>): string {
  * verification of the image against trustedCerts(keys) under the target's
  * rules (signature-verify*.ts); `sig` the decoded trailer (null: unsigned).
  */
-export function predictTrust(sig: ModuleSignature | null, verify: VerifyResult | null, set: TrustedKeySet, enf: Enforcement): TrustPrediction {
+export function predictTrust(sig: ModuleSignature | null, verify: VerifyResult | null, set: TrustedKeySet, enf: Enforcement, certificateInputs = 'certs, kernelImage'): TrustPrediction {
   const strict = enf.sigEnforce === true || enf.lockdown === 'integrity' || enf.lockdown === 'confidentiality';
   const refusedErrno = enf.sigEnforce === true ? 'EKEYREJECTED' : 'EPERM';
   const signer = sig ? signerOf(sig) : undefined;
@@ -125,7 +125,7 @@ export function predictTrust(sig: ModuleSignature | null, verify: VerifyResult |
         decision: 'loads',
         confidence: m.by,
         key: describeKey(m.key),
-        reason: `signed by '${m.key.listed!.subject}', which the running kernel holds (${m.by === 'id' ? 'matched by key id' : 'matched by name only: /proc/keys does not show serial numbers'})${ambiguous}; the signature itself is checked only against certificates (--trusted-cert, --kernel-image)`,
+        reason: `signed by '${m.key.listed!.subject}', which the running kernel holds (${m.by === 'id' ? 'matched by key id' : 'matched by name only: /proc/keys does not show serial numbers'})${ambiguous}; the signature itself is checked only against certificates (${certificateInputs})`,
       };
     }
     const known = moduleKeys(set).length;

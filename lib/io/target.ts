@@ -21,7 +21,7 @@ import { moduleInfo } from '../module/module.js';
 import { modinfoValue } from '../module/modinfo.js';
 import { hostArch, parseArch } from '../check/arch.js';
 import { parseKconfig, type Kconfig } from '../check/kconfig.js';
-import { verifyModuleSignature, type CertificateInput } from '../check/signature-verify.js';
+import { moduleSignatureVerifier, verifyModuleSignature, type CertificateInput } from '../check/signature-verify.js';
 import { parseSymvers, type Symvers } from '../check/symvers.js';
 import type { Lockdown, ReferenceModule, TargetExport, TargetKernel, TargetModules } from '../check/target.js';
 import { assembleTarget, type Found, type RunningKernel, type TargetInputNames } from '../check/target-from-files.js';
@@ -417,7 +417,7 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
     ...(config ? { config } : {}),
     ...(symvers ? { symvers } : {}),
     ...(certs ? { certs: { value: certs, source: options.certs!.join(', ') } } : {}),
-    verifySignature: verifyModuleSignature,
+    verifySignature: moduleSignatureVerifier(),
     trustedKeys,
     ...(arch ? { arch } : {}),
     ...(options.sigEnforce !== undefined ? { sigEnforce: options.sigEnforce } : {}),

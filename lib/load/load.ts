@@ -182,7 +182,7 @@ function refusal(name: string, path: string, r: CheckResult): KmodkitError {
   return new KmodkitError('EREJECTED', `refusing to load ${name}: ${first?.message ?? 'pre-flight check failed'}${hint}${more}`, {
     file: path,
     ...(first?.errno ? { errno: first.errno } : {}),
-    detail: { module: name, findings: blocking, allFindings: r.findings, verdict: r.verdict },
+    detail: { module: name, findings: blocking, allFindings: r.findings, verdict: 'fails' },
   });
 }
 

@@ -27,6 +27,8 @@ import { readModprobeConfig } from '../io/modprobe-config.js';
 import { readOwnershipRecord, recordLocationProblem, writeOwnershipRecord, type OwnershipEntry } from '../io/ownership-record.js';
 import { readModuleForLoad } from '../io/open.js';
 import { directoryNames, isDirectoryPath } from '../io/paths.js';
+import { systemStatus, type SystemStatus } from '../io/status.js';
+import type { ModuleStatusReport } from '../check/status.js';
 import { bootId, identityMismatch, kernelModuleIdentity, type ModuleIdentity } from '../io/sysfs.js';
 import { emptyConfig, type ModprobeConfig } from '../modprobe/config.js';
 import { isModulePath } from '../io/module-file.js';
@@ -117,6 +119,31 @@ export interface PlannedModule {
   readonly options?: string;
 }
 
+/** One module a ModuleSet holds, as status() reports it. */
+export interface SetModuleStatus {
+  readonly name: string;
+  /** The file the set loaded it from (an adopted module: the file its plan names). */
+  readonly path: string;
+  /** 'loaded' by this set, or 'adopted' from a previous run's ownership record. */
+  readonly origin: 'loaded' | 'adopted';
+  /**
+   * The kernel's instance against the one the set loaded or adopted:
+   * 'same'; 'changed' (unloaded and loaded again by someone else: `reason`);
+   * 'unloaded' (no longer in the kernel); 'unknown' (the kernel showed no identity at load).
+   */
+  readonly instance: 'same' | 'changed' | 'unloaded' | 'unknown';
+  readonly reason?: string;
+  /** systemStatus()'s report (state, refcount, parameters, file drift against `path`, trust); null when not loaded. */
+  readonly report: ModuleStatusReport | null;
+}
+
+export interface ModuleSetStatus {
+  readonly modules: readonly SetModuleStatus[];
+  /** The kernel's side (taint mask, sig_enforce, lockdown, index). */
+  readonly kernel: SystemStatus['kernel'];
+  readonly missing: readonly string[];
+}
+
 export interface CloseResult {
   readonly unloaded: readonly string[];
   readonly failed: readonly { name: string; error: unknown }[];
@@ -165,6 +192,35 @@ export class ModuleSet {
   /** Handles of the modules this set loaded (or adopted) and has not unloaded. */
   get handles(): readonly LoadedModule[] {
     return [...this.owned];
+  }
+
+  /**
+   * What the set holds now, for a service to report: each module it loaded
+   * or adopted, whether the kernel still holds that very instance, and
+   * systemStatus()'s report of it with its file compared to the one the set
+   * loaded ("file replaced since load", "file gone"). `trust` as in
+   * systemStatus() (default false here: no /proc/keys or kernel image read).
+   */
+  async status(options: { trust?: boolean } = {}): Promise<ModuleSetStatus> {
+    const root = this.opts.root ?? '';
+    const owned = [...this.owned];
+    const sys = await systemStatus({
+      root, names: owned.map((h) => h.name), trust: options.trust ?? false,
+      files: Object.fromEntries(owned.map((h) => [h.name, h.path])),
+      ...(this.opts.modulesDir !== undefined ? { modulesDir: this.opts.modulesDir } : {}),
+    });
+    const modules = owned.map((h): SetModuleStatus => {
+      const entry = this.context.loaded.get(h.name);
+      const now = kernelModuleIdentity(h.name, root);
+      const recorded = entry?.instance ?? null;
+      const why = now && recorded ? sameInstance(recorded, now) : undefined;
+      const instance = now === null ? 'unloaded' : recorded === null ? 'unknown' : why !== undefined ? 'changed' : 'same';
+      return {
+        name: h.name, path: h.path, origin: entry?.origin ?? 'loaded', instance, ...(why !== undefined ? { reason: why } : {}),
+        report: sys.modules.find((m) => m.name === h.name) ?? null,
+      };
+    });
+    return { modules, kernel: sys.kernel, missing: sys.missing };
   }
 
   get isClosed(): boolean {

@@ -11,8 +11,8 @@ import {
 } from '../../lib/core.js';
 import { failed, countFindings } from '../../lib/check/findings.js';
 import { writeEntries, writeHeaderLine, textEntry } from '../../cli/format/modinfo-text.js';
-import { checkJson } from '../../cli/format/check-json.js';
-import { summarizeTarget, type CheckReport, type InputError } from '../../cli/format/check-report.js';
+import { checkJson } from '../../lib/check/report/json.js';
+import { checkReport, type InputError } from '../../lib/check/report/report.js';
 import type { Sink } from '../../cli/format/output.js';
 import type { InspectDocument } from '../../lib/module/inspect.js';
 import type { VerifyResult } from '../../lib/check/signature-verify.js';
@@ -200,8 +200,7 @@ export async function analyse(files: DroppedFile[], opts: { release?: string } =
         results.push({ module: { name, path: l.file, compression: 'unknown' }, verdict: 'fails', findings: [f], counts: countFindings([f]) });
       }
     }
-    const report: CheckReport = { tool: { name: 'kmodkit', version: KMODKIT_VERSION }, target: summarizeTarget(target), results, inputErrors };
-    check = checkJson(report);
+    check = checkJson(checkReport({ version: KMODKIT_VERSION, target, results, inputErrors }));
   }
   return { modules: views, ...(check !== undefined ? { check } : {}), targetErrors };
 }

@@ -12,6 +12,7 @@ import { indexModuleFacts, moduleFacts, type ModuleFactsIndex } from '../../modu
 import type { TargetKernel } from '../target.js';
 import type { Finding } from '../findings.js';
 import type { ParamsInput } from '../kparams.js';
+import { inputName, type CallerInput, type InputNames } from '../inputs.js';
 import { modnameFromPath } from '../../modindex/names.js';
 import { once, type Once } from '../../once.js';
 
@@ -38,6 +39,11 @@ export interface CheckOptions {
    * in the signature bytes.
    */
   pkcs7Memo?: Pkcs7Memo;
+  /**
+   * How hints name what the caller can give (default: the library's property
+   * names, `symversPath` …; the CLI passes its option names, `--symvers` …).
+   */
+  inputNames?: InputNames;
 }
 
 export interface CheckContext {
@@ -50,19 +56,24 @@ export interface CheckContext {
   readonly name: string;
   /** The modules checked alongside (other than this one by name), indexed. */
   companions(): ModuleFactsIndex;
+  /** The caller's name for one of its inputs (CheckOptions.inputNames). */
+  input(name: CallerInput): string;
 }
 
 /**
- * The part of a check that needs the modules checked alongside: what is left
- * once the module's own data is decoded, as a function of the companions'
- * index. It holds plain data only (never the module), so a whole-tree run can
- * let each image go before every companion is known (lib/check/run.ts
- * prepareCheck/finishCheck).
+ * A check's answer when it cannot finish without the modules checked
+ * alongside ("needs the other modules"): what is left of it once the module's
+ * own data is decoded, as plain data (never the module image), so a
+ * whole-tree run can let each image go before every companion is known, and
+ * finish it against their index (lib/check/run.ts prepareCheck/finishCheck).
  */
-export type Finish = (companions: () => ModuleFactsIndex) => Promise<Finding[]> | Finding[];
+export interface NeedsCompanions<State = unknown> {
+  readonly needs: 'companions';
+  readonly state: State;
+}
 
-/** A check: its findings, or (symbols, depends) the companion-dependent rest of it. */
-export type Check = (ctx: CheckContext) => Promise<Finding[] | Finish> | Finding[] | Finish;
+/** A check: its findings, or (symbols, depends) what it still needs of the companions. */
+export type Check = (ctx: CheckContext) => Promise<Finding[] | NeedsCompanions> | Finding[] | NeedsCompanions;
 
 function nameFromPath(path: string | undefined): string | undefined {
   return path ? modnameFromPath(path) : undefined;
@@ -90,6 +101,7 @@ export function createContext(mod: KernelModule, target: TargetKernel, opts: Che
     opts,
     modinfo,
     name,
+    input: (input) => inputName(opts.inputNames, input),
     companions: () => once(memo, 'companions', () => indexModuleFacts((opts.companions ?? []).filter((c) => c !== mod).map((c) => moduleFacts(c, { imports: false })))),
   };
 }

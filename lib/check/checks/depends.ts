@@ -9,27 +9,32 @@ import { isVmlinux, symversModuleName } from '../symvers.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
 import { hasModuleNamed, otherNameCount, type ModuleFactsIndex } from '../../module/facts.js';
 import type { TargetKernel } from '../target.js';
-import type { CheckContext, Finish } from './context.js';
+import type { CheckContext, NeedsCompanions } from './context.js';
 
-export function checkDepends(ctx: CheckContext): Finding[] | Finish {
+/** What the depends check still has to ask of the modules checked alongside (no module image). */
+export interface DependsState {
+  readonly self: string;
+  readonly deps: readonly string[];
+  /** The hint for a target without a modules tree, in the caller's words. */
+  readonly hint: string;
+}
+
+export function checkDepends(ctx: CheckContext): Finding[] | NeedsCompanions<DependsState> {
   const deps = ctx.modinfo ? modinfoDepends(ctx.modinfo) : [];
   if (deps.length === 0) return [passed('depends.missing', 'module depends on no other module')];
-  return dependsFinish(ctx.target, ctx.name, deps);
+  return { needs: 'companions', state: { self: ctx.name, deps, hint: `pass ${ctx.input('modulesDir')}` } };
 }
 
-/** The rest, once the modules checked alongside are known (holds no module image). */
-function dependsFinish(t: TargetKernel, self: string, deps: readonly string[]): Finish {
-  return (companionsOf) => dependsPresent(t, self, deps, companionsOf());
-}
-
-function dependsPresent(t: TargetKernel, self: string, deps: readonly string[], companions: ModuleFactsIndex): Finding[] {
+/** The rest, once the modules checked alongside are known. */
+export function finishDepends(t: TargetKernel, state: DependsState, companions: ModuleFactsIndex): Finding[] {
+  const { self, deps } = state;
   let symversOwners: Set<string> | undefined;
   if (t.symvers && !t.modules) {
     symversOwners = new Set();
     for (const e of t.symvers.entries) if (!isVmlinux(e.module)) symversOwners.add(symversModuleName(e.module));
   }
   if (!t.modules && !t.loadedModules && !symversOwners && otherNameCount(companions, self) === 0) {
-    return [skipped('depends.missing', `cannot tell which modules the target has: ${t.missing.modules ?? 'no modules tree'}`, { field: 'depends', hint: 'pass --modules-dir' })];
+    return [skipped('depends.missing', `cannot tell which modules the target has: ${t.missing.modules ?? 'no modules tree'}`, { field: 'depends', hint: state.hint })];
   }
   const out: Finding[] = [];
   for (const d of deps) {

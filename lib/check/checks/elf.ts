@@ -35,7 +35,7 @@ export function checkElf(ctx: CheckContext): Finding[] {
   } else out.push(passed('elf.validity', "passes the kernel's ELF validity check (section bounds, names, .modinfo, this_module, symbol table)"));
   const arch = ctx.target.arch;
   if (!arch) {
-    out.push(skipped('arch.mismatch', `target architecture unknown: ${ctx.target.missing.arch ?? 'not given'}`, { hint: 'pass --arch or a .config' }));
+    out.push(skipped('arch.mismatch', `target architecture unknown: ${ctx.target.missing.arch ?? 'not given'}`, { hint: `pass ${ctx.input('arch')} or a .config`, missing: ['arch'] }));
     return out;
   }
   const machine = MACHINE_NAMES[h.machine] ?? `e_machine ${h.machine}`;

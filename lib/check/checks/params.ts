@@ -49,7 +49,7 @@ function checkOne(p: KernelParam, arg: ParamArg, ptrBits: 32 | 64): Finding[] {
 export function checkParams(ctx: CheckContext): Finding[] {
   const given = ctx.opts.params;
   if (given === undefined || paramArgs(given).length === 0) {
-    return [skipped('param.type', 'no parameters given (--param)')];
+    return [skipped('param.type', `no parameters given (${ctx.input('params')})`)];
   }
   const args = paramArgs(given);
   const out: Finding[] = [];

@@ -20,10 +20,10 @@ import type { TargetKernel } from '../target.js';
 import type { CheckContext } from './context.js';
 
 /** The target's trusted keys: its trust sources (image, /proc/keys) and the certificates given with it. */
-async function targetKeys(t: TargetKernel): Promise<TrustedKeySet> {
+async function targetKeys(t: TargetKernel, certsName: string): Promise<TrustedKeySet> {
   const loaded: TrustedKeySet = t.trustedKeys ? await t.trustedKeys() : { keys: [], sources: [], missing: [] };
   const given = t.certs?.length ? parseCertificates(t.certs) : [];
-  const source = `certificates given (${t.sources.certs ?? '--trusted-cert'})`;
+  const source = `certificates given (${t.sources.certs ?? certsName})`;
   return {
     ...loaded,
     keys: [...given.map((cert) => ({ source, cert })), ...loaded.keys],
@@ -53,7 +53,7 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[]> {
   }
   if (!sig) {
     if (strict) out.push(failed('signature.missing', `module is not signed and the target requires signatures: ${why}`, { errno: enforced ? 'EKEYREJECTED' : 'EPERM', hint: 'sign it with scripts/sign-file using a key the target trusts (or enrol your key with MOK)' }));
-    else if (t.sigEnforce === undefined && t.lockdown === undefined) out.push(skipped('signature.missing', `module is not signed; ${t.missing.sigEnforce ?? 'signature enforcement unknown'}`, { hint: 'pass --sig-enforce yes|no' }));
+    else if (t.sigEnforce === undefined && t.lockdown === undefined) out.push(skipped('signature.missing', `module is not signed; ${t.missing.sigEnforce ?? 'signature enforcement unknown'}`, { hint: `pass ${ctx.input('sigEnforce')}`, missing: ['sigEnforce'] }));
     else out.push(passed('signature.missing', 'module is not signed; the target does not enforce signatures (it will taint E)'));
     out.push(skipped('signature.invalid', 'module is not signed'));
     return out;
@@ -68,7 +68,7 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[]> {
   let keys: TrustedKeySet;
   let r: VerifyResult;
   try {
-    keys = await targetKeys(t);
+    keys = await targetKeys(t, ctx.input('certs'));
     r = t.verifySignature(readAll(ctx.mod.source), trustedCerts(keys), { rules });
   } catch (e) {
     if (!(e instanceof KmodkitError)) throw e;
@@ -76,7 +76,9 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[]> {
     out.push(failed('signature.invalid', `signature not judged: ${e.message}`, { hint: 'a module signature from sign-file has one SignerInfo' }));
     return out;
   }
-  const p = predictTrust(sig, r, keys, { ...(t.sigEnforce !== undefined ? { sigEnforce: t.sigEnforce } : {}), ...(t.lockdown !== undefined ? { lockdown: t.lockdown } : {}), ...(t.moduleSig !== undefined ? { moduleSig: t.moduleSig } : {}) });
+  const p = predictTrust(sig, r, keys, { ...(t.sigEnforce !== undefined ? { sigEnforce: t.sigEnforce } : {}), ...(t.lockdown !== undefined ? { lockdown: t.lockdown } : {}), ...(t.moduleSig !== undefined ? { moduleSig: t.moduleSig } : {}) }, `${ctx.input('certs')}, ${ctx.input('kernelImage')}`);
+  // An unknown key decides the load where signatures may be enforced: unknown trust is then a missing input.
+  const trustDecides = strict || (t.sigEnforce === undefined && t.lockdown === undefined);
 
   // what the kernel refuses whatever the keys: the message itself
   const messageErrno = r.errno && r.errno !== 'ENOKEY' && r.errno !== 'ENOPKG' && r.errno !== 'ENODATA' ? r.errno : undefined;
@@ -100,13 +102,13 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[]> {
 
   // trust
   if (keys.sources.length === 0) {
-    out.push(skipped('signature.untrusted', `signed by '${sig.signer}'; the keys the target trusts are unknown: ${keys.missing.join('; ') || 'no trust source'}`, { hint: 'pass --trusted-cert FILE or --kernel-image /boot/vmlinuz-REL (or run as root on the target: /proc/keys)' }));
+    out.push(skipped('signature.untrusted', `signed by '${sig.signer}'; the keys the target trusts are unknown: ${keys.missing.join('; ') || 'no trust source'}`, { hint: `pass ${ctx.input('certs')} or ${ctx.input('kernelImage')} (or run as root on the target: /proc/keys)`, ...(trustDecides ? { missing: ['certs' as const] } : {}) }));
     return out;
   }
   const src = keys.sources.join(', ');
   switch (p.decision) {
     case 'loads':
-      out.push(passed('signature.untrusted', `${p.reason} [${src}]${p.confidence === 'name' ? ' (by name: confirm with --kernel-image or --trusted-cert)' : ''}`));
+      out.push(passed('signature.untrusted', `${p.reason} [${src}]${p.confidence === 'name' ? ` (by name: confirm with ${ctx.input('kernelImage')} or ${ctx.input('certs')})` : ''}`));
       break;
     case 'refused':
       out.push(failed('signature.untrusted', `${p.reason}: the kernel refuses it (${p.errno})`, { errno: p.errno === 'EPERM' ? 'EPERM' : 'EKEYREJECTED', ...(p.hint ? { hint: p.hint } : {}) }));
@@ -115,7 +117,8 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[]> {
       out.push(failed('signature.untrusted', p.reason, { severity: 'warning', ...(p.hint ? { hint: p.hint } : {}) }));
       break;
     default:
-      out.push(skipped('signature.untrusted', p.reason, { ...(p.hint ? { hint: p.hint } : {}) }));
+      // 'unknown': whether signatures are enforced is not known, or the signature could not be checked here
+      out.push(skipped('signature.untrusted', p.reason, { ...(p.hint ? { hint: p.hint } : {}), ...(t.sigEnforce === undefined && t.lockdown === undefined ? { missing: ['sigEnforce' as const] } : {}) }));
   }
   return out;
 }

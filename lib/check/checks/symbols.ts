@@ -17,7 +17,7 @@ import { hex32 } from '../../bytes/reader.js';
 import { isVmlinux, symversModuleName } from '../symvers.js';
 import { targetModversions, targetOption, type TargetExport, type TargetKernel } from '../target.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
-import type { CheckContext, Finish } from './context.js';
+import type { CheckContext, NeedsCompanions } from './context.js';
 
 /** Undefined symbols the arch module loaders resolve themselves. */
 function archInternal(machine: number, name: string): boolean {
@@ -57,14 +57,23 @@ export function namespaceOk(ns: string, imported: readonly string[], modname: st
     });
 }
 
-/** The symbol in Module.symvers or a companion: no I/O, so no await per import. */
-function lookupKnown(t: TargetKernel, companions: () => ModuleFactsIndex, self: string, name: string): TargetExport | undefined {
+/** A lookup that needs the modules checked alongside, before they are known. */
+const NEEDS_COMPANIONS = Symbol('needs the modules checked alongside');
+type Lookup = TargetExport | undefined | typeof NEEDS_COMPANIONS;
+
+/**
+ * The symbol in Module.symvers or a companion: no I/O, so no await per import.
+ * Without the companions (not known yet), a symbol Module.symvers lacks is
+ * NEEDS_COMPANIONS.
+ */
+function lookupKnown(t: TargetKernel, companions: (() => ModuleFactsIndex) | undefined, self: string, name: string): Lookup {
   // Plain fields, undefined where the exporter has none (only read below, never serialized).
   const s = t.symvers?.bySymbol.get(name);
   if (s) {
     const owner = isVmlinux(s.module) ? 'vmlinux' : symversModuleName(s.module);
     return { name, crc: t.symvers!.hasCrcs ? s.crc : undefined, gplOnly: s.gplOnly, namespace: s.namespace || undefined, owner, source: 'symvers' };
   }
+  if (!companions) return NEEDS_COMPANIONS;
   const c = exporterOf(companions(), name, self);
   if (c) {
     const x = c.export;
@@ -74,7 +83,7 @@ function lookupKnown(t: TargetKernel, companions: () => ModuleFactsIndex, self: 
 }
 
 /** Synchronous when the symbol is known without I/O (the common case: no promise per import). */
-function lookup(t: TargetKernel, companions: () => ModuleFactsIndex, self: string, name: string): TargetExport | undefined | Promise<TargetExport | undefined> {
+function lookup(t: TargetKernel, companions: (() => ModuleFactsIndex) | undefined, self: string, name: string): Lookup | Promise<TargetExport | undefined> {
   const known = lookupKnown(t, companions, self, name);
   if (known || !t.modules) return known;
   return lookupInTree(t.modules, name);
@@ -87,7 +96,7 @@ async function lookupInTree(modules: NonNullable<TargetKernel['modules']>, name:
 }
 
 /** What symbol resolution needs of the module: plain data, decoded before the image is let go. */
-interface ModuleSide {
+export interface ModuleSide {
   readonly name: string;
   readonly machine: number;
   readonly imports: readonly ModuleImport[];
@@ -97,7 +106,7 @@ interface ModuleSide {
   readonly importedNs: readonly string[];
 }
 
-export function checkSymbols(ctx: CheckContext): Finding[] | Promise<Finding[] | Finish> {
+export function checkSymbols(ctx: CheckContext): Finding[] | Promise<Finding[] | NeedsCompanions<ModuleSide>> {
   const t = ctx.target;
   const elf = ctx.mod.elf;
   // __versions is decoded once, for the imports' CRCs and for the counts below
@@ -107,10 +116,10 @@ export function checkSymbols(ctx: CheckContext): Finding[] | Promise<Finding[] |
   if (!t.symvers) {
     const why = t.missing.symvers ?? 'no Module.symvers';
     return [
-      skipped('symbol.unknown', `cannot tell which symbols the target kernel exports: ${why}`, { hint: 'pass --symvers (Module.symvers of the target kernel)' }),
-      skipped('symbol.crc-mismatch', `no target symbol versions: ${why}`),
-      skipped('symbol.gpl-only', `no target export types: ${why}`),
-      skipped('namespace.missing-import', `no target export namespaces: ${why}`),
+      skipped('symbol.unknown', `cannot tell which symbols the target kernel exports: ${why}`, { hint: `pass ${ctx.input('symversPath')} (Module.symvers of the target kernel)`, missing: ['symvers'] }),
+      skipped('symbol.crc-mismatch', `no target symbol versions: ${why}`, { missing: ['symvers'] }),
+      skipped('symbol.gpl-only', `no target export types: ${why}`, { missing: ['symvers'] }),
+      skipped('namespace.missing-import', `no target export namespaces: ${why}`, { missing: ['symvers'] }),
     ];
   }
   const m: ModuleSide = {
@@ -121,37 +130,32 @@ export function checkSymbols(ctx: CheckContext): Finding[] | Promise<Finding[] |
     license: ctx.modinfo ? moduleLicense(ctx.modinfo) : undefined,
     importedNs: ctx.modinfo ? modinfoValues(ctx.modinfo, 'import_ns') : [],
   };
-  return resolveOrFinish(t, t.symvers, m);
+  return resolveNow(t, t.symvers, m);
 }
 
 /**
- * Resolve now when the companions are never asked (every import is in
+ * Resolve now when the companions are not needed (every import is in
  * Module.symvers, which lookupKnown looks in first: a tree checked against
- * its own kernel), keeping nothing for later; else the Finish. The first
- * question for the companions comes before any await (lookupInTree is only
- * tried after them), so stopping there leaves nothing half done.
+ * its own kernel), keeping nothing for later; else what is left for them.
+ * The first question for the companions comes before any await (lookupInTree
+ * is only tried after them), so stopping there leaves nothing half done.
  */
-async function resolveOrFinish(t: TargetKernel, symvers: NonNullable<TargetKernel['symvers']>, m: ModuleSide): Promise<Finding[] | Finish> {
-  let asked = false;
-  try {
-    return await resolveImports(t, symvers, m, () => {
-      asked = true;
-      throw new Error('the companions are not known yet');
-    });
-  } catch (e) {
-    if (!asked) throw e;
-    return symbolsFinish(t, m);
-  }
+async function resolveNow(t: TargetKernel, symvers: NonNullable<TargetKernel['symvers']>, m: ModuleSide): Promise<Finding[] | NeedsCompanions<ModuleSide>> {
+  const r = await resolveImports(t, symvers, m, undefined);
+  return r === NEEDS_COMPANIONS ? { needs: 'companions', state: m } : r;
+}
+
+/** The rest of the symbols check, once the modules checked alongside are known. */
+export async function finishSymbols(t: TargetKernel, m: ModuleSide, companions: () => ModuleFactsIndex): Promise<Finding[]> {
+  if (!t.symvers) throw new Error('internal: the symbols check needs no companions without Module.symvers');
+  const r = await resolveImports(t, t.symvers, m, companions);
+  if (r === NEEDS_COMPANIONS) throw new Error('internal: companions given, yet needed');
+  return r;
 }
 
 /** The name an import is looked up by: ppc64 ELFv1 dot-symbols without the dot. */
 function importedName(machine: number, name: string): string {
   return machine === EM.PPC64 && name.startsWith('.') ? name.slice(1) : name;
-}
-
-/** Made outside checkSymbols so that the closure cannot keep that scope (and with it the module image) alive. */
-function symbolsFinish(t: TargetKernel, m: ModuleSide): Finish {
-  return (companions) => resolveImports(t, t.symvers!, m, companions);
 }
 
 function versionsSummary(versions: readonly ModversionInfo[] | null): ModuleSide['versions'] {
@@ -160,8 +164,12 @@ function versionsSummary(versions: readonly ModversionInfo[] | null): ModuleSide
   return ml ? { count: versions.length, moduleLayoutCrc: ml.crc } : { count: versions.length };
 }
 
-/** The rest of the symbols check: every import looked up in the target and the companions. */
-async function resolveImports(t: TargetKernel, symvers: NonNullable<TargetKernel['symvers']>, m: ModuleSide, companions: () => ModuleFactsIndex): Promise<Finding[]> {
+/**
+ * The symbols check proper: every import looked up in the target and the
+ * companions; NEEDS_COMPANIONS when they are not given and an import is not
+ * in Module.symvers.
+ */
+async function resolveImports(t: TargetKernel, symvers: NonNullable<TargetKernel['symvers']>, m: ModuleSide, companions: (() => ModuleFactsIndex) | undefined): Promise<Finding[] | typeof NEEDS_COMPANIONS> {
   const { imports, versions, license, importedNs } = m;
   const out: Finding[] = [];
   const kernelMv = targetModversions(t) ?? symvers.hasCrcs;
@@ -193,6 +201,7 @@ async function resolveImports(t: TargetKernel, symvers: NonNullable<TargetKernel
     const name = importedName(m.machine, imp.name);
     const found = lookup(t, companions, m.name, name);
     const exp = found instanceof Promise ? await found : found;
+    if (exp === NEEDS_COMPANIONS) return NEEDS_COMPANIONS;
     if (!exp) {
       if (imp.weak) continue; // weak references may stay unresolved
       unknown++;
@@ -248,7 +257,7 @@ export function checkExports(ctx: CheckContext): Finding[] {
   const t = ctx.target;
   const exports = moduleExportsOf(ctx.mod);
   if (exports.length === 0) return [passed('exports.duplicate', 'module exports nothing')];
-  if (!t.symvers) return [skipped('exports.duplicate', `cannot compare exports: ${t.missing.symvers ?? 'no Module.symvers'}`)];
+  if (!t.symvers) return [skipped('exports.duplicate', `cannot compare exports: ${t.missing.symvers ?? 'no Module.symvers'}`, { missing: ['symvers'] })];
   const out: Finding[] = [];
   for (const x of exports) {
     const s = t.symvers.bySymbol.get(x.name);

@@ -21,7 +21,7 @@ export function checkVermagic(ctx: CheckContext): Finding[] {
   const tv = targetVermagic(ctx.target);
   if (!tv) {
     const why = [ctx.target.missing.release, ctx.target.missing.config].filter(Boolean).join('; ');
-    return [skipped('vermagic.mismatch', `target vermagic unknown${why ? `: ${why}` : ''}`, { field: 'vermagic', hint: 'pass --kernel-release and --config, or --modules-dir' })];
+    return [skipped('vermagic.mismatch', `target vermagic unknown${why ? `: ${why}` : ''}`, { field: 'vermagic', hint: `pass ${ctx.input('kernelRelease')} and ${ctx.input('configPath')}, or ${ctx.input('modulesDir')}`, missing: ['vermagic'] })];
   }
   const modHasVersions = section(ctx.mod.elf, '__versions') !== undefined;
   const kernelMv = targetModversions(ctx.target) ?? (tv.exact ?? tv.expected!.vermagic).split(' ').includes('modversions');
@@ -50,7 +50,7 @@ export function checkThisModule(ctx: CheckContext): Promise<Finding[]> | Finding
   const sec = section(ctx.mod.elf, '.gnu.linkonce.this_module');
   if (!sec) return [failed('this-module.size', 'module has no .gnu.linkonce.this_module section ("No module found in object")', { errno: 'ENOEXEC', field: '.gnu.linkonce.this_module' })];
   const modules = ctx.target.modules;
-  if (!modules) return [skipped('this-module.size', `no reference module of the target: ${ctx.target.missing.modules ?? 'no modules tree'}`, { field: '.gnu.linkonce.this_module', hint: 'pass --modules-dir' })];
+  if (!modules) return [skipped('this-module.size', `no reference module of the target: ${ctx.target.missing.modules ?? 'no modules tree'}`, { field: '.gnu.linkonce.this_module', hint: `pass ${ctx.input('modulesDir')}` })];
   return modules.reference().then((ref) => {
     if (!ref || ref.thisModuleSize === undefined) return [skipped('this-module.size', `no readable module with a struct module in ${modules.dir}`, { field: '.gnu.linkonce.this_module' })];
     if (ref.thisModuleSize === sec.size) return [passed('this-module.size', `struct module is ${sec.size} bytes, as in ${ref.path}`, { field: '.gnu.linkonce.this_module' })];

@@ -5,7 +5,7 @@
  * Drives lib/load (loadModule, unloadModule, listModules, ModuleSet) and the
  * CLI against the real kernel. For every case it prints one line
  *   LOAD-CASE {"case", "ok", "expected", "got", "verdict"?, "kernel"?, "compare"?, "agree"?, "ms", "detail"?}
- * where `verdict` is the pre-flight check's answer ('loads' | 'fails') for
+ * where `verdict` is the pre-flight check's answer ('loads' | 'fails' | 'incomplete') for
  * the same file, parameters and kernel state, and `kernel` what the kernel
  * did ('ok' or the errno). At the end: LOAD-SUMMARY {...} and LOAD-INFO {...}.
  *
@@ -34,7 +34,7 @@ interface Case {
   ok: boolean;
   expected: string;
   got: string;
-  verdict?: 'loads' | 'fails';
+  verdict?: 'loads' | 'fails' | 'incomplete';
   kernel?: string;
   /** Whether verdict and kernel result are comparable (false: forced, init failure, state). */
   compare?: boolean;
@@ -51,7 +51,7 @@ function record(c: Omit<Case, 'ok' | 'ms'> & { ok?: boolean }): Case {
   const full: Case = { ok: c.ok ?? c.expected === c.got, ms, ...c } as Case;
   if (full.verdict !== undefined && full.kernel !== undefined && full.compare !== false) {
     full.compare = true;
-    full.agree = (full.verdict === 'loads') === (full.kernel === 'ok');
+    full.agree = (full.verdict !== 'fails') === (full.kernel === 'ok'); // incomplete: nothing found that the kernel refuses
   }
   cases.push(full);
   console.log(`LOAD-CASE ${JSON.stringify(full)}`);
@@ -144,7 +144,7 @@ function exited(child: ReturnType<typeof spawn>): Promise<{ code: number | null;
 const companions: KernelModule[] = [];
 
 /** The pre-flight verdict for loading `path` now (same function the loader uses). */
-async function verdictOf(path: string, params?: ParamsInput): Promise<{ verdict: 'loads' | 'fails'; blocking: string[] }> {
+async function verdictOf(path: string, params?: ParamsInput): Promise<{ verdict: 'loads' | 'fails' | 'incomplete'; blocking: string[] }> {
   const { mod } = await readModuleForLoad(path);
   const words = params === undefined ? [] : encodeParams(params).args.map((a) => (a.value === null ? a.name : `${a.name}=${a.value}`));
   const r = await preflight(mod, await runningTarget(), { params: words, path, companions });

@@ -29,8 +29,9 @@ function cli(args: string[]): Promise<{ status: number | null; stdout: string; s
     });
   });
 }
-/** An offline target where hello.ko loads: release and exact vermagic. */
-const OFFLINE = ['-k', '6.1.0-56-amd64', '--vermagic', V, '--arch', 'x86_64'];
+const SYMVERS = new URL('../../../../samples/target/6.1.0-56-amd64/Module.symvers.xz', import.meta.url).pathname;
+/** An offline target where hello.ko loads: release, exact vermagic, architecture, exports, no signature enforcement. */
+const OFFLINE = ['-k', '6.1.0-56-amd64', '--vermagic', V, '--arch', 'x86_64', '-s', SYMVERS, '--no-sig-enforce'];
 
 function fakeRunning(withModules: boolean): string {
   const root = mkdtempSync(join(tmp, 'root-'));
@@ -61,11 +62,14 @@ test('a kernel without module support (no /proc/modules) is named as such by che
   t.like((await checkModule(mod, some)).findings.find((f) => f.id === 'kernel.no-modules'), { status: 'passed' });
 });
 
-test('check of an empty directory exits 2 and says nothing was checked', async (t) => {
+test('check of an empty directory exits 2 and says nothing was checked (on stderr, in every format)', async (t) => {
   const empty = mkdtempSync(join(tmp, 'empty-'));
-  const r = await cli(['check', ...OFFLINE, empty]);
-  t.is(r.status, 2);
-  t.regex(r.stdout, /no module files/);
+  for (const format of ['text', 'json', 'sarif', 'junit', 'github']) {
+    const r = await cli(['check', ...OFFLINE, '--format', format, empty]);
+    t.is(r.status, 2, format);
+    t.regex(r.stderr, /^kmodkit check: cannot check .*empty-\w+: no module files/m, format);
+    t.notRegex(r.stdout.split('\n').filter((l) => !l.startsWith('::')).join('\n'), /cannot check/, format);
+  }
 });
 
 test('--require / --strict turn unknown target inputs into failures; bad names are usage errors', async (t) => {
@@ -73,7 +77,11 @@ test('--require / --strict turn unknown target inputs into failures; bad names a
   const s = await cli(['check', ...OFFLINE, '--strict', `${KO}hello.ko`]);
   t.is(s.status, 1);
   t.regex(s.stdout, /target\.missing: required target input 'config' is unknown/);
-  t.regex(s.stdout, /required target input 'symvers' is unknown/);
+  t.notRegex(s.stdout, /required target input 'symvers'/, 'given with -s');
+  const bare = await cli(['check', '-k', '6.1.0-56-amd64', '--strict', `${KO}hello.ko`]);
+  t.is(bare.status, 1);
+  t.regex(bare.stdout, /required target input 'symvers' is unknown/);
+  t.regex(bare.stdout, /required target input 'arch' is unknown/);
   const only = await cli(['check', '-s', `${KO}Module.symvers`, '--require', 'release,config', `${KO}hello.ko`]);
   t.is(only.status, 1, only.stdout);
   t.is((await cli(['check', ...OFFLINE, '--require', 'release,arch', `${KO}hello.ko`])).status, 0);
@@ -104,10 +112,47 @@ test('SARIF: input errors are tool execution notifications; JUnit: names unique 
   t.false(inv.executionSuccessful);
   t.is(inv.toolExecutionNotifications?.length, 1);
   t.regex(inv.toolExecutionNotifications![0].message.text, /missing\.ko/);
+  t.regex(s.stderr, /^kmodkit check: cannot check .*missing\.ko: /m, 'the diagnostic is on stderr too');
   const j = await cli(['check', ...OFFLINE, '--format', 'junit', `${KO}hello.ko`, `${KO}hello.ko.xz`]);
-  const keys = [...j.stdout.matchAll(/<testcase classname="([^"]*)" name="([^"]*)"/g)].map((m) => `${m[1]}::${m[2]}`);
-  t.true(keys.length > 10);
+  const cases = [...j.stdout.matchAll(/<testcase classname="([^"]*)" name="([^"]*)" file="([^"]*)"/g)].map((m) => ({ classname: m[1]!, name: m[2]!, file: m[3]! }));
+  t.true(cases.length > 10);
+  const keys = cases.map((c) => `${c.classname}::${c.name}`);
   t.is(new Set(keys).size, keys.length, 'every (classname, name) is unique');
+  // Jenkins splits a classname at its last dot: package = the directory, class = the whole file name
+  for (const c of cases) {
+    const dot = c.classname.lastIndexOf('.');
+    t.is(c.classname.slice(0, dot), KO.replace(/\/$/, ''), c.classname);
+    t.is(c.classname.slice(dot + 1), c.file.slice(KO.length).replace(/\./g, '_'));
+  }
+  t.deepEqual([...new Set(cases.map((c) => c.classname.slice(c.classname.lastIndexOf('.') + 1)))], ['hello_ko', 'hello_ko_xz']);
+});
+
+test('incomplete: no failure, but a deciding check skipped for a missing target input; exit 3, --allow-incomplete 0', async (t) => {
+  // Debian's vfat-like case: a release and an architecture only
+  const bare = ['-k', '6.1.0-56-amd64', '--arch', 'x86_64'];
+  const r = await cli(['check', ...bare, '--format', 'json', `${KO}hello.ko`]);
+  t.is(r.status, 3, r.stderr);
+  const doc = JSON.parse(r.stdout) as { results: { verdict: string; missing?: string[]; findings: { id: string; status: string; missing?: string[] }[] }[]; summary: { incomplete: number; exitCode: number } };
+  t.is(doc.results[0]!.verdict, 'incomplete');
+  t.deepEqual(doc.results[0]!.missing, ['symvers', 'vermagic', 'sigEnforce']);
+  t.like(doc.summary, { incomplete: 1, exitCode: 3 });
+  t.deepEqual(doc.results[0]!.findings.find((f) => f.id === 'symbol.unknown')?.missing, ['symvers']);
+  const text = await cli(['check', ...bare, `${KO}hello.ko`]);
+  t.regex(text.stdout, /hello\.ko \(hello\): INCOMPLETE \(not known: symvers, vermagic, sigEnforce\)/);
+  t.regex(text.stdout, /hint: pass --symvers \(Module\.symvers of the target kernel\)/);
+  t.regex(text.stdout, /1 module\(s\) checked: 0 load, 0 would fail, 1 incomplete/);
+  t.is((await cli(['check', ...bare, '--allow-incomplete', `${KO}hello.ko`])).status, 0);
+  // a failure outranks incompleteness; --strict makes the missing inputs failures
+  t.is((await cli(['check', ...bare, '--strict', `${KO}hello.ko`])).status, 1);
+  // ignoring the rules that were skipped leaves nothing undecided
+  const ignored = ['symbol.unknown', 'symbol.crc-mismatch', 'symbol.gpl-only', 'namespace.missing-import', 'exports.duplicate', 'vermagic.mismatch', 'signature.missing'].flatMap((id) => ['--ignore', id]);
+  t.is((await cli(['check', ...bare, ...ignored, `${KO}hello.ko`])).status, 0);
+  // the library says the same
+  const target = await loadTarget({ kernelRelease: '6.1.0-56-amd64', arch: 'x86_64' });
+  const lib = await checkModule(await readModuleFile(`${KO}hello.ko`), target);
+  t.is(lib.verdict, 'incomplete');
+  t.deepEqual(lib.missing, ['symvers', 'vermagic', 'sigEnforce']);
+  t.is(lib.findings.find((f) => f.id === 'symbol.unknown')?.hint, 'pass symversPath (Module.symvers of the target kernel)', 'the library names its own properties');
 });
 
 test('> /dev/full: one line, exit 2, no stack; | head -1 under pipefail keeps the verdict', (t) => {

@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { readModuleFile } from '../../../lib/io/open.js';
 import { loadTarget } from '../../../lib/io/target.js';
 import { checkModule } from '../../../lib/check/run.js';
-import { summarizeTarget, exitCode, type CheckReport } from '../../../cli/format/check-report.js';
-import { formatText } from '../../../cli/format/check-text.js';
-import { checkJson } from '../../../cli/format/check-json.js';
-import { checkSarif } from '../../../cli/format/check-sarif.js';
-import { formatJunit, xmlEscape } from '../../../cli/format/check-junit.js';
-import { formatGithubAnnotations, formatGithubSummary } from '../../../cli/format/check-github.js';
+import { checkReport, exitCodeFor, type CheckReport } from '../../../lib/check/report/report.js';
+import { toText as formatText } from '../../../lib/check/report/text.js';
+import { checkJson } from '../../../lib/check/report/json.js';
+import { checkSarif } from '../../../lib/check/report/sarif.js';
+import { toJUnit as formatJunit, xmlEscape } from '../../../lib/check/report/junit.js';
+import { toGitHub as formatGithubAnnotations, toGitHubSummary as formatGithubSummary } from '../../../lib/check/report/github.js';
 
 /** The samples' target kernel (Debian 6.1.0-56-amd64's .config and Module.symvers, committed xz-compressed). */
 const H = 'samples/target/6.1.0-56-amd64';
@@ -22,7 +22,7 @@ test.before(async () => {
   const mods = await Promise.all(names.map((n) => readModuleFile(`samples/ko/${n}.ko`)));
   const results = [];
   for (let i = 0; i < names.length; i++) results.push(await checkModule(mods[i], target, { companions: mods, path: `samples/ko/${names[i]}.ko` }));
-  report = { tool: { name: 'kmodkit', version: '0.0.0-test' }, target: summarizeTarget(target), results, inputErrors: [] };
+  report = checkReport({ version: '0.0.0-test', target, results });
 });
 
 test('text: grouped per module, no colour unless asked', (t) => {
@@ -87,7 +87,7 @@ test('github: workflow annotations and markdown summary', (t) => {
   const m = formatGithubSummary(report);
   t.regex(m, /^## kmodkit check: ❌ 1 of 4 module\(s\) would fail/);
   t.regex(m, /\| samples\/ko\/hello\.ko \| ✅ loads \|/);
-  t.is(exitCode(report), 1);
+  t.is(exitCodeFor(report), 1);
 });
 
 function cli(args: string[], env: Record<string, string> = {}) {

@@ -7,8 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { KmodkitError } from '../../../lib/errors.js';
-import { verifyModuleSignature } from '../../../lib/check/signature-verify.js';
-import { signatureRules } from '../../../lib/check/signature-verify-base.js';
+import { moduleSignatureVerifier, verifyModuleSignature } from '../../../lib/check/signature-verify.js';
+import { signatureRules, trustedCertificates } from '../../../lib/check/signature-verify-base.js';
 import { parseKconfig } from '../../../lib/check/kconfig.js';
 import { findSignature } from '../../../lib/module/signature.js';
 
@@ -56,6 +56,19 @@ test('the matching certificate is picked from several', (t) => {
   t.true(r2.verified);
   t.is(r2.keyId, 'C0:FF:EE:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:01');
   t.is(r2.certificate!.serial, 'C0FFEE00112233445566778899AABBCCDDEEFF01');
+});
+
+test("one verifier for many modules (a target's, keys made once) judges every fixture as verifyModuleSignature does, twice over", (t) => {
+  const certs = trustedCertificates(ALL); // the same certificate objects on every call, as a target's trusted keys are
+  const verify = moduleSignatureVerifier();
+  const files = readdirSync(FIX).filter((f) => f.endsWith('.ko')).sort();
+  t.true(files.length >= 14, files.join(' '));
+  for (const round of [1, 2]) {
+    for (const f of files) t.deepEqual(verify(read(f), certs), verifyModuleSignature(read(f), certs), `${f} (round ${round})`);
+  }
+  // the kept keys do not make another certificate's signature verify
+  t.false(verify(read('rsa-sha256.ko'), trustedCertificates([read('ec256.der')])).verified);
+  t.true(verify(read('rsa-sha256.ko'), certs).verified);
 });
 
 test('several PEM certificates in one string', (t) => {

@@ -84,3 +84,29 @@ test('schemas reject what the vocabulary rules out', (t) => {
   t.false(v({ schemaVersion: 1, file: 'a.ko', basic: null, extended: null }), 'old schema version');
   t.false(schema('modinfo')({ schemaVersion: 2, file: 'a.ko', name: 'a', filename: '/a.ko', compression: null, modinfo: [], fields: { alias: 'x' }, parameters: [], signature: null }), 'a field as a bare string');
 });
+
+test('status --json: the document validates against docs/schema/status.schema.json (recorded 6.1 tree with its samples, drifted, and an empty root)', async (t) => {
+  const validate = schema('status');
+  t.truthy(validate);
+  const { sysroot } = await import('../../helpers/sysroot.js');
+  const { copyFileSync, mkdirSync } = await import('node:fs');
+  const root = sysroot('debian-12-qemu');
+  const dir = join(root, 'lib/modules/6.1.0-56-amd64');
+  mkdirSync(join(dir, 'extra'), { recursive: true });
+  copyFileSync(join(KO, 'kmodkit_params.ko'), join(dir, 'extra/kmodkit_params.ko'));
+  copyFileSync(join(KO, 'hello.ko'), join(dir, 'extra/kmodkit_consumer.ko'));
+  writeFileSync(join(dir, 'modules.dep'), 'extra/kmodkit_params.ko:\nextra/kmodkit_consumer.ko:\nextra/kmodkit_exporter.ko:\n');
+  const r = run(['status', '--json', '--root', root, '--record', join(root, 'no-record.json')]);
+  t.is(r.status, 1, `drifted: ${r.stderr}`);
+  const doc = JSON.parse(r.stdout) as { modules: { name: string; file: { drift: string }; trust: unknown }[] };
+  t.true(validate(doc), ajv.errorsText(validate.errors));
+  t.deepEqual(doc.modules.map((m) => m.file.drift), ['same', 'replaced', 'gone']);
+  t.truthy(doc.modules[0]!.trust, 'trust judged for a file that is there');
+  const named = run(['status', '--json', '--no-trust', '--root', root, 'kmodkit_params', 'nosuch']);
+  t.is(named.status, 1, 'a name neither loaded nor built in');
+  t.true(validate(JSON.parse(named.stdout)), ajv.errorsText(validate.errors));
+  const empty = run(['status', '--json', '--root', mkdtempSync(join(tmpdir(), 'kmodkit-status-empty-'))]);
+  t.is(empty.status, 0, empty.stderr);
+  t.true(validate(JSON.parse(empty.stdout)), ajv.errorsText(validate.errors));
+  t.false(validate({ schemaVersion: 2, kernel: {}, modules: [], absent: [], ownership: null, missing: [] }), 'a kernel without its fields');
+});
