@@ -29,6 +29,10 @@ export const INPUT_LIMITS = {
   kconfig: { what: 'a kernel .config', bytes: 8 * MiB },
   /** Largest real: 2.1 MB (amd64 7.2), 8 times under the cap. Parsed at the cap: ~0.7 s, ~150 MiB. */
   symvers: { what: 'a Module.symvers', bytes: 16 * MiB },
+  /** depmod's facts cache (modules.kmodkit.cache): a 6,000-module tree needs ~10 MiB; a larger one is not read (a full run). */
+  depmodCache: { what: "depmod's facts cache", bytes: 256 * MiB },
+  /** depmod -F: a full System.map is a few MB (Debian ships an 83-byte stub). */
+  systemMap: { what: 'a System.map', bytes: 32 * MiB },
   /** Real ones are a few KiB; libkmod reads them whole too. */
   modprobeConf: { what: 'a modprobe.d file', bytes: 1 * MiB },
   /** All modprobe.d files (and modules.softdep/weakdep) of one configuration together. */

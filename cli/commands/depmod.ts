@@ -43,6 +43,7 @@ the run to those modules.`,
     KMOD_VERSION_ROW,
     HELP_ROW,
     KMOD_COMPAT_ROW,
+    { long: 'no-cache', describe: 'Neither read nor write modules.kmodkit.cache (the module facts)', kmodkit: true },
     { group: OLD, long: 'unresolved-error', short: 'u', describe: 'Ignored, with a warning' },
     { group: OLD, long: 'quiet', short: 'q', describe: 'Ignored, with a warning' },
     { group: OLD, long: 'root', short: 'r', describe: 'Ignored, with a warning' },
@@ -50,7 +51,11 @@ the run to those modules.`,
   ],
   kmod: `kmodkit accepts kmod 30's deprecated -u, -q, -r and --map in both modes (kmod 34
 rejects them). With --kmod-compat=30 (or KMODKIT_KMOD_COMPAT=30), -m is kmod 30's
-deprecated --map, not --moduledir.`,
+deprecated --map, not --moduledir. kmodkit keeps what it read of each module in
+modules.kmodkit.cache next to the indexes, so that a later run reads only the
+modules that changed (the files written are those of a full run); worker threads
+read the modules of a large tree (KMODKIT_DEPMOD_WORKERS=N). A run that cannot
+write every file leaves the previous ones in place.`,
   exits: [[0, 'the indexes were written (or printed)'], [1, 'an error (bad version, unreadable tree or configuration, a usage error)']],
   example: 'kmodkit depmod -b /tmp/root 6.1.0-56-amd64',
 };
@@ -63,7 +68,7 @@ const SPEC_30: OptSpec = {
 
 export interface DepmodCliIo {
   out(data: string | Uint8Array): void;
-  err(s: string): void;
+  err(s: string | Uint8Array): void;
 }
 const stdio: DepmodCliIo = { out: (d) => { process.stdout.write(d); }, err: (s) => { process.stderr.write(s); } };
 
@@ -81,7 +86,7 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
     io.err(`${r.error}\n`);
     return 1;
   }
-  let moduledir = '/lib/modules', outRoot: string | undefined;
+  let moduledir = '/lib/modules', outRoot: string | undefined, cache = true;
   let all = false, quick = false, root: string | undefined, show = false, printUnknown = false, warn = false, verbose = false;
   let symvers: string | undefined, systemMap: string | undefined, prefix = '';
   const configPaths: string[] = [];
@@ -93,6 +98,7 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
       case 'moduledir': moduledir = o.value!; break;
       case 'outdir': outRoot = resolve(o.value!); break;
       case 'kmod-compat': break;
+      case 'no-cache': cache = false; break;
       case 'config': configPaths.push(o.value!); break;
       case 'symvers': symvers = o.value; break;
       case 'filesyms': systemMap = o.value; break;
@@ -126,13 +132,17 @@ export async function runDepmod(args: readonly string[], io: DepmodCliIo = stdio
     if (depfileUpToDate(dirname)) return 0;
     all = true;
   }
+  // KMODKIT_DEPMOD_WORKERS=N: N worker threads for reading modules (0: the main thread only); unset: by the work
+  const workersEnv = process.env.KMODKIT_DEPMOD_WORKERS;
+  const workers = workersEnv !== undefined && /^\d{1,2}$/.test(workersEnv) ? Number(workersEnv) : undefined;
   try {
     const res = await runDepmodTree({
       dirname, kversion, configPaths: configPaths.length ? configPaths : undefined, files: all ? undefined : pos,
       symvers, systemMap, printUnknown, warnDups: warn, symbolPrefix: prefix, toStdout: show, verbose,
-      kmod: compat.compat, ...(outDirname !== undefined ? { outDirname } : {}),
+      kmod: compat.compat, cache, ...(workers !== undefined ? { workers } : {}), ...(outDirname !== undefined ? { outDirname } : {}),
     });
-    for (const line of res.stderr) io.err(line + '\n');
+    // the library's lines are byte strings: written as the bytes they stand for
+    for (const line of res.stderr) io.err(Buffer.from(line + '\n', 'latin1'));
     for (const chunk of res.stdout) io.out(chunk);
     return res.exitCode;
   } catch (e) {

@@ -159,6 +159,58 @@ function decodeSlow(raw: Uint8Array): string {
   return latin1String(raw);
 }
 
+/**
+ * Bytes as a string of one UTF-16 unit per byte (latin1String), for text a
+ * tool must reproduce exactly (depmod's files carry the modules' bytes
+ * unchanged).
+ */
+export const byteString = (raw: Uint8Array): string => latin1String(raw);
+
+/**
+ * Byte strings made once per distinct content: `intern` turns bytes[start,
+ * end) into the byte string (byteString) a previous call with the same bytes
+ * made, comparing bytes (no view, no string made for a repeat); `internString`
+ * does the same for a byte string already made. For names that repeat across
+ * thousands of modules (every module needs module_layout and _printk).
+ */
+export interface ByteStringTable {
+  intern(bytes: Uint8Array, start: number, end: number): string;
+  internString(s: string): string;
+}
+
+export function byteStringTable(): ByteStringTable {
+  const table = new Map<number, string | string[]>();
+  const sameBytes = (s: string, bytes: Uint8Array, start: number, end: number): boolean => {
+    if (s.length !== end - start) return false;
+    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== bytes[start + i]) return false;
+    return true;
+  };
+  const add = (h: number, hit: string | string[] | undefined, s: string): string => {
+    if (hit === undefined) table.set(h, s);
+    else if (typeof hit === 'string') table.set(h, [hit, s]);
+    else hit.push(s);
+    return s;
+  };
+  return {
+    intern(bytes, start, end) {
+      let h = 0x811c9dc5 | 0;
+      for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 16777619);
+      const hit = table.get(h);
+      if (typeof hit === 'string') { if (sameBytes(hit, bytes, start, end)) return hit; }
+      else if (hit) for (const c of hit) if (sameBytes(c, bytes, start, end)) return c;
+      return add(h, hit, byteString(bytes.subarray(start, end)));
+    },
+    internString(s) {
+      let h = 0x811c9dc5 | 0;
+      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+      const hit = table.get(h);
+      if (typeof hit === 'string') { if (hit === s) return hit; }
+      else if (hit) for (const c of hit) if (c === s) return c;
+      return add(h, hit, s);
+    },
+  };
+}
+
 const LATIN1_CHUNK = 8192;
 
 /**

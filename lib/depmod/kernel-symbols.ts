@@ -2,7 +2,7 @@
  * The kernel's own symbols for depmod -E (Module.symvers) and -F (System.map),
  * parsed from text as kmod 30 does.
  */
-import type { DepmodSymbol } from './depmod.js';
+import { crcOf, type DepmodSymbol } from './depmod.js';
 
 /** Module.symvers: "CRC\tNAME\tvmlinux\t…" lines; only vmlinux entries count. */
 export function parseSymversForDepmod(text: string, filename: string, prefix: string, messages: string[]): DepmodSymbol[] {
@@ -19,7 +19,7 @@ export function parseSymversForDepmod(text: string, filename: string, prefix: st
     }
     let name = f[1];
     if (prefix && name[0] === prefix) name = name.slice(1);
-    out.push({ name, crc: BigInt('0x' + m[2]) & 0xffffffffffffffffn });
+    out.push({ name, crc: crcOf(BigInt('0x' + m[2]) & 0xffffffffffffffffn) });
   });
   return out;
 }
@@ -36,7 +36,7 @@ export function parseSystemMapForDepmod(text: string, filename: string, prefix: 
     if (prefix && p[0] === prefix) p = p.slice(1);
     if (!p.startsWith('__ksymtab_')) return;
     const nl = p.indexOf('\n');
-    out.push({ name: (nl >= 0 ? p.slice(0, nl) : p).slice(10), crc: 0n });
+    out.push({ name: (nl >= 0 ? p.slice(0, nl) : p).slice(10), crc: 0 });
   });
   return out;
 }

@@ -46,14 +46,23 @@ export function superfastHash(key: string): number {
   return hash;
 }
 
-function strcmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Keys in the order kmod's hash_iter visits a table of `buckets` (a power of two) buckets. */
+/**
+ * Keys in the order kmod's hash_iter visits a table of `buckets` (a power of
+ * two) buckets: by bucket, then by strcmp within one. Keys are byte strings
+ * (one char per byte), so the default string order is strcmp's.
+ */
 export function kmodHashOrder(keys: Iterable<string>, buckets: number): string[] {
-  const tagged: { key: string; bucket: number }[] = [];
-  for (const key of keys) tagged.push({ key, bucket: superfastHash(key) & (buckets - 1) });
-  tagged.sort((a, b) => a.bucket - b.bucket || strcmp(a.key, b.key));
-  return tagged.map((t) => t.key);
+  const table: string[][] = new Array(buckets);
+  for (const key of keys) {
+    const b = superfastHash(key) & (buckets - 1);
+    (table[b] ??= []).push(key);
+  }
+  const out: string[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const bucket = table[b];
+    if (!bucket) continue;
+    if (bucket.length > 1) bucket.sort();
+    for (const k of bucket) out.push(k);
+  }
+  return out;
 }

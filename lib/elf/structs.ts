@@ -9,7 +9,7 @@
  *
  *   Elf32_Half/Elf64_Half 2, Elf*_Word 4, Elf32_Addr/Off 4, Elf64_Addr/Off/Xword 8
  */
-import { i32, u32, uword, type Bytes } from '../bytes/reader.js';
+import { i32, u32, u64big, uword, type Bytes } from '../bytes/reader.js';
 
 /** One field of an ELF structure: byte offset inside the structure and width in bytes. */
 export interface ElfField {
@@ -108,6 +108,11 @@ export const ELF_STRUCTS: { readonly 32: ElfStructs; readonly 64: ElfStructs } =
  */
 export function field(b: Bytes, base: number, fld: ElfField): number {
   return uword(b, base + fld.off, fld.size);
+}
+
+/** The unsigned field `fld` exactly, as a bigint (st_value holding a 64-bit CRC). */
+export function fieldBig(b: Bytes, base: number, fld: ElfField): bigint {
+  return fld.size === 8 ? u64big(b, base + fld.off) : BigInt(uword(b, base + fld.off, fld.size));
 }
 
 /** A signed field (r_addend: Elf32_Sword / Elf64_Sxword), exact up to 2^53. */

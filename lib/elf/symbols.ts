@@ -1,11 +1,11 @@
 /**
  * The symbol table (Elf32_Sym / Elf64_Sym) and its string table.
  */
-import { cstring } from '../bytes/reader.js';
+import { bytesOf, cstring, cstringBytes } from '../bytes/reader.js';
 import type { ByteSource } from '../bytes/source.js';
 import { KmodkitError } from '../errors.js';
 import { SHT_SYMTAB } from './constants.js';
-import { ELF_STRUCTS } from './structs.js';
+import { ELF_STRUCTS, field, fieldBig } from './structs.js';
 import type { ElfHeader } from './header.js';
 import { sectionData, type ElfSection } from './sections.js';
 
@@ -37,6 +37,17 @@ export interface SymbolTable {
   /** st_info: bind << 4 | type. */
   infoAt(index: number): number;
   valueAt(index: number): number;
+  /** st_value exactly (valueAt reads values above 2^53 as Infinity). */
+  valueBigAt(index: number): bigint;
+  /** st_name: the name's offset in the string table. */
+  nameOffsetAt(index: number): number;
+  /**
+   * The name's raw bytes (a view of the string table, up to its NUL); null
+   * when st_name lies outside the string table or the name is unterminated.
+   */
+  nameBytesAt(index: number): Uint8Array | null;
+  /** The string table's bytes (st_name offsets index into it). */
+  readonly strings: Uint8Array;
   /** Symbols by name; the first wins for duplicated (local) names. */
   byName(name: string): ElfSymbol | undefined;
 }
@@ -49,14 +60,6 @@ function symtabError(message: string): KmodkitError {
 export function findSymtab(sections: readonly ElfSection[]): ElfSection | undefined {
   for (let i = 1; i < sections.length; i++) if (sections[i].type === SHT_SYMTAB) return sections[i];
   return undefined;
-}
-
-/** An unsigned 4- or 8-byte field; 64-bit values above 2^53 read as Infinity (as lib/bytes' u64). */
-function word(view: DataView, off: number, size: number, le: boolean): number {
-  if (size === 4) return view.getUint32(off, le);
-  const lo = view.getUint32(off + (le ? 0 : 4), le);
-  const hi = view.getUint32(off + (le ? 4 : 0), le);
-  return hi >= 0x200000 ? Infinity : hi * 0x100000000 + lo;
 }
 
 /** st_name's string: '' for 0, out of range or unterminated. */
@@ -103,37 +106,47 @@ class SymtabEntry implements ElfSymbol {
 /** Symbol table entries accepted: 40 times amdgpu's (26,032), so the work on a table stays proportional to a real module's. */
 export const MAX_SYMBOLS = 1 << 20;
 
-export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: readonly ElfSection[], symtab: ElfSection): SymbolTable {
+/**
+ * The symbol table `symtab` with its string table: the section sh_link names,
+ * or `strtab` when the caller locates it otherwise (libkmod takes the sections
+ * named .symtab and .strtab).
+ */
+export function readSymbolTable(
+  src: ByteSource, header: ElfHeader, sections: readonly ElfSection[], symtab: ElfSection, strtab?: ElfSection,
+): SymbolTable {
   const S = ELF_STRUCTS[header.class].Sym;
   const symSize = S.sizeof;
-  if (symtab.link === 0 || symtab.link >= sections.length) {
-    throw symtabError(`symbol table's string table index ${symtab.link} is out of range`);
+  if (!strtab) {
+    if (symtab.link === 0 || symtab.link >= sections.length) {
+      throw symtabError(`symbol table's string table index ${symtab.link} is out of range`);
+    }
+    strtab = sections[symtab.link];
   }
-  const strtab = sectionData(src, sections[symtab.link]);
+  const strings = sectionData(src, strtab);
   const data = sectionData(src, symtab);
   if (data.length % symSize !== 0) {
     throw symtabError(`symbol table size ${data.length} is not a multiple of ${symSize}`);
   }
-  // Every field lies inside the entry (count * sizeof = data.length): direct reads, no per-field range checks.
-  // Entries are made on demand: a module has thousands of symbols and a
-  // caller typically wants the undefined ones (imports) or a few by index
-  // (relocations), so making every object up front was most of the cost.
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const le = header.le;
+  // Every field lies inside the entry (count * sizeof = data.length), so the
+  // struct-table reads below never fail. Entries are made on demand: a module
+  // has thousands of symbols and a caller typically wants the undefined ones
+  // (imports) or a few by index (relocations), so making every object up
+  // front was most of the cost; the field readers visit without objects.
+  const b = bytesOf(data, header.le);
   const count = data.length / symSize;
   if (count > MAX_SYMBOLS) throw symtabError(`symbol table has ${count} entries, more than kmodkit's limit of ${MAX_SYMBOLS} (the largest real module, amdgpu, has about 26,000)`);
   const made: (ElfSymbol | undefined)[] = new Array(count);
   let all = false;
-  const nameOffAt = (i: number) => view.getUint32(i * symSize + S.st_name.off, le);
+  const nameOffsetAt = (i: number) => field(b, i * symSize, S.st_name);
   const at = (i: number): ElfSymbol | undefined => {
     if (!(Number.isInteger(i) && i >= 0 && i < count)) return undefined;
     let s = made[i];
     if (!s) {
       const o = i * symSize;
-      const info = data[o + S.st_info.off];
+      const info = field(b, o, S.st_info);
       s = made[i] = new SymtabEntry(
-        strtab, nameOffAt(i), i, word(view, o + S.st_value.off, S.st_value.size, le), word(view, o + S.st_size.off, S.st_size.size, le),
-        info >> 4, info & 0xf, data[o + S.st_other.off], view.getUint16(o + S.st_shndx.off, le),
+        strings, field(b, o, S.st_name), i, field(b, o, S.st_value), field(b, o, S.st_size),
+        info >> 4, info & 0xf, field(b, o, S.st_other), field(b, o, S.st_shndx),
       );
     }
     return s;
@@ -142,6 +155,7 @@ export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: re
   const table: SymbolTable = {
     section: symtab,
     count,
+    strings,
     get symbols(): readonly ElfSymbol[] {
       if (!all) {
         for (let i = 0; i < count; i++) at(i);
@@ -150,10 +164,13 @@ export function readSymbolTable(src: ByteSource, header: ElfHeader, sections: re
       return made as ElfSymbol[];
     },
     at,
-    nameAt: (i) => made[i]?.name ?? nameIn(strtab, nameOffAt(i)),
-    shndxAt: (i) => view.getUint16(i * symSize + S.st_shndx.off, le),
-    infoAt: (i) => data[i * symSize + S.st_info.off],
-    valueAt: (i) => word(view, i * symSize + S.st_value.off, S.st_value.size, le),
+    nameAt: (i) => made[i]?.name ?? nameIn(strings, nameOffsetAt(i)),
+    nameOffsetAt,
+    nameBytesAt: (i) => cstringBytes(strings, nameOffsetAt(i)),
+    shndxAt: (i) => field(b, i * symSize, S.st_shndx),
+    infoAt: (i) => field(b, i * symSize, S.st_info),
+    valueAt: (i) => field(b, i * symSize, S.st_value),
+    valueBigAt: (i) => fieldBig(b, i * symSize, S.st_value),
     byName(name: string) {
       if (!index) {
         index = new Map();

@@ -62,7 +62,9 @@ export function fileSource(fd: number, size?: number, alloc?: (length: number) =
       let start = offset;
       let end = offset + length;
       if (offset === 0) end = Math.max(end, Math.min(fileSize, HEAD));
-      if (fileSize - offset <= TAIL_WINDOW) {
+      // The first read near the end (the section table) pulls in the rest of the file; later ones
+      // (.symtab, .strtab just before it) read only their own bytes, not that tail again.
+      if (fileSize - offset <= TAIL_WINDOW && !chunks.some((c) => c.start + c.bytes.length === fileSize)) {
         start = Math.max(0, offset - TAIL_LEAD);
         end = fileSize;
       }

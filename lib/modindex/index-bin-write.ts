@@ -5,6 +5,13 @@
  * right after the 12-byte header); kmod 30's writes children first
  * (post-order, the root last). Readers follow the references, so both read
  * either layout; the bytes differ.
+ *
+ * kmod builds the trie node by node as keys arrive; the trie it ends with
+ * depends only on the set of keys: the root has no prefix, every other node
+ * holds the longest prefix its keys share, and has values or at least two
+ * children. So the keys are collected (each with its values, ordered as kmod
+ * orders them) and the trie is written straight from the sorted keys, with
+ * no node objects.
  */
 import { KmodkitError } from '../errors.js';
 import { DEFAULT_KMOD_COMPAT, type KmodCompat } from '../kmod-compat.js';
@@ -19,202 +26,218 @@ const CHILDMAX = 128;
 
 interface IndexValue { readonly priority: number; readonly value: string }
 
+/** An index being built: its keys, each with its values (kmod's order: by priority, a newer one before equal ones). */
 export interface IndexNode {
-  prefix: string;
-  /** Children by character code; sparse. */
-  children: (IndexNode | undefined)[];
-  first: number;
-  last: number;
-  values: IndexValue[];
+  readonly keys: Map<string, IndexValue[]>;
 }
 
 export function indexCreate(): IndexNode {
-  return { prefix: '', children: [], first: CHILDMAX, last: 0, values: [] };
+  return { keys: new Map() };
 }
 
+const NOT_ASCII = /[^\x00-\x7f]/;
+
+/** kmod 34's index__checkstring: a byte above 0x7f anywhere (strings are byte strings, one char per byte). */
 function checkAscii(s: string): void {
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) >= CHILDMAX) {
-      throw new KmodkitError('EINDEX', `Module index: bad character '${s[i]}'=0x${s.charCodeAt(i).toString(16)} - only 7-bit ASCII is supported:\n${s}`);
-    }
+  const m = NOT_ASCII.exec(s);
+  if (m) {
+    throw new KmodkitError('EINDEX', `Module index: bad character '${m[0]}'=0x${m[0].charCodeAt(0).toString(16)} - only 7-bit ASCII is supported:\n${s}`);
   }
 }
 
-/** Values stay ordered by priority; a new one goes before equal priorities. True when the value string was already there. */
-function addValue(node: IndexNode, value: string, priority: number): boolean {
-  const duplicate = node.values.some((v) => v.value === value);
-  let i = 0;
-  while (i < node.values.length && node.values[i].priority < priority) i++;
-  node.values.splice(i, 0, { priority, value });
+/**
+ * kmod 30 reads the bytes as (signed) chars: its check lets a byte above
+ * 0x7f through, and such a byte inside a node's prefix is written as it is.
+ * A node that would branch on one, kmod 30 files outside its child table
+ * (memory it does not own), so that is refused (when the index is written).
+ */
+function highByteBranch(key: string, ch: number): KmodkitError {
+  return new KmodkitError('EINDEX', `Module index: bad character '${String.fromCharCode(ch)}'=0x${ch.toString(16)} - kmod 30 cannot branch on a byte above 0x7f:\n${key}`);
+}
+
+/**
+ * Insert key → value at priority; returns true when the same value already
+ * existed under the key (depmod -w). Keys and values are byte strings; a
+ * byte above 0x7f is refused ('EINDEX', kmod 34's message) unless `kmod` is
+ * '30' (see highByteBranch).
+ */
+export function indexInsert(root: IndexNode, key: string, value: string, priority: number, kmod: KmodCompat = DEFAULT_KMOD_COMPAT): boolean {
+  if (kmod !== '30') {
+    checkAscii(key);
+    checkAscii(value);
+  }
+  const values = root.keys.get(key);
+  if (!values) {
+    root.keys.set(key, [{ priority, value }]);
+    return false;
+  }
+  let duplicate = false;
+  let at = values.length;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i].value === value) duplicate = true;
+    if (at === values.length && values[i].priority >= priority) at = i;
+  }
+  if (at === values.length) values.push({ priority, value });
+  else values.splice(at, 0, { priority, value });
   return duplicate;
 }
 
-function setChild(node: IndexNode, ch: number, child: IndexNode): void {
-  node.children[ch] = child;
-  if (ch < node.first) node.first = ch;
-  if (ch > node.last) node.last = ch;
+/** A byte string's chars [from, to) as bytes. */
+function bytesOf(buf: Uint8Array, at: number, s: string, from: number, to: number): number {
+  for (let i = from; i < to; i++) buf[at++] = s.charCodeAt(i);
+  return at;
 }
 
-/** Insert key → value at priority; returns true when the same value already existed under the key (depmod -w). */
-export function indexInsert(root: IndexNode, key: string, value: string, priority: number): boolean {
-  checkAscii(key);
-  checkAscii(value);
-  let node = root;
-  let i = 0;
-  for (;;) {
-    let j = 0;
-    for (; j < node.prefix.length; j++) {
-      const ch = node.prefix.charCodeAt(j);
-      if (i + j >= key.length || ch !== key.charCodeAt(i + j)) {
-        // Split: the old contents move into a child under prefix[j].
-        const moved: IndexNode = { prefix: node.prefix.slice(j + 1), children: node.children, first: node.first, last: node.last, values: node.values };
-        node.prefix = node.prefix.slice(0, j);
-        node.children = [];
-        node.first = CHILDMAX;
-        node.last = 0;
-        node.values = [];
-        setChild(node, ch, moved);
-        break;
-      }
-    }
-    i += j;
-    if (i >= key.length) return addValue(node, value, priority);
-    const ch = key.charCodeAt(i);
-    const next = node.children[ch];
-    if (!next) {
-      const child = indexCreate();
-      child.prefix = key.slice(i + 1);
-      setChild(node, ch, child);
-      addValue(child, value, priority);
-      return false;
-    }
-    node = next;
-    i++;
+/**
+ * The trie over sorted keys `k` (values `v`), as flat arrays over its nodes
+ * in pre-order (the order kmod 34 writes them). Node n stands for keys
+ * k[lo[n]..] sharing their first depth[n] chars; its prefix is the next
+ * plen[n] chars of k[lo[n]]; valuesAt[n] is the key whose values it holds
+ * (-1: none); edge[n] the char its parent reaches it by; count[n] the nodes
+ * of its subtree (its children: n+1, then each next one count[] further).
+ */
+interface Trie {
+  readonly k: readonly string[];
+  readonly v: readonly IndexValue[][];
+  readonly lo: number[];
+  readonly depth: number[];
+  readonly plen: number[];
+  readonly valuesAt: number[];
+  readonly edge: number[];
+  readonly count: number[];
+  /** Bytes of the node alone, and the reference mask announcing its parts. */
+  readonly own: number[];
+  readonly mask: number[];
+  readonly kids: number[];
+}
+
+/** Build node n over k[lo..hi) at `depth` (the root has no prefix), then its children; returns the subtree's node count. */
+function build(t: Trie, lo: number, hi: number, depth: number, edgeChar: number, kmod30: boolean): void {
+  const k = t.k;
+  let plen = 0;
+  if (edgeChar >= 0) {
+    // the prefix all these keys share from `depth` on: k[lo]'s and k[hi-1]'s (sorted)
+    const a = k[lo], b = k[hi - 1];
+    const n = Math.min(a.length, b.length);
+    while (depth + plen < n && a.charCodeAt(depth + plen) === b.charCodeAt(depth + plen)) plen++;
   }
+  const end = depth + plen;
+  const n = t.lo.length;
+  let from = lo;
+  let valuesAt = -1;
+  if (k[lo].length === end) { valuesAt = lo; from++; }
+  t.lo.push(lo); t.depth.push(depth); t.plen.push(plen); t.valuesAt.push(valuesAt); t.edge.push(edgeChar);
+  t.count.push(0); t.own.push(0); t.mask.push(0); t.kids.push(0);
+  let kids = 0, firstChar = -1, lastChar = -1;
+  while (from < hi) {
+    const ch = k[from].charCodeAt(end);
+    let to = from + 1;
+    while (to < hi && k[to].charCodeAt(end) === ch) to++;
+    if (ch >= CHILDMAX && kmod30) throw highByteBranch(k[from], ch);
+    if (firstChar < 0) firstChar = ch;
+    lastChar = ch;
+    kids++;
+    build(t, from, to, end + 1, ch, kmod30);
+    from = to;
+  }
+  let own = 0;
+  if (plen) own += plen + 1;
+  if (kids) own += 2 + 4 * (lastChar - firstChar + 1);
+  if (valuesAt >= 0) {
+    own += 4;
+    for (const v of t.v[valuesAt]) own += 5 + v.value.length;
+  }
+  t.count[n] = t.lo.length - n;
+  t.own[n] = own;
+  t.kids[n] = kids;
+  t.mask[n] = ((kids ? INDEX_NODE_CHILDS : 0) | (plen ? INDEX_NODE_PREFIX : 0) | (valuesAt >= 0 ? INDEX_NODE_VALUES : 0)) >>> 0;
 }
 
-/** A growable big-endian output buffer. */
-interface Out { buf: Uint8Array; len: number }
-
-function ensure(o: Out, n: number): void {
-  if (o.len + n <= o.buf.length) return;
-  let size = o.buf.length * 2;
-  while (size < o.len + n) size *= 2;
-  const b = new Uint8Array(size);
-  b.set(o.buf.subarray(0, o.len));
-  o.buf = b;
-}
+/** The output: its size is known before the first byte, so one buffer, no growth. */
+interface Out { readonly buf: Uint8Array; len: number }
 
 function u32(o: Out, v: number): void {
-  ensure(o, 4);
   const { buf, len } = o;
   buf[len] = v >>> 24; buf[len + 1] = (v >>> 16) & 0xff; buf[len + 2] = (v >>> 8) & 0xff; buf[len + 3] = v & 0xff;
-  o.len += 4;
+  o.len = len + 4;
 }
 
-function str(o: Out, s: string): void {
-  ensure(o, s.length + 1);
-  for (let i = 0; i < s.length; i++) o.buf[o.len++] = s.charCodeAt(i);
-  o.buf[o.len++] = 0;
-}
-
-function hasChildren(node: IndexNode): boolean {
-  return node.first < CHILDMAX;
-}
-
-/** kmod's index_get_mask: which parts a reference to this node announces. */
-function nodeMask(node: IndexNode): number {
-  return ((hasChildren(node) ? INDEX_NODE_CHILDS : 0) | (node.prefix.length ? INDEX_NODE_PREFIX : 0) | (node.values.length ? INDEX_NODE_VALUES : 0)) >>> 0;
-}
-
-/** The node's own bytes (prefix, child table, values) once child offsets are known. */
-function writeBody(o: Out, node: IndexNode, childOffsets: readonly number[] | null): void {
-  if (node.prefix.length) str(o, node.prefix);
-  if (childOffsets) {
-    ensure(o, 2);
-    o.buf[o.len++] = node.first;
-    o.buf[o.len++] = node.last;
-    for (const off of childOffsets) u32(o, off);
+/**
+ * Node n's own bytes: prefix, child table (first and last char, one
+ * reference per char between them, 0 where there is no child), values;
+ * `ref(child)` is the reference written for a child node.
+ */
+function writeBody(o: Out, t: Trie, n: number, ref: (child: number) => number): void {
+  const plen = t.plen[n];
+  if (plen) {
+    const d = t.depth[n];
+    o.len = bytesOf(o.buf, o.len, t.k[t.lo[n]], d, d + plen);
+    o.buf[o.len++] = 0;
   }
-  if (node.values.length) {
-    u32(o, node.values.length);
-    for (const v of node.values) { u32(o, v.priority); str(o, v.value); }
+  const kids = t.kids[n];
+  if (kids) {
+    let child = n + 1;
+    let last = child;
+    for (let i = 1; i < kids; i++) last += t.count[last];
+    const first = t.edge[child];
+    o.buf[o.len++] = first;
+    o.buf[o.len++] = t.edge[last];
+    for (let ch = first; ch <= t.edge[last]; ch++) {
+      if (t.edge[child] === ch) {
+        u32(o, ref(child));
+        child += t.count[child];
+      } else u32(o, 0);
+    }
+  }
+  const at = t.valuesAt[n];
+  if (at >= 0) {
+    const values = t.v[at];
+    u32(o, values.length);
+    for (const v of values) {
+      u32(o, v.priority);
+      o.len = bytesOf(o.buf, o.len, v.value, 0, v.value.length);
+      o.buf[o.len++] = 0;
+    }
   }
 }
 
 /** kmod 30: children first, each node's reference known once its children are written. */
-function writePostOrder(o: Out, node: IndexNode): number {
-  let offs: number[] | null = null;
-  if (hasChildren(node)) {
-    offs = [];
-    for (let c = node.first; c <= node.last; c++) {
-      const child = node.children[c];
-      offs.push(child ? writePostOrder(o, child) : 0);
-    }
-  }
-  const ref = (o.len | nodeMask(node)) >>> 0;
-  writeBody(o, node, offs);
+function writePostOrder(o: Out, t: Trie, n: number, refs: number[]): number {
+  for (let i = 0, child = n + 1; i < t.kids[n]; i++, child += t.count[child]) refs[child] = writePostOrder(o, t, child, refs);
+  const ref = (o.len | t.mask[n]) >>> 0;
+  writeBody(o, t, n, (child) => refs[child]);
   return ref;
-}
-
-/** kmod 34's index_calculate_size: each node's own size and its subtree's, keyed by node. */
-function subtreeSizes(node: IndexNode, sizes: Map<IndexNode, { size: number; total: number }>): number {
-  let size = 0;
-  let total = 0;
-  if (hasChildren(node)) {
-    size += 2 + 4 * (node.last - node.first + 1);
-    for (let c = node.first; c <= node.last; c++) {
-      const child = node.children[c];
-      if (child) total += subtreeSizes(child, sizes);
-    }
-  }
-  if (node.prefix.length) size += node.prefix.length + 1;
-  if (node.values.length) {
-    size += 4;
-    for (const v of node.values) size += 4 + v.value.length + 1;
-  }
-  total += size;
-  sizes.set(node, { size, total });
-  return total;
-}
-
-/** kmod 34: the node at `offset`, then its children in character order. */
-function writePreOrder(o: Out, node: IndexNode, sizes: Map<IndexNode, { size: number; total: number }>): void {
-  const own = sizes.get(node)!;
-  let offs: number[] | null = null;
-  if (hasChildren(node)) {
-    offs = [];
-    let next = o.len + own.size;
-    for (let c = node.first; c <= node.last; c++) {
-      const child = node.children[c];
-      if (!child) { offs.push(0); continue; }
-      offs.push((next | nodeMask(child)) >>> 0);
-      next += sizes.get(child)!.total;
-    }
-  }
-  writeBody(o, node, offs);
-  if (!hasChildren(node)) return;
-  for (let c = node.first; c <= node.last; c++) {
-    const child = node.children[c];
-    if (child) writePreOrder(o, child, sizes);
-  }
 }
 
 /** Serialise the trie exactly as the chosen kmod release's depmod does (kmod 34 by default). */
 export function indexWrite(root: IndexNode, kmod: KmodCompat = DEFAULT_KMOD_COMPAT): Uint8Array {
-  const o: Out = { buf: new Uint8Array(1 << 16), len: 0 };
+  const k = [...root.keys.keys()].sort(); // byte strings: the default order is strcmp's
+  if (k.length === 0) {
+    // the root alone, with nothing: its reference is its offset (12) and no byte of it is written
+    const o: Out = { buf: new Uint8Array(12), len: 0 };
+    u32(o, INDEX_MAGIC);
+    u32(o, INDEX_VERSION);
+    u32(o, 12);
+    return o.buf;
+  }
+  const t: Trie = { k, v: k.map((key) => root.keys.get(key)!), lo: [], depth: [], plen: [], valuesAt: [], edge: [], count: [], own: [], mask: [], kids: [] };
+  build(t, 0, k.length, 0, -1, kmod === '30');
+  let size = 0;
+  for (const own of t.own) size += own;
+  const o: Out = { buf: new Uint8Array(12 + size), len: 0 };
   u32(o, INDEX_MAGIC);
   u32(o, INDEX_VERSION);
   if (kmod === '30') {
     u32(o, 0);
-    const rootRef = writePostOrder(o, root);
-    const out = o.buf.slice(0, o.len);
-    new DataView(out.buffer).setUint32(8, rootRef, false);
-    return out;
+    const rootRef = writePostOrder(o, t, 0, new Array(t.lo.length));
+    new DataView(o.buf.buffer).setUint32(8, rootRef, false);
+    return o.buf;
   }
-  const sizes = new Map<IndexNode, { size: number; total: number }>();
-  subtreeSizes(root, sizes);
-  u32(o, (12 | nodeMask(root)) >>> 0);
-  writePreOrder(o, root, sizes);
-  return o.buf.slice(0, o.len);
+  // kmod 34: pre-order, so a node's offset is the sum of the sizes before it
+  const offset = new Array<number>(t.lo.length);
+  let at = 12;
+  for (let n = 0; n < t.lo.length; n++) { offset[n] = at; at += t.own[n]; }
+  u32(o, (12 | t.mask[0]) >>> 0);
+  for (let n = 0; n < t.lo.length; n++) writeBody(o, t, n, (child) => (offset[child] | t.mask[child]) >>> 0);
+  return o.buf;
 }

@@ -22,6 +22,7 @@ import type { ElfSection } from '../elf/sections.js';
 import { bytesOf, decodeText, u32 } from '../bytes/reader.js';
 import type { KernelModule } from './module.js';
 import { once, type Once } from '../once.js';
+import { crcSymbolValue } from './versions.js';
 
 export type ExportLicense =
   | 'EXPORT_SYMBOL'
@@ -154,16 +155,13 @@ function crcOfTarget(elf: ElfFile, t: FieldTarget): number | undefined {
   return undefined;
 }
 
-/** kmod's way: the `__crc_<name>` symbol: its value (SHN_ABS) or the u32 it labels. */
+/** kmod's way: the `__crc_<name>` symbol: its value (SHN_ABS) or the u32 it labels (crcSymbolValue). */
 function crcFromSymbol(elf: ElfFile, name: string): number | undefined {
   const s = symbolTable(elf)?.byName('__crc_' + name);
   if (!s) return undefined;
-  if (s.shndx === SHN_ABS || s.shndx === SHN_UNDEF) return s.value % 0x100000000 >>> 0;
-  if (!definedInSection(elf, s)) return undefined;
-  const sec = elf.sections[s.shndx];
-  const bytes = data(elf, sec);
-  if (!(s.value >= 0 && s.value + 4 <= bytes.length)) return undefined;
-  return u32(bytesOf(bytes, elf.header.le), s.value);
+  if (!Number.isFinite(s.value)) return s.shndx === SHN_ABS || s.shndx === SHN_UNDEF ? s.value % 0x100000000 >>> 0 : undefined;
+  const crc = crcSymbolValue(elf, s.shndx, BigInt(s.value));
+  return crc === undefined ? undefined : Number(crc & 0xffffffffn);
 }
 
 /**

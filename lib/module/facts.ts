@@ -3,6 +3,11 @@
  * module, decoded once so the image can be let go, and an index over many
  * modules' facts (a name set and a symbol → exporters map).
  *
+ * The symbol-level facts are read in one pass over the symbol table through
+ * lib/elf's reader (symbol-facts.ts); check's imports (imports.ts) and
+ * depmod's view of a module (kmod's rules for which symbols are exports and
+ * dependencies, lib/depmod/facts.ts) are projections of that pass.
+ *
  * Pure: works on a parsed KernelModule, no file system.
  */
 import { KmodkitError } from '../errors.js';
@@ -62,6 +67,7 @@ export function moduleFacts(mod: KernelModule, options: FactsOptions = {}): Modu
     vermagic: modinfoValue(modinfo, 'vermagic'),
   };
 }
+
 
 export interface ExportedBy {
   readonly owner: string;

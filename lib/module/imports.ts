@@ -9,9 +9,10 @@
  * distinct names are accepted ('EELFSYMBOL' beyond): the work and the
  * output stay proportional to what the module really needs.
  */
-import { EM, SHN_UNDEF, STB_GLOBAL, STB_WEAK, STT_SPARC_REGISTER } from '../elf/constants.js';
+import { STB_GLOBAL, STB_WEAK } from '../elf/constants.js';
 import { KmodkitError } from '../errors.js';
 import { symbolTable, type ElfFile } from '../elf/file.js';
+import { scanSymbols } from './symbol-facts.js';
 import { effectiveModversions, type ModversionInfo } from './versions.js';
 
 export interface ModuleImport {
@@ -41,20 +42,12 @@ function byName(list: readonly ModversionInfo[] | null): Map<string, ModversionI
 export function moduleImports(elf: ElfFile, versions: () => readonly ModversionInfo[] | null = () => effectiveModversions(elf)): ModuleImport[] {
   const st = symbolTable(elf);
   if (!st) return [];
-  const sparc = elf.header.machine === EM.SPARC || elf.header.machine === EM.SPARCV9;
   // The kernel relies on the extended table alone when it exists (effectiveModversions).
   const crcs = byName(versions());
   const out: ModuleImport[] = [];
   const at = new Map<string, number>();
-  // Fields read in place: only the undefined symbols' names are decoded.
-  for (let i = 1; i < st.count; i++) {
-    if (st.shndxAt(i) !== SHN_UNDEF) continue;
-    const info = st.infoAt(i);
-    const bind = info >> 4;
+  for (const { name, bind } of scanSymbols(elf, st, { text: true, crcs: false }).undefined) {
     if (bind !== STB_GLOBAL && bind !== STB_WEAK) continue;
-    if (sparc && (info & 0xf) === STT_SPARC_REGISTER) continue;
-    const name = st.nameAt(i);
-    if (!name) continue;
     const seen = at.get(name);
     if (seen !== undefined) {
       // one import per name; GLOBAL wins over WEAK (the kernel refuses an unresolved GLOBAL copy)

@@ -1,5 +1,6 @@
 /**
- * Symbol versions a module records for the symbols it imports.
+ * Symbol versions a module records for the symbols it imports, and the CRCs
+ * it records for the symbols it exports.
  *
  * - `__versions` ("basic" modversions, all eras): an array of
  *   struct modversion_info { unsigned long crc; char name[64 - sizeof(long)]; },
@@ -7,10 +8,14 @@
  * - Extended modversions (6.14+): `__version_ext_crcs` (u32 array) with
  *   `__version_ext_names` (NUL-terminated names, entry i pairs with CRC i).
  *
+ * - `__crc_NAME` symbols (≤ 5.18): the CRC of exported NAME, as the symbol's
+ *   value (SHN_ABS) or as the u32 it labels in a section.
+ *
  * Errors are 'EVERSIONS' (errno EINVAL, as kmod reports a malformed table).
  */
 import { bytesOf, concatBytes, decodeText, u32, u64big } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
+import { SHN_ABS, SHN_UNDEF } from '../elf/constants.js';
 import { data, section, type ElfFile } from '../elf/file.js';
 
 export interface ModversionInfo {
@@ -39,6 +44,57 @@ export interface BasicModversionsOptions {
    * modpost never writes one).
    */
   overrun?: boolean;
+  /**
+   * Keep a leading '.' of the names (libkmod's depmod matches the names as
+   * stored; the kernel and `--dump-modversions` drop the ppc64 ELFv1 dot).
+   */
+  keepDot?: boolean;
+}
+
+/**
+ * Each `__versions` record as stored, without decoding it: `visit` gets the
+ * name's bytes as bytes[start, end) (a leading '.' dropped unless keepDot)
+ * and the CRC field's low and high 32 bits (high 0 in ELF32). Returns false
+ * when the module has no such section. A size that is not a multiple of 64,
+ * or (without `overrun`) a name that fills its field, is 'EVERSIONS'.
+ */
+export function forEachModversion(
+  elf: ElfFile, options: BasicModversionsOptions,
+  visit: (bytes: Uint8Array, start: number, end: number, crcLow: number, crcHigh: number, index: number) => void,
+): boolean {
+  const sec = section(elf, '__versions');
+  if (!sec) return false;
+  const bytes = data(elf, sec);
+  if (bytes.length % MODVERSION_INFO_SIZE !== 0) {
+    throw versionsError(`__versions size ${bytes.length} is not a multiple of ${MODVERSION_INFO_SIZE}`, { size: bytes.length });
+  }
+  const b = bytesOf(bytes, elf.header.le);
+  const le = elf.header.le;
+  const crcSize = elf.header.class === 64 ? 8 : 4;
+  const count = bytes.length / MODVERSION_INFO_SIZE;
+  for (let i = 0; i < count; i++) {
+    const o = i * MODVERSION_INFO_SIZE;
+    const crcLow = crcSize === 8 ? u32(b, le ? o : o + 4) : u32(b, o);
+    const crcHigh = crcSize === 8 ? u32(b, le ? o + 4 : o) : 0;
+    const fieldStart = o + crcSize;
+    const fieldEnd = o + MODVERSION_INFO_SIZE;
+    const nul = bytes.indexOf(0, fieldStart);
+    let src = bytes;
+    let start = fieldStart;
+    let end: number;
+    if (nul >= 0 && nul < fieldEnd) {
+      end = nul;
+    } else if (options.overrun) {
+      src = overrunName(elf, sec.offset + fieldStart, bytes, fieldStart, nul);
+      start = 0;
+      end = src.length;
+    } else {
+      throw versionsError(`__versions entry ${i}: name is not NUL-terminated within its ${MODVERSION_INFO_SIZE - crcSize} bytes`, { index: i });
+    }
+    if (end > start && src[start] === DOT && !options.keepDot) start++;
+    visit(src, start, end, crcLow, crcHigh, i);
+  }
+  return true;
 }
 
 /**
@@ -46,36 +102,12 @@ export interface BasicModversionsOptions {
  * An empty section yields []; a size that is not a multiple of 64 is 'EVERSIONS'.
  */
 export function basicModversions(elf: ElfFile, options: BasicModversionsOptions = {}): ModversionInfo[] | null {
-  const sec = section(elf, '__versions');
-  if (!sec) return null;
-  const bytes = data(elf, sec);
-  if (bytes.length % MODVERSION_INFO_SIZE !== 0) {
-    throw versionsError(`__versions size ${bytes.length} is not a multiple of ${MODVERSION_INFO_SIZE}`, { size: bytes.length });
-  }
-  const b = bytesOf(bytes, elf.header.le);
-  const crcSize = elf.header.class === 64 ? 8 : 4;
-  const count = bytes.length / MODVERSION_INFO_SIZE;
-  const out: ModversionInfo[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = i * MODVERSION_INFO_SIZE;
-    const crcRaw = crcSize === 8 ? u64big(b, o) : BigInt(u32(b, o));
-    const fieldStart = o + crcSize;
-    const fieldEnd = o + MODVERSION_INFO_SIZE;
-    let nul = bytes.indexOf(0, fieldStart);
-    let raw: Uint8Array;
-    if (nul >= 0 && nul < fieldEnd) {
-      raw = bytes.subarray(fieldStart, nul);
-    } else if (options.overrun) {
-      raw = overrunName(elf, sec.offset + fieldStart, bytes, fieldStart, nul);
-    } else {
-      throw versionsError(`__versions entry ${i}: name is not NUL-terminated within its ${MODVERSION_INFO_SIZE - crcSize} bytes`, { index: i });
-    }
-    if (raw.length > 0 && raw[0] === DOT) raw = raw.subarray(1);
-    // the low 32 bits of the field, read as such (no BigInt arithmetic per entry)
-    const crc = crcSize === 8 ? u32(b, elf.header.le ? o : o + 4) : u32(b, o);
-    out[i] = { name: decodeText(raw), nameBytes: raw, crc, crcRaw, source: 'basic' };
-  }
-  return out;
+  const out: ModversionInfo[] = [];
+  const found = forEachModversion(elf, options, (bytes, start, end, crc, high) => {
+    const raw = bytes.subarray(start, end);
+    out.push({ name: decodeText(raw), nameBytes: raw, crc, crcRaw: (BigInt(high) << 32n) | BigInt(crc), source: 'basic' });
+  });
+  return found ? out : null;
 }
 
 /** kmod 30: the string from `fieldStart` to the next NUL anywhere in the image. */
@@ -135,6 +167,19 @@ export function moduleVersions(elf: ElfFile): ModuleVersions {
  */
 export function effectiveModversions(elf: ElfFile): ModversionInfo[] | null {
   return extendedModversions(elf) ?? basicModversions(elf);
+}
+
+/**
+ * The CRC a `__crc_*` symbol carries (section index `shndx`, value `value`):
+ * the value itself for SHN_ABS (and SHN_UNDEF, as libkmod reads it), else the
+ * u32 at offset `value` of that section; undefined when that lies outside
+ * the section or the section outside the file.
+ */
+export function crcSymbolValue(elf: ElfFile, shndx: number, value: bigint): bigint | undefined {
+  if (shndx === SHN_ABS || shndx === SHN_UNDEF) return value;
+  const sec = shndx < elf.sections.length ? elf.sections[shndx] : undefined;
+  if (!sec || !sec.inFile || sec.size < 4 || value > BigInt(sec.size - 4)) return undefined;
+  return BigInt(u32(bytesOf(data(elf, sec), elf.header.le), Number(value)));
 }
 
 const enc = new TextEncoder();

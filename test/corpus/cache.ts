@@ -1044,6 +1044,17 @@ export interface UnpackedSet {
 }
 
 /**
+ * Package names of `suite`/`arch` starting with `prefix`, newest version-ish
+ * first, through the same private apt state ensureSuitePackages uses (to
+ * try, e.g., bullseye's linux-image-5.10.0-N-686-pae until one downloads).
+ */
+export async function suitePackageNames(suite: string, arch: string, prefix: string, log: Log = (l) => console.log(l)): Promise<string[]> {
+  const apt = new AptArch(corpusDir(), arch, log, suite);
+  await apt.ensureUpdated(false);
+  return (await apt.pkgnames(prefix)).sort(cmpVersionish).reverse();
+}
+
+/**
  * Download the candidates of `packages` from `suite` for `arch` (private apt state
  * apt/<suite>-<arch>/) and `dpkg-deb -x` them all into one root under
  * <cache>/tools/<name>/.  Idempotent: a stamp records the versions; a set whose

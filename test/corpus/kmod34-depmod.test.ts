@@ -12,6 +12,10 @@
  * that is not, the decoded entries are compared too, to tell a layout slip
  * from an index with other content.
  *
+ * Then incremental depmod, as in depmod.test.ts: seeded steps of changes,
+ * kmod 34.2's full run against kmodkit's cached run (only the changed modules
+ * read; KMODKIT_DEPMOD_STEPS, default 3 on .ko trees and 1 on compressed ones; KMODKIT_DEPMOD_SEED).
+ *
  * Coverage: npm test runs a printed subset of trees (CI_SUBSET) and every
  * 64th module name; npm run corpus:all (KMODKIT_KMOD34_STEP=1) runs every tree
  * in .ko and .ko.xz and every module name.
@@ -25,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { modprobeReuse } from '../../cli/commands/modprobe.js';
 import { indexBinEntries, openIndexBin } from '../../lib/modindex/index-bin-read.js';
 import { corpusDir, fmtSecs, loadCachedCorpus, run, subsetEvery } from './cache.js';
-import { assemble, compareDirs, OUTPUTS, variants } from './depmod-trees.js';
+import { assemble, compareDirs, incrementalSteps, stepsFor, OUTPUTS, treeSeed, variants } from './depmod-trees.js';
 import { kmod34 } from './kmod-reference.js';
 import { notRun } from '../helpers/tier.js';
 import { kmodBatch, ours } from './modprobe-batch.js';
@@ -153,6 +157,12 @@ for (const pkg of missing ? [] : images) {
         t.is(m.code, k.code, 'depmod exit code');
         t.is(qBad.length, 0, `${qBad.length} --show-depends outputs differ`);
         t.is(cBad.length, 0, `${cBad.length} outputs with the fixture modprobe.d differ`);
+
+        // incremental: kmod 34.2's full run against kmodkit's cached one, after each seeded step of changes
+        await incrementalSteps({
+          t, a, b, rootA: ra, rootB: rb, release: pkg.release, kmod: '34', files: OUTPUTS_34,
+          runKmod: () => run(dm, [...dpre, '-b', ra, pkg.release]), steps: stepsFor(v.fmt), seed: treeSeed(`34:${id}`),
+        });
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
       }

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { depmod, type DepmodModuleFacts } from '../../../lib/depmod/depmod.js';
+import { depmod, depmodImports, type DepmodModuleFacts } from '../../../lib/depmod/depmod.js';
 import { superfastHash, kmodHashOrder } from '../../../lib/depmod/kmod-hash.js';
 import { runDepmodTree } from '../../../lib/io/depmod-tree.js';
 import { lookupName, openModulesDir } from '../../../lib/io/modules-dir.js';
@@ -23,8 +23,8 @@ const SAMPLES = fileURLToPath(new URL('../../../../samples/ko/', import.meta.url
 
 function facts(name: string, deps: string[] = [], exports: string[] = [name + '_sym'], modinfo: { key: string; value: string }[] = []): DepmodModuleFacts {
   const path = `kernel/fs/fuse/${name}.ko`;
-  return { name, path, absPath: '/x/' + path, uncompressedPath: path, exports: exports.map((n) => ({ name: n, crc: 0n })),
-    imports: deps.map((d) => ({ name: d + '_sym', crc: 0n, weak: false })), modinfo };
+  return { name, path, absPath: '/x/' + path, uncompressedPath: path, exports: exports.map((n) => ({ name: n, crc: 0 })),
+    imports: depmodImports(deps.map((d) => ({ name: d + '_sym', crc: 0, weak: false }))), modinfo };
 }
 
 test('worked example: fuse + cuse give kmod\'s 125-byte modules.dep.bin (root at 12 for kmod 34, last for kmod 30)', (t) => {

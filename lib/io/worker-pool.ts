@@ -1,0 +1,89 @@
+/**
+ * Per-file work spread over worker threads: the items are cut into chunks,
+ * handed out one at a time to whichever thread is free (the main thread
+ * takes its share too), and the results come back in item order whatever
+ * thread made them. A worker script answers with workerServe().
+ */
+import { availableParallelism } from 'node:os';
+import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
+
+export interface ChunkedRun<I, R> {
+  readonly items: readonly I[];
+  /** Items per chunk. */
+  readonly chunkSize: number;
+  /** Worker threads to start besides the main thread (0: everything on the main thread). */
+  readonly workers: number;
+  /** The worker script (it calls workerServe with the same `work`). */
+  readonly script: URL;
+  /** Passed to each worker as workerData. */
+  readonly workerData?: unknown;
+  /** The work for one chunk, on the main thread. */
+  readonly work: (chunk: I[]) => Promise<R>;
+}
+
+interface Request<I> { readonly id: number; readonly chunk: I[] }
+type Reply<R> = { readonly id: number; readonly result: R } | { readonly id: number; readonly error: string };
+
+/** How many worker threads a run of `items` items is worth: none below `minItems`, else one per other core (at most `max`). */
+export function workersFor(items: number, minItems: number, max = 3): number {
+  if (items < minItems) return 0;
+  return Math.max(0, Math.min(max, availableParallelism() - 1, Math.floor(items / minItems)));
+}
+
+/** Run every chunk, on the main thread and on `workers` worker threads; results in chunk order. */
+export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
+  const chunks: I[][] = [];
+  for (let i = 0; i < run.items.length; i += run.chunkSize) chunks.push(run.items.slice(i, i + run.chunkSize));
+  const results: R[] = new Array(chunks.length);
+  let next = 0;
+  let failure: Error | undefined;
+  const threads: Worker[] = [];
+  const workerDone: Promise<void>[] = [];
+  for (let w = 0; w < run.workers && w < chunks.length - 1; w++) {
+    const worker = new Worker(run.script, { workerData: run.workerData });
+    threads.push(worker);
+    workerDone.push(new Promise<void>((resolve) => {
+      const give = (): void => {
+        if (failure || next >= chunks.length) { resolve(); return; }
+        const id = next++;
+        worker.postMessage({ id, chunk: chunks[id] } satisfies Request<I>);
+      };
+      worker.on('message', (reply: Reply<R>) => {
+        if ('error' in reply) failure ??= new Error(reply.error);
+        else results[reply.id] = reply.result;
+        give();
+      });
+      worker.on('error', (e) => { failure ??= e; resolve(); });
+      worker.on('exit', () => resolve());
+      give();
+    }));
+  }
+  try {
+    // The main thread's share, yielding between chunks so the workers are fed.
+    while (!failure && next < chunks.length) {
+      const id = next++;
+      results[id] = await run.work(chunks[id]);
+      if (threads.length) await new Promise<void>((r) => setImmediate(r));
+    }
+    await Promise.all(workerDone);
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()));
+  }
+  if (failure) throw failure;
+  return results;
+}
+
+/**
+ * The worker side: answer each chunk with `work`'s result; `transfer` names
+ * the buffers to move rather than copy.
+ */
+export function workerServe<I, R>(work: (chunk: I[]) => Promise<R>, transfer: (result: R) => TransferListItem[] = () => []): void {
+  const port = parentPort;
+  if (!port) throw new Error('workerServe() outside a worker thread');
+  port.on('message', (req: Request<I>) => {
+    work(req.chunk).then(
+      (result) => port.postMessage({ id: req.id, result } satisfies Reply<R>, transfer(result)),
+      (e: unknown) => port.postMessage({ id: req.id, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies Reply<R>),
+    );
+  });
+}
