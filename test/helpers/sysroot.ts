@@ -4,7 +4,7 @@
  * keeps what git cannot: empty directories (a module without holders) and
  * symbolic links (holders/NAME → ../../NAME).
  */
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,4 +35,21 @@ export function sysroot(name: string): string {
     else writeFileSync(p, e.base64 !== undefined ? Buffer.from(e.base64, 'base64') : e.text ?? '');
   }
   return root;
+}
+
+/**
+ * The recorded 6.1 guest tree (`debian-12-qemu`, which has kmodkit_params,
+ * kmodkit_consumer and kmodkit_exporter loaded) with module files from
+ * `samples` beside it as modules.dep names them: kmodkit_params the file that
+ * was loaded, kmodkit_consumer replaced (hello.ko in its place) and
+ * kmodkit_exporter gone. Returns the root and its modules directory.
+ */
+export function driftedSysroot(samples: string): { root: string; modulesDir: string } {
+  const root = sysroot('debian-12-qemu');
+  const modulesDir = join(root, 'lib/modules/6.1.0-56-amd64');
+  mkdirSync(join(modulesDir, 'extra'), { recursive: true });
+  copyFileSync(join(samples, 'kmodkit_params.ko'), join(modulesDir, 'extra/kmodkit_params.ko'));
+  copyFileSync(join(samples, 'hello.ko'), join(modulesDir, 'extra/kmodkit_consumer.ko'));
+  writeFileSync(join(modulesDir, 'modules.dep'), 'extra/kmodkit_params.ko:\nextra/kmodkit_consumer.ko:\nextra/kmodkit_exporter.ko:\n');
+  return { root, modulesDir };
 }

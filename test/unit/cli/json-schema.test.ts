@@ -88,14 +88,8 @@ test('schemas reject what the vocabulary rules out', (t) => {
 test('status --json: the document validates against docs/schema/status.schema.json (recorded 6.1 tree with its samples, drifted, and an empty root)', async (t) => {
   const validate = schema('status');
   t.truthy(validate);
-  const { sysroot } = await import('../../helpers/sysroot.js');
-  const { copyFileSync, mkdirSync } = await import('node:fs');
-  const root = sysroot('debian-12-qemu');
-  const dir = join(root, 'lib/modules/6.1.0-56-amd64');
-  mkdirSync(join(dir, 'extra'), { recursive: true });
-  copyFileSync(join(KO, 'kmodkit_params.ko'), join(dir, 'extra/kmodkit_params.ko'));
-  copyFileSync(join(KO, 'hello.ko'), join(dir, 'extra/kmodkit_consumer.ko'));
-  writeFileSync(join(dir, 'modules.dep'), 'extra/kmodkit_params.ko:\nextra/kmodkit_consumer.ko:\nextra/kmodkit_exporter.ko:\n');
+  const { driftedSysroot } = await import('../../helpers/sysroot.js');
+  const { root } = driftedSysroot(KO);
   const r = run(['status', '--json', '--root', root, '--record', join(root, 'no-record.json')]);
   t.is(r.status, 1, `drifted: ${r.stderr}`);
   const doc = JSON.parse(r.stdout) as { modules: { name: string; file: { drift: string }; trust: unknown }[] };

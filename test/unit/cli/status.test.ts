@@ -1,21 +1,16 @@
 /** `kmodkit status` as text over the recorded 6.1 tree with its sample files beside it (one replaced, one gone). */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sysroot } from '../../helpers/sysroot.js';
+import { driftedSysroot } from '../../helpers/sysroot.js';
 
 const ROOT = new URL('../../../../', import.meta.url).pathname;
 const KO = join(ROOT, 'samples/ko');
 const run = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/cli/index.js'), 'status', ...args], { encoding: 'utf8' });
 
 test('text: the kernel first, then each module with its drift, parameters beside modprobe.d, blacklist', (t) => {
-  const root = sysroot('debian-12-qemu');
-  const dir = join(root, 'lib/modules/6.1.0-56-amd64');
-  mkdirSync(join(dir, 'extra'), { recursive: true });
-  copyFileSync(join(KO, 'kmodkit_params.ko'), join(dir, 'extra/kmodkit_params.ko'));
-  copyFileSync(join(KO, 'hello.ko'), join(dir, 'extra/kmodkit_consumer.ko'));
-  writeFileSync(join(dir, 'modules.dep'), 'extra/kmodkit_params.ko:\nextra/kmodkit_consumer.ko:\nextra/kmodkit_exporter.ko:\n');
+  const { root, modulesDir: dir } = driftedSysroot(KO);
   mkdirSync(join(root, 'etc/modprobe.d'), { recursive: true });
   writeFileSync(join(root, 'etc/modprobe.d/a.conf'), 'options kmodkit_params strval=other\nblacklist kmodkit_exporter\n');
   const r = run(['--root', root, '--no-trust']);
