@@ -27,7 +27,7 @@ const wanted = process.env.CI !== 'true' || process.env.KMODKIT_DEPMOD_ALL === '
 interface Tree { readonly modules: string; readonly release: string }
 
 async function debian11(): Promise<Tree | string> {
-  if (!wanted) return 'CI runs it with KMODKIT_DEPMOD_ALL=1';
+  if (!wanted) return 'outside CI\'s sample (a Debian 11 i386 kernel download): npm run corpus:all, or KMODKIT_DEPMOD_ALL=1';
   if (!which('apt-get') || !which('dpkg-deb') || !which('depmod')) return 'apt-get, dpkg-deb or depmod (kmod 30) not installed';
   const tried: string[] = [];
   // one fetched before (the newest the archive would serve then) is used as it is
