@@ -9,9 +9,10 @@ import type { Finding } from '../../lib/check/findings.js';
 import { isKmodkitError, type KmodkitError } from '../../lib/errors.js';
 import { loadModule, type ForceOption } from '../../lib/load/loader.js';
 import type { ModuleSyscalls } from '../../lib/load/syscalls.js';
-import { scanArgs, type OptSpec, type ScanResult } from '../getopt.js';
+import { scanArgs, type OptSpec, type ScannedOpt, type ScanResult } from '../getopt.js';
 import { HELP_ROW, helpText, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
-import { kmodVersionOutput } from '../kmod-compat.js';
+import { kmodVersionOutput, resolveKmodCompat } from '../kmod-compat.js';
+import type { KmodCompat } from '../../lib/kmod-compat.js';
 
 export interface LoadCliIo {
   out: (s: string) => void;
@@ -89,22 +90,38 @@ export function scanOrComplain(args: readonly string[], spec: OptSpec, prog: str
   return null;
 }
 
+/**
+ * --help and -V of the kmod-style commands (insmod, rmmod, lsmod): the exit
+ * status when one of them was asked for (help first, as kmod), else undefined.
+ */
+export function helpOrVersion(opts: readonly ScannedOpt[], prog: string, help: CommandHelp, io: LoadCliIo): number | undefined {
+  if (opts.some((o) => o.name === 'help')) {
+    io.out(helpText(`kmodkit ${prog}`, help));
+    return 0;
+  }
+  if (!opts.some((o) => o.name === 'version')) return undefined;
+  const v = kmodVersionOutput(opts);
+  if ('error' in v) io.err(`${prog}: ERROR: ${v.error}\n`);
+  else io.out(v.text);
+  return 'error' in v ? 1 : 0;
+}
+
+/** The kmod release to reproduce (--kmod-compat, else the environment), or undefined after kmod's error line. */
+export function kmodCompatOrComplain(opts: readonly ScannedOpt[], prog: string, io: LoadCliIo): KmodCompat | undefined {
+  const compat = resolveKmodCompat(opts.find((o) => o.name === 'kmod-compat')?.value);
+  if ('compat' in compat) return compat.compat;
+  io.err(`${prog}: ERROR: ${compat.error}\n`);
+  return undefined;
+}
+
 /** `syscalls`: a syscall backend other than the kernel's (tests: kmod's testsuite traps, test/kmod-testsuite). */
 export async function runInsmod(args: readonly string[], io: LoadCliIo = stdio, syscalls?: ModuleSyscalls): Promise<number> {
   const prog = 'insmod';
   const r = scanOrComplain(args, SPEC, prog, io);
   if (!r) return 1;
   const has = (n: string) => r.opts.some((o) => o.name === n);
-  if (has('help')) {
-    io.out(helpText('kmodkit insmod', INSMOD_HELP));
-    return 0;
-  }
-  if (has('version')) {
-    const v = kmodVersionOutput(r.opts);
-    if ('error' in v) io.err(`${prog}: ERROR: ${v.error}\n`);
-    else io.out(v.text);
-    return 'error' in v ? 1 : 0;
-  }
+  const asked = helpOrVersion(r.opts, prog, INSMOD_HELP, io);
+  if (asked !== undefined) return asked;
   const [file, ...params] = r.positionals;
   if (file === undefined) {
     io.err(`${prog}: ERROR: missing filename.\n`);

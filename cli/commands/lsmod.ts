@@ -9,10 +9,9 @@ import { listModules } from '../../lib/load/list.js';
 import { moduleRefcnt } from '../../lib/io/sysfs.js';
 import { formatLsmod } from '../format/lsmod.js';
 import { scanArgs } from '../getopt.js';
-import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
-import { kmodVersionOutput, resolveKmodCompat } from '../kmod-compat.js';
+import { HELP_ROW, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
 import { libkmodLogPrefix, toolLogPrefix } from '../../lib/kmod-compat.js';
-import { stdio, type LoadCliIo } from './insmod.js';
+import { helpOrVersion, kmodCompatOrComplain, stdio, type LoadCliIo } from './insmod.js';
 
 export const LSMOD_HELP: CommandHelp = {
   usage: ['[options]'],
@@ -44,22 +43,10 @@ export async function runLsmod(args: readonly string[], io: LoadCliIo = stdio): 
     io.err(`${r.error}\n`);
     return 1;
   }
-  if (r.opts.some((o) => o.name === 'help')) {
-    io.out(helpText('kmodkit lsmod', LSMOD_HELP));
-    return 0;
-  }
-  if (r.opts.some((o) => o.name === 'version')) {
-    const v = kmodVersionOutput(r.opts);
-    if ('error' in v) io.err(`${prog}: ERROR: ${v.error}\n`);
-    else io.out(v.text);
-    return 'error' in v ? 1 : 0;
-  }
-  const compat = resolveKmodCompat(r.opts.find((o) => o.name === 'kmod-compat')?.value);
-  if ('error' in compat) {
-    io.err(`${prog}: ERROR: ${compat.error}\n`);
-    return 1;
-  }
-  const kmod = compat.compat;
+  const asked = helpOrVersion(r.opts, prog, LSMOD_HELP, io);
+  if (asked !== undefined) return asked;
+  const kmod = kmodCompatOrComplain(r.opts, prog, io);
+  if (kmod === undefined) return 1;
   if (r.positionals.length > 0) {
     io.err(kmod === '30' ? `Usage: ${prog}\n` : `${prog}: ERROR: too many arguments provided.\n`);
     return 1;

@@ -7,9 +7,8 @@ import { isKmodkitError } from '../../lib/errors.js';
 import { strerror } from '../../lib/errno.js';
 import { unloadModule } from '../../lib/load/loader.js';
 import type { ModuleSyscalls } from '../../lib/load/syscalls.js';
-import { scanOrComplain, stdio, type LoadCliIo } from './insmod.js';
-import { HELP_ROW, helpText, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
-import { kmodVersionOutput, resolveKmodCompat } from '../kmod-compat.js';
+import { helpOrVersion, kmodCompatOrComplain, scanOrComplain, stdio, type LoadCliIo } from './insmod.js';
+import { HELP_ROW, KMOD_COMPAT_ROW, KMOD_SYSLOG_ROW, KMOD_VERBOSE_ROW, KMOD_VERSION_ROW, optSpec, type CommandHelp } from '../help.js';
 import { toolLogPrefix } from '../../lib/kmod-compat.js';
 
 export const RMMOD_HELP: CommandHelp = {
@@ -38,27 +37,16 @@ export async function runRmmod(args: readonly string[], io: LoadCliIo = stdio, s
   const r = scanOrComplain(args, SPEC, prog, io);
   if (!r) return 1;
   const has = (n: string) => r.opts.some((o) => o.name === n);
-  if (has('help')) {
-    io.out(helpText('kmodkit rmmod', RMMOD_HELP));
-    return 0;
-  }
-  if (has('version')) {
-    const v = kmodVersionOutput(r.opts);
-    if ('error' in v) io.err(`${prog}: ERROR: ${v.error}\n`);
-    else io.out(v.text);
-    return 'error' in v ? 1 : 0;
-  }
-  const compat = resolveKmodCompat(r.opts.find((o) => o.name === 'kmod-compat')?.value);
-  if ('error' in compat) {
-    io.err(`${prog}: ERROR: ${compat.error}\n`);
-    return 1;
-  }
+  const asked = helpOrVersion(r.opts, prog, RMMOD_HELP, io);
+  if (asked !== undefined) return asked;
+  const compat = kmodCompatOrComplain(r.opts, prog, io);
+  if (compat === undefined) return 1;
   if (r.positionals.length === 0) {
     io.err(`${prog}: ERROR: missing module name.\n`);
     return 1;
   }
   // libkmod's kmod_module_remove_module logs the first line of a failed delete_module
-  const removeError = toolLogPrefix(compat.compat, prog, { file: 'libkmod-module.c', line30: 856, fn: 'kmod_module_remove_module' });
+  const removeError = toolLogPrefix(compat, prog, { file: 'libkmod-module.c', line30: 856, fn: 'kmod_module_remove_module' });
   let failed = false;
   for (const arg of r.positionals) {
     try {
