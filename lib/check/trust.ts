@@ -111,6 +111,11 @@ export function predictTrust(sig: ModuleSignature | null, verify: VerifyResult |
     return { ...base, ...extra, decision: 'tainted', errno, confidence, reason: `${reason}; signatures are not enforced: it loads and taints the kernel (E)`, hint: enrollHint(base) };
   };
   if (!sig || !verify) return nonFatal('ENODATA', 'none', 'the module is not signed');
+  // No trust source at all (no certificates, no kernel image, no /proc/keys): the signer's key
+  // cannot be judged, so neither can the load (check reports the key question as skipped).
+  if (set.sources.length === 0 && !verify.verified && (verify.errno === undefined || verify.errno === 'ENOKEY')) {
+    return { ...base, decision: 'unknown', confidence: 'none', reason: `signed by '${sig.signer}'; the keys the kernel trusts are unknown: ${set.missing.join('; ') || 'no trust source'}` };
+  }
   if (verify.verified) {
     const cert = set.keys.find((k) => k.cert && verify.certificate && k.cert.kernelSubject && describeKeyMatches(k, verify));
     return { ...base, decision: 'loads', confidence: 'exact', ...(cert ? { key: describeKey(cert) } : {}), reason: `signed by a key the kernel trusts${cert ? ` (${describeKey(cert).description}, ${cert.source})` : ''}` };
