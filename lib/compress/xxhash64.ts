@@ -57,6 +57,13 @@ function rotl(h: number, l: number, r: number): void {
   rl = ((l << r) | (h >>> (32 - r))) >>> 0;
 }
 
+/** xxHash64's tail steps: h = rotl(h ^ k, r) * m + a, with k in (rh, rl) on entry and the result left there. */
+function tailStep(hh: number, hl: number, r: number, mH: number, mL: number, aH: number, aL: number): void {
+  rotl((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, r);
+  mul(rh, rl, mH, mL);
+  add(rh, rl, aH, aL);
+}
+
 export class XXH64 {
   /** accumulators v1..v4 as hi, lo pairs */
   private readonly v = new Uint32Array(8);
@@ -163,21 +170,13 @@ export class XXH64 {
       mul(lh, ll, P2H, P2L);
       rotl(rh, rl, 31);
       mul(rh, rl, P1H, P1L);
-      hh = (hh ^ rh) >>> 0;
-      hl = (hl ^ rl) >>> 0;
-      rotl(hh, hl, 27);
-      mul(rh, rl, P1H, P1L);
-      add(rh, rl, P4H, P4L);
+      tailStep(hh, hl, 27, P1H, P1L, P4H, P4L);
       hh = rh; hl = rl;
     }
     if (p + 4 <= len) {
       const k = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
       mul(0, k, P1H, P1L);
-      hh = (hh ^ rh) >>> 0;
-      hl = (hl ^ rl) >>> 0;
-      rotl(hh, hl, 23);
-      mul(rh, rl, P2H, P2L);
-      add(rh, rl, P3H, P3L);
+      tailStep(hh, hl, 23, P2H, P2L, P3H, P3L);
       hh = rh; hl = rl;
       p += 4;
     }
