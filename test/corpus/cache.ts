@@ -300,6 +300,28 @@ function osCodename(): string {
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
+/**
+ * apt-get/apt-cache options for a private apt state in `dir` (its own
+ * sources.list, preferences, lists, status and cache), for architecture
+ * `arch` when given: the archive's other suites and architectures are
+ * fetched without touching the system's apt state.
+ */
+export function privateAptOptions(dir: string, arch?: string): string[] {
+  return [
+    '-o', `Dir::Etc::SourceList=${path.join(dir, 'sources.list')}`,
+    '-o', `Dir::Etc::SourceParts=${path.join(dir, 'sources.list.d')}`,
+    '-o', `Dir::Etc::Preferences=${path.join(dir, 'preferences')}`,
+    '-o', `Dir::Etc::PreferencesParts=${path.join(dir, 'preferences.d')}`,
+    '-o', `Dir::State::Lists=${path.join(dir, 'lists')}`,
+    '-o', `Dir::State::status=${path.join(dir, 'status')}`,
+    '-o', `Dir::Cache=${path.join(dir, 'cache')}`,
+    ...(arch ? ['-o', `APT::Architectures::=${arch}`] : []),
+    '-o', 'APT::Sandbox::User=root',
+    '-o', 'Acquire::Retries=3',
+    '-o', 'Acquire::Languages=none',
+  ];
+}
+
 class AptArch {
   readonly dir: string;
   private updated = false;
@@ -313,20 +335,7 @@ class AptArch {
   }
 
   opts(): string[] {
-    const d = this.dir;
-    return [
-      '-o', `Dir::Etc::SourceList=${path.join(d, 'sources.list')}`,
-      '-o', `Dir::Etc::SourceParts=${path.join(d, 'sources.list.d')}`,
-      '-o', `Dir::Etc::Preferences=${path.join(d, 'preferences')}`,
-      '-o', `Dir::Etc::PreferencesParts=${path.join(d, 'preferences.d')}`,
-      '-o', `Dir::State::Lists=${path.join(d, 'lists')}`,
-      '-o', `Dir::State::status=${path.join(d, 'status')}`,
-      '-o', `Dir::Cache=${path.join(d, 'cache')}`,
-      '-o', `APT::Architectures::=${this.arch}`,
-      '-o', 'APT::Sandbox::User=root',
-      '-o', 'Acquire::Retries=3',
-      '-o', 'Acquire::Languages=none',
-    ];
+    return privateAptOptions(this.dir, this.arch);
   }
 
   private listsFresh(maxAgeMs: number): boolean {

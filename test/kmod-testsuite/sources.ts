@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { run, which } from '../corpus/cache.js';
+import { privateAptOptions, run, which } from '../corpus/cache.js';
 
 export type KmodRelease = '30' | '34.2';
 export const KMOD_RELEASES: readonly KmodRelease[] = ['30', '34.2'];
@@ -85,22 +85,6 @@ async function archiveUris(): Promise<{ main: string; security: string | null }>
   return { main: main ?? 'http://deb.debian.org/debian/', security };
 }
 
-/** apt-get/apt-cache options for a private state in `dir` (its own sources.list, lists and cache). */
-export function aptOptions(dir: string): string[] {
-  return [
-    '-o', `Dir::Etc::SourceList=${path.join(dir, 'sources.list')}`,
-    '-o', `Dir::Etc::SourceParts=${path.join(dir, 'sources.list.d')}`,
-    '-o', `Dir::Etc::Preferences=${path.join(dir, 'preferences')}`,
-    '-o', `Dir::Etc::PreferencesParts=${path.join(dir, 'preferences.d')}`,
-    '-o', `Dir::State::Lists=${path.join(dir, 'lists')}`,
-    '-o', `Dir::State::status=${path.join(dir, 'status')}`,
-    '-o', `Dir::Cache=${path.join(dir, 'cache')}`,
-    '-o', 'APT::Sandbox::User=root',
-    '-o', 'Acquire::Retries=3',
-    '-o', 'Acquire::Languages=none',
-  ];
-}
-
 function sha256(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
@@ -117,7 +101,7 @@ async function sourceAptState(cache: string, suite: string, log: (l: string) => 
   const { main } = await archiveUris();
   const signedBy = fs.existsSync(KEYRING) ? ` [signed-by=${KEYRING}]` : '';
   fs.writeFileSync(path.join(dir, 'sources.list'), `deb-src${signedBy} ${main} ${suite} main\n`);
-  const r = await run('apt-get', [...aptOptions(dir), 'update']);
+  const r = await run('apt-get', [...privateAptOptions(dir), 'update']);
   if (r.code !== 0) throw new Error(`apt-get update (deb-src ${suite}) failed: ${r.stderr.toString('utf8').trim().split('\n').slice(-3).join(' | ')}`);
   log(`kmod-testsuite: apt state ${dir} (deb-src ${suite}) updated`);
   return dir;
@@ -155,7 +139,7 @@ export async function ensureKmodSource(release: KmodRelease, log: (l: string) =>
   fs.rmSync(base, { recursive: true, force: true });
   fs.mkdirSync(dl, { recursive: true });
   fs.chmodSync(dl, 0o777);
-  const r = await run('apt-get', [...aptOptions(apt), 'source', '--download-only', `kmod=${pin.version}`], { cwd: dl });
+  const r = await run('apt-get', [...privateAptOptions(apt), 'source', '--download-only', `kmod=${pin.version}`], { cwd: dl });
   const verified: string[] = [];
   const missing: string[] = [];
   for (const [file, want] of Object.entries(pin.files)) {
