@@ -160,15 +160,8 @@ function decodeSlow(raw: Uint8Array): string {
 }
 
 /**
- * Bytes as a string of one UTF-16 unit per byte (latin1String), for text a
- * tool must reproduce exactly (depmod's files carry the modules' bytes
- * unchanged).
- */
-export const byteString = (raw: Uint8Array): string => latin1String(raw);
-
-/**
  * Byte strings made once per distinct content: `intern` turns bytes[start,
- * end) into the byte string (byteString) a previous call with the same bytes
+ * end) into the byte string (latin1String) a previous call with the same bytes
  * made, comparing bytes (no view, no string made for a repeat); `internString`
  * does the same for a byte string already made. For names that repeat across
  * thousands of modules (every module needs module_layout and _printk).
@@ -198,7 +191,7 @@ export function byteStringTable(): ByteStringTable {
       const hit = table.get(h);
       if (typeof hit === 'string') { if (sameBytes(hit, bytes, start, end)) return hit; }
       else if (hit) for (const c of hit) if (sameBytes(c, bytes, start, end)) return c;
-      return add(h, hit, byteString(bytes.subarray(start, end)));
+      return add(h, hit, latin1String(bytes.subarray(start, end)));
     },
     internString(s) {
       let h = 0x811c9dc5 | 0;

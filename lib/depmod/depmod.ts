@@ -6,7 +6,7 @@
  * `kmod: '30'` (no modules.weakdep; .bin nodes after their children).
  * tools/depmod.c of kmod v30 and v34.2 is the authority for every rule here.
  *
- * Text is carried as byte strings (one char per byte, lib/bytes byteString):
+ * Text is carried as byte strings (one char per byte, lib/bytes latin1String):
  * module data and paths alike, so every file and message has exactly the
  * bytes kmod writes.
  */
@@ -14,7 +14,7 @@ import { KmodkitError } from '../errors.js';
 import { DEFAULT_KMOD_COMPAT, type KmodCompat } from '../kmod-compat.js';
 import { aliasNormalize, modnameFromPath } from '../modindex/names.js';
 import { indexCreate, indexInsert, indexWrite, type IndexNode } from '../modindex/index-bin-write.js';
-import { byteString } from '../bytes/reader.js';
+import { latin1String } from '../bytes/reader.js';
 import { kmodHashOrder } from './kmod-hash.js';
 
 /**
@@ -427,7 +427,7 @@ function builtinAliasBin(data: Uint8Array | undefined, opts: DepmodOptions, mess
   const readTo = (endchar: number): string | null => {
     const start = p;
     while (p < data.length && data[p] !== endchar && data[p] !== 0) p++;
-    const s = byteString(data.subarray(start, p));
+    const s = latin1String(data.subarray(start, p));
     const hit = p < data.length && data[p] === endchar;
     if (p < data.length) p++;
     return hit ? s : null;

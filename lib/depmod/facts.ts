@@ -15,7 +15,7 @@
  *   outside the string table (libkmod's EINVAL, which depmod ignores).
  * - .modinfo: the alias, softdep and weakdep entries, in section order.
  */
-import { byteString, byteStringTable, type ByteStringTable } from '../bytes/reader.js';
+import { latin1String, byteStringTable, type ByteStringTable } from '../bytes/reader.js';
 import { KmodkitError } from '../errors.js';
 import { strerror } from '../errno.js';
 import { section, sectionBytes } from '../elf/file.js';
@@ -44,7 +44,7 @@ function ksymtabStrings(mod: KernelModule, kmod: KmodCompat): DepmodSymbol[] | '
   const out: DepmodSymbol[] = [];
   for (let i = start; i <= raw.length; i++) {
     if (i === raw.length || raw[i] === 0) {
-      if (i > start) out.push({ name: byteString(raw.subarray(start, i)), crc: 0 });
+      if (i > start) out.push({ name: latin1String(raw.subarray(start, i)), crc: 0 });
       start = i + 1;
     }
   }
@@ -117,7 +117,7 @@ function modinfoOf(mod: KernelModule): DepmodModuleFacts['modinfo'] {
   try {
     const out: { key: string; value: string }[] = [];
     for (const e of moduleInfo(mod)) {
-      if (e.key === 'alias' || e.key === 'softdep' || e.key === 'weakdep') out.push({ key: e.key, value: byteString(e.valueBytes) });
+      if (e.key === 'alias' || e.key === 'softdep' || e.key === 'weakdep') out.push({ key: e.key, value: latin1String(e.valueBytes) });
     }
     return out;
   } catch (e) {

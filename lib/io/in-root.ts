@@ -52,21 +52,6 @@ function display(root: string, names: readonly string[]): string {
 }
 
 /**
- * The root directory, opened; with `create`, made first when it is missing
- * (as `make modules_install INSTALL_MOD_PATH=R` does): the root is the
- * caller's own choice, so it is made as given, the walk below it in-root.
- */
-function openRoot(rootPath: string, create: boolean): number {
-  try {
-    return openSync(rootPath, C.O_RDONLY | C.O_DIRECTORY);
-  } catch (e) {
-    if (!create || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    mkdirSync(rootPath, { recursive: true, mode: 0o755 });
-    return openSync(rootPath, C.O_RDONLY | C.O_DIRECTORY);
-  }
-}
-
-/**
  * Open directory `rel` under `root` (both as given; `rel` may start with
  * '/'), symbolic links resolved inside `root`. With `create`, missing
  * directories are made (mode 0755 before umask), each inside the last
@@ -75,10 +60,19 @@ function openRoot(rootPath: string, create: boolean): number {
 export function openDirInRoot(root: string, rel: string, options: { create?: boolean } = {}): RootedDir {
   const useFd = procFdAvailable();
   const rootPath = root === '' ? '/' : root;
+  // With `create`, a missing root is made first, as `make modules_install INSTALL_MOD_PATH=R`
+  // does: the root is the caller's own choice; everything below it is walked in-root.
+  if (options.create && !existsSync(rootPath)) {
+    try {
+      mkdirSync(rootPath, { recursive: true, mode: 0o755 });
+    } catch (e) {
+      throw fsError(rootPath, e, true);
+    }
+  }
   let rootFd = -1;
   if (useFd) {
     try {
-      rootFd = openRoot(rootPath, options.create === true);
+      rootFd = openSync(rootPath, C.O_RDONLY | C.O_DIRECTORY);
     } catch (e) {
       throw fsError(rootPath, e, true);
     }

@@ -5,7 +5,7 @@
  * sh_link) and depmod's view (lib/depmod/facts.ts, libkmod's table: the
  * sections named .symtab and .strtab) are projections of it.
  */
-import { byteString, decodeText, type ByteStringTable } from '../bytes/reader.js';
+import { latin1String, decodeText, type ByteStringTable } from '../bytes/reader.js';
 import { EM, SHN_UNDEF, STT_SPARC_REGISTER } from '../elf/constants.js';
 import { findSymtab, readSymbolTable, type SymbolTable } from '../elf/symbols.js';
 import { section, symbolTable, type ElfFile } from '../elf/file.js';
@@ -14,7 +14,7 @@ import { crcSymbolValue } from './versions.js';
 
 /** An undefined symbol: a name the module needs resolved. */
 export interface UndefinedSymbol {
-  /** The name, one char per byte (byteString), or decoded as text (ScanOptions.text). */
+  /** The name, one char per byte (latin1String), or decoded as text (ScanOptions.text). */
   readonly name: string;
   /** STB_* (st_info >> 4). */
   readonly bind: number;
@@ -63,7 +63,7 @@ function namedSymbolTable(elf: ElfFile): SymbolTable | null {
 
 /** How scanSymbols makes names. */
 export interface ScanOptions {
-  /** Byte strings through this table (one string per distinct name across modules); default byteString per name. */
+  /** Byte strings through this table (one string per distinct name across modules); default latin1String per name. */
   readonly names?: ByteStringTable;
   /** Names decoded as text (decodeText: UTF-8 where valid), for what is shown; an unterminated name is left out. */
   readonly text?: boolean;
@@ -106,7 +106,7 @@ export function scanSymbols(elf: ElfFile, st: SymbolTable, options: ScanOptions 
       while (k < 6 && strings[off + k] === CRC_PREFIX[k]) k++;
       if (k === 6) {
         end = nulAfter(strings, off);
-        crcs.push({ name: names ? names.intern(strings, off + 6, end) : byteString(strings.subarray(off + 6, end)), crc: crcSymbolValue(elf, shndx, st.valueBigAt(i)) });
+        crcs.push({ name: names ? names.intern(strings, off + 6, end) : latin1String(strings.subarray(off + 6, end)), crc: crcSymbolValue(elf, shndx, st.valueBigAt(i)) });
       }
     }
     if (needed && strings[off] !== 0) {
@@ -116,7 +116,7 @@ export function scanSymbols(elf: ElfFile, st: SymbolTable, options: ScanOptions 
         continue;
       }
       if (end < 0) end = nulAfter(strings, off);
-      undefinedSymbols.push({ name: names ? names.intern(strings, off, end) : byteString(strings.subarray(off, end)), bind: info >> 4 });
+      undefinedSymbols.push({ name: names ? names.intern(strings, off, end) : latin1String(strings.subarray(off, end)), bind: info >> 4 });
     }
   }
   return { undefined: undefinedSymbols, crcs, badName, badUndefinedName };
