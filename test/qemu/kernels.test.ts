@@ -24,7 +24,7 @@ import { ensureCorpus, ensureSuitePackages, moduleRels, shippedFormat, slotSpec,
 import { readModuleFile } from '../../lib/io/open.js';
 import { moduleInfo } from '../../lib/module/module.js';
 import { modinfoDepends } from '../../lib/module/modinfo.js';
-import { prepareVm, qemuAvailable, runInVm, type VmEnv } from './vm.js';
+import { prepareVm, qemuAvailable, runInVm, vmTail, type VmEnv } from './vm.js';
 import { needs, notRun } from '../helpers/tier.js';
 
 interface Kernel {
@@ -163,7 +163,7 @@ if (skipReason) {
       if (r.exitCode !== 0) t.log(r.output.slice(-6000));
 
       t.false(r.timedOut, 'VM timed out');
-      t.is(r.exitCode, 0, 'guest script finished');
+      t.is(r.exitCode, 0, `guest script finished; console tail:\n${vmTail(r)}`);
       t.is(get('uname'), pkg.release, 'the guest runs the kernel under test');
       const kernelName: Record<string, string> = { xz: 'xz', zst: 'zstd', gz: 'gzip' };
       t.is(get('compression'), kernelName[shippedFormat(pkg)] ?? 'none', `the kernel decompresses the shipped .ko.${shippedFormat(pkg)} itself`);

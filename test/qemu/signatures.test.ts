@@ -37,7 +37,7 @@ import { KMODKIT_CLI } from '../corpus/harness.js';
 import { run } from '../corpus/cache.js';
 import { makeKey } from '../helpers/sign-file.js';
 import { appendSignature, signedData, signerInfo, type BuiltSigner } from '../helpers/pkcs7-builder.js';
-import { prepareVm, qemuAvailable, runInVm, type VmEnv } from './vm.js';
+import { prepareVm, qemuAvailable, runInVm, vmTail, type VmEnv } from './vm.js';
 
 const SLOT = 'trixie-amd64';
 const ERRNO_TEXT: Record<string, string> = {
@@ -137,7 +137,7 @@ dmesg | grep -iE 'pkcs7|module verification|rejected|authattr' | sed 's/^/SIG dm
       const lines = r.scriptOutput.split('\n').filter((l) => l.startsWith('SIG '));
       t.log(lines.filter((l) => !l.startsWith('SIG json')).join('\n'));
       if (r.exitCode !== 0) t.log(r.output.slice(-4000));
-      t.is(r.exitCode, 0, 'guest script finished');
+      t.is(r.exitCode, 0, `guest script finished; console tail:\n${vmTail(r)}`);
       t.is(lines.find((l) => l.startsWith('SIG uname '))?.slice('SIG uname '.length), pkg.release);
       t.regex(lines.find((l) => l.startsWith('SIG enforce ')) ?? '', /Y$/);
       const online = predictions(lines.find((l) => l.startsWith('SIG json '))?.slice(9) ?? '{"results":[]}');

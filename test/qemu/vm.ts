@@ -123,6 +123,8 @@ export interface RunResult {
   qemuExitCode: number | null;
   /** QEMU's stderr (warnings, errors). */
   qemuStderr: string;
+  /** Console tails of earlier attempts that ended without the end marker (see runInVm). */
+  earlier?: string[];
 }
 
 // ---------------------------------------------------------------------------
@@ -406,6 +408,8 @@ echo "@@KMODKIT-READY $KMODKIT_RUN_ID uptime=$(cut -d' ' -f1 /proc/uptime)@@"
 cd ${GUEST_ROOT} 2>/dev/null || cd /
 sh /kmodkit-run.sh
 rc=$?
+# only emergencies on the console from here: a kernel line must not split the end marker
+/bin/busybox dmesg -n 1 2>/dev/null
 echo "@@KMODKIT-END $KMODKIT_RUN_ID status=$rc@@"
 sync
 poweroff -f
@@ -614,8 +618,29 @@ function buildRunArchive(script: string, runId: string, opts: RunOptions, vm: Vm
  * Boot the VM, run `script` with busybox sh (cwd = /kmodkit, the project),
  * power off. Never throws for guest-side failures: look at exitCode (null =
  * no end marker: timeout, panic, crash) and output.
+ *
+ * A VM that ends early without the end marker (QEMU exited or the guest
+ * rebooted: a crash, not a timeout) is booted once more, and the first
+ * attempt's console tail is printed and kept in `earlier`: under a loaded
+ * host a TCG guest occasionally dies; a fault of ours that kills the guest
+ * does so twice and still fails.
  */
 export async function runInVm(script: string, opts: RunOptions = {}): Promise<RunResult> {
+  const first = await runInVmOnce(script, opts);
+  if (first.exitCode !== null || first.timedOut) return first;
+  const tail = vmTail(first);
+  console.log(`[qemu] the VM ended without the end marker after ${first.totalSeconds.toFixed(1)} s (QEMU exit ${first.qemuExitCode}); console tail:\n${tail}\n[qemu] booting it once more`);
+  const second = await runInVmOnce(script, opts);
+  return { ...second, earlier: [tail, ...(second.earlier ?? [])] };
+}
+
+/** The last lines of a run's console and QEMU's stderr: what a failure message should show. */
+export function vmTail(r: Pick<RunResult, 'output' | 'qemuStderr'>, lines = 25): string {
+  const out = r.output.trimEnd().split('\n').slice(-lines).join('\n');
+  return r.qemuStderr.trim() ? `${out}\n(qemu stderr) ${r.qemuStderr.trim().slice(-1000)}` : out;
+}
+
+async function runInVmOnce(script: string, opts: RunOptions): Promise<RunResult> {
   const vm = opts.vm ?? (await prepareVm());
   const accel = chooseAccel(vm, opts.accel);
   const runId = randomBytes(6).toString('hex');
