@@ -36,10 +36,13 @@ import { homedir, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const args = process.argv.slice(2);
-const USAGE = `usage: npm run bench [-- --quick] [--runs N] [--only TEXT]
+const USAGE = `usage: npm run bench [-- --quick] [--runs N] [--only TEXT] [--node current|primary|MAJOR|PATH]
 kmodkit against kmod side by side (alternating, median of --runs, default 5;
 --quick: 3 runs, no 2,000-module step, no 6.12 tree), with peak RSS. --only
 runs the rows whose label contains TEXT (modinfo, check, .ko.zst, 6.12 ...).
+--node: the runtime kmodkit runs on: the one running the bench (current,
+the default), the pinned primary (Node 26), a pinned major (20, 22, 24)
+or a node binary (scripts/node-runtimes.mjs fetches pinned ones).
 The trees come from the corpus cache (npm run corpus:fetch).
 `;
 {
@@ -47,7 +50,7 @@ The trees come from the corpus cache (npm run corpus:fetch).
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const known = new Set(['--quick', '--runs', '--only']);
+  const known = new Set(['--quick', '--runs', '--only', '--node']);
   for (let i = 0; i < args.length; i++) {
     if (!known.has(args[i])) {
       process.stderr.write(`bench: unknown argument '${args[i]}'\n${USAGE}`);
@@ -64,6 +67,19 @@ const quick = args.includes('--quick');
 const runs = Number(opt('--runs') ?? (quick ? 3 : 5));
 const only = opt('--only');
 const want = (label: string): boolean => only === undefined || label.includes(only);
+/** The node binary kmodkit runs on (--node). */
+const NODE = ((): string => {
+  const spec = opt('--node') ?? 'current';
+  if (spec === 'current') return process.execPath;
+  if (spec.includes('/')) return resolve(spec);
+  const r = spawnSync(process.execPath, [join(resolve(new URL('../../', import.meta.url).pathname), 'scripts/node-runtimes.mjs'), 'path', spec], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(`bench: no Node runtime for --node ${spec}: ${r.stderr.trim()}\n`);
+    process.exit(2);
+  }
+  return r.stdout.trim();
+})();
+const NODE_VERSION = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
 const bundled = resolve(new URL('../bundle/kmodkit.cjs', import.meta.url).pathname);
 const cli = existsSync(bundled) ? bundled : resolve(new URL('../cli/index.js', import.meta.url).pathname);
 const repo = resolve(new URL('../../', import.meta.url).pathname);
@@ -210,7 +226,7 @@ const kmodReads = (file: string): boolean => spawnSync('modinfo', ['-F', 'name',
 const plainOf = (compressedRoot: string, file: string, ext: string): string => join(pkgs, img61, file.slice(compressedRoot.length).replace(new RegExp(`\\${ext}$`), ''));
 
 console.log(`kmodkit bench: median of ${runs} runs, alternating; peak RSS ${TIME ? 'by /usr/bin/time' : 'unknown (no /usr/bin/time)'}`);
-console.log(`${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU'}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} CPUs, node ${process.version}, decoders ${process.env.KMODKIT_DECODERS === 'pure' ? 'pure' : 'native'}`);
+console.log(`${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU'}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} CPUs, kmodkit on node ${NODE_VERSION} (${NODE}), decoders ${process.env.KMODKIT_DECODERS === 'pure' ? 'pure' : 'native'}`);
 console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`kmodkit: ${cli}`);
 const rows: Row[] = [];
@@ -221,7 +237,7 @@ const rows: Row[] = [];
   const hello = join(repo, 'samples/ko/hello.ko');
   const times = (argv: string[]) => Array.from({ length: per }, () => argv);
   if (want('modinfo hello.ko') && existsSync(hello)) {
-    rows.push(sideBySide('modinfo hello.ko (one file)', 1, 'kmod modinfo', { cmd: 'modinfo', argv: times([hello]) }, { cmd: process.execPath, argv: times([cli, 'modinfo', hello]) }, true, undefined, per));
+    rows.push(sideBySide('modinfo hello.ko (one file)', 1, 'kmod modinfo', { cmd: 'modinfo', argv: times([hello]) }, { cmd: NODE, argv: times([cli, 'modinfo', hello]) }, true, undefined, per));
   }
   const target = join(repo, 'samples/target/6.1.0-56-amd64');
   if (want('check hello.ko') && existsSync(hello) && existsSync(join(target, 'Module.symvers.xz'))) {
@@ -232,13 +248,13 @@ const rows: Row[] = [];
       const symvers = join(tmp, 'Module.symvers');
       writeFileSync(symvers, spawnSync('xz', ['-dc', join(target, 'Module.symvers.xz')], { maxBuffer: 1 << 28 }).stdout);
       rows.push(sideBySide('check hello.ko (offline target)', 1, 'depmod -e -E (one module)', { cmd: 'depmod', argv: times(['-b', tmp, '-e', '-E', symvers, rel]) },
-        { cmd: process.execPath, argv: times([cli, 'check', '-k', rel, '-c', join(target, 'config.xz'), '-s', join(target, 'Module.symvers.xz'), hello]) }, false, undefined, per));
+        { cmd: NODE, argv: times([cli, 'check', '-k', rel, '-c', join(target, 'config.xz'), '-s', join(target, 'Module.symvers.xz'), hello]) }, false, undefined, per));
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
   }
   if (want('modinfo hello.ko') || want('check hello.ko')) {
-    const floor = sideBySide('node -e 0 (start-up floor)', 0, 'true (nothing)', { cmd: 'true', argv: times([]) }, { cmd: process.execPath, argv: times(['-e', '0']) }, false, undefined, per);
+    const floor = sideBySide('node -e 0 (start-up floor)', 0, 'true (nothing)', { cmd: 'true', argv: times([]) }, { cmd: NODE, argv: times(['-e', '0']) }, false, undefined, per);
     rows.push(floor);
   }
 }
@@ -247,7 +263,7 @@ const rows: Row[] = [];
   const modinfo = (work: string, files: string[], refFiles: string[] | undefined, note?: string) => {
     if (!want(work)) return;
     const c = chunks(files);
-    rows.push(sideBySide(work, files.length, refFiles ? 'kmod modinfo (on .ko)' : 'kmod modinfo', { cmd: 'modinfo', argv: chunks(refFiles ?? files) }, { cmd: process.execPath, argv: c.map((a) => [cli, 'modinfo', ...a]) }, !refFiles, note));
+    rows.push(sideBySide(work, files.length, refFiles ? 'kmod modinfo (on .ko)' : 'kmod modinfo', { cmd: 'modinfo', argv: chunks(refFiles ?? files) }, { cmd: NODE, argv: c.map((a) => [cli, 'modinfo', ...a]) }, !refFiles, note));
   };
   modinfo('modinfo .ko (6.1)', kos, undefined);
   const compressed = join(cache, 'compressed', img61);
@@ -275,7 +291,7 @@ if (want('check')) {
       cpSync(tree, join(copy, 'lib/modules', release), { recursive: true });
       const depmod: Side = { cmd: 'depmod', argv: [['-b', copy, '-e', '-E', symvers, release]] };
       const check = (files: readonly string[]): Side => ({
-        cmd: process.execPath,
+        cmd: NODE,
         argv: [[cli, 'check', '-k', release, '-m', tree, '-c', config, '-s', symvers, ...files]],
       });
       const whole = sideBySide('check, whole tree', kos.length, 'depmod -e -E', depmod, check(kos), false);
@@ -297,7 +313,7 @@ if (want('depmod')) {
   try {
     cpSync(tree, join(copy, 'lib/modules', release), { recursive: true });
     const args = ['-n', '-b', copy, release];
-    rows.push(sideBySide('depmod -n, whole tree', kos.length, 'kmod depmod', { cmd: 'depmod', argv: [args] }, { cmd: process.execPath, argv: [[cli, 'depmod', '--kmod-compat=30', ...args]] }, true));
+    rows.push(sideBySide('depmod -n, whole tree', kos.length, 'kmod depmod', { cmd: 'depmod', argv: [args] }, { cmd: NODE, argv: [[cli, 'depmod', '--kmod-compat=30', ...args]] }, true));
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
