@@ -36,34 +36,63 @@ export interface BatchOptions {
 export interface Batch {
   /** Check one module as far as it can be without the others; the caller may reuse its buffers once this resolves. */
   add(mod: KernelModule, path: string): Promise<void>;
+  /** What modulePreparer() made of a module elsewhere (a worker thread), in the order the modules are to be reported. */
+  addPrepared(m: PreparedModule): void;
   /** A file that is not a loadable module (it exists, but does not decode as one): a failing result. */
   addMalformed(path: string, error: KmodkitError): void;
   /** Every module finished against the others and judged under the policy, in the order added. */
   finish(): Promise<CheckResult[]>;
 }
 
+/** One module's part of a batch: its facts for the companions' index and its prepared checks (or why they could not be prepared). Plain data. */
+export interface PreparedModule {
+  readonly path: string;
+  readonly facts: ModuleFacts;
+  readonly check?: PreparedCheck;
+  readonly error?: KmodkitError;
+}
+
 type Entry = { readonly path: string; readonly check?: PreparedCheck; readonly error?: KmodkitError };
+
+/**
+ * The per-module half of a batch, alone: what add() computes, for a caller
+ * that reads modules on several threads (each thread its own preparer, the
+ * results handed to one batch's addPrepared()).
+ */
+export function modulePreparer(target: TargetKernel, options: BatchOptions = {}): (mod: KernelModule, path: string) => Promise<PreparedModule> {
+  const names = options.inputNames;
+  // Modules signed with one key differ only in the signature bytes: one memo per preparer.
+  const pkcs7Memo: Pkcs7Memo = {};
+  const checkOptions = { pkcs7Memo, ...(options.params !== undefined ? { params: options.params } : {}), ...(names ? { inputNames: names } : {}) };
+  return async (mod, path) => {
+    const facts = moduleFacts(mod, { imports: false });
+    try {
+      return { path, facts, check: await prepareCheck(mod, target, { ...checkOptions, path }) };
+    } catch (e) {
+      if (!(e instanceof KmodkitError)) throw e;
+      return { path, facts, error: e };
+    }
+  };
+}
 
 export function startBatch(target: TargetKernel, options: BatchOptions = {}): Batch {
   const policy = options.policy ?? {};
   const names = options.inputNames;
   const entries: Entry[] = [];
   const facts: ModuleFacts[] = [];
-  // Modules signed with one key differ only in the signature bytes: one memo per batch.
-  const pkcs7Memo: Pkcs7Memo = {};
-  const checkOptions = { pkcs7Memo, ...(options.params !== undefined ? { params: options.params } : {}), ...(names ? { inputNames: names } : {}) };
+  const prepare = modulePreparer(target, options);
   let finished = false;
+  const addPrepared = (m: PreparedModule): void => {
+    if (finished) throw new Error('internal: module added to a finished batch');
+    facts.push(m.facts);
+    entries.push(m.check ? { path: m.path, check: m.check } : { path: m.path, ...(m.error ? { error: m.error } : {}) });
+  };
   return {
     async add(mod, path) {
       if (finished) throw new Error('internal: module added to a finished batch');
-      facts.push(moduleFacts(mod, { imports: false }));
-      try {
-        entries.push({ path, check: await prepareCheck(mod, target, { ...checkOptions, path }) });
-      } catch (e) {
-        if (!(e instanceof KmodkitError)) throw e;
-        entries.push({ path, error: e });
-      }
+      addPrepared(await prepare(mod, path));
     },
+    addPrepared,
     addMalformed(path, error) {
       entries.push({ path, error });
     },

@@ -78,8 +78,9 @@ export function kernelPayload(image: Uint8Array): KernelPayload {
 export function builtinCertificates(vmlinux: Uint8Array): X509Certificate[] {
   let best: X509Certificate[] = [];
   const n = vmlinux.length - 8;
-  for (let p = 0; p < n; p++) {
-    if (vmlinux[p] !== 0x30 || vmlinux[p + 1] !== 0x82 || vmlinux[p + 4] !== 0x30 || vmlinux[p + 5] !== 0x82) continue;
+  // indexOf (native) finds the candidates' first byte; a 60 MiB kernel has ~10^6 of them
+  for (let p = vmlinux.indexOf(0x30); p >= 0 && p < n; p = vmlinux.indexOf(0x30, p + 1)) {
+    if (vmlinux[p + 1] !== 0x82 || vmlinux[p + 4] !== 0x30 || vmlinux[p + 5] !== 0x82) continue;
     const run = certificateList(vmlinux, p);
     if (run.certs.length === 0) continue;
     if (run.certs.length > best.length) best = run.certs;

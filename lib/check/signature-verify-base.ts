@@ -314,9 +314,11 @@ export function prepareVerification(image: Uint8Array, trusted: readonly X509Cer
   // 3. keys: in the message (pkcs7_find_key, same algorithm), then trusted (pkcs7_validate_trust)
   const digests = new Set<string>();
   const checks = new Map<string, SignatureCheck>();
-  const checkId = (w: SignerWork, c: X509Certificate, origin: string): string => {
+  // One check per distinct (key, SignerInfo): repeated SignerInfos are verified once. A message with one
+  // SignerInfo (what sign-file writes) has nothing to merge: no hex of its key and signature per module.
+  const checkId = (w: SignerWork, c: X509Certificate, origin: 'm' | 't'): string => {
     const data = w.covers === 'attrs' ? w.si.signedAttrs!.der : content;
-    const id = `${origin}|${lowerHex(c.publicKey.spki)}|${w.si.signatureAlgorithm.oid}|${w.hash}|${w.covers === 'attrs' ? lowerHex(data) : 'content'}|${lowerHex(w.si.signature)}`;
+    const id = work.length === 1 ? origin : `${origin}|${lowerHex(c.publicKey.spki)}|${w.si.signatureAlgorithm.oid}|${w.hash}|${w.covers === 'attrs' ? lowerHex(data) : 'content'}|${lowerHex(w.si.signature)}`;
     if (!checks.has(id)) {
       const hash = isMlDsa(w.family) ? 'none' : w.hash;
       checks.set(id, { covers: w.covers, key: c.publicKey, hash, data, signature: w.si.signature });

@@ -85,6 +85,12 @@ export interface TargetKernel {
   readonly trustedKeys?: () => Promise<TrustedKeySet>;
   /** An exact vermagic for the target (given, or read from one of its modules). */
   readonly vermagic?: { readonly value: string; readonly origin: string };
+  /**
+   * The plain-data options lib/io's loadTarget() read this target from, so
+   * that a worker thread can load the same target again (checkModules()
+   * spreads its per-file work over threads only for such a target).
+   */
+  readonly loadedFrom?: Readonly<Record<string, unknown>>;
   /** Where each piece came from (path or 'option'). */
   readonly sources: Readonly<Record<string, string>>;
   /** Why a piece is missing. */

@@ -5,7 +5,7 @@
  * file so that the target model (target.ts) and the trust rules (trust.ts)
  * both name it without importing each other.
  */
-import type { X509Certificate } from '../module/x509.js';
+import { parseX509, type X509Certificate } from '../module/x509.js';
 
 export type Keyring = '.builtin_trusted_keys' | '.secondary_trusted_keys' | '.machine' | '.platform';
 
@@ -39,4 +39,34 @@ export interface TrustedKeySet {
   keyrings?: Partial<Record<Keyring, number>>;
   sources: string[];
   missing: string[];
+}
+
+/**
+ * A key set as another thread receives it: certificates as copies of their
+ * DER (a decoded certificate's fields view the bytes it came from, e.g. a
+ * whole decompressed kernel), parsed again by decodeTrustedKeys().
+ */
+export interface EncodedTrustedKeys {
+  readonly keys: readonly { readonly source: string; readonly keyring?: Keyring; readonly der?: Uint8Array; readonly listed?: ListedKey }[];
+  readonly keyrings?: Partial<Record<Keyring, number>>;
+  readonly sources: readonly string[];
+  readonly missing: readonly string[];
+}
+
+export function encodeTrustedKeys(set: TrustedKeySet): EncodedTrustedKeys {
+  return {
+    keys: set.keys.map((k) => ({ source: k.source, ...(k.keyring ? { keyring: k.keyring } : {}), ...(k.cert ? { der: k.cert.der.slice() } : {}), ...(k.listed ? { listed: k.listed } : {}) })),
+    ...(set.keyrings ? { keyrings: set.keyrings } : {}),
+    sources: set.sources,
+    missing: set.missing,
+  };
+}
+
+export function decodeTrustedKeys(e: EncodedTrustedKeys): TrustedKeySet {
+  return {
+    keys: e.keys.map((k) => ({ source: k.source, ...(k.keyring ? { keyring: k.keyring } : {}), ...(k.der ? { cert: parseX509(k.der) } : {}), ...(k.listed ? { listed: k.listed } : {}) })),
+    ...(e.keyrings ? { keyrings: e.keyrings } : {}),
+    sources: [...e.sources],
+    missing: [...e.missing],
+  };
 }

@@ -411,7 +411,7 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
     if (ref?.vermagic !== undefined) vermagic = { value: ref.vermagic, origin: `vermagic of ${ref.path}` };
   }
 
-  return assembleTarget({
+  const target = assembleTarget({
     ...(release ? { release } : {}),
     ...(modules ? { modules } : {}),
     ...(config ? { config } : {}),
@@ -426,4 +426,5 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
     ...(runningKernel ? { running: runningKernel } : {}),
     inputNames: d.names,
   });
+  return { ...target, loadedFrom: { ...options } };
 }

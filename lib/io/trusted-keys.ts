@@ -12,18 +12,21 @@
  * - certificate files given with --trusted-cert.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
 import { KmodkitError } from '../errors.js';
 import { builtinCertificates, kernelPayload } from '../check/kernel-image.js';
-import { parseCertificates, type X509Certificate } from '../module/x509.js';
+import { parseCertificates, parseX509, type X509Certificate } from '../module/x509.js';
 import type { Keyring, ListedKey, TrustedKey, TrustedKeySet } from '../check/trust.js';
-import { nativeLibs } from './native/libs.js';
+import { callOnPool, nativeLibs } from './native/libs.js';
 import { zstdCodec } from './native/zstd.js';
 import { procKeys, type ProcKey } from './sysfs.js';
 
 /** Largest decompressed kernel accepted (Debian's are 55–70 MiB). */
 const MAX_VMLINUX = 512 * 1024 * 1024;
 const MAX_IMAGE_FILE = 256 * 1024 * 1024;
+
+const gunzipOnPool = promisify(gunzip);
 
 const KEYRINGS: readonly Keyring[] = ['.builtin_trusted_keys', '.secondary_trusted_keys', '.machine', '.platform'];
 
@@ -55,7 +58,7 @@ async function decompressKernel(data: Uint8Array, compression: string, size: num
   if (compression === 'none') return data;
   if (compression === 'gzip') {
     try {
-      return new Uint8Array(gunzipSync(data, { maxOutputLength: MAX_VMLINUX }));
+      return new Uint8Array(await gunzipOnPool(data, { maxOutputLength: MAX_VMLINUX }));
     } catch (e) {
       throw new KmodkitError('ETARGET', `kernel image: gzip payload: ${(e as Error).message}`, { file });
     }
@@ -66,7 +69,8 @@ async function decompressKernel(data: Uint8Array, compression: string, size: num
   if (compression === 'xz' && libs.lzma) {
     const inPos = [0];
     const outPos = [0];
-    const rc = libs.lzma.lzma_stream_buffer_decode([BigInt(1) << BigInt(30)], 0, null, data, inPos, data.length, out, outPos, out.length) as number;
+    // on libuv's pool: the caller goes on (walks the files, starts workers) while 55–70 MiB decode
+    const rc = (await callOnPool(libs.lzma.lzma_stream_buffer_decode, [BigInt(1) << BigInt(30)], 0, null, data, inPos, data.length, out, outPos, out.length)) as number;
     if (rc !== 0 || outPos[0] !== size) throw new KmodkitError('ETARGET', `kernel image: xz payload does not decode (liblzma ${rc})`, { file });
     return out;
   }
@@ -74,7 +78,7 @@ async function decompressKernel(data: Uint8Array, compression: string, size: num
     // the process's one zstd (node:zlib's or libzstd.so.1, lib/io/native/zstd.ts)
     const zstd = await zstdCodec();
     if (zstd) {
-      const decoded = zstd.decodeFrame(data, size, out);
+      const decoded = await zstd.decodeFrameOnPool(data, size, out);
       if (!decoded) throw new KmodkitError('ETARGET', `kernel image: zstd payload does not decode to the ${size} bytes its trailer declares (${zstd.source} ${zstd.version})`, { file });
       return decoded;
     }
@@ -102,7 +106,8 @@ export async function readKernelImageCerts(file: string): Promise<X509Certificat
       throw e;
     }
   })();
-  return builtinCertificates(await decompressKernel(p.data, p.compression, p.size, file));
+  // parsed again from copies: the certificates found view the whole decompressed kernel (55–70 MiB)
+  return builtinCertificates(await decompressKernel(p.data, p.compression, p.size, file)).map((c) => parseX509(c.der.slice()));
 }
 
 export interface TrustSourceOptions {

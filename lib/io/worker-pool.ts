@@ -3,6 +3,10 @@
  * handed out one at a time to whichever thread is free (the main thread
  * takes its share too), and the results come back in item order whatever
  * thread made them. A worker script answers with workerServe().
+ *
+ * A worker may ask the main thread for something it should not compute
+ * again (askMain(): e.g. the keys of a kernel image the main thread has
+ * decoded once); the run's `answer` replies.
  */
 import { availableParallelism } from 'node:os';
 import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
@@ -19,10 +23,14 @@ export interface ChunkedRun<I, R> {
   readonly workerData?: unknown;
   /** The work for one chunk, on the main thread. */
   readonly work: (chunk: I[]) => Promise<R>;
+  /** The main thread's answer to a worker's askMain() (plain data, structured-cloned). */
+  readonly answer?: (question: unknown) => Promise<unknown>;
+  /** Called with each chunk's result as it arrives (any order). */
+  readonly onResult?: (chunk: number, result: R) => void;
 }
 
-interface Request<I> { readonly id: number; readonly chunk: I[] }
-type Reply<R> = { readonly id: number; readonly result: R } | { readonly id: number; readonly error: string };
+type Request<I> = { readonly id: number; readonly chunk: I[] } | { readonly answered: number; readonly value?: unknown; readonly error?: string };
+type Reply<R> = { readonly id: number; readonly result: R } | { readonly id: number; readonly error: string } | { readonly ask: number; readonly question: unknown };
 
 /** How many worker threads a run of `items` items is worth: none below `minItems`, else one per other core (at most `max`). */
 export function workersFor(items: number, minItems: number, max = 3): number {
@@ -49,8 +57,19 @@ export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
         worker.postMessage({ id, chunk: chunks[id] } satisfies Request<I>);
       };
       worker.on('message', (reply: Reply<R>) => {
+        if ('ask' in reply) {
+          const answer = run.answer ? run.answer(reply.question) : Promise.reject(new Error('internal: this run answers no questions'));
+          answer.then(
+            (value) => worker.postMessage({ answered: reply.ask, value } satisfies Request<I>),
+            (e: unknown) => worker.postMessage({ answered: reply.ask, error: e instanceof Error ? e.message : String(e) } satisfies Request<I>),
+          );
+          return;
+        }
         if ('error' in reply) failure ??= new Error(reply.error);
-        else results[reply.id] = reply.result;
+        else {
+          results[reply.id] = reply.result;
+          run.onResult?.(reply.id, reply.result);
+        }
         give();
       });
       worker.on('error', (e) => { failure ??= e; resolve(); });
@@ -63,6 +82,7 @@ export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
     while (!failure && next < chunks.length) {
       const id = next++;
       results[id] = await run.work(chunks[id]);
+      run.onResult?.(id, results[id]);
       if (threads.length) await new Promise<void>((r) => setImmediate(r));
     }
     await Promise.all(workerDone);
@@ -73,15 +93,36 @@ export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
   return results;
 }
 
+/** A worker's open questions to the main thread (askMain), by number. */
+interface Asking {
+  next: number;
+  readonly waiting: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+}
+
 /**
  * The worker side: answer each chunk with `work`'s result; `transfer` names
- * the buffers to move rather than copy.
+ * the buffers to move rather than copy. `work` gets askMain(), which sends a
+ * question to the main thread's `answer` and resolves with its reply.
  */
-export function workerServe<I, R>(work: (chunk: I[]) => Promise<R>, transfer: (result: R) => TransferListItem[] = () => []): void {
+export function workerServe<I, R>(work: (chunk: I[], askMain: (question: unknown) => Promise<unknown>) => Promise<R>, transfer: (result: R) => TransferListItem[] = () => []): void {
   const port = parentPort;
   if (!port) throw new Error('workerServe() outside a worker thread');
+  const asking: Asking = { next: 0, waiting: new Map() };
+  const askMain = (question: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const n = asking.next++;
+      asking.waiting.set(n, { resolve, reject });
+      port.postMessage({ ask: n, question } satisfies Reply<R>);
+    });
   port.on('message', (req: Request<I>) => {
-    work(req.chunk).then(
+    if ('answered' in req) {
+      const w = asking.waiting.get(req.answered);
+      asking.waiting.delete(req.answered);
+      if (req.error !== undefined) w?.reject(new Error(req.error));
+      else w?.resolve(req.value);
+      return;
+    }
+    work(req.chunk, askMain).then(
       (result) => port.postMessage({ id: req.id, result } satisfies Reply<R>, transfer(result)),
       (e: unknown) => port.postMessage({ id: req.id, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies Reply<R>),
     );
