@@ -5,15 +5,17 @@
  * order, so stdout and stderr are byte for byte what one lane prints.
  *
  * - Lanes on the main thread: the native decoders (liblzma, libzstd,
- *   libdeflate) run on libuv's pool threads, so with two or more compressed
- *   modules in flight the other cores decode while this thread parses and
- *   writes. No second isolate: the cheapest way to use every core when
- *   decoding is most of the work (.ko.xz, .ko.zst, .ko.gz).
+ *   libdeflate) run on libuv's pool threads (gzip and zstd only for large
+ *   modules, where decoding outweighs the async call:
+ *   lib/io/native/decompress.ts), so with two or more compressed modules in
+ *   flight the other cores decode while this thread parses and writes. No
+ *   second isolate: the cheapest way to use every core when decoding is
+ *   most of the work (.ko.xz, .ko.zst, .ko.gz).
  * - Worker threads (modinfo-worker.ts), one fewer than the cores, when the
  *   JavaScript work itself (reading, parsing, writing: ~0.1 ms a module; the
  *   pure decoders, when they decode) is large enough to pay for a worker:
  *   its start, the command's bundle and its own JIT warm-up cost ~0.2 s of
- *   CPU on Node 20.
+ *   CPU (~0.35 s on Node 26 over .ko.zst), its heap ~10 MiB.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -64,11 +66,12 @@ type WorkerMessage = ChunkDone | { ready: true } | { id: number; internal: strin
 const compressed = (arg: string): boolean => arg.endsWith('.xz') || arg.endsWith('.zst') || arg.endsWith('.gz');
 
 /**
- * JavaScript work of one argument in units of a plain .ko (~0.1 ms): a
- * compressed one is read whole and its image is larger, and its decoding
- * runs on the pool, not counted here; unless the pure decoders decode it
- * (KMODKIT_DECODERS=pure), ~1.5 to 3 ms of JavaScript a module on the 6.1
- * tree.
+ * Work of one argument on the thread that runs it, in units of a plain .ko
+ * (~0.1 ms): a compressed one is read whole and its image is larger, and
+ * its decoding runs on the pool, or, for a small .ko.gz or .ko.zst, here
+ * but briefly (lib/io/native/decompress.ts: POOL_FROM); unless the pure
+ * decoders decode it (KMODKIT_DECODERS=pure), ~1.5 to 3 ms of JavaScript a
+ * module on the 6.1 tree.
  */
 function unitsOf(pure: boolean): (arg: string) => number {
   return (arg) => (!compressed(arg) ? 1 : pure ? 16 : 2);
@@ -76,12 +79,15 @@ function unitsOf(pure: boolean): (arg: string) => number {
 
 /**
  * From this many units a worker pays: it starts in ~0.1 s and does its share
- * after that, plus ~0.1 s of its own warm-up (Node 20, 2 cores): a wall-time
- * gain of (work - 0.2 s) / 2, measured on the Debian 6.1 tree. The 4,023
- * plain .ko of one tree (~0.3 s of JavaScript) would gain a few tens of ms for
- * ~18 MiB of peak RSS, so they stay on one thread.
+ * after that, plus ~0.1 s of its own warm-up (Node 20, 2 cores; ~0.3 s of
+ * CPU in all on Node 26): a wall-time gain of (work - 0.2 s) / 2 at best,
+ * for ~15–20 MiB of peak RSS. One tree stays on one thread: its 4,023 plain
+ * .ko (~0.3 s of JavaScript) would gain a few tens of ms, and its 4,023
+ * compressed modules (~0.5 s on this thread; their decoding, on the pool
+ * threads, already keeps the other cores busy) about 0.1 s on two cores,
+ * while the peak RSS went over 96 MiB (Node 26: 95 → 115 MiB over .ko.zst).
  */
-const PARALLEL_MIN = 6000;
+const PARALLEL_MIN = 12000;
 /** Compressed modules in a batch from which the main thread keeps several in flight. */
 const LANES_MIN = 8;
 /** Units per chunk: a message per chunk costs nothing at this size, and threads stay evenly busy. */

@@ -3,7 +3,16 @@
  * where it is installed (libdeflate.ts), else node:zlib; xz through the
  * system's liblzma (./libs.ts), zstd through the process's one zstd
  * (./zstd.ts: node:zlib's where the runtime has it, else libzstd.so.1).
- * Each decodes on libuv's thread pool.
+ *
+ * Where they run: on libuv's thread pool (koffi's async call; node:zlib's
+ * async zstd where its functions are not bound), so that a caller with
+ * several modules in flight (modinfo's lanes) decodes on every core — but
+ * only where decoding outweighs the call: an async call through koffi costs
+ * ~50 µs of CPU on the calling thread and as much on the pool thread (Node
+ * 26 and 20), about what gzip or zstd take to decode 50 KiB. So xz always
+ * goes to the pool (a module takes ~1.3 ms on average), gzip and zstd from
+ * POOL_FROM bytes of output (13% of the Debian 6.1 tree's modules, 65% of its
+ * bytes); smaller ones decode on the calling thread.
  *
  * Same results as the pure decoders (lib/compress), by construction: the
  * native path takes only the plain case — a file the pure container checks
@@ -48,6 +57,9 @@ export interface NativeDecompressOptions extends DecompressOptions {
 }
 
 const allocate = (size: number): Uint8Array => new Uint8Array(size);
+
+/** Output size from which gzip and zstd decode on the pool rather than on the calling thread. */
+export const POOL_FROM = 128 * 1024;
 
 const FTEXT_RESERVED = 0xe0;
 const FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16;
@@ -97,9 +109,11 @@ async function gunzipPlain(data: Uint8Array, maxOutput: number, into: (size: num
       const out = into(isize);
       const inUsed = [0];
       const outUsed = [0];
+      const args = [decompressor, data, data.length, out, isize, inUsed, outUsed];
+      const fn = ld.lib.libdeflate_gzip_decompress_ex;
       let r;
       try {
-        r = await callOnPool(ld.lib.libdeflate_gzip_decompress_ex, decompressor, data, data.length, out, isize, inUsed, outUsed);
+        r = isize >= POOL_FROM ? await callOnPool(fn, ...args) : fn(...args);
       } finally {
         release(ld, decompressor);
       }
@@ -150,13 +164,17 @@ async function unzstdPlain(zstd: ZstdCodec, data: Uint8Array, maxOutput: number,
     declared += f.contentSize;
   }
   if (declared > maxOutput) return undefined;
-  const frameBytes = (f: (typeof frames)[number]): Uint8Array => data.subarray(f.offset, f.offset + f.size);
-  // node:zlib returns buffers of its own: it is never handed `into` (a copy and twice the memory); like gzip
-  // and the pure decoder it ignores the hint. libzstd writes into one buffer, the caller's where given.
-  if (zstd.source === 'node:zlib' || (frames.length === 1 && !into)) {
+  // large frames on the pool, small ones on this thread (POOL_FROM)
+  const decode = (f: (typeof frames)[number], out?: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> => {
+    const frame = data.subarray(f.offset, f.offset + f.size);
+    return f.contentSize! >= POOL_FROM ? zstd.decodeFrameOnPool(frame, f.contentSize!, out) : zstd.decodeFrame(frame, f.contentSize!, out);
+  };
+  // node:zlib's API returns buffers of its own: it is never handed `into` (a copy and twice the memory); like
+  // gzip and the pure decoder it ignores the hint. ZSTD_decompressDCtx writes into one buffer, the caller's where given.
+  if (!zstd.writesInto || (frames.length === 1 && !into)) {
     const parts: Uint8Array[] = [];
     for (const f of frames) {
-      const part = await zstd.decodeFrameOnPool(frameBytes(f), f.contentSize!);
+      const part = await decode(f);
       if (!part) return undefined;
       parts.push(part);
     }
@@ -166,7 +184,7 @@ async function unzstdPlain(zstd: ZstdCodec, data: Uint8Array, maxOutput: number,
   let pos = 0;
   for (const f of frames) {
     if (f.contentSize === 0) continue;
-    if (!(await zstd.decodeFrameOnPool(frameBytes(f), f.contentSize!, out.subarray(pos, pos + f.contentSize!)))) return undefined;
+    if (!(await decode(f, out.subarray(pos, pos + f.contentSize!)))) return undefined;
     pos += f.contentSize!;
   }
   return out;

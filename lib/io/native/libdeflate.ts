@@ -21,9 +21,9 @@ export interface Libdeflate {
 
 /**
  * The bound library and its decompressors. A decompressor serves one call at
- * a time (its tables are scratch space) and calls run on libuv's pool, so
- * each call takes one from `idle` (or allocates one) and puts it back: as
- * many exist as calls were ever in flight at once.
+ * a time (its tables are scratch space), so each call takes one from `idle`
+ * (or allocates one) and puts it back: as many exist as calls were ever in
+ * flight at once (large members decode on libuv's pool: native/decompress.ts).
  */
 export interface GzipDecoder {
   readonly lib: Libdeflate;

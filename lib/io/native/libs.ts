@@ -6,7 +6,9 @@
  * libzstd.so.1 only where the runtime has no zstd of its own: Node ≥ 22.15
  * exports its bundled zstd's symbols, and a second libzstd in the process
  * resolves its internal calls to them and crashes (./zstd.ts uses node:zlib
- * there). liblzma shares no symbol with any Node binary (Node has no xz).
+ * there, and the decoding functions of that same zstd, bound in the process
+ * itself: NativeLibs.runtimeZstd). liblzma shares no symbol with any Node
+ * binary (Node has no xz).
  *
  * A library that cannot be loaded resolves to null (and is not retried):
  * callers then use the pure decoders.
@@ -20,7 +22,8 @@ export function plainBytes(b: Buffer): Uint8Array {
 
 /** The subset of koffi's API used here. */
 interface KoffiLike {
-  load(path: string): { func(decl: string): (...args: unknown[]) => unknown };
+  /** `null`: the process itself (the executable and every library loaded with it). */
+  load(path: string | null): { func(decl: string): (...args: unknown[]) => unknown };
   /** The address of a Buffer's memory, for the pointer fields of C structs. */
   address(buf: Buffer): bigint | number;
 }
@@ -54,11 +57,19 @@ export interface Liblzma {
   readonly lzma_end: NativeFunction;
 }
 
-export interface Libzstd {
-  /** size_t ZSTD_decompress(void *dst, size_t dstCapacity, const void *src, size_t srcSize) */
-  readonly ZSTD_decompress: NativeFunction;
+/** The decoding functions of a zstd library (libzstd.so.1's, or the runtime's own: NativeLibs). */
+export interface ZstdDecoding {
+  /** ZSTD_DCtx *ZSTD_createDCtx(void) */
+  readonly ZSTD_createDCtx: NativeFunction;
+  /** size_t ZSTD_decompressDCtx(ZSTD_DCtx *dctx, void *dst, size_t dstCapacity, const void *src, size_t srcSize) */
+  readonly ZSTD_decompressDCtx: NativeFunction;
   /** unsigned ZSTD_isError(size_t code) */
   readonly ZSTD_isError: NativeFunction;
+  /** const char *ZSTD_versionString(void) */
+  readonly ZSTD_versionString: NativeFunction;
+}
+
+export interface Libzstd extends ZstdDecoding {
   /** const char *ZSTD_getErrorName(size_t code) */
   readonly ZSTD_getErrorName: NativeFunction;
   /** ZSTD_CCtx *ZSTD_createCCtx(void) */
@@ -71,8 +82,6 @@ export interface Libzstd {
   readonly ZSTD_compress2: NativeFunction;
   /** size_t ZSTD_compressBound(size_t srcSize) */
   readonly ZSTD_compressBound: NativeFunction;
-  /** const char *ZSTD_versionString(void) */
-  readonly ZSTD_versionString: NativeFunction;
 }
 
 /** node:zlib's zstd (Node ≥ 22.15, ≥ 23.8). */
@@ -98,7 +107,7 @@ async function koffi(): Promise<KoffiLike | null> {
   }
 }
 
-function bind<T>(k: KoffiLike | null, soname: string, decls: Record<keyof T, string>): T | null {
+function bind<T>(k: KoffiLike | null, soname: string | null, decls: Record<keyof T, string>): T | null {
   if (!k) return null;
   try {
     const lib = k.load(soname);
@@ -116,6 +125,34 @@ export interface NativeLibs {
   readonly lzma: Liblzma | null;
   /** null where it cannot be loaded, and always where the runtime has its own zstd (never loaded there) */
   readonly zstd: Libzstd | null;
+  /**
+   * Where the runtime has its own zstd: the decoding functions of that very
+   * zstd, bound in the process itself (koffi.load(null): the ZSTD_* symbols
+   * the Node binary exports, or the libzstd a distribution's Node is linked
+   * with), so that zstd.ts can decode into a buffer of its own with a
+   * context it keeps — still the process's one zstd, no library loaded.
+   * null elsewhere, and where those symbols are not exported or are not the
+   * version process.versions.zstd names.
+   */
+  readonly runtimeZstd: ZstdDecoding | null;
+}
+
+const ZSTD_DECODING: Record<keyof ZstdDecoding, string> = {
+  ZSTD_createDCtx: 'void *ZSTD_createDCtx()',
+  ZSTD_decompressDCtx: 'size_t ZSTD_decompressDCtx(void *dctx, void *dst, size_t dstCapacity, const void *src, size_t srcSize)',
+  ZSTD_isError: 'unsigned int ZSTD_isError(size_t code)',
+  ZSTD_versionString: 'const char *ZSTD_versionString()',
+};
+
+/** The runtime's own zstd's decoding functions (NativeLibs.runtimeZstd). */
+function bindRuntimeZstd(k: KoffiLike | null): ZstdDecoding | null {
+  if (!runtimeZstd() || !process.versions.zstd) return null;
+  const fns = bind<ZstdDecoding>(k, null, ZSTD_DECODING);
+  try {
+    return fns && String(fns.ZSTD_versionString()) === process.versions.zstd ? fns : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Bind the libraries (missing ones are null; libzstd only where runtimeZstd() is undefined). */
@@ -132,16 +169,15 @@ async function bindAll(): Promise<NativeLibs> {
       lzma_end: 'void lzma_end(void *strm)',
     }),
     zstd: runtimeZstd() ? null : bind<Libzstd>(k, 'libzstd.so.1', {
-      ZSTD_decompress: 'size_t ZSTD_decompress(_Out_ void *dst, size_t dstCapacity, const void *src, size_t srcSize)',
-      ZSTD_isError: 'unsigned int ZSTD_isError(size_t code)',
+      ...ZSTD_DECODING,
       ZSTD_getErrorName: 'const char *ZSTD_getErrorName(size_t code)',
       ZSTD_createCCtx: 'void *ZSTD_createCCtx()',
       ZSTD_freeCCtx: 'size_t ZSTD_freeCCtx(void *cctx)',
       ZSTD_CCtx_setParameter: 'size_t ZSTD_CCtx_setParameter(void *cctx, int param, int value)',
       ZSTD_compress2: 'size_t ZSTD_compress2(void *cctx, void *dst, size_t cap, const void *src, size_t size)',
       ZSTD_compressBound: 'size_t ZSTD_compressBound(size_t size)',
-      ZSTD_versionString: 'const char *ZSTD_versionString()',
     }),
+    runtimeZstd: bindRuntimeZstd(k),
   };
 }
 

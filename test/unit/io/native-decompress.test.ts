@@ -6,7 +6,9 @@
  */
 import test from 'ava';
 import { readFileSync, readdirSync } from 'node:fs';
-import { decompressNative, decoderBackend, type DecoderBackend } from '../../../lib/io/native/decompress.js';
+import { decompressNative, decoderBackend, POOL_FROM, type DecoderBackend } from '../../../lib/io/native/decompress.js';
+import { libdeflate } from '../../../lib/io/native/libdeflate.js';
+import { zstdCodec } from '../../../lib/io/native/zstd.js';
 import { nativeLibs, runtimeZstd } from '../../../lib/io/native/libs.js';
 import { readModuleFile } from '../../../lib/io/open.js';
 import { sh } from '../compress/helpers.js';
@@ -111,4 +113,23 @@ test('readModuleFile decodes through the selected backend', async (t) => {
   const mod = await readModuleFile(`${DIR}/hello.ko.zst`);
   t.is(mod.compression.format, 'zstd');
   t.is(mod.source.size, readFileSync(`${DIR}/hello.ko`).length);
+});
+
+test('gzip and zstd: small modules decode on this thread, large ones on the pool, both into the buffer given (several in flight at once)', async (t) => {
+  const packed = samples.filter((f) => /\.ko\.(gz|zst)$/.test(f) && !f.includes('/', DIR.length + 1));
+  const plain = (f: string): Buffer => readFileSync(f.replace(/\.(gz|zst)$/, ''));
+  const sizes = packed.map((f) => plain(f).length);
+  t.true(sizes.some((n) => n < POOL_FROM) && sizes.some((n) => n >= POOL_FROM), 'samples on both sides of POOL_FROM');
+  const writesInto = { gz: (await libdeflate()) !== null, zst: (await zstdCodec())?.writesInto ?? false };
+  // all at once: on the pool, each call has a decompression context of its own
+  const results = await Promise.all(packed.map(async (f) => {
+    const given: Uint8Array[] = [];
+    const r = await decompressNative(readFileSync(f), { decoders: 'native', into: (n) => given[given.push(new Uint8Array(n)) - 1]! });
+    return { f, r, given };
+  }));
+  for (const { f, r, given } of results) {
+    t.true(Buffer.from(r.data).equals(plain(f)), `${f}: same bytes as the .ko`);
+    if (writesInto[f.endsWith('.gz') ? 'gz' : 'zst']) t.is(r.data, given[0], `${f}: decoded into the buffer given`);
+  }
+  t.log(`${packed.length} modules, ${sizes.filter((n) => n >= POOL_FROM).length} of them on the pool; written into the given buffer: gzip ${writesInto.gz}, zstd ${writesInto.zst}`);
 });

@@ -71,6 +71,12 @@ test('the runtime chooses the zstd: node:zlib where Node has it, else libzstd.so
     if (existsSync('/proc/self/maps')) t.true(mapped('libzstd').length === 1, 'one libzstd mapped');
   }
   t.truthy(libs.lzma, 'liblzma.so.5 is bound on every runtime (no Node has xz)');
+  if (runtimeZstd() && libs.koffi) {
+    // the runtime's own zstd's decoding functions, bound in the process itself: the same zstd, no library loaded
+    t.truthy(libs.runtimeZstd, "node:zlib's zstd functions are bound from the process");
+    t.is(String(libs.runtimeZstd?.ZSTD_versionString()), String(process.versions.zstd));
+    t.true(codec.writesInto, 'decodes into the caller\'s buffer');
+  } else t.is(libs.runtimeZstd, null);
   t.log(`Node ${process.version}: zstd ${codec.version} from ${codec.source}`);
 });
 
@@ -110,4 +116,28 @@ test('compress --format zstd: byte-identical to the `zstd` tool when the tool ha
   t.log(toolVersion === codec.version
     ? `${inputs.length} inputs identical to zstd ${toolVersion}'s (encoder: ${codec.source} ${codec.version})`
     : `not compared byte for byte: the encoder is zstd ${codec.version} (${codec.source}), the tool ${toolVersion}; the tool decoded all ${inputs.length} frames`);
+});
+
+test('decodeFrame and decodeFrameOnPool: the bytes, into the buffer given, several in flight; undefined on a corrupt frame or a wrong size', async (t) => {
+  const codec = await zstdCodec();
+  if (!codec) return t.pass('no zstd here');
+  const data = new Uint8Array(readFileSync(join(DIR, 'hello.ko')));
+  const frame = await encodeModule('zstd', data);
+  const out = new Uint8Array(data.length);
+  const sync = codec.decodeFrame(frame, data.length, out);
+  t.true(sync !== undefined && same(sync, data));
+  if (codec.writesInto) t.is(sync, out);
+  const outs = Array.from({ length: 6 }, () => new Uint8Array(data.length));
+  const pooled = await Promise.all(outs.map((o) => codec.decodeFrameOnPool(frame, data.length, o)));
+  pooled.forEach((r, i) => {
+    t.true(r !== undefined && same(r, data), `call ${i}`);
+    if (codec.writesInto) t.is(r, outs[i]);
+  });
+  const bad = frame.slice();
+  bad[Math.floor(bad.length / 2)] ^= 0x55;
+  t.is(codec.decodeFrame(bad, data.length), undefined, 'corrupt (checksum)');
+  t.is(await codec.decodeFrameOnPool(bad, data.length), undefined, 'corrupt, on the pool');
+  t.is(codec.decodeFrame(frame, data.length - 1), undefined, 'size below the content');
+  // the context that failed serves the next frame
+  t.true(same(codec.decodeFrame(frame, data.length)!, data), 'a good frame after the failures');
 });
