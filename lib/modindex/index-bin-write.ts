@@ -82,8 +82,16 @@ export function indexInsert(root: IndexNode, key: string, value: string, priorit
   return duplicate;
 }
 
+const encoder = new TextEncoder();
+
 /** A byte string's chars [from, to) as bytes. */
 function bytesOf(buf: Uint8Array, at: number, s: string, from: number, to: number): number {
+  if (to - from >= 32 && from === 0 && to === s.length) {
+    // a long value (a modules.dep line) at once: its UTF-8 is its bytes when every char is ASCII
+    const r = encoder.encodeInto(s, buf.subarray(at, at + to));
+    if (r.read === to && r.written === to) return at + to;
+    // a char above 0x7f (kmod 30 lets it through) came out as UTF-8: written again char by char
+  }
   for (let i = from; i < to; i++) buf[at++] = s.charCodeAt(i);
   return at;
 }
@@ -109,10 +117,14 @@ interface Trie {
   readonly valuesAt: Int32Array;
   readonly edge: Int32Array;
   readonly count: Int32Array;
-  /** Bytes of the node alone, its children, and the reference mask announcing its parts. */
+  /**
+   * Bytes of the node alone, its children, and the top byte of its reference
+   * (the flags announcing its parts: kept apart from the offset so that no
+   * value needs more than 31 bits, which V8 would box).
+   */
   readonly own: Int32Array;
   readonly kids: Int32Array;
-  readonly mask: Uint32Array;
+  readonly flags: Uint8Array;
 }
 
 function newTrie(k: readonly string[], v: readonly IndexValue[][]): Trie {
@@ -120,7 +132,7 @@ function newTrie(k: readonly string[], v: readonly IndexValue[][]): Trie {
   return {
     k, v, nodes: 0,
     lo: new Int32Array(max), depth: new Int32Array(max), plen: new Int32Array(max), valuesAt: new Int32Array(max),
-    edge: new Int32Array(max), count: new Int32Array(max), own: new Int32Array(max), kids: new Int32Array(max), mask: new Uint32Array(max),
+    edge: new Int32Array(max), count: new Int32Array(max), own: new Int32Array(max), kids: new Int32Array(max), flags: new Uint8Array(max),
   };
 }
 
@@ -165,7 +177,7 @@ function build(t: Trie, lo: number, hi: number, depth: number, edgeChar: number,
   t.count[n] = t.nodes - n;
   t.own[n] = own;
   t.kids[n] = kids;
-  t.mask[n] = ((kids ? INDEX_NODE_CHILDS : 0) | (plen ? INDEX_NODE_PREFIX : 0) | (valuesAt >= 0 ? INDEX_NODE_VALUES : 0)) >>> 0;
+  t.flags[n] = ((kids ? INDEX_NODE_CHILDS : 0) | (plen ? INDEX_NODE_PREFIX : 0) | (valuesAt >= 0 ? INDEX_NODE_VALUES : 0)) >>> 24;
 }
 
 /** The output: its size is known before the first byte, so one buffer, no growth. */
@@ -180,9 +192,9 @@ function u32(o: Out, v: number): void {
 /**
  * Node n's own bytes: prefix, child table (first and last char, one
  * reference per char between them, 0 where there is no child), values;
- * `refs[child]` is the reference written for a child node.
+ * a child's reference is its flags (t.flags) over its offset (`offsets`).
  */
-function writeBody(o: Out, t: Trie, n: number, refs: Uint32Array): void {
+function writeBody(o: Out, t: Trie, n: number, offsets: Int32Array): void {
   const buf = o.buf;
   let len = o.len;
   const plen = t.plen[n];
@@ -202,12 +214,13 @@ function writeBody(o: Out, t: Trie, n: number, refs: Uint32Array): void {
     buf[len++] = first;
     buf[len++] = lastChar;
     for (let ch = first; ch <= lastChar; ch++) {
-      let r = 0;
       if (edge[child] === ch) {
-        r = refs[child];
+        const r = offsets[child];
+        buf[len] = t.flags[child] | (r >>> 24); buf[len + 1] = (r >>> 16) & 0xff; buf[len + 2] = (r >>> 8) & 0xff; buf[len + 3] = r & 0xff;
         child += count[child];
+      } else {
+        buf[len] = 0; buf[len + 1] = 0; buf[len + 2] = 0; buf[len + 3] = 0;
       }
-      buf[len] = r >>> 24; buf[len + 1] = (r >>> 16) & 0xff; buf[len + 2] = (r >>> 8) & 0xff; buf[len + 3] = r & 0xff;
       len += 4;
     }
   }
@@ -226,11 +239,10 @@ function writeBody(o: Out, t: Trie, n: number, refs: Uint32Array): void {
 }
 
 /** kmod 30: children first, each node's reference known once its children are written. */
-function writePostOrder(o: Out, t: Trie, n: number, refs: Uint32Array): number {
-  for (let i = 0, child = n + 1; i < t.kids[n]; i++, child += t.count[child]) refs[child] = writePostOrder(o, t, child, refs);
-  const ref = (o.len | t.mask[n]) >>> 0;
-  writeBody(o, t, n, refs);
-  return ref;
+function writePostOrder(o: Out, t: Trie, n: number, offsets: Int32Array): void {
+  for (let i = 0, child = n + 1; i < t.kids[n]; i++, child += t.count[child]) writePostOrder(o, t, child, offsets);
+  offsets[n] = o.len;
+  writeBody(o, t, n, offsets);
 }
 
 /** Serialise the trie exactly as the chosen kmod release's depmod does (kmod 34 by default). */
@@ -252,17 +264,17 @@ export function indexWrite(root: IndexNode, kmod: KmodCompat = DEFAULT_KMOD_COMP
   const o: Out = { buf: new Uint8Array(12 + size), len: 0 };
   u32(o, INDEX_MAGIC);
   u32(o, INDEX_VERSION);
-  const refs = new Uint32Array(nodes);
+  const offsets = new Int32Array(nodes);
   if (kmod === '30') {
     u32(o, 0);
-    const rootRef = writePostOrder(o, t, 0, refs);
-    new DataView(o.buf.buffer).setUint32(8, rootRef, false);
+    writePostOrder(o, t, 0, offsets);
+    new DataView(o.buf.buffer).setUint32(8, ((t.flags[0] << 24) | offsets[0]) >>> 0, false);
     return o.buf;
   }
   // kmod 34: pre-order, so a node's offset is the sum of the sizes before it
   let at = 12;
-  for (let n = 0; n < nodes; n++) { refs[n] = (at | t.mask[n]) >>> 0; at += t.own[n]; }
-  u32(o, refs[0]);
-  for (let n = 0; n < nodes; n++) writeBody(o, t, n, refs);
+  for (let n = 0; n < nodes; n++) { offsets[n] = at; at += t.own[n]; }
+  u32(o, ((t.flags[0] << 24) | offsets[0]) >>> 0);
+  for (let n = 0; n < nodes; n++) writeBody(o, t, n, offsets);
   return o.buf;
 }
