@@ -26,13 +26,24 @@ const CHILDMAX = 128;
 
 interface IndexValue { readonly priority: number; readonly value: string }
 
-/** An index being built: its keys, each with its values (kmod's order: by priority, a newer one before equal ones). */
+/**
+ * An index being built: its keys, each with its values (kmod's order: by
+ * priority, a newer one before equal ones). Most keys have one value: it is
+ * kept in two columns by the key's slot, and a key's list is made when it
+ * gets a second.
+ */
 export interface IndexNode {
-  readonly keys: Map<string, IndexValue[]>;
+  /** Each key's slot. */
+  readonly keys: Map<string, number>;
+  /** By slot: the first value and its priority. */
+  readonly value: string[];
+  readonly priority: number[];
+  /** By slot: every value, once the key has two or more. */
+  readonly more: (IndexValue[] | undefined)[];
 }
 
 export function indexCreate(): IndexNode {
-  return { keys: new Map() };
+  return { keys: new Map(), value: [], priority: [], more: [] };
 }
 
 const NOT_ASCII = /[^\x00-\x7f]/;
@@ -66,11 +77,15 @@ export function indexInsert(root: IndexNode, key: string, value: string, priorit
     checkAscii(key);
     checkAscii(value);
   }
-  const values = root.keys.get(key);
-  if (!values) {
-    root.keys.set(key, [{ priority, value }]);
+  const slot = root.keys.get(key);
+  if (slot === undefined) {
+    root.keys.set(key, root.value.length);
+    root.value.push(value);
+    root.priority.push(priority);
+    root.more.push(undefined);
     return false;
   }
+  const values = (root.more[slot] ??= [{ priority: root.priority[slot], value: root.value[slot] }]);
   let duplicate = false;
   let at = values.length;
   for (let i = 0; i < values.length; i++) {
@@ -108,7 +123,9 @@ function bytesOf(buf: Uint8Array, at: number, s: string, from: number, to: numbe
  */
 interface Trie {
   readonly k: readonly string[];
-  readonly v: readonly IndexValue[][];
+  /** The index, and each sorted key's slot in it. */
+  readonly root: IndexNode;
+  readonly slot: Int32Array;
   /** Nodes made so far. */
   nodes: number;
   readonly lo: Int32Array;
@@ -127,10 +144,10 @@ interface Trie {
   readonly flags: Uint8Array;
 }
 
-function newTrie(k: readonly string[], v: readonly IndexValue[][]): Trie {
+function newTrie(k: readonly string[], root: IndexNode): Trie {
   const max = 2 * k.length + 1;
   return {
-    k, v, nodes: 0,
+    k, root, slot: Int32Array.from(k, (key) => root.keys.get(key)!), nodes: 0,
     lo: new Int32Array(max), depth: new Int32Array(max), plen: new Int32Array(max), valuesAt: new Int32Array(max),
     edge: new Int32Array(max), count: new Int32Array(max), own: new Int32Array(max), kids: new Int32Array(max), flags: new Uint8Array(max),
   };
@@ -171,8 +188,10 @@ function build(t: Trie, lo: number, hi: number, depth: number, edgeChar: number,
   if (kids) own += 2 + 4 * (lastChar - firstChar + 1);
   if (valuesAt >= 0) {
     own += 4;
-    const values = t.v[valuesAt];
-    for (let i = 0; i < values.length; i++) own += 5 + values[i].value.length;
+    const slot = t.slot[valuesAt];
+    const values = t.root.more[slot];
+    if (!values) own += 5 + t.root.value[slot].length;
+    else for (let i = 0; i < values.length; i++) own += 5 + values[i].value.length;
   }
   t.count[n] = t.nodes - n;
   t.own[n] = own;
@@ -227,7 +246,16 @@ function writeBody(o: Out, t: Trie, n: number, offsets: Int32Array): void {
   o.len = len;
   const at = t.valuesAt[n];
   if (at >= 0) {
-    const values = t.v[at];
+    const slot = t.slot[at];
+    const values = t.root.more[slot];
+    if (!values) {
+      u32(o, 1);
+      u32(o, t.root.priority[slot]);
+      const value = t.root.value[slot];
+      o.len = bytesOf(buf, o.len, value, 0, value.length);
+      buf[o.len++] = 0;
+      return;
+    }
     u32(o, values.length);
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
@@ -256,7 +284,7 @@ export function indexWrite(root: IndexNode, kmod: KmodCompat = DEFAULT_KMOD_COMP
     u32(o, 12);
     return o.buf;
   }
-  const t = newTrie(k, k.map((key) => root.keys.get(key)!));
+  const t = newTrie(k, root);
   build(t, 0, k.length, 0, -1, kmod === '30');
   const nodes = t.nodes;
   let size = 0;
