@@ -32,7 +32,10 @@ for (let i = 0; i < args.length; i += 2) {
 }
 const opt = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const runs = Number(opt('--runs') ?? 5);
-const cli = resolve(new URL('../cli/index.js', import.meta.url).pathname);
+// kmodkit as users run it: the bundled command (dist/bundle, built by `npm run build`), else the compiled ES modules;
+// on the node running the bench (run it with the runtime to measure: users run Node 26)
+const bundled = resolve(new URL('../bundle/kmodkit.cjs', import.meta.url).pathname);
+const cli = existsSync(bundled) ? bundled : resolve(new URL('../cli/index.js', import.meta.url).pathname);
 const corpus = process.env.KMODKIT_CORPUS_DIR ?? join(homedir(), '.cache/kmodkit/corpus');
 
 function defaultTree(): string | undefined {
@@ -152,7 +155,7 @@ try {
   checks.push(`incremental: outputs identical ${identical(k34 ? [...files, 'modules.weakdep'] : files)}/${files.length + (k34 ? 1 : 0)}`);
 
   const modules = readFileSync(join(dirOf(roots.kmod), 'modules.dep'), 'latin1').split('\n').length - 1;
-  console.log(`bench depmod: ${modules} modules (${release}), median of ${runs}, alternating${timeBin ? '' : ' (no /usr/bin/time: CPU and RSS n/a)'}`);
+  console.log(`bench depmod: ${modules} modules (${release}), median of ${runs}, alternating, kmodkit on Node ${process.versions.node} (${cli === bundled ? 'bundle' : 'dist/cli'})${timeBin ? '' : ' (no /usr/bin/time: CPU and RSS n/a)'}`);
   for (const row of rows) summarize(row);
   for (const c of checks) console.log(`  ${c}`);
 } finally {

@@ -90,18 +90,13 @@ function splitBytes(b: Uint8Array): string[] {
   return list;
 }
 
-function pushCrc(u32: number[], crc: Crc): void {
-  if (typeof crc === 'number') u32.push(crc % TWO32, Math.floor(crc / TWO32));
-  else u32.push(Number(crc & 0xffffffffn), Number(crc >> 32n));
-}
-
-function pushBig(u32: number[], v: bigint): void {
-  u32.push(Number(v & 0xffffffffn), Number((v >> 32n) & 0xffffffffn));
-}
-
 /** Encode module contents (with paths and keys when `keys` is given: the cache). */
 export function encodeContents(contents: readonly DepmodModuleContent[], keys?: readonly { path: string; key: FileKey }[]): EncodedContents {
-  const u32: number[] = [];
+  // the words are counted first: one typed array of the right size, no array of numbers to grow and copy
+  let words = 0;
+  for (const c of contents) words += 4 + (keys ? 10 : 0) + 3 * c.exports.length + 4 * c.imports.names.length;
+  const u32 = new Uint32Array(words);
+  let p = 0;
   const names: string[] = [LEAD];
   const nameIndex = new Map<string, number>();
   const text: string[] = [LEAD];
@@ -110,20 +105,28 @@ export function encodeContents(contents: readonly DepmodModuleContent[], keys?: 
     if (i === undefined) { i = names.length; names.push(n); nameIndex.set(n, i); }
     return i;
   };
-  contents.forEach((c, i) => {
+  const crc = (v: Crc): void => {
+    if (typeof v === 'number') { u32[p++] = v % TWO32; u32[p++] = Math.floor(v / TWO32); }
+    else { u32[p++] = Number(v & 0xffffffffn); u32[p++] = Number(v >> 32n); }
+  };
+  const big = (v: bigint): void => {
+    u32[p++] = Number(v & 0xffffffffn); u32[p++] = Number((v >> 32n) & 0xffffffffn);
+  };
+  for (let i = 0; i < contents.length; i++) {
+    const c = contents[i];
     const imp = c.imports;
-    u32.push(c.exports.length, imp.names.length, c.modinfo.length, c.error !== undefined ? 1 : 0);
+    u32[p++] = c.exports.length; u32[p++] = imp.names.length; u32[p++] = c.modinfo.length; u32[p++] = c.error !== undefined ? 1 : 0;
     if (keys) {
       const { path, key } = keys[i];
       text.push(path);
-      pushBig(u32, key.dev); pushBig(u32, key.ino); pushBig(u32, key.size); pushBig(u32, key.mtimeNs); pushBig(u32, key.ctimeNs);
+      big(key.dev); big(key.ino); big(key.size); big(key.mtimeNs); big(key.ctimeNs);
     }
     if (c.error !== undefined) text.push(c.error);
-    for (const e of c.exports) { u32.push(nameOf(e.name)); pushCrc(u32, e.crc); }
-    for (let k = 0; k < imp.names.length; k++) { u32.push(nameOf(imp.names[k])); pushCrc(u32, imp.crcs[k]); u32.push(imp.weak[k]); }
+    for (const e of c.exports) { u32[p++] = nameOf(e.name); crc(e.crc); }
+    for (let k = 0; k < imp.names.length; k++) { u32[p++] = nameOf(imp.names[k]); crc(imp.crcs[k]); u32[p++] = imp.weak[k]; }
     for (const e of c.modinfo) text.push(e.key, e.value);
-  });
-  return { u32: Uint32Array.from(u32), names: joinBytes(names), text: joinBytes(text) };
+  }
+  return { u32, names: joinBytes(names), text: joinBytes(text) };
 }
 
 class Corrupt extends Error {}

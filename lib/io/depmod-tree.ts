@@ -78,6 +78,13 @@ export interface DepmodRunOptions {
   workers?: number;
   /** Files changed less than this long (ns) before the run are not cached (default DEPMOD_CACHE_SETTLE_NS). */
   cacheSettleNs?: bigint;
+  /**
+   * How far the cache may fall behind before it is written again: entries it
+   * lacks (modules read this run that could be cached) plus entries of files
+   * gone or changed. Default depmodCacheSlack(modules); 0 writes it after
+   * every change.
+   */
+  cacheSlack?: number;
   /** Where the files go (tests inject failures); default: the file system. */
   writer?: DepmodWriter;
 }
@@ -97,8 +104,23 @@ export interface DepmodCacheReport {
   /** Modules whose facts came from the cache, and modules read. */
   readonly reused: number;
   readonly read: number;
+  /** Whether the cache was written (a new one, or the old one brought up to date). */
+  readonly written: boolean;
   /** Why a new cache could not be written, if it could not. */
   readonly writeError?: string;
+}
+
+/**
+ * The default cacheSlack: 16 modules, or 1/64 of the tree when that is more.
+ * Writing the cache of a 4,000-module tree (encoding 5 MB, its CRC, the write)
+ * costs about what reading 250 modules does, so a run that read a few new
+ * modules leaves the cache as it is: the next run reads those few again (and
+ * only them), and the cache is written once enough have gathered. Entries of
+ * files gone or changed stay until then: never matched (the key is the
+ * file's identity), only carried.
+ */
+export function depmodCacheSlack(modules: number): number {
+  return Math.max(16, Math.floor(modules / 64));
 }
 
 /** A path as a byte string (its UTF-8 bytes, one char per byte). */
@@ -568,8 +590,8 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
   }
   for (const m of result.messages) stderr.push(m);
   const shown = result.shown.length ? [Buffer.from(result.shown.join('\n') + '\n', 'latin1')] : [];
-  const report = (writeError?: string): DepmodCacheReport | undefined =>
-    useCache ? { state: cacheState, reused: collected.reused, read: collected.read, ...(writeError ? { writeError } : {}) } : undefined;
+  const report = (written = false, writeError?: string): DepmodCacheReport | undefined =>
+    useCache ? { state: cacheState, reused: collected.reused, read: collected.read, written, ...(writeError ? { writeError } : {}) } : undefined;
   if (o.toStdout) return { exitCode: result.failed ? 1 : 0, stdout: [...shown, ...result.files.map((f) => f.data)], stderr, cache: report() };
   if (o.outDirname !== undefined) {
     try { mkdirSync(outDir, { recursive: true, mode: 0o755 }); } catch (e) {
@@ -587,12 +609,15 @@ export async function runDepmodTree(o: DepmodRunOptions): Promise<DepmodRunResul
     return { exitCode: 1, stdout: [], stderr, cache: report() };
   }
   let writeError: string | undefined;
-  // a cache that already holds exactly these entries is not written again
-  const unchanged = cacheState === 'used' && collected.read === 0 && collected.entries.length === cached.size;
-  if (useCache && !result.failed && !unchanged) {
+  let written = false;
+  // a cache that lacks only a few entries (or holds a few of files gone) is not written again: see depmodCacheSlack
+  const behind = (collected.entries.length - collected.reused) + (cached.size - collected.reused);
+  const closeEnough = cacheState === 'used' && behind <= (o.cacheSlack ?? depmodCacheSlack(modules.length));
+  if (useCache && !result.failed && !closeEnough) {
     const e = writeDepmodCache(outDir, `${DEPMOD_CACHE_NAME}.${tag}`, collected.entries, scope);
     if (e) writeError = errText(e);
+    else written = true;
   }
-  return { exitCode: result.failed ? 1 : 0, stdout: shown, stderr, cache: report(writeError) };
+  return { exitCode: result.failed ? 1 : 0, stdout: shown, stderr, cache: report(written, writeError) };
 }
 

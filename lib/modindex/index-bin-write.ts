@@ -26,13 +26,24 @@ const CHILDMAX = 128;
 
 interface IndexValue { readonly priority: number; readonly value: string }
 
-/** An index being built: its keys, each with its values (kmod's order: by priority, a newer one before equal ones). */
+/**
+ * An index being built: its keys, each with its values (kmod's order: by
+ * priority, a newer one before equal ones). Most keys have one value: it is
+ * kept in two columns by the key's slot, and a key's list is made when it
+ * gets a second.
+ */
 export interface IndexNode {
-  readonly keys: Map<string, IndexValue[]>;
+  /** Each key's slot. */
+  readonly keys: Map<string, number>;
+  /** By slot: the first value and its priority. */
+  readonly value: string[];
+  readonly priority: number[];
+  /** By slot: every value, once the key has two or more. */
+  readonly more: (IndexValue[] | undefined)[];
 }
 
 export function indexCreate(): IndexNode {
-  return { keys: new Map() };
+  return { keys: new Map(), value: [], priority: [], more: [] };
 }
 
 const NOT_ASCII = /[^\x00-\x7f]/;
@@ -66,11 +77,15 @@ export function indexInsert(root: IndexNode, key: string, value: string, priorit
     checkAscii(key);
     checkAscii(value);
   }
-  const values = root.keys.get(key);
-  if (!values) {
-    root.keys.set(key, [{ priority, value }]);
+  const slot = root.keys.get(key);
+  if (slot === undefined) {
+    root.keys.set(key, root.value.length);
+    root.value.push(value);
+    root.priority.push(priority);
+    root.more.push(undefined);
     return false;
   }
+  const values = (root.more[slot] ??= [{ priority: root.priority[slot], value: root.value[slot] }]);
   let duplicate = false;
   let at = values.length;
   for (let i = 0; i < values.length; i++) {
@@ -82,8 +97,16 @@ export function indexInsert(root: IndexNode, key: string, value: string, priorit
   return duplicate;
 }
 
+const encoder = new TextEncoder();
+
 /** A byte string's chars [from, to) as bytes. */
 function bytesOf(buf: Uint8Array, at: number, s: string, from: number, to: number): number {
+  if (to - from >= 32 && from === 0 && to === s.length) {
+    // a long value (a modules.dep line) at once: its UTF-8 is its bytes when every char is ASCII
+    const r = encoder.encodeInto(s, buf.subarray(at, at + to));
+    if (r.read === to && r.written === to) return at + to;
+    // a char above 0x7f (kmod 30 lets it through) came out as UTF-8: written again char by char
+  }
   for (let i = from; i < to; i++) buf[at++] = s.charCodeAt(i);
   return at;
 }
@@ -95,44 +118,64 @@ function bytesOf(buf: Uint8Array, at: number, s: string, from: number, to: numbe
  * plen[n] chars of k[lo[n]]; valuesAt[n] is the key whose values it holds
  * (-1: none); edge[n] the char its parent reaches it by; count[n] the nodes
  * of its subtree (its children: n+1, then each next one count[] further).
+ * A trie over K keys has at most 2K nodes (each node but the root holds a
+ * key or branches), so the arrays are allocated once, typed.
  */
 interface Trie {
   readonly k: readonly string[];
-  readonly v: readonly IndexValue[][];
-  readonly lo: number[];
-  readonly depth: number[];
-  readonly plen: number[];
-  readonly valuesAt: number[];
-  readonly edge: number[];
-  readonly count: number[];
-  /** Bytes of the node alone, and the reference mask announcing its parts. */
-  readonly own: number[];
-  readonly mask: number[];
-  readonly kids: number[];
+  /** The index, and each sorted key's slot in it. */
+  readonly root: IndexNode;
+  readonly slot: Int32Array;
+  /** Nodes made so far. */
+  nodes: number;
+  readonly lo: Int32Array;
+  readonly depth: Int32Array;
+  readonly plen: Int32Array;
+  readonly valuesAt: Int32Array;
+  readonly edge: Int32Array;
+  readonly count: Int32Array;
+  /**
+   * Bytes of the node alone, its children, and the top byte of its reference
+   * (the flags announcing its parts: kept apart from the offset so that no
+   * value needs more than 31 bits, which V8 would box).
+   */
+  readonly own: Int32Array;
+  readonly kids: Int32Array;
+  readonly flags: Uint8Array;
 }
 
-/** Build node n over k[lo..hi) at `depth` (the root has no prefix), then its children; returns the subtree's node count. */
+function newTrie(k: readonly string[], root: IndexNode): Trie {
+  const max = 2 * k.length + 1;
+  return {
+    k, root, slot: Int32Array.from(k, (key) => root.keys.get(key)!), nodes: 0,
+    lo: new Int32Array(max), depth: new Int32Array(max), plen: new Int32Array(max), valuesAt: new Int32Array(max),
+    edge: new Int32Array(max), count: new Int32Array(max), own: new Int32Array(max), kids: new Int32Array(max), flags: new Uint8Array(max),
+  };
+}
+
+/** Build node n over k[lo..hi) at `depth` (the root has no prefix), then its children. */
 function build(t: Trie, lo: number, hi: number, depth: number, edgeChar: number, kmod30: boolean): void {
   const k = t.k;
+  const first = k[lo];
   let plen = 0;
   if (edgeChar >= 0) {
     // the prefix all these keys share from `depth` on: k[lo]'s and k[hi-1]'s (sorted)
-    const a = k[lo], b = k[hi - 1];
-    const n = Math.min(a.length, b.length);
-    while (depth + plen < n && a.charCodeAt(depth + plen) === b.charCodeAt(depth + plen)) plen++;
+    const b = k[hi - 1];
+    const n = Math.min(first.length, b.length);
+    while (depth + plen < n && first.charCodeAt(depth + plen) === b.charCodeAt(depth + plen)) plen++;
   }
   const end = depth + plen;
-  const n = t.lo.length;
+  const n = t.nodes++;
   let from = lo;
   let valuesAt = -1;
-  if (k[lo].length === end) { valuesAt = lo; from++; }
-  t.lo.push(lo); t.depth.push(depth); t.plen.push(plen); t.valuesAt.push(valuesAt); t.edge.push(edgeChar);
-  t.count.push(0); t.own.push(0); t.mask.push(0); t.kids.push(0);
+  if (first.length === end) { valuesAt = lo; from++; }
+  t.lo[n] = lo; t.depth[n] = depth; t.plen[n] = plen; t.valuesAt[n] = valuesAt; t.edge[n] = edgeChar;
   let kids = 0, firstChar = -1, lastChar = -1;
   while (from < hi) {
     const ch = k[from].charCodeAt(end);
     let to = from + 1;
-    while (to < hi && k[to].charCodeAt(end) === ch) to++;
+    if (from + 1 < hi && k[hi - 1].charCodeAt(end) === ch) to = hi; // one child: the common case deep in the trie
+    else while (to < hi && k[to].charCodeAt(end) === ch) to++;
     if (ch >= CHILDMAX && kmod30) throw highByteBranch(k[from], ch);
     if (firstChar < 0) firstChar = ch;
     lastChar = ch;
@@ -145,12 +188,15 @@ function build(t: Trie, lo: number, hi: number, depth: number, edgeChar: number,
   if (kids) own += 2 + 4 * (lastChar - firstChar + 1);
   if (valuesAt >= 0) {
     own += 4;
-    for (const v of t.v[valuesAt]) own += 5 + v.value.length;
+    const slot = t.slot[valuesAt];
+    const values = t.root.more[slot];
+    if (!values) own += 5 + t.root.value[slot].length;
+    else for (let i = 0; i < values.length; i++) own += 5 + values[i].value.length;
   }
-  t.count[n] = t.lo.length - n;
+  t.count[n] = t.nodes - n;
   t.own[n] = own;
   t.kids[n] = kids;
-  t.mask[n] = ((kids ? INDEX_NODE_CHILDS : 0) | (plen ? INDEX_NODE_PREFIX : 0) | (valuesAt >= 0 ? INDEX_NODE_VALUES : 0)) >>> 0;
+  t.flags[n] = ((kids ? INDEX_NODE_CHILDS : 0) | (plen ? INDEX_NODE_PREFIX : 0) | (valuesAt >= 0 ? INDEX_NODE_VALUES : 0)) >>> 24;
 }
 
 /** The output: its size is known before the first byte, so one buffer, no growth. */
@@ -165,48 +211,66 @@ function u32(o: Out, v: number): void {
 /**
  * Node n's own bytes: prefix, child table (first and last char, one
  * reference per char between them, 0 where there is no child), values;
- * `ref(child)` is the reference written for a child node.
+ * a child's reference is its flags (t.flags) over its offset (`offsets`).
  */
-function writeBody(o: Out, t: Trie, n: number, ref: (child: number) => number): void {
+function writeBody(o: Out, t: Trie, n: number, offsets: Int32Array): void {
+  const buf = o.buf;
+  let len = o.len;
   const plen = t.plen[n];
   if (plen) {
     const d = t.depth[n];
-    o.len = bytesOf(o.buf, o.len, t.k[t.lo[n]], d, d + plen);
-    o.buf[o.len++] = 0;
+    len = bytesOf(buf, len, t.k[t.lo[n]], d, d + plen);
+    buf[len++] = 0;
   }
   const kids = t.kids[n];
   if (kids) {
+    const count = t.count, edge = t.edge;
     let child = n + 1;
     let last = child;
-    for (let i = 1; i < kids; i++) last += t.count[last];
-    const first = t.edge[child];
-    o.buf[o.len++] = first;
-    o.buf[o.len++] = t.edge[last];
-    for (let ch = first; ch <= t.edge[last]; ch++) {
-      if (t.edge[child] === ch) {
-        u32(o, ref(child));
-        child += t.count[child];
-      } else u32(o, 0);
+    for (let i = 1; i < kids; i++) last += count[last];
+    const first = edge[child];
+    const lastChar = edge[last];
+    buf[len++] = first;
+    buf[len++] = lastChar;
+    for (let ch = first; ch <= lastChar; ch++) {
+      if (edge[child] === ch) {
+        const r = offsets[child];
+        buf[len] = t.flags[child] | (r >>> 24); buf[len + 1] = (r >>> 16) & 0xff; buf[len + 2] = (r >>> 8) & 0xff; buf[len + 3] = r & 0xff;
+        child += count[child];
+      } else {
+        buf[len] = 0; buf[len + 1] = 0; buf[len + 2] = 0; buf[len + 3] = 0;
+      }
+      len += 4;
     }
   }
+  o.len = len;
   const at = t.valuesAt[n];
   if (at >= 0) {
-    const values = t.v[at];
+    const slot = t.slot[at];
+    const values = t.root.more[slot];
+    if (!values) {
+      u32(o, 1);
+      u32(o, t.root.priority[slot]);
+      const value = t.root.value[slot];
+      o.len = bytesOf(buf, o.len, value, 0, value.length);
+      buf[o.len++] = 0;
+      return;
+    }
     u32(o, values.length);
-    for (const v of values) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
       u32(o, v.priority);
-      o.len = bytesOf(o.buf, o.len, v.value, 0, v.value.length);
-      o.buf[o.len++] = 0;
+      o.len = bytesOf(buf, o.len, v.value, 0, v.value.length);
+      buf[o.len++] = 0;
     }
   }
 }
 
 /** kmod 30: children first, each node's reference known once its children are written. */
-function writePostOrder(o: Out, t: Trie, n: number, refs: number[]): number {
-  for (let i = 0, child = n + 1; i < t.kids[n]; i++, child += t.count[child]) refs[child] = writePostOrder(o, t, child, refs);
-  const ref = (o.len | t.mask[n]) >>> 0;
-  writeBody(o, t, n, (child) => refs[child]);
-  return ref;
+function writePostOrder(o: Out, t: Trie, n: number, offsets: Int32Array): void {
+  for (let i = 0, child = n + 1; i < t.kids[n]; i++, child += t.count[child]) writePostOrder(o, t, child, offsets);
+  offsets[n] = o.len;
+  writeBody(o, t, n, offsets);
 }
 
 /** Serialise the trie exactly as the chosen kmod release's depmod does (kmod 34 by default). */
@@ -220,24 +284,25 @@ export function indexWrite(root: IndexNode, kmod: KmodCompat = DEFAULT_KMOD_COMP
     u32(o, 12);
     return o.buf;
   }
-  const t: Trie = { k, v: k.map((key) => root.keys.get(key)!), lo: [], depth: [], plen: [], valuesAt: [], edge: [], count: [], own: [], mask: [], kids: [] };
+  const t = newTrie(k, root);
   build(t, 0, k.length, 0, -1, kmod === '30');
+  const nodes = t.nodes;
   let size = 0;
-  for (const own of t.own) size += own;
+  for (let n = 0; n < nodes; n++) size += t.own[n];
   const o: Out = { buf: new Uint8Array(12 + size), len: 0 };
   u32(o, INDEX_MAGIC);
   u32(o, INDEX_VERSION);
+  const offsets = new Int32Array(nodes);
   if (kmod === '30') {
     u32(o, 0);
-    const rootRef = writePostOrder(o, t, 0, new Array(t.lo.length));
-    new DataView(o.buf.buffer).setUint32(8, rootRef, false);
+    writePostOrder(o, t, 0, offsets);
+    new DataView(o.buf.buffer).setUint32(8, ((t.flags[0] << 24) | offsets[0]) >>> 0, false);
     return o.buf;
   }
   // kmod 34: pre-order, so a node's offset is the sum of the sizes before it
-  const offset = new Array<number>(t.lo.length);
   let at = 12;
-  for (let n = 0; n < t.lo.length; n++) { offset[n] = at; at += t.own[n]; }
-  u32(o, (12 | t.mask[0]) >>> 0);
-  for (let n = 0; n < t.lo.length; n++) writeBody(o, t, n, (child) => (offset[child] | t.mask[child]) >>> 0);
+  for (let n = 0; n < nodes; n++) { offsets[n] = at; at += t.own[n]; }
+  u32(o, ((t.flags[0] << 24) | offsets[0]) >>> 0);
+  for (let n = 0; n < nodes; n++) writeBody(o, t, n, offsets);
   return o.buf;
 }

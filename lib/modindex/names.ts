@@ -4,12 +4,9 @@
 
 /** Kernel module name from a name or file name: '-' becomes '_', cut at the first '.'. */
 export function modnameNormalize(name: string): string {
-  let out = '';
-  for (const c of name) {
-    if (c === '.') break;
-    out += c === '-' ? '_' : c;
-  }
-  return out;
+  const dot = name.indexOf('.');
+  const base = dot >= 0 ? name.slice(0, dot) : name;
+  return base.includes('-') ? base.replaceAll('-', '_') : base;
 }
 
 /** A module file's name: `.ko`, optionally compressed (`.ko.gz`, `.ko.xz`, `.ko.zst`), as kmod recognises them. */
@@ -26,17 +23,30 @@ export function modnameFromPath(path: string): string {
  * an unbalanced ']' makes the alias invalid (null).
  */
 export function aliasNormalize(alias: string): string | null {
-  let out = '';
+  // most aliases have no '-' and no bracket: returned as they are, nothing built
+  let special = -1;
+  for (let i = 0; i < alias.length; i++) {
+    const c = alias.charCodeAt(i);
+    if (c === 0x2d || c === 0x5b || c === 0x5d) { special = i; break; }
+  }
+  if (special < 0) return alias;
+  const out: string[] = [alias.slice(0, special)];
   let inBracket = false;
-  for (const c of alias) {
-    if (c === '[') inBracket = true;
-    else if (c === ']') {
+  let from = special;
+  for (let i = special; i < alias.length; i++) {
+    const c = alias.charCodeAt(i);
+    if (c === 0x5b) inBracket = true;
+    else if (c === 0x5d) {
       if (!inBracket) return null;
       inBracket = false;
+    } else if (c === 0x2d && !inBracket) {
+      out.push(alias.slice(from, i), '_');
+      from = i + 1;
     }
-    out += c === '-' && !inBracket ? '_' : c;
   }
-  return inBracket ? null : out;
+  if (inBracket) return null;
+  out.push(alias.slice(from));
+  return out.join('');
 }
 
 /**

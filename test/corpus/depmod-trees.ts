@@ -181,13 +181,16 @@ export function stepsFor(fmt: string): number {
  * Incremental depmod against kmod: kmodkit's cache is brought up to date (a
  * tree copied seconds ago counts as settled), then `steps` seeded steps of
  * changes, each followed by kmod's full run and kmodkit's cached run: the
- * same files, stderr and exit code, and only the changed modules read.
+ * same files, stderr and exit code, and only the changed modules read (those
+ * of this step, and of earlier steps whose runs left the cache as it was).
  */
 export async function incrementalSteps(o: IncrementalRun): Promise<void> {
   const { t } = o;
   const random = seededRandom(o.seed);
   const mine = () => runDepmodTree({ dirname: o.b, kversion: o.release, kmod: o.kmod, cacheSettleNs: SETTLED });
   t.is((await mine()).cache?.state, 'used');
+  // modules read by runs that left the cache as it was (depmodCacheSlack): read again until it is written
+  let carried = 0;
   for (let step = 1; step <= o.steps; step++) {
     const { ops, changed } = changeTrees([o.a, o.b], random, step);
     const k = await o.runKmod();
@@ -198,11 +201,14 @@ export async function incrementalSteps(o: IncrementalRun): Promise<void> {
     const mErr = m.stderr.map((l) => l + '\n').join('').split(o.rootB).join('ROOT');
     const kErr = k.stderr.toString('latin1').split(o.rootA).join('ROOT');
     t.log(`  step ${step}: ${ops.join('; ')}: ${inc.same}/${o.files.length} identical, stderr ${mErr === kErr ? 'identical' : 'DIFFERENT'}; ` +
-      `kmodkit read ${m.cache?.read} module(s), ${m.cache?.reused} from the cache, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU`);
+      `kmodkit read ${m.cache?.read} module(s), ${m.cache?.reused} from the cache, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, cache ${m.cache?.written ? 'written' : 'left as it was'}`);
     for (const d of inc.diffs) t.log('    ' + d);
     t.deepEqual(inc.diffs, [], `step ${step}`);
     t.is(mErr, kErr, `step ${step}: stderr`);
     t.is(m.exitCode, k.code);
-    t.like(m.cache, { state: 'used', read: changed }, `step ${step}: only the changed modules are read`);
+    t.like(m.cache, { state: 'used' });
+    const read = m.cache?.read ?? -1;
+    t.true(read >= changed && read <= changed + carried, `step ${step}: only the changed modules are read (read ${read}, changed ${changed}, ${carried} changed before and not yet cached)`);
+    carried = m.cache?.written ? 0 : carried + changed;
   }
 }

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runDepmodTree, type DepmodRunOptions } from '../../../lib/io/depmod-tree.js';
+import { depmodCacheSlack, runDepmodTree, type DepmodRunOptions } from '../../../lib/io/depmod-tree.js';
 import { DEPMOD_CACHE_NAME, decodeCache, decodeContents, encodeCache, encodeContents, MAX_CACHE_BYTES, type CachedModule } from '../../../lib/io/depmod-cache.js';
 import { copyRoot, kmodFor, outputs, synthModule, synthTree, type SynthModule } from './synthetic.js';
 import { depmodImports } from '../../../lib/depmod/depmod.js';
@@ -19,7 +19,8 @@ import { seededRandom } from '../../corpus/depmod-trees.js';
 
 const REL = '4.4.4';
 /** Files written by the test itself are cached at once (the run's start is taken to the millisecond; the default waits 2 s). */
-const base = (dir: string, o: Partial<DepmodRunOptions> = {}): DepmodRunOptions => ({ dirname: dir, kversion: REL, configPaths: ['/nonexistent'], cacheSettleNs: -1_000_000_000n, ...o });
+/** cacheSlack 0: the cache is written after every change (its default slack has a test of its own). */
+const base = (dir: string, o: Partial<DepmodRunOptions> = {}): DepmodRunOptions => ({ dirname: dir, kversion: REL, configPaths: ['/nonexistent'], cacheSettleNs: -1_000_000_000n, cacheSlack: 0, ...o });
 
 /** Module i: exports sym_i (and sometimes a second symbol), needs symbols of lower-numbered modules only (no cycles). */
 function randomModule(i: number, live: readonly number[], r: () => number, version: number): SynthModule {
@@ -138,6 +139,41 @@ test('a second run takes every module from the cache and does not write the cach
     t.deepEqual(outputs(dir), before);
     t.is(fs.statSync(cache).ino, st.ino, 'not rewritten');
     t.is((await runDepmodTree(base(dir, { cache: false }))).cache, undefined, '--no-cache: the cache is not used');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('the cache is written again only once it lacks more than its slack: until then the few new modules are read again, the output a full run\'s', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kmodkit-depmod-cache-'));
+  try {
+    const mods: SynthModule[] = Array.from({ length: 8 }, (_, i) => ({ path: `kernel/m${i}.ko`, exports: [`sym_${i}`], imports: i ? [`sym_${i - 1}`] : [], modinfo: [`alias=kmodkit:m${i}`] }));
+    const dir = await indexedTree(path.join(tmp, 'mine'), mods);
+    const full = path.join(tmp, 'full');
+    copyRoot(path.join(tmp, 'mine'), full);
+    const fullDir = path.join(full, 'lib/modules', REL);
+    const cache = path.join(dir, DEPMOD_CACHE_NAME);
+    const ino = fs.statSync(cache).ino;
+    const slack = { cacheSlack: 3 };
+    const change = (d: string, i: number): void => write(d, { path: `kernel/new${i}.ko`, exports: [`new_${i}`], imports: ['sym_3'], modinfo: [`alias=kmodkit:new${i}`] });
+    for (const d of [dir, fullDir]) { change(d, 0); fs.rmSync(path.join(d, 'kernel/m7.ko')); }
+    let r = await runDepmodTree(base(dir, slack));
+    t.like(r.cache, { state: 'used', read: 1, reused: 7, written: false }, 'one module read, one entry of a file gone: within the slack');
+    t.is(fs.statSync(cache).ino, ino, 'the cache left as it was');
+    await runDepmodTree(base(fullDir, { cache: false }));
+    t.deepEqual(outputs(dir), outputs(fullDir), 'the files of a full run');
+    for (const d of [dir, fullDir]) change(d, 1);
+    r = await runDepmodTree(base(dir, slack));
+    t.like(r.cache, { state: 'used', read: 2, reused: 7, written: false }, 'the module read last time is read again');
+    for (const d of [dir, fullDir]) change(d, 2);
+    r = await runDepmodTree(base(dir, slack));
+    t.like(r.cache, { state: 'used', read: 3, reused: 7, written: true }, 'three to add and one to drop: more than the slack, written');
+    t.not(fs.statSync(cache).ino, ino);
+    await runDepmodTree(base(fullDir, { cache: false }));
+    t.deepEqual(outputs(dir), outputs(fullDir), 'the files of a full run');
+    t.like((await runDepmodTree(base(dir, slack))).cache, { state: 'used', read: 0, reused: 10, written: false });
+    t.is(depmodCacheSlack(40), 16);
+    t.is(depmodCacheSlack(4023), 62);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
