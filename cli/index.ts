@@ -12,23 +12,31 @@ import { OutputError } from './format/output.js';
 const argv = process.argv.slice(2);
 
 /**
- * V8 flags for `modinfo`, set before anything else runs (the young
- * generation grows from the first allocations on): modinfo over a tree makes
- * only short-lived garbage.
- * - A 1 MiB young generation: the default (up to 16 MiB semi-spaces) added
- *   ~20 MiB of peak RSS for no measurable speed (bench/side-by-side.ts).
- * - No TurboFan where Maglev is the tier below it (V8 ≥ 13, Node ≥ 24):
- *   Maglev's code is as fast for this short run, and TurboFan's compiles
- *   cost CPU and ~7 MiB of peak RSS (the 4,023 .ko of Debian 6.1 on Node 26:
- *   CPU 0.27 → 0.22 s, peak RSS 76 → 66 MiB with the young generation set
- *   here). Node 20 and 22 run no Maglev: there it would leave only the baseline
- *   compiler (+30% CPU).
+ * V8 flags per command, set before anything else runs (the young generation
+ * grows from the first allocations on).
+ * - modinfo over a tree makes only short-lived garbage. A 1 MiB young
+ *   generation: the default (up to 16 MiB semi-spaces) added ~20 MiB of peak
+ *   RSS for no measurable speed (bench/side-by-side.ts). No TurboFan where
+ *   Maglev is the tier below it (V8 ≥ 13, Node ≥ 24): Maglev's code is as fast
+ *   for this short run, and TurboFan's compiles cost CPU and ~7 MiB of peak
+ *   RSS (the 4,023 .ko of Debian 6.1 on Node 26: CPU 0.27 → 0.22 s, peak RSS
+ *   76 → 66 MiB with the young generation set here). Node 20 and 22 run no
+ *   Maglev: there it would leave only the baseline compiler (+30% CPU).
+ * - depmod keeps little (15–25 MiB) but allocates fast, and much of it lives
+ *   through a scavenge or two, so V8 doubles the young generation up to its
+ *   maximum (2 × 16 MiB on Node 20, 2 × 32 MiB on Node 26): most of the peak
+ *   RSS. Growth factor 1 keeps it at its start size: the same CPU time,
+ *   25–65 MiB less RSS (docs/depmod.md).
  */
-if (argv[0] === 'modinfo') {
-  setFlagsFromString('--max-semi-space-size=1');
-  setFlagsFromString('--semi-space-growth-factor=1');
-  if (Number(process.versions.v8.split('.')[0]) >= 13 && process.env.KMODKIT_TURBOFAN !== '1') setFlagsFromString('--no-opt');
+function v8Flags(command: string | undefined): string[] {
+  if (command === 'modinfo') {
+    const noOpt = Number(process.versions.v8.split('.')[0]) >= 13 && process.env.KMODKIT_TURBOFAN !== '1';
+    return ['--max-semi-space-size=1', '--semi-space-growth-factor=1', ...(noOpt ? ['--no-opt'] : [])];
+  }
+  if (command === 'depmod') return ['--semi-space-growth-factor=1'];
+  return [];
 }
+for (const flag of v8Flags(argv[0])) setFlagsFromString(flag);
 
 // Before any command's code is loaded (Node 22.1+; nothing on Node 20).
 enableCompileCache();
@@ -77,15 +85,7 @@ const DIRECT: Record<string, () => Promise<number>> = {
   decompress: async () => (await import('./commands/compress.js')).runDecompress(rawAfter('decompress')),
   install: async () => (await import('./commands/install.js')).runInstall(rawAfter('install')),
   web: async () => (await import('./commands/web.js')).runWeb(rawAfter('web')),
-  depmod: async () => {
-    // depmod keeps little (15–25 MiB) but allocates fast, and much of it lives
-    // through a scavenge or two, so V8 doubles the young generation up to its
-    // maximum (2 × 16 MiB on Node 20, 2 × 32 MiB on Node 26): most of the peak
-    // RSS. Growth factor 1 (read each time V8 would grow it) keeps it at its
-    // start size: the same CPU time, 25–65 MiB less RSS (docs/depmod.md).
-    setFlagsFromString('--semi-space-growth-factor=1');
-    return (await commands.depmod()).runDepmod(rawAfter('depmod'));
-  },
+  depmod: async () => (await commands.depmod()).runDepmod(rawAfter('depmod')),
   status: async () => (await import('./commands/status.js')).runStatus(rawAfter('status')),
   completion: async () => {
     const [{ runCompletion }, { COMMANDS, KMODKIT_HELP }] = await Promise.all([import('./commands/completion.js'), import('./registry.js')]);
