@@ -145,9 +145,6 @@ const FAST_LINE: readonly { readonly format: SymversFormat; readonly re: RegExp 
   { format: '3-column', re: new RegExp(`${CRC_FIELD}(?!\\r(?:\\n|$))([^\\t\\n]+?)${LAST_FIELD_END}`, 'y') },
   { format: '5-column-ns-middle', re: new RegExp(`${CRC_FIELD}([^\\t\\n]*)\\t(?!EXPORT_)([^\\t\\n]+)\\t(EXPORT_[^\\t\\n]*?)${LAST_FIELD_END}`, 'y') },
 ];
-/** Where an entry's line goes: FAST_LINE's index, or parseLine(). */
-const GENERAL = -1;
-
 /** Whether the CRC field of a line FAST_LINE accepted (starting at s) has a non-zero value (its last 8 digits). */
 function crcNonZero(text: string, s: number): boolean {
   const tab = text.indexOf('\t', s);
@@ -190,6 +187,18 @@ function lineAt(text: string, s: number): string {
   return text.slice(s, nl > s && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl);
 }
 
+/** How many elements of the ascending `sorted` are at most `x`. */
+function countAtMost(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * Characters of text the lookups of one table may search, in texts: past
  * this, building the whole table (about as dear as four or five searches of
@@ -201,54 +210,54 @@ const SEARCH_BUDGET = 4;
 export function parseSymvers(text: string): Symvers {
   checkInputSize(INPUT_LIMITS.symvers, text.length);
   const starts: number[] = []; // where each entry's line starts
-  const lines: number[] = []; // its 1-based line number
-  const kinds: number[] = []; // the FAST_LINE that matched it, or GENERAL
+  const skipped: number[] = []; // per blank line, how many entries come before it (line numbers)
   const formats: SymversFormat[] = [];
   let hasCrcs = false;
   let kind = 0; // the layout tried first: the one of the line before
+  let kindSeen = false; // whether formats lists it
   let lineNo = 0;
   for (let s = 0; s <= text.length; ) {
     lineNo++;
-    let next: number;
-    let k = GENERAL;
-    let format: SymversFormat;
+    // The common line: one match, one push (this loop runs 30,000 times on a distribution kernel's file).
     const fast = FAST_LINE[kind].re;
     fast.lastIndex = s;
     if (fast.test(text)) {
-      k = kind;
-      next = fast.lastIndex + 1;
-      format = FAST_LINE[k].format;
-      if (!hasCrcs && crcNonZero(text, s)) hasCrcs = true;
-    } else {
-      const raw = lineAt(text, s);
-      next = text.indexOf('\n', s) + 1 || text.length + 1;
-      const r = parseLine(raw, lineNo);
-      if (r === null) {
-        s = next;
-        continue;
+      if (!kindSeen) {
+        if (!formats.includes(FAST_LINE[kind].format)) formats.push(FAST_LINE[kind].format);
+        kindSeen = true;
       }
-      format = r.format;
-      if (r.crc !== 0) hasCrcs = true;
-      const f = FAST_LINE.findIndex((x) => x.format === format);
-      // the next line tries this layout first; this one stays GENERAL unless its layout's expression takes it
-      kind = f;
-      const re = FAST_LINE[f].re;
-      re.lastIndex = s;
-      if (re.test(text)) k = f;
+      if (!hasCrcs && crcNonZero(text, s)) hasCrcs = true;
+      starts.push(s);
+      s = fast.lastIndex + 1;
+      continue;
     }
-    if (!formats.includes(format)) formats.push(format);
+    const next = text.indexOf('\n', s) + 1 || text.length + 1;
+    const r = parseLine(lineAt(text, s), lineNo);
+    if (r === null) {
+      skipped.push(starts.length);
+      s = next;
+      continue;
+    }
+    if (!formats.includes(r.format)) formats.push(r.format);
+    if (r.crc !== 0) hasCrcs = true;
+    // the next line tries this layout first
+    kind = FAST_LINE.findIndex((x) => x.format === r.format);
+    kindSeen = true;
     starts.push(s);
-    lines.push(lineNo);
-    kinds.push(k);
     s = next;
   }
 
+  /** The 1-based line number of entry i: i + 1 and the blank lines before it. */
+  const lineOf = (i: number): number => i + 1 + countAtMost(skipped, i);
   const made: (SymversEntry | undefined)[] = new Array<SymversEntry | undefined>(starts.length);
   const entryAt = (i: number): SymversEntry => {
     let x = made[i];
     if (x === undefined) {
+      // Every FAST_LINE expression reads a line as parseLine() does, so the first that takes it is right.
       const s = starts[i];
-      x = (kinds[i] !== GENERAL ? fastEntry(text, s, kinds[i], lines[i]) : undefined) ?? entryOfFields(parseLine(lineAt(text, s), lines[i])!, lines[i]);
+      const line = lineOf(i);
+      for (let k = 0; k < FAST_LINE.length && x === undefined; k++) x = fastEntry(text, s, (kind + k) % FAST_LINE.length, line);
+      x ??= entryOfFields(parseLine(lineAt(text, s), line)!, line);
       made[i] = x;
     }
     return x;
@@ -285,14 +294,7 @@ export function parseSymvers(text: string): Symvers {
       if (text.indexOf('\t', s) === hit) {
         budget -= hit;
         // the entry whose line starts at s (starts is in text order)
-        let lo = 0;
-        let hi = starts.length - 1;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (starts[mid] < s) lo = mid + 1;
-          else hi = mid;
-        }
-        return entryAt(lo);
+        return entryAt(countAtMost(starts, s) - 1);
       }
       from = hit + 1;
     }
