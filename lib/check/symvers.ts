@@ -300,7 +300,7 @@ export function parseSymvers(text: string): Symvers {
     }
   };
   const get = (name: string): SymversEntry | undefined => {
-    if (memo.table) return whole().map.get(name);
+    if (memo.table) return whole().map.get(name); // a caller that kept the searching map
     if (found.has(name)) return found.get(name);
     // A name the search pattern cannot stand for (a tab or newline in it, blank) asks the table.
     if (budget <= 0 || name.trim() === '' || name.includes('\t') || name.includes('\n')) return whole().map.get(name);
@@ -328,7 +328,10 @@ export function parseSymvers(text: string): Symvers {
     count: starts.length,
     formats,
     hasCrcs,
-    bySymbol,
+    // the table's own Map once it is built: a whole tree's lookups go straight to it
+    get bySymbol() {
+      return memo.table && 'value' in memo.table ? memo.table.value.map : bySymbol;
+    },
     get duplicates() {
       return whole().duplicates;
     },

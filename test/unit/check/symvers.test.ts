@@ -112,6 +112,9 @@ test('many lookups switch to the table and keep answering the same', (t) => {
   for (let i = 0; i < 50; i++) t.is(s.bySymbol.get(`missing_${i}`), undefined);
   t.is(s.bySymbol.get('sym_499')!.line, 500);
   t.is(s.entries.length, 500);
+  // once built, the table's own Map answers (a kept reference to the searching one still agrees)
+  t.true(s.bySymbol instanceof Map);
+  t.is(s.bySymbol.get('sym_7')!.crc, 7);
 });
 
 test('every layout and odd line parse to the same entries whichever way a line is read', (t) => {
