@@ -64,8 +64,9 @@ function boolValue(v: string): KconfigValue {
  * means what parseLine() makes of it; every other line (whitespace around
  * it, escapes, errors) goes to parseLine().
  * Captures: 1 unset symbol, 2 set symbol, 3 bool, 4 number, 5 string.
+ * Made sticky per parse (a sticky expression carries its position).
  */
-const FAST_LINE = /(?:# CONFIG_([A-Za-z0-9_]+) is not set|#(?! CONFIG_)[^\n\r]*|CONFIG_([A-Za-z0-9_]+)=(?:([ymn])|(-?(?:0[xX][0-9a-fA-F]+|[0-9]+))|"([^"\\\n\r]*)"|)|)\r?(?=\n|$)/y;
+const FAST_LINE = /(?:# CONFIG_([A-Za-z0-9_]+) is not set|#(?! CONFIG_)[^\n\r]*|CONFIG_([A-Za-z0-9_]+)=(?:([ymn])|(-?(?:0[xX][0-9a-fA-F]+|[0-9]+))|"([^"\\\n\r]*)"|)|)\r?(?=\n|$)/;
 
 /** One line, the general way: [symbol, value], or null for a blank or comment line. */
 function parseLine(raw: string, line: number): [string, KconfigValue] | null {
@@ -89,13 +90,14 @@ function parseLine(raw: string, line: number): [string, KconfigValue] | null {
 export function parseKconfig(text: string): Kconfig {
   checkInputSize(INPUT_LIMITS.kconfig, text.length);
   const values = new Map<string, KconfigValue>();
+  const fast = new RegExp(FAST_LINE, 'y');
   let lineNo = 0;
   for (let s = 0; s <= text.length; ) {
     lineNo++;
-    FAST_LINE.lastIndex = s;
-    const m = FAST_LINE.exec(text);
+    fast.lastIndex = s;
+    const m = fast.exec(text);
     if (m !== null) {
-      const next = FAST_LINE.lastIndex + 1;
+      const next = fast.lastIndex + 1;
       if (m[1] !== undefined) values.set(m[1], N);
       else if (m[2] !== undefined) {
         values.set(m[2], m[3] !== undefined ? boolValue(m[3]) : m[4] !== undefined ? { kind: 'number', value: m[4] } : { kind: 'string', value: m[5] ?? '' });

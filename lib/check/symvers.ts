@@ -139,13 +139,18 @@ function parseLine(raw: string, lineNo: number): LineFields | null {
 // digits, symbol, then the layout's fields in file order.
 const CRC_FIELD = '(?:0[xX])?([0-9a-fA-F]{1,16})\\t([^\\t\\n]+)\\t';
 const LAST_FIELD_END = '\\r?(?=\\n|$)';
-const FAST_LINE: readonly { readonly format: SymversFormat; readonly re: RegExp }[] = [
-  { format: '5-column-ns-last', re: new RegExp(`${CRC_FIELD}([^\\t\\n]+)\\t(EXPORT_[^\\t\\n]*)\\t([^\\t\\n]*?)${LAST_FIELD_END}`, 'y') },
-  { format: '4-column', re: new RegExp(`${CRC_FIELD}([^\\t\\n]+)\\t(EXPORT_[^\\t\\n]*?)${LAST_FIELD_END}`, 'y') },
-  { format: '3-column', re: new RegExp(`${CRC_FIELD}(?!\\r(?:\\n|$))([^\\t\\n]+?)${LAST_FIELD_END}`, 'y') },
-  { format: '5-column-ns-middle', re: new RegExp(`${CRC_FIELD}([^\\t\\n]*)\\t(?!EXPORT_)([^\\t\\n]+)\\t(EXPORT_[^\\t\\n]*?)${LAST_FIELD_END}`, 'y') },
+const FAST_LINE_SOURCES: readonly { readonly format: SymversFormat; readonly source: string }[] = [
+  { format: '5-column-ns-last', source: `${CRC_FIELD}([^\\t\\n]+)\\t(EXPORT_[^\\t\\n]*)\\t([^\\t\\n]*?)${LAST_FIELD_END}` },
+  { format: '4-column', source: `${CRC_FIELD}([^\\t\\n]+)\\t(EXPORT_[^\\t\\n]*?)${LAST_FIELD_END}` },
+  { format: '3-column', source: `${CRC_FIELD}(?!\\r(?:\\n|$))([^\\t\\n]+?)${LAST_FIELD_END}` },
+  { format: '5-column-ns-middle', source: `${CRC_FIELD}([^\\t\\n]*)\\t(?!EXPORT_)([^\\t\\n]+)\\t(EXPORT_[^\\t\\n]*?)${LAST_FIELD_END}` },
 ];
-/** Whether the CRC field of a line FAST_LINE accepted (starting at s) has a non-zero value (its last 8 digits). */
+type FastLines = readonly { readonly format: SymversFormat; readonly re: RegExp }[];
+/** The expressions, made per parse: a sticky expression carries its position (lastIndex), which no two parses share. */
+function fastLines(): FastLines {
+  return FAST_LINE_SOURCES.map(({ format, source }) => ({ format, re: new RegExp(source, 'y') }));
+}
+/** Whether the CRC field of a line a fast expression accepted (starting at s) has a non-zero value (its last 8 digits). */
 function crcNonZero(text: string, s: number): boolean {
   const tab = text.indexOf('\t', s);
   let d = tab - s > 2 && (text.charCodeAt(s + 1) | 0x20) === 0x78 ? s + 2 : s;
@@ -154,9 +159,9 @@ function crcNonZero(text: string, s: number): boolean {
   return false;
 }
 
-/** The entry of a line FAST_LINE[kind] matches at s, or undefined. */
-function fastEntry(text: string, s: number, kind: number, line: number): SymversEntry | undefined {
-  const { format, re } = FAST_LINE[kind];
+/** The entry of a line fast[kind] matches at s, or undefined. */
+function fastEntry(fast: FastLines, text: string, s: number, kind: number, line: number): SymversEntry | undefined {
+  const { format, re } = fast[kind];
   re.lastIndex = s;
   const m = re.exec(text);
   if (m === null) return undefined;
@@ -173,7 +178,7 @@ function fastEntry(text: string, s: number, kind: number, line: number): Symvers
     : { crc, symbol, module, line, type, gplOnly: isGplOnlyType(type) };
 }
 
-/** The entry of parseLine()'s fields: the same fields in the same order as entryOfScan's. */
+/** The entry of parseLine()'s fields: the same fields in the same order as fastEntry's. */
 function entryOfFields(r: LineFields, line: number): SymversEntry {
   const { crc, symbol, module, type, namespace } = r;
   if (type === undefined) return namespace ? { crc, symbol, module, line, namespace } : { crc, symbol, module, line };
@@ -209,6 +214,7 @@ const SEARCH_BUDGET = 4;
 /** Parse the text of a Module.symvers file of any era (every line checked; entries made on use). */
 export function parseSymvers(text: string): Symvers {
   checkInputSize(INPUT_LIMITS.symvers, text.length);
+  const layouts = fastLines();
   const starts: number[] = []; // where each entry's line starts
   const skipped: number[] = []; // per blank line, how many entries come before it (line numbers)
   const formats: SymversFormat[] = [];
@@ -219,11 +225,11 @@ export function parseSymvers(text: string): Symvers {
   for (let s = 0; s <= text.length; ) {
     lineNo++;
     // The common line: one match, one push (this loop runs 30,000 times on a distribution kernel's file).
-    const fast = FAST_LINE[kind].re;
+    const fast = layouts[kind].re;
     fast.lastIndex = s;
     if (fast.test(text)) {
       if (!kindSeen) {
-        if (!formats.includes(FAST_LINE[kind].format)) formats.push(FAST_LINE[kind].format);
+        if (!formats.includes(layouts[kind].format)) formats.push(layouts[kind].format);
         kindSeen = true;
       }
       if (!hasCrcs && crcNonZero(text, s)) hasCrcs = true;
@@ -241,7 +247,7 @@ export function parseSymvers(text: string): Symvers {
     if (!formats.includes(r.format)) formats.push(r.format);
     if (r.crc !== 0) hasCrcs = true;
     // the next line tries this layout first
-    kind = FAST_LINE.findIndex((x) => x.format === r.format);
+    kind = layouts.findIndex((x) => x.format === r.format);
     kindSeen = true;
     starts.push(s);
     s = next;
@@ -253,10 +259,10 @@ export function parseSymvers(text: string): Symvers {
   const entryAt = (i: number): SymversEntry => {
     let x = made[i];
     if (x === undefined) {
-      // Every FAST_LINE expression reads a line as parseLine() does, so the first that takes it is right.
+      // Every layout's expression reads a line as parseLine() does, so the first that takes it is right.
       const s = starts[i];
       const line = lineOf(i);
-      for (let k = 0; k < FAST_LINE.length && x === undefined; k++) x = fastEntry(text, s, (kind + k) % FAST_LINE.length, line);
+      for (let k = 0; k < layouts.length && x === undefined; k++) x = fastEntry(layouts, text, s, (kind + k) % layouts.length, line);
       x ??= entryOfFields(parseLine(lineAt(text, s), line)!, line);
       made[i] = x;
     }
