@@ -18,7 +18,7 @@
  * is asked for. A lookup in `bySymbol` first searches the text for the
  * symbol field; after a few lookups (a text's worth of searching, see
  * SEARCH_BUDGET) the whole table is built once and answers from then on. A
- * one-module check asks for a handful of the 30,000 symbols of a distribution
+ * one-module check asks for a handful of the ~25,000 symbols of a distribution
  * kernel, a whole tree for most of them: neither pays for what it does not ask.
  */
 import { KmodkitError } from '../errors.js';
@@ -224,7 +224,7 @@ export function parseSymvers(text: string): Symvers {
   let lineNo = 0;
   for (let s = 0; s <= text.length; ) {
     lineNo++;
-    // The common line: one match, one push (this loop runs 30,000 times on a distribution kernel's file).
+    // The common line: one match, one push (this loop runs ~25,000 times on a distribution kernel's file).
     const fast = layouts[kind].re;
     fast.lastIndex = s;
     if (fast.test(text)) {
