@@ -46,31 +46,70 @@ function unquote(s: string, line: number): string {
   return parts.length === 1 ? parts[0] : parts.join('');
 }
 
+/** The three bool values, shared: a .config has thousands of them. */
+const Y: KconfigValue = Object.freeze({ kind: 'y' });
+const M: KconfigValue = Object.freeze({ kind: 'm' });
+const N: KconfigValue = Object.freeze({ kind: 'n' });
+
+function boolValue(v: string): KconfigValue {
+  return v === 'y' ? Y : v === 'm' ? M : N;
+}
+
+/**
+ * The common lines, one sticky expression (checked by the regex engine in
+ * native code, not a loop of interpreted JavaScript): a blank line, a comment
+ * that does not start with `# CONFIG_`, `# CONFIG_FOO is not set`, or
+ * `CONFIG_FOO=` with y/m/n, a number, a string without escapes, or nothing;
+ * each exactly as it stands, up to an optional '\r'. A line that matches
+ * means what parseLine() makes of it; every other line (whitespace around
+ * it, escapes, errors) goes to parseLine().
+ * Captures: 1 unset symbol, 2 set symbol, 3 bool, 4 number, 5 string.
+ * Made sticky per parse (a sticky expression carries its position).
+ */
+const FAST_LINE = /(?:# CONFIG_([A-Za-z0-9_]+) is not set|#(?! CONFIG_)[^\n\r]*|CONFIG_([A-Za-z0-9_]+)=(?:([ymn])|(-?(?:0[xX][0-9a-fA-F]+|[0-9]+))|"([^"\\\n\r]*)"|)|)\r?(?=\n|$)/;
+
+/** One line, the general way: [symbol, value], or null for a blank or comment line. */
+function parseLine(raw: string, line: number): [string, KconfigValue] | null {
+  const t = raw.trim();
+  if (t === '') return null;
+  const unset = UNSET_RE.exec(t);
+  if (unset) return [unset[1], N];
+  if (t.startsWith('#')) return null;
+  const m = SET_RE.exec(t);
+  if (!m) throw new KmodkitError('ETARGET', `.config line ${line}: not a CONFIG_ assignment: ${excerpt(t)}`, { detail: { line } });
+  const v = m[2];
+  let value: KconfigValue;
+  if (v === 'y' || v === 'm' || v === 'n') value = boolValue(v);
+  else if (v.startsWith('"')) value = { kind: 'string', value: unquote(v, line) };
+  else if (/^-?(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(v)) value = { kind: 'number', value: v };
+  else if (v === '') value = { kind: 'string', value: '' };
+  else throw new KmodkitError('ETARGET', `.config line ${line}: bad value for CONFIG_${excerpt(m[1])}: ${excerpt(v)}`, { detail: { line } });
+  return [m[1], value];
+}
+
 export function parseKconfig(text: string): Kconfig {
   checkInputSize(INPUT_LIMITS.kconfig, text.length);
   const values = new Map<string, KconfigValue>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    let raw = lines[i];
-    if (raw.endsWith('\r')) raw = raw.slice(0, -1);
-    const t = raw.trim();
-    if (t === '') continue;
-    const unset = UNSET_RE.exec(t);
-    if (unset) {
-      values.set(unset[1], { kind: 'n' });
+  const fast = new RegExp(FAST_LINE, 'y');
+  let lineNo = 0;
+  for (let s = 0; s <= text.length; ) {
+    lineNo++;
+    fast.lastIndex = s;
+    const m = fast.exec(text);
+    if (m !== null) {
+      const next = fast.lastIndex + 1;
+      if (m[1] !== undefined) values.set(m[1], N);
+      else if (m[2] !== undefined) {
+        values.set(m[2], m[3] !== undefined ? boolValue(m[3]) : m[4] !== undefined ? { kind: 'number', value: m[4] } : { kind: 'string', value: m[5] ?? '' });
+      }
+      s = next;
       continue;
     }
-    if (t.startsWith('#')) continue;
-    const m = SET_RE.exec(t);
-    if (!m) throw new KmodkitError('ETARGET', `.config line ${i + 1}: not a CONFIG_ assignment: ${excerpt(t)}`, { detail: { line: i + 1 } });
-    const v = m[2];
-    let value: KconfigValue;
-    if (v === 'y' || v === 'm' || v === 'n') value = { kind: v };
-    else if (v.startsWith('"')) value = { kind: 'string', value: unquote(v, i + 1) };
-    else if (/^-?(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(v)) value = { kind: 'number', value: v };
-    else if (v === '') value = { kind: 'string', value: '' };
-    else throw new KmodkitError('ETARGET', `.config line ${i + 1}: bad value for CONFIG_${excerpt(m[1])}: ${excerpt(v)}`, { detail: { line: i + 1 } });
-    values.set(m[1], value);
+    let nl = text.indexOf('\n', s);
+    if (nl < 0) nl = text.length;
+    const r = parseLine(text.slice(s, nl > s && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl), lineNo);
+    if (r !== null) values.set(r[0], r[1]);
+    s = nl + 1;
   }
   return { values };
 }

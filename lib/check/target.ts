@@ -109,7 +109,7 @@ export function targetModversions(t: TargetKernel): boolean | undefined {
   if (t.config && kconfigMentions(t.config, 'MODVERSIONS')) return kconfigEnabled(t.config, 'MODVERSIONS');
   if (t.vermagic) return t.vermagic.value.split(' ').includes('modversions');
   if (t.config) return false;
-  if (t.symvers && t.symvers.entries.length > 0) return t.symvers.hasCrcs;
+  if (t.symvers && t.symvers.count > 0) return t.symvers.hasCrcs;
   return undefined;
 }
 

@@ -393,8 +393,13 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
   const d: Discovery = { options, running, root: options.root ?? '', names: inputNamesOf(options) };
   const release = discoverRelease(d);
   const { modulesDir, modules } = discoverModules(d, release?.value);
-  const config = await discoverConfig(d, release?.value, modulesDir);
-  const symvers = await discoverSymvers(d, release?.value, modulesDir);
+  // Both read and decode at once (a compressed one decodes on the thread pool while the other parses);
+  // the config is awaited first, so its error is the one reported when both are bad.
+  const configRead = discoverConfig(d, release?.value, modulesDir);
+  const symversRead = discoverSymvers(d, release?.value, modulesDir);
+  symversRead.catch(() => undefined);
+  const config = await configRead;
+  const symvers = await symversRead;
   const arch = options.arch !== undefined ? parseArch(options.arch) : undefined;
   const runningKernel = running ? discoverRunning(d.root) : undefined;
   const certs = options.certs?.length ? await readCerts(options.certs) : undefined;

@@ -28,18 +28,23 @@ export function checkDepends(ctx: CheckContext): Finding[] | NeedsCompanions<Dep
 /** The rest, once the modules checked alongside are known. */
 export function finishDepends(t: TargetKernel, state: DependsState, companions: ModuleFactsIndex): Finding[] {
   const { self, deps } = state;
+  // The exporters Module.symvers names: made only when a dependency is found nowhere else.
+  const judgeBySymvers = t.symvers !== undefined && !t.modules;
   let symversOwners: Set<string> | undefined;
-  if (t.symvers && !t.modules) {
-    symversOwners = new Set();
-    for (const e of t.symvers.entries) if (!isVmlinux(e.module)) symversOwners.add(symversModuleName(e.module));
-  }
-  if (!t.modules && !t.loadedModules && !symversOwners && otherNameCount(companions, self) === 0) {
+  const inSymvers = (n: string): boolean => {
+    if (!symversOwners) {
+      symversOwners = new Set();
+      for (const e of t.symvers!.entries) if (!isVmlinux(e.module)) symversOwners.add(symversModuleName(e.module));
+    }
+    return symversOwners.has(n);
+  };
+  if (!t.modules && !t.loadedModules && !judgeBySymvers && otherNameCount(companions, self) === 0) {
     return [skipped('depends.missing', `cannot tell which modules the target has: ${t.missing.modules ?? 'no modules tree'}`, { field: 'depends', hint: state.hint })];
   }
   const out: Finding[] = [];
   for (const d of deps) {
     const n = modnameNormalize(d);
-    const where = hasModuleNamed(companions, n, self) ? 'checked alongside' : t.modules?.has(n) ? `in ${t.modules.dir}` : t.loadedModules?.has(n) ? 'loaded' : symversOwners?.has(n) ? 'in Module.symvers' : undefined;
+    const where = hasModuleNamed(companions, n, self) ? 'checked alongside' : t.modules?.has(n) ? `in ${t.modules.dir}` : t.loadedModules?.has(n) ? 'loaded' : judgeBySymvers && inSymvers(n) ? 'in Module.symvers' : undefined;
     if (!where) {
       const known = t.modules ? true : false;
       out.push(failed('depends.missing', `depends on module ${d}, which the target ${known ? 'does not have' : 'does not list (no modules tree; judged from Module.symvers/loaded modules)'}`, { field: 'depends', errno: 'ENOENT', detail: { module: d }, hint: `install or load ${d} first (or check it together with this module)` }));

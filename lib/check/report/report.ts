@@ -61,7 +61,7 @@ export function summarizeTarget(t: TargetKernel): TargetSummary {
   if (t.sigEnforce !== undefined) s.sigEnforce = t.sigEnforce;
   if (t.lockdown !== undefined) s.lockdown = t.lockdown;
   if (t.inKernelDecompression) s.inKernelDecompression = [...t.inKernelDecompression];
-  if (t.symvers) s.symvers = { path: t.sources.symvers ?? '', symbols: t.symvers.entries.length, formats: [...t.symvers.formats] };
+  if (t.symvers) s.symvers = { path: t.sources.symvers ?? '', symbols: t.symvers.count, formats: [...t.symvers.formats] };
   return s;
 }
 

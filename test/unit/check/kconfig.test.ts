@@ -52,3 +52,13 @@ test('the Debian 6.1 .config parses', async (t) => {
   t.true(kconfigEnabled(c, 'PREEMPT_BUILD'));
   t.true(kconfigEnabled(c, 'X86_64'));
 });
+
+test('lines read the general way (spaces around, escapes, CRLF) mean the same as the common ones; the last assignment wins', (t) => {
+  const c = parseKconfig('CONFIG_A=y\r\n  CONFIG_B=m  \n# CONFIG_C is not set   \n#  CONFIG_D is not set\nCONFIG_E="a\\"b"\r\nCONFIG_F=\nCONFIG_G=-12\nCONFIG_A=n\n# CONFIG_H is not set\nCONFIG_H=0x1F\n \t\n');
+  t.deepEqual([...c.values.entries()], [
+    ['A', { kind: 'n' }], ['B', { kind: 'm' }], ['C', { kind: 'n' }], ['E', { kind: 'string', value: 'a"b' }],
+    ['F', { kind: 'string', value: '' }], ['G', { kind: 'number', value: '-12' }], ['H', { kind: 'number', value: '0x1F' }],
+  ]);
+  const e = t.throws(() => parseKconfig('CONFIG_A=y\n\n# c\nCONFIG_B=y z\n'), { instanceOf: KmodkitError });
+  t.regex(e!.message, /line 4/);
+});

@@ -84,3 +84,51 @@ test('compressed Module.symvers files are read (gz, xz)', async (t) => {
   t.is((await readSymversFile(`${dir}/symvers.xz`)).bySymbol.get('printk')!.crc, 0x12345678);
   await t.throwsAsync(readSymversFile(`${dir}/nope`), { instanceOf: KmodkitError, code: 'ENOENT' } as never);
 });
+
+test('lookups before the table is built answer as the table does (symbol field only, first entry, line numbers)', (t) => {
+  // "vmlinux" and "EXPORT_SYMBOL" appear in other fields; "a" twice; a blank line shifts the line numbers
+  const text = '0x1\tvmlinux_user\tvmlinux\tEXPORT_SYMBOL\t\n\n0x2\ta\tm/a\tEXPORT_SYMBOL_GPL\tNS\r\n0x3\ta\tm/b\tEXPORT_SYMBOL\t\n0x4\tvmlinux\tx\tEXPORT_SYMBOL\t\n';
+  const lazy = parseSymvers(text);
+  t.is(lazy.count, 4);
+  t.deepEqual(lazy.bySymbol.get('a'), { crc: 2, symbol: 'a', module: 'm/a', line: 3, type: 'EXPORT_SYMBOL_GPL', gplOnly: true, namespace: 'NS' });
+  t.is(lazy.bySymbol.get('vmlinux')!.line, 5);
+  t.is(lazy.bySymbol.get('EXPORT_SYMBOL'), undefined);
+  t.is(lazy.bySymbol.get('m/a'), undefined);
+  t.is(lazy.bySymbol.get(''), undefined);
+  t.false(lazy.bySymbol.has('a\tm/a'));
+  // the entry a lookup made is the one the table holds
+  const a = lazy.bySymbol.get('a')!;
+  t.is(lazy.entries[1], a);
+  t.deepEqual(lazy.duplicates, ['a']);
+  t.is(lazy.bySymbol.size, 3);
+  t.deepEqual([...lazy.bySymbol.keys()], ['vmlinux_user', 'a', 'vmlinux']);
+});
+
+test('many lookups switch to the table and keep answering the same', (t) => {
+  const lines: string[] = [];
+  for (let i = 0; i < 500; i++) lines.push(`0x${i.toString(16)}\tsym_${i}\tvmlinux\tEXPORT_SYMBOL\t`);
+  const s = parseSymvers(lines.join('\n'));
+  for (let i = 0; i < 500; i += 7) t.is(s.bySymbol.get(`sym_${i}`)!.crc, i);
+  for (let i = 0; i < 50; i++) t.is(s.bySymbol.get(`missing_${i}`), undefined);
+  t.is(s.bySymbol.get('sym_499')!.line, 500);
+  t.is(s.entries.length, 500);
+  // once built, the table's own Map answers (a kept reference to the searching one still agrees)
+  t.true(s.bySymbol instanceof Map);
+  t.is(s.bySymbol.get('sym_7')!.crc, 7);
+});
+
+test('every layout and odd line parse to the same entries whichever way a line is read', (t) => {
+  // the common lines of each era, and lines only the general reader takes (six fields with a blank sixth, a lone CR field)
+  const s = parseSymvers([
+    '0x0000000a\tns_middle\tNS\tdrivers/x\tEXPORT_SYMBOL_GPL',
+    '0x0000000b\tns_middle_none\t\tvmlinux\tEXPORT_SYMBOL\r',
+    '0x0000000c\tsix\tvmlinux\tEXPORT_SYMBOL\t\t ',
+    '0X100000000000000d\tcrc_long\tvmlinux\tEXPORT_SYMBOL\t',
+  ].join('\n'));
+  t.deepEqual(s.formats, ['5-column-ns-middle', '5-column-ns-last']);
+  t.deepEqual(s.bySymbol.get('ns_middle'), { crc: 10, symbol: 'ns_middle', module: 'drivers/x', line: 1, type: 'EXPORT_SYMBOL_GPL', gplOnly: true, namespace: 'NS' });
+  t.deepEqual(s.bySymbol.get('ns_middle_none'), { crc: 11, symbol: 'ns_middle_none', module: 'vmlinux', line: 2, type: 'EXPORT_SYMBOL', gplOnly: false });
+  t.deepEqual(s.bySymbol.get('six'), { crc: 12, symbol: 'six', module: 'vmlinux', line: 3, type: 'EXPORT_SYMBOL', gplOnly: false });
+  t.is(s.bySymbol.get('crc_long')!.crc, 13);
+  t.true(s.hasCrcs);
+});
