@@ -36,12 +36,16 @@ export interface BatchOptions {
 export interface Batch {
   /** Check one module as far as it can be without the others; the caller may reuse its buffers once this resolves. */
   add(mod: KernelModule, path: string): Promise<void>;
-  /** What modulePreparer() made of a module elsewhere (a worker thread), in the order the modules are to be reported. */
-  addPrepared(m: PreparedModule): void;
   /** A file that is not a loadable module (it exists, but does not decode as one): a failing result. */
   addMalformed(path: string, error: KmodkitError): void;
   /** Every module finished against the others and judged under the policy, in the order added. */
   finish(): Promise<CheckResult[]>;
+}
+
+/** A batch that also takes modules prepared elsewhere (lib/io/check-modules.ts: worker threads). */
+export interface ThreadedBatch extends Batch {
+  /** What modulePreparer() made of a module elsewhere (a worker thread), in the order the modules are to be reported. */
+  addPrepared(m: PreparedModule): void;
 }
 
 /** One module's part of a batch: its facts for the companions' index and its prepared checks (or why they could not be prepared). Plain data. */
@@ -76,6 +80,11 @@ export function modulePreparer(target: TargetKernel, options: BatchOptions = {})
 }
 
 export function startBatch(target: TargetKernel, options: BatchOptions = {}): Batch {
+  return startThreadedBatch(target, options);
+}
+
+/** startBatch() with addPrepared(). */
+export function startThreadedBatch(target: TargetKernel, options: BatchOptions = {}): ThreadedBatch {
   const policy = options.policy ?? {};
   const names = options.inputNames;
   const entries: Entry[] = [];

@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { KmodkitError, type KmodkitErrorCode } from '../errors.js';
 import type { ErrnoName } from '../errno.js';
-import { modulePreparer, startBatch, type BatchOptions, type PreparedModule } from '../check/batch.js';
+import { modulePreparer, startThreadedBatch, type BatchOptions, type PreparedModule } from '../check/batch.js';
 import type { TargetKernel } from '../check/target.js';
 import { encodeTrustedKeys } from '../check/trusted-keys.js';
 import { checkReport, type CheckReport, type InputError } from '../check/report/report.js';
@@ -194,7 +194,7 @@ async function prepareAll(files: readonly string[], target: TargetKernel, option
  */
 export async function checkModules(inputs: string | readonly string[], target: TargetKernel, options: CheckModulesOptions = {}): Promise<CheckReport> {
   const { files, inputErrors } = moduleFiles(typeof inputs === 'string' ? [inputs] : inputs);
-  const batch = startBatch(target, options);
+  const batch = startThreadedBatch(target, options);
   const workers = options.workers ?? (target.loadedFrom ? workersFor(files.length, MIN_FILES_PER_WORKER) : 0);
   // A run worth threads will judge signatures: the target's keys (a kernel image to decode, on libuv's
   // pool) are read from now on, while the threads start, rather than when the first signed module asks.
