@@ -27,7 +27,8 @@
  *   npm run bench [-- --quick] [--runs N] [--only modinfo|check|6.12|.ko.zst|...]
  *
  * --quick: 3 runs, no 2,000-module step, no 6.12 tree. --only runs the rows
- * whose label contains the text. The trees come from the
+ * whose label contains the text (depmod: also bench/depmod.ts's rows, incremental
+ * depmod among them, unless --quick). The trees come from the
  * corpus cache (test/corpus: `npm run corpus:fetch` fills it).
  */
 import { spawnSync } from 'node:child_process';
@@ -317,5 +318,11 @@ if (want('depmod')) {
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
+}
+if (want('depmod') && !quick) {
+  // depmod's own rows (bench/depmod.ts: full runs in kmod 30's and 34.2's files, one thread, and one module
+  // added with the facts cache against kmod's full run), on the same runtime
+  console.log('\ndepmod rows (dist/bench/depmod.js):');
+  spawnSync(NODE, [resolve(new URL('./depmod.js', import.meta.url).pathname), '--runs', String(runs)], { stdio: 'inherit' });
 }
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -74,8 +74,16 @@ const compressed = (arg: string): boolean => arg.endsWith('.xz') || arg.endsWith
  * module on the 6.1 tree.
  */
 function unitsOf(pure: boolean): (arg: string) => number {
-  return (arg) => (!compressed(arg) ? 1 : pure ? 16 : 2);
+  return (arg) => (!compressed(arg) ? 1 : pure ? 16 : arg.endsWith('.xz') ? XZ_UNITS : 2);
 }
+
+/**
+ * A .ko.xz: its decoding (~1.3 ms a module, 10× zstd's) keeps the pool busy
+ * longer than the main thread's lanes can feed it; a worker thread feeding it
+ * too paid on the 2-core bench (Node 26, 2026-12-07: the 6.1 tree's 4,023
+ * .ko.xz 0.76× → 0.63× kmod's wall, 6.12's 0.75× → 0.64×, at +15–18 MiB).
+ */
+const XZ_UNITS = 4;
 
 /**
  * From this many units a worker pays: it starts in ~0.1 s and does its share
