@@ -12,7 +12,7 @@ import type { ModuleFactsIndex } from '../module/facts.js';
 import { resultOf, type CheckedModule, type CheckResult } from './verdict.js';
 import { checkElf } from './checks/elf.js';
 import { checkCompression } from './checks/compression.js';
-import { checkSignature } from './checks/signature.js';
+import { checkSignature, finishSignature, type SignatureWait } from './checks/signature.js';
 import { checkThisModule, checkVermagic } from './checks/vermagic.js';
 import { checkExports, checkSymbols, finishSymbols, type ModuleSide } from './checks/symbols.js';
 import { checkDepends, finishDepends, type DependsState } from './checks/depends.js';
@@ -91,12 +91,13 @@ export function prepareCheck(mod: KernelModule, target: TargetKernel, opts: Chec
   return prepare(mod, createContext(mod, target, opts));
 }
 
-/** What a check that needed the companions finds once they are known. */
+/** What a check that needed the companions (or the target's keys) finds once they are known. */
 function finishPart(check: CheckName, pending: NeedsCompanions, target: TargetKernel, companions: () => ModuleFactsIndex): Promise<Finding[]> | Finding[] {
   switch (check) {
     case 'symbols': return finishSymbols(target, pending.state as ModuleSide, companions);
     case 'depends': return finishDepends(target, pending.state as DependsState, companions());
-    default: throw new Error(`internal: the ${check} check does not wait for the companions`);
+    case 'signature': return finishSignature(target, pending.state as SignatureWait);
+    default: throw new Error(`internal: the ${check} check does not wait for the companions or the keys`);
   }
 }
 

@@ -167,7 +167,7 @@ const SHA3 = new Set(['sha3-256', 'sha3-384', 'sha3-512']);
 const DIGEST_SIZE: Record<string, number> = { md4: 16, md5: 16, sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64, sm3: 32, streebog256: 32, streebog512: 64, 'sha3-256': 32, 'sha3-384': 48, 'sha3-512': 64 };
 
 /** The signature algorithm family a SignerInfo names (the kernel's pkey_algo). */
-function pkeyFamily(sigAlg: string): PublicKeyAlgorithm {
+export function pkeyFamily(sigAlg: string): PublicKeyAlgorithm {
   if (/^(rsaEncryption|(md5|sha1|sha224|sha256|sha384|sha512)WithRSAEncryption|RSA-SHA3-\d+)$/.test(sigAlg)) return 'rsa';
   if (/^(id-ecPublicKey|ecdsa-with-.*)$/.test(sigAlg)) return 'ecdsa';
   if (sigAlg === 'ML-DSA-44') return 'ml-dsa-44';
@@ -443,11 +443,18 @@ function fillDigest(c: SignatureCheck, digests: ReadonlyMap<string, Uint8Array |
   return d ? { ...c, digest: d } : c;
 }
 
-/** Run a plan with a synchronous primitive (node:crypto). */
-export function runPlan(plan: VerificationPlan, crypto: SignatureCrypto): VerifyResult {
+/**
+ * Run a plan with a synchronous primitive (node:crypto). `known` holds
+ * module digests computed earlier (a deferred check: the image is gone);
+ * then every digest the plan needs must be in it.
+ */
+export function runPlan(plan: VerificationPlan, crypto: SignatureCrypto, known?: ReadonlyMap<string, Uint8Array | null>): VerifyResult {
   const content = plan.content;
   const digests = new Map<string, Uint8Array | null>();
-  for (const h of plan.digests) digests.set(h, crypto.digest(h, content));
+  for (const h of plan.digests) {
+    if (known && !known.has(h)) throw new Error(`internal: no ${h} digest of the module was kept`);
+    digests.set(h, known ? known.get(h)! : crypto.digest(h, content));
+  }
   const answers = new Map<string, CheckAnswer>();
   for (const [id, c] of plan.checks) answers.set(id, crypto.verify(fillDigest(c, digests)));
   return plan.finish(digests, answers);

@@ -204,6 +204,18 @@ function verifyLegacy(image: Uint8Array, certs: readonly X509Certificate[]): Ver
 export interface VerifyOptions {
   /** The target kernel's signature rules (default: DEFAULT_RULES, the strictest current ones). */
   rules?: SignatureRules;
+  /**
+   * The module's digests, computed before (moduleDigests): the image's
+   * content is then not read — only its signature trailer — so a caller that
+   * let the module go may pass its trailer behind placeholder bytes. RSA
+   * signatures only (ECDSA and ML-DSA verify over the content itself).
+   */
+  digests?: ReadonlyMap<string, Uint8Array | null>;
+}
+
+/** The digests of a module's signed content with each of `hashes` (null: not available here). */
+export function moduleDigests(content: Uint8Array, hashes: readonly string[]): Map<string, Uint8Array | null> {
+  return new Map(hashes.map((h) => [h, nodeDigest(h, content)]));
 }
 
 /**
@@ -235,7 +247,9 @@ function verifyWith(crypto: SignatureCrypto, image: Uint8Array, certs: readonly 
   const legacy = verifyLegacy(image, parsed);
   if (legacy) return finish(legacy);
   const p = prepareVerification(image, parsed, options.rules ?? DEFAULT_RULES);
-  return finish(p.done ?? runPlan(p.plan, crypto));
+  if (p.done) return finish(p.done);
+  if (options.digests && [...p.plan.checks.values()].some((c) => c.key.algorithm !== 'rsa')) throw new Error('internal: kept digests verify RSA signatures only');
+  return finish(runPlan(p.plan, crypto, options.digests));
 }
 
 function isCertificate(c: CertificateInput | X509Certificate): c is X509Certificate {

@@ -76,7 +76,14 @@ export interface TargetKernel {
    * the Node layer (lib/io/target.ts uses node:crypto) so that the checks
    * themselves stay pure; without it, verification is reported as skipped.
    */
-  readonly verifySignature?: (image: Uint8Array, certs: (CertificateInput | X509Certificate)[], options?: { rules?: SignatureRules }) => VerifyResult;
+  readonly verifySignature?: (image: Uint8Array, certs: (CertificateInput | X509Certificate)[], options?: { rules?: SignatureRules; digests?: ReadonlyMap<string, Uint8Array | null> }) => VerifyResult;
+  /**
+   * A module's content digests (node:crypto, injected with verifySignature):
+   * with it, a module whose signature waits for the target's keys (a kernel
+   * image still decoding) keeps only its digests and trailer, and is judged
+   * once the keys are there (RSA signatures; lib/check/checks/signature.ts).
+   */
+  readonly moduleDigests?: (content: Uint8Array, hashes: readonly string[]) => ReadonlyMap<string, Uint8Array | null>;
   /**
    * The keys the target trusts for module signatures (--trusted-cert, the
    * built-in list of its kernel image, /proc/keys), read on first call

@@ -21,7 +21,7 @@ import { moduleInfo } from '../module/module.js';
 import { modinfoValue } from '../module/modinfo.js';
 import { hostArch, parseArch } from '../check/arch.js';
 import { parseKconfig, type Kconfig } from '../check/kconfig.js';
-import { moduleSignatureVerifier, verifyModuleSignature, type CertificateInput } from '../check/signature-verify.js';
+import { moduleDigests, moduleSignatureVerifier, verifyModuleSignature, type CertificateInput } from '../check/signature-verify.js';
 import { parseSymvers, type Symvers } from '../check/symvers.js';
 import type { Lockdown, ReferenceModule, TargetExport, TargetKernel, TargetModules } from '../check/target.js';
 import { assembleTarget, type Found, type RunningKernel, type TargetInputNames } from '../check/target-from-files.js';
@@ -431,5 +431,5 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
     ...(runningKernel ? { running: runningKernel } : {}),
     inputNames: d.names,
   });
-  return { ...target, loadedFrom: { ...options } };
+  return { ...target, moduleDigests, loadedFrom: { ...options } };
 }

@@ -62,13 +62,14 @@ export interface CheckContext {
 
 /**
  * A check's answer when it cannot finish without the modules checked
- * alongside ("needs the other modules"): what is left of it once the module's
- * own data is decoded, as plain data (never the module image), so a
- * whole-tree run can let each image go before every companion is known, and
- * finish it against their index (lib/check/run.ts prepareCheck/finishCheck).
+ * alongside ("needs the other modules"), or (signature) without the target's
+ * keys, still being read: what is left of it once the module's own data is
+ * decoded, as plain data (never the module image), so a whole-tree run can
+ * let each image go before every companion is known, and finish it against
+ * their index (lib/check/run.ts prepareCheck/finishCheck).
  */
 export interface NeedsCompanions<State = unknown> {
-  readonly needs: 'companions';
+  readonly needs: 'companions' | 'keys';
   readonly state: State;
 }
 

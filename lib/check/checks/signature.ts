@@ -12,12 +12,13 @@
 import { readAll } from '../../bytes/source.js';
 import { KmodkitError } from '../../errors.js';
 import { moduleSignature } from '../../module/module.js';
+import { findSignature, type ModuleSignature } from '../../module/signature.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
-import { signatureRules, type VerifyResult } from '../signature-verify-base.js';
+import { MAX_SIGNER_INFOS, pkeyFamily, signatureRules, type VerifyResult } from '../signature-verify-base.js';
 import { predictTrust, trustedCerts, type TrustedKeySet } from '../trust.js';
 import { parseCertificates } from '../../module/x509.js';
 import type { TargetKernel } from '../target.js';
-import type { CheckContext } from './context.js';
+import type { CheckContext, NeedsCompanions } from './context.js';
 
 /** The target's trusted keys: its trust sources (image, /proc/keys) and the certificates given with it. */
 async function targetKeys(t: TargetKernel, certsName: string): Promise<TrustedKeySet> {
@@ -32,7 +33,7 @@ async function targetKeys(t: TargetKernel, certsName: string): Promise<TrustedKe
   };
 }
 
-export async function checkSignature(ctx: CheckContext): Promise<Finding[]> {
+export async function checkSignature(ctx: CheckContext): Promise<Finding[] | NeedsCompanions<SignatureWait>> {
   const t = ctx.target;
   const out: Finding[] = [];
   let sig;
@@ -65,18 +66,74 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[]> {
   }
 
   const rules = signatureRules(t.release, t.config);
+  const image = readAll(ctx.mod.source);
+  const certsName = ctx.input('certs');
+  const imageName = ctx.input('kernelImage');
+  if (t.moduleDigests && deferrable(sig) && (await keysPending(t))) {
+    // The keys are still being read (a kernel image decoding): keep the digests and the trailer, judge in finish.
+    const hashes = [...new Set(sig.pkcs7!.signerInfos.map((si) => si.digestAlgorithm.name))];
+    const wait: SignatureWait = { found: out, trailer: image.slice(sig.moduleSize), moduleSize: sig.moduleSize, digests: t.moduleDigests(image.subarray(0, sig.moduleSize), hashes), certsName, imageName };
+    return { needs: 'keys', state: wait };
+  }
+  return judgeSignature(t, sig, image, out, certsName, imageName);
+}
+
+/** What a signature check keeps while the target's keys are read: plain data, the module's digests and its trailer only. */
+export interface SignatureWait {
+  /** Findings so far (the module is signed). */
+  readonly found: readonly Finding[];
+  /** The image from the end of the signed content on: PKCS#7 message, struct module_signature, marker. */
+  readonly trailer: Uint8Array;
+  readonly moduleSize: number;
+  /** The content's digest with each SignerInfo's algorithm. */
+  readonly digests: ReadonlyMap<string, Uint8Array | null>;
+  readonly certsName: string;
+  readonly imageName: string;
+}
+
+/** Whether the target's keys are still being read (a settled promise wins the race: its reaction is queued first). */
+async function keysPending(t: TargetKernel): Promise<boolean> {
+  if (!t.trustedKeys) return false;
+  const PENDING = Symbol('pending');
+  try {
+    return (await Promise.race([t.trustedKeys(), Promise.resolve(PENDING)])) === PENDING;
+  } catch {
+    return false; // judged now: the same error reaches judgeSignature
+  }
+}
+
+/** A message whose verification needs only the content's digests: PKCS#7, RSA SignerInfos, within kmodkit's bounds. */
+function deferrable(sig: ModuleSignature): boolean {
+  const p7 = sig.pkcs7;
+  return sig.idType === 'PKCS#7' && p7 !== undefined && sig.moduleSize > 0 && p7.signerInfos.length > 0 && p7.signerInfos.length <= MAX_SIGNER_INFOS && p7.signerInfos.every((si) => pkeyFamily(si.signatureAlgorithm.name) === 'rsa');
+}
+
+/** The deferred check, once the keys are known: the trailer behind placeholder content, verified with the kept digests. */
+export function finishSignature(t: TargetKernel, wait: SignatureWait): Promise<Finding[]> {
+  const image = new Uint8Array(wait.moduleSize + wait.trailer.length);
+  image.set(wait.trailer, wait.moduleSize);
+  const sig = findSignature(image);
+  if (!sig) throw new Error('internal: a kept signature trailer no longer decodes');
+  return judgeSignature(t, sig, image, [...wait.found], wait.certsName, wait.imageName, wait.digests);
+}
+
+/** Verification against the target's keys and the trust findings. `digests`: the content's, kept (the image's content is then placeholder bytes). */
+async function judgeSignature(t: TargetKernel, sig: ModuleSignature, image: Uint8Array, out: Finding[], certsName: string, imageName: string, digests?: ReadonlyMap<string, Uint8Array | null>): Promise<Finding[]> {
+  const enforced = t.sigEnforce === true;
+  const strict = enforced || t.lockdown === 'integrity' || t.lockdown === 'confidentiality';
+  const rules = signatureRules(t.release, t.config);
   let keys: TrustedKeySet;
   let r: VerifyResult;
   try {
-    keys = await targetKeys(t, ctx.input('certs'));
-    r = t.verifySignature(readAll(ctx.mod.source), trustedCerts(keys), { rules });
+    keys = await targetKeys(t, certsName);
+    r = t.verifySignature!(image, trustedCerts(keys), { rules, ...(digests ? { digests } : {}) });
   } catch (e) {
     if (!(e instanceof KmodkitError)) throw e;
     // not the kernel's verdict (it would examine them all): kmodkit refuses to judge past its bounds
     out.push(failed('signature.invalid', `signature not judged: ${e.message}`, { hint: 'a module signature from sign-file has one SignerInfo' }));
     return out;
   }
-  const p = predictTrust(sig, r, keys, { ...(t.sigEnforce !== undefined ? { sigEnforce: t.sigEnforce } : {}), ...(t.lockdown !== undefined ? { lockdown: t.lockdown } : {}), ...(t.moduleSig !== undefined ? { moduleSig: t.moduleSig } : {}) }, `${ctx.input('certs')}, ${ctx.input('kernelImage')}`);
+  const p = predictTrust(sig, r, keys, { ...(t.sigEnforce !== undefined ? { sigEnforce: t.sigEnforce } : {}), ...(t.lockdown !== undefined ? { lockdown: t.lockdown } : {}), ...(t.moduleSig !== undefined ? { moduleSig: t.moduleSig } : {}) }, `${certsName}, ${imageName}`);
   // An unknown key decides the load where signatures may be enforced: unknown trust is then a missing input.
   const trustDecides = strict || (t.sigEnforce === undefined && t.lockdown === undefined);
 
@@ -102,13 +159,13 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[]> {
 
   // trust
   if (keys.sources.length === 0) {
-    out.push(skipped('signature.untrusted', `signed by '${sig.signer}'; the keys the target trusts are unknown: ${keys.missing.join('; ') || 'no trust source'}`, { hint: `pass ${ctx.input('certs')} or ${ctx.input('kernelImage')} (or run as root on the target: /proc/keys)`, ...(trustDecides ? { missing: ['certs' as const] } : {}) }));
+    out.push(skipped('signature.untrusted', `signed by '${sig.signer}'; the keys the target trusts are unknown: ${keys.missing.join('; ') || 'no trust source'}`, { hint: `pass ${certsName} or ${imageName} (or run as root on the target: /proc/keys)`, ...(trustDecides ? { missing: ['certs' as const] } : {}) }));
     return out;
   }
   const src = keys.sources.join(', ');
   switch (p.decision) {
     case 'loads':
-      out.push(passed('signature.untrusted', `${p.reason} [${src}]${p.confidence === 'name' ? ` (by name: confirm with ${ctx.input('kernelImage')} or ${ctx.input('certs')})` : ''}`));
+      out.push(passed('signature.untrusted', `${p.reason} [${src}]${p.confidence === 'name' ? ` (by name: confirm with ${imageName} or ${certsName})` : ''}`));
       break;
     case 'refused':
       out.push(failed('signature.untrusted', `${p.reason}: the kernel refuses it (${p.errno})`, { errno: p.errno === 'EPERM' ? 'EPERM' : 'EKEYREJECTED', ...(p.hint ? { hint: p.hint } : {}) }));
