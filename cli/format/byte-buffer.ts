@@ -80,10 +80,15 @@ export class ByteBuffer implements Sink {
     this.errors.push(this.pos, line);
   }
 
-  /** Empty again (the buffer is kept). */
+  /**
+   * Empty again (the buffer is kept). The error list is always a new array:
+   * a chunk's result (modinfo-parallel.ts runChunk) keeps the old one, even
+   * an empty one, until it is written — reusing it let the next chunk's
+   * errors be written with both.
+   */
   clear(): void {
     this.pos = 0;
-    if (this.errors.length) this.errors = [];
+    this.errors = [];
   }
 }
 

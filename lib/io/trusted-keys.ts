@@ -12,8 +12,7 @@
  * - certificate files given with --trusted-cert.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
+import { gunzip, type ZlibOptions } from 'node:zlib';
 import { KmodkitError } from '../errors.js';
 import { builtinCertificates, kernelPayload } from '../check/kernel-image.js';
 import { parseCertificates, parseX509, type X509Certificate } from '../module/x509.js';
@@ -26,7 +25,14 @@ import { procKeys, type ProcKey } from './sysfs.js';
 const MAX_VMLINUX = 512 * 1024 * 1024;
 const MAX_IMAGE_FILE = 256 * 1024 * 1024;
 
-const gunzipOnPool = promisify(gunzip);
+/**
+ * node:zlib's gunzip on libuv's pool. (Not util.promisify: an ES module that
+ * imports node:util makes Node 22 evaluate util.diff, whose colour setup
+ * warns on stderr when NO_COLOR and FORCE_COLOR are both set.)
+ */
+function gunzipOnPool(data: Uint8Array, options: ZlibOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => gunzip(data, options, (e, r) => (e ? reject(e) : resolve(r))));
+}
 
 const KEYRINGS: readonly Keyring[] = ['.builtin_trusted_keys', '.secondary_trusted_keys', '.machine', '.platform'];
 

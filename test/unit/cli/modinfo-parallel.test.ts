@@ -66,3 +66,15 @@ test('many files in flight and on worker threads: the same bytes, stderr and sta
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('a chunk result keeps its own error list: the next chunk of the same lane cannot add to it', async (t) => {
+  const { runChunk } = await import('../../../cli/commands/modinfo-parallel.js');
+  const { ByteBuffer } = await import('../../../cli/format/byte-buffer.js');
+  const out = new ByteBuffer();
+  const lane = { out, run: async (arg: string) => (arg === 'bad' ? (out.error(`error for ${arg}`), false) : (out.ascii(arg), true)) };
+  const first = await runChunk(lane, { id: 0, args: ['a', 'b'] });
+  const second = await runChunk(lane, { id: 1, args: ['c', 'bad'] });
+  t.deepEqual(first.errors, [], 'written later than the second chunk ran, the first still has no error');
+  t.deepEqual(second.errors, [1, 'error for bad']);
+  t.is(new TextDecoder().decode(first.bytes), 'ab');
+});
