@@ -102,7 +102,7 @@ export type FileOutcome =
  * (what a module leaves behind is plain data, so a thread holds one image at
  * a time). Never throws for module content or unreadable files.
  */
-export async function prepareFiles(paths: readonly string[], prepare: (mod: Parameters<ReturnType<typeof modulePreparer>>[0], path: string) => Promise<PreparedModule>, scratch: ModuleScratch, before?: (path: string) => void): Promise<FileOutcome[]> {
+export async function prepareFiles(paths: readonly string[], prepare: ReturnType<typeof modulePreparer>, scratch: ModuleScratch, before?: (path: string) => void): Promise<FileOutcome[]> {
   const out: FileOutcome[] = [];
   for (const path of paths) {
     before?.(path);

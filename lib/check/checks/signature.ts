@@ -33,6 +33,12 @@ async function targetKeys(t: TargetKernel, certsName: string): Promise<TrustedKe
   };
 }
 
+/** Whether the target enforces signatures: module.sig_enforce, or lockdown (which refuses unsigned modules too). */
+function enforcement(t: TargetKernel): { enforced: boolean; strict: boolean } {
+  const enforced = t.sigEnforce === true;
+  return { enforced, strict: enforced || t.lockdown === 'integrity' || t.lockdown === 'confidentiality' };
+}
+
 export async function checkSignature(ctx: CheckContext): Promise<Finding[] | NeedsCompanions<SignatureWait>> {
   const t = ctx.target;
   const out: Finding[] = [];
@@ -44,9 +50,7 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[] | Nee
     if (!(e instanceof KmodkitError)) throw e;
     return [failed('signature.invalid', `signature trailer is malformed: ${e.message}`, { errno: 'EBADMSG' })];
   }
-  const enforced = t.sigEnforce === true;
-  const locked = t.lockdown === 'integrity' || t.lockdown === 'confidentiality';
-  const strict = enforced || locked;
+  const { enforced, strict } = enforcement(t);
   const why = enforced ? 'signature enforcement (module.sig_enforce)' : `lockdown (${t.lockdown})`;
   if (t.moduleSig === false && !strict) {
     out.push(passed('signature.missing', 'the target kernel does not check module signatures (no CONFIG_MODULE_SIG)'));
@@ -65,7 +69,6 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[] | Nee
     return out;
   }
 
-  const rules = signatureRules(t.release, t.config);
   const image = readAll(ctx.mod.source);
   const certsName = ctx.input('certs');
   const imageName = ctx.input('kernelImage');
@@ -119,8 +122,7 @@ export function finishSignature(t: TargetKernel, wait: SignatureWait): Promise<F
 
 /** Verification against the target's keys and the trust findings. `digests`: the content's, kept (the image's content is then placeholder bytes). */
 async function judgeSignature(t: TargetKernel, sig: ModuleSignature, image: Uint8Array, out: Finding[], certsName: string, imageName: string, digests?: ReadonlyMap<string, Uint8Array | null>): Promise<Finding[]> {
-  const enforced = t.sigEnforce === true;
-  const strict = enforced || t.lockdown === 'integrity' || t.lockdown === 'confidentiality';
+  const { enforced, strict } = enforcement(t);
   const rules = signatureRules(t.release, t.config);
   let keys: TrustedKeySet;
   let r: VerifyResult;
