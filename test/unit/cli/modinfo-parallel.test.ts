@@ -78,3 +78,14 @@ test('a chunk result keeps its own error list: the next chunk of the same lane c
   t.deepEqual(second.errors, [1, 'error for bad']);
   t.is(new TextDecoder().decode(first.bytes), 'ab');
 });
+
+test('the plan for one tree: a worker thread for 4,023 .ko.xz and .ko.gz (their decoding costs more CPU), none for .ko.zst or .ko', async (t) => {
+  const { planFor } = await import('../../../cli/commands/modinfo-parallel.js');
+  const tree = (ext: string) => Array.from({ length: 4023 }, (_, i) => `/m/${i}.ko${ext}`);
+  t.is(planFor(tree('.xz'), {}, 2)?.workers, 1);
+  t.is(planFor(tree('.gz'), {}, 2)?.workers, 1);
+  t.is(planFor(tree('.zst'), {}, 2)?.workers, 0);
+  t.is(planFor(tree(''), {}, 2), undefined);
+  // one core: no worker, whatever the files
+  t.is(planFor(tree('.gz'), {}, 1), undefined);
+});
