@@ -34,7 +34,7 @@
 import { KmodkitError } from '../errors.js';
 import { hex } from '../bytes/reader.js';
 import { findSignature, type ModuleSignature } from '../module/signature.js';
-import { OID_DATA, type SignerInfo } from '../module/pkcs7.js';
+import { OID_DATA, type Pkcs7Info, type SignerInfo } from '../module/pkcs7.js';
 import { integerMagnitude } from '../module/der.js';
 import { MAX_CERTIFICATES, equalBytes, kernelName, lowerHex, parseCertificates, parseX509, type PublicKeyAlgorithm, type X509Certificate, type X509PublicKey } from '../module/x509.js';
 import { compareVersion } from './vermagic.js';
@@ -326,7 +326,6 @@ export function prepareVerification(image: Uint8Array, trusted: readonly X509Cer
     return id;
   };
   for (const w of work) {
-    digests.add(w.hash);
     const m = signerCertificate(w.si, messageCerts);
     if (m && m.publicKey.algorithm === w.family) {
       w.messageCert = m;
@@ -337,6 +336,7 @@ export function prepareVerification(image: Uint8Array, trusted: readonly X509Cer
       w.trustedCert = t;
       if (t.publicKey.algorithm === w.family) w.trustedCheck = checkId(w, t, 't');
     }
+    if (digestDecides(w)) digests.add(w.hash);
   }
   const plan: VerificationPlan = {
     content,
@@ -345,6 +345,27 @@ export function prepareVerification(image: Uint8Array, trusted: readonly X509Cer
     finish: (digestValues, answers) => decide(work, digestValues, answers, base, warnings),
   };
   return { plan };
+}
+
+/**
+ * Whether the module's digest can change this SignerInfo's verdict: it is
+ * compared with signed attributes (messageDigest), or a key — carried in
+ * the message or trusted — checks a signature over it. Otherwise (sign-file's
+ * kind of message, its signer among no known keys) the verdict is ENOKEY
+ * whatever the content, and the content is not hashed: the kernel hashes it
+ * first (pkcs7_verify) but decides nothing on it.
+ */
+function digestDecides(w: SignerWork): boolean {
+  return w.si.signedAttrs !== undefined || w.messageCheck !== undefined || (w.trustedCheck !== undefined && w.covers === 'content');
+}
+
+/**
+ * The same question before the content is read: whether verifying this
+ * PKCS#7 message against `trusted` would hash the module. Conservative: a
+ * message carrying any certificate counts as needing it.
+ */
+export function contentDecides(p7: Pkcs7Info, trusted: readonly X509Certificate[]): boolean {
+  return p7.certificates.length > 0 || p7.signerInfos.some((si) => si.signedAttrs !== undefined || signerCertificate(si, trusted) !== undefined);
 }
 
 function decide(work: SignerWork[], digests: ReadonlyMap<string, Uint8Array | null>, answers: ReadonlyMap<string, CheckAnswer>, base: VerifyResult, planWarnings: readonly string[]): VerifyResult {
@@ -362,6 +383,7 @@ function decide(work: SignerWork[], digests: ReadonlyMap<string, Uint8Array | nu
   // pkcs7_verify: every SignerInfo, in order
   for (const w of work) {
     const s = signers[w.index];
+    if (!digestDecides(w)) continue;
     const d = digests.get(w.hash);
     if (d === null || d === undefined) {
       s.result = 'unsupported';

@@ -206,11 +206,17 @@ export interface VerifyOptions {
   rules?: SignatureRules;
   /**
    * The module's digests, computed before (moduleDigests): the image's
-   * content is then not read — only its signature trailer — so a caller that
-   * let the module go may pass its trailer behind placeholder bytes. RSA
-   * signatures only (ECDSA and ML-DSA verify over the content itself).
+   * content is then not read, only its signature trailer. RSA signatures
+   * only (ECDSA and ML-DSA verify over the content itself).
    */
   digests?: ReadonlyMap<string, Uint8Array | null>;
+  /**
+   * With `digests`: `image` is only the image's end, from this offset on
+   * (signatureTail(): the trailer and at least one byte of content before
+   * it), so that a caller that let the module go need not keep it. PKCS#7
+   * signatures only. Default 0: the whole image.
+   */
+  tailStart?: number;
 }
 
 /** The digests of a module's signed content with each of `hashes` (null: not available here). */
@@ -244,7 +250,9 @@ export function moduleSignatureVerifier(): typeof verifyModuleSignature {
 
 function verifyWith(crypto: SignatureCrypto, image: Uint8Array, certs: readonly (CertificateInput | X509Certificate)[], options: VerifyOptions): VerifyResult {
   const parsed = certs.flatMap((c) => (isCertificate(c) ? [c] : trustedCertificates([c])));
+  if (options.tailStart && !options.digests) throw new Error('internal: an image tail is verified with kept digests only');
   const legacy = verifyLegacy(image, parsed);
+  if (legacy && options.tailStart) throw new Error('internal: a legacy signature is verified over the whole image');
   if (legacy) return finish(legacy);
   const p = prepareVerification(image, parsed, options.rules ?? DEFAULT_RULES);
   if (p.done) return finish(p.done);

@@ -76,12 +76,15 @@ export interface TargetKernel {
    * the Node layer (lib/io/target.ts uses node:crypto) so that the checks
    * themselves stay pure; without it, verification is reported as skipped.
    */
-  readonly verifySignature?: (image: Uint8Array, certs: (CertificateInput | X509Certificate)[], options?: { rules?: SignatureRules; digests?: ReadonlyMap<string, Uint8Array | null> }) => VerifyResult;
+  readonly verifySignature?: (image: Uint8Array, certs: (CertificateInput | X509Certificate)[], options?: { rules?: SignatureRules; digests?: ReadonlyMap<string, Uint8Array | null>; tailStart?: number }) => VerifyResult;
   /**
    * A module's content digests (node:crypto, injected with verifySignature):
    * with it, a module whose signature waits for the target's keys (a kernel
    * image still decoding) keeps only its digests and trailer, and is judged
-   * once the keys are there (RSA signatures; lib/check/checks/signature.ts).
+   * once the keys are there (RSA signatures; lib/check/checks/signature.ts),
+   * and one whose verdict cannot turn on its content (no key it names) is
+   * judged from its signature trailer alone. Its presence says that
+   * verifySignature honours `digests` and `tailStart` (VerifyOptions).
    */
   readonly moduleDigests?: (content: Uint8Array, hashes: readonly string[]) => ReadonlyMap<string, Uint8Array | null>;
   /**

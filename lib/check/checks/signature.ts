@@ -12,9 +12,9 @@
 import { readAll } from '../../bytes/source.js';
 import { KmodkitError } from '../../errors.js';
 import { moduleSignature } from '../../module/module.js';
-import { findSignature, type ModuleSignature } from '../../module/signature.js';
+import { findSignature, signatureTail, type ModuleSignature } from '../../module/signature.js';
 import { failed, passed, skipped, type Finding } from '../findings.js';
-import { MAX_SIGNER_INFOS, pkeyFamily, signatureRules, type VerifyResult } from '../signature-verify-base.js';
+import { MAX_SIGNER_INFOS, contentDecides, pkeyFamily, signatureRules, type VerifyResult } from '../signature-verify-base.js';
 import { predictTrust, trustedCerts, type TrustedKeySet } from '../trust.js';
 import { parseCertificates } from '../../module/x509.js';
 import type { TargetKernel } from '../target.js';
@@ -69,29 +69,47 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[] | Nee
     return out;
   }
 
-  const image = readAll(ctx.mod.source);
   const certsName = ctx.input('certs');
   const imageName = ctx.input('kernelImage');
+  const names: SignatureNames = { certsName, imageName };
   if (t.moduleDigests && deferrable(sig) && (await keysPending(t))) {
     // The keys are still being read (a kernel image decoding): keep the digests and the trailer, judge in finish.
+    const image = readAll(ctx.mod.source);
     const hashes = [...new Set(sig.pkcs7!.signerInfos.map((si) => si.digestAlgorithm.name))];
-    const wait: SignatureWait = { found: out, trailer: image.slice(sig.moduleSize), moduleSize: sig.moduleSize, digests: t.moduleDigests(image.subarray(0, sig.moduleSize), hashes), certsName, imageName };
+    // the trailer and the byte before it (the kernel's "anything left to sign" check needs one)
+    const wait: SignatureWait = { found: out, tail: image.slice(sig.moduleSize - 1), tailStart: sig.moduleSize - 1, digests: t.moduleDigests(image.subarray(0, sig.moduleSize), hashes), ...names };
     return { needs: 'keys', state: wait };
   }
-  return judgeSignature(t, sig, image, out, certsName, imageName);
+  let keys: TrustedKeySet | undefined;
+  try {
+    keys = await targetKeys(t, certsName);
+  } catch (e) {
+    if (!(e instanceof KmodkitError)) throw e; // judgeSignature reports it
+  }
+  if (keys && t.moduleDigests && deferrable(sig) && !contentDecides(sig.pkcs7!, trustedCerts(keys))) {
+    // No key the verdict could turn on (the signer is not among them, no signed attributes, no certificate
+    // in the message): judged from the trailer alone; the module's content is neither read nor hashed.
+    const tail = signatureTail(ctx.mod.source);
+    return judgeSignature(t, sig, tail.bytes, out, names, { keys, digests: new Map(), tailStart: tail.start });
+  }
+  return judgeSignature(t, sig, readAll(ctx.mod.source), out, names, keys ? { keys } : {});
+}
+
+/** What a result's hints call the target's inputs: its certificates and its kernel image. */
+interface SignatureNames {
+  readonly certsName: string;
+  readonly imageName: string;
 }
 
 /** What a signature check keeps while the target's keys are read: plain data, the module's digests and its trailer only. */
-export interface SignatureWait {
+export interface SignatureWait extends SignatureNames {
   /** Findings so far (the module is signed). */
   readonly found: readonly Finding[];
-  /** The image from the end of the signed content on: PKCS#7 message, struct module_signature, marker. */
-  readonly trailer: Uint8Array;
-  readonly moduleSize: number;
+  /** The image's end from `tailStart` on: the last byte of the signed content, PKCS#7 message, struct module_signature, marker. */
+  readonly tail: Uint8Array;
+  readonly tailStart: number;
   /** The content's digest with each SignerInfo's algorithm. */
   readonly digests: ReadonlyMap<string, Uint8Array | null>;
-  readonly certsName: string;
-  readonly imageName: string;
 }
 
 /** Whether the target's keys are still being read (a settled promise wins the race: its reaction is queued first). */
@@ -111,24 +129,33 @@ function deferrable(sig: ModuleSignature): boolean {
   return sig.idType === 'PKCS#7' && p7 !== undefined && sig.moduleSize > 0 && p7.signerInfos.length > 0 && p7.signerInfos.length <= MAX_SIGNER_INFOS && p7.signerInfos.every((si) => pkeyFamily(si.signatureAlgorithm.name) === 'rsa');
 }
 
-/** The deferred check, once the keys are known: the trailer behind placeholder content, verified with the kept digests. */
+/** The deferred check, once the keys are known: the kept tail verified with the kept digests. */
 export function finishSignature(t: TargetKernel, wait: SignatureWait): Promise<Finding[]> {
-  const image = new Uint8Array(wait.moduleSize + wait.trailer.length);
-  image.set(wait.trailer, wait.moduleSize);
-  const sig = findSignature(image);
+  const sig = findSignature(wait.tail);
   if (!sig) throw new Error('internal: a kept signature trailer no longer decodes');
-  return judgeSignature(t, sig, image, [...wait.found], wait.certsName, wait.imageName, wait.digests);
+  return judgeSignature(t, sig, wait.tail, [...wait.found], wait, { digests: wait.digests, tailStart: wait.tailStart });
 }
 
-/** Verification against the target's keys and the trust findings. `digests`: the content's, kept (the image's content is then placeholder bytes). */
-async function judgeSignature(t: TargetKernel, sig: ModuleSignature, image: Uint8Array, out: Finding[], certsName: string, imageName: string, digests?: ReadonlyMap<string, Uint8Array | null>): Promise<Finding[]> {
+/**
+ * Verification against the target's keys and the trust findings. `known.digests`: the content's, computed
+ * before (`image` may then be only the image's end, from `known.tailStart` on); `known.keys`: the target's
+ * keys, read already.
+ */
+async function judgeSignature(
+  t: TargetKernel,
+  sig: ModuleSignature,
+  image: Uint8Array,
+  out: Finding[],
+  { certsName, imageName }: SignatureNames,
+  known: { keys?: TrustedKeySet; digests?: ReadonlyMap<string, Uint8Array | null>; tailStart?: number },
+): Promise<Finding[]> {
   const { enforced, strict } = enforcement(t);
   const rules = signatureRules(t.release, t.config);
   let keys: TrustedKeySet;
   let r: VerifyResult;
   try {
-    keys = await targetKeys(t, certsName);
-    r = t.verifySignature!(image, trustedCerts(keys), { rules, ...(digests ? { digests } : {}) });
+    keys = known.keys ?? (await targetKeys(t, certsName));
+    r = t.verifySignature!(image, trustedCerts(keys), { rules, ...(known.digests ? { digests: known.digests, tailStart: known.tailStart ?? 0 } : {}) });
   } catch (e) {
     if (!(e instanceof KmodkitError)) throw e;
     // not the kernel's verdict (it would examine them all): kmodkit refuses to judge past its bounds

@@ -53,3 +53,37 @@ test('deferred signature checks: the same findings as with the keys at hand; a m
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a signature naming no key the target trusts is judged from its trailer alone (not read, not hashed): the same findings as over the whole image, ENOKEY even for a module modified after signing, as the kernel', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmodkit-sig-nokey-'));
+  try {
+    const tampered = new Uint8Array(readFileSync('samples/ko/signed/hello.ko'));
+    tampered[0x100] ^= 0x01;
+    writeFileSync(join(dir, 'tampered.ko'), tampered);
+    const files = ['samples/ko/signed/hello.ko', 'samples/ko/signed/hello.ko.xz', 'samples/ko/signed/sha512/hello.ko', 'samples/ko/signed/ecdsa/hello.ko', join(dir, 'tampered.ko')];
+    // the target trusts the ECDSA key only: the RSA-signed modules name no key it has
+    const loaded = await loadTarget({ kernelRelease: '6.1.0-56-amd64', symversPath: 'samples/ko/Module.symvers', certs: ['samples/keys/ecdsa.der'] });
+    const calls: { digests?: number; tailStart?: number }[] = [];
+    const recording = (target: TargetKernel): TargetKernel => ({
+      ...target,
+      loadedFrom: undefined,
+      verifySignature: (image, certs, options) => (calls.push({ ...(options?.digests ? { digests: options.digests.size, tailStart: options.tailStart } : {}) }), target.verifySignature!(image, certs, options)),
+    });
+    const { moduleDigests: _, ...wholeImage } = loaded; // without moduleDigests every image is verified whole
+    const a = await checkModules(files, recording(wholeImage), { version: 'test' });
+    t.true(calls.every((c) => c.digests === undefined));
+    calls.length = 0;
+    const b = await checkModules(files, recording(loaded), { version: 'test' });
+    t.deepEqual(b, a);
+    t.is(calls.filter((c) => c.digests === 0).length, 4, `RSA signatures by unknown keys judged from the trailer (${JSON.stringify(calls)})`);
+    t.true(calls.some((c) => c.digests === 0 && (c.tailStart ?? 0) > 0), 'a module read from a file: only its end was read');
+    const finding = (path: string, id: string) => b.results.find((r) => r.module.path === path)?.findings.find((f) => f.id === id);
+    for (const p of ['samples/ko/signed/hello.ko', join(dir, 'tampered.ko')]) {
+      t.is(finding(p, 'signature.invalid')?.status, 'passed', p); // the kernel would not see the modification: ENOKEY first
+      t.regex(finding(p, 'signature.untrusted')?.message ?? '', /none of the 1 key\(s\) the kernel trusts/, p);
+    }
+    t.is(b.results.find((r) => r.module.path === 'samples/ko/signed/ecdsa/hello.ko')?.findings.find((f) => f.id === 'signature.invalid')?.status, 'passed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
