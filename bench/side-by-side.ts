@@ -12,6 +12,10 @@
  * - check of the whole tree against its own kernel (Module.symvers, .config,
  *   modules tree) vs `depmod -e -E Module.symvers` on a copy of the tree;
  *   kmodkit depmod -n vs kmod depmod -n on a copy of the tree (bytes compared);
+ * - check of the whole tree with the kernel image's certificates from the
+ *   cache (the row before decodes the image every run: --no-cache), and
+ *   without a trust source (no kernel image beside the copy: signatures are
+ *   not verified), what depmod -e -E compares to;
  * - check at 1,000 / 2,000 / all modules (evenly spread), to show linearity;
  * - one-file commands, where start-up is most of the time: `modinfo
  *   samples/ko/hello.ko` vs kmod's, and `check` of it against its offline
@@ -291,12 +295,18 @@ if (want('check')) {
     try {
       cpSync(tree, join(copy, 'lib/modules', release), { recursive: true });
       const depmod: Side = { cmd: 'depmod', argv: [['-b', copy, '-e', '-E', symvers, release]] };
-      const check = (files: readonly string[]): Side => ({
+      // -m names the tree in the corpus cache, whose boot/vmlinuz-REL beside it is the trust source: every
+      // signature is verified with its built-in key (work depmod -e -E does not do). --no-cache: the image
+      // decoded in every run, as in a fresh CI job; the row after it takes its certificates from the cache.
+      const check = (files: readonly string[], modulesDir = tree, cache = false): Side => ({
         cmd: NODE,
-        argv: [[cli, 'check', '-k', release, '-m', tree, '-c', config, '-s', symvers, ...files]],
+        argv: [[cli, 'check', '-k', release, '-m', modulesDir, '-c', config, '-s', symvers, ...(cache ? [] : ['--no-cache']), ...files]],
       });
       const whole = sideBySide('check, whole tree', kos.length, 'depmod -e -E', depmod, check(kos), false);
       rows.push(whole);
+      rows.push(sideBySide("check, whole tree, image's certificates cached", kos.length, 'depmod -e -E', depmod, check(kos, tree, true), false));
+      // the copy has no kernel image beside it: no trust source, so no signature is hashed or verified (ENOKEY)
+      rows.push(sideBySide('check, whole tree, no trust source', kos.length, 'depmod -e -E', depmod, check(kos, join(copy, 'lib/modules', release)), false));
       const steps = quick ? [1000] : [1000, 2000];
       const spread = (n: number) => Array.from({ length: n }, (_, i) => kos[Math.floor((i * kos.length) / n)]);
       const scaling = [...steps.filter((n) => n < kos.length).map((n) => ({ n, s: sideBySide(`check, ${n} modules`, n, 'depmod -e -E (whole)', depmod, check(spread(n)), false) })), { n: kos.length, s: whole }];

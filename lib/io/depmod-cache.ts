@@ -20,13 +20,14 @@
  * Entries of files changed in the last seconds before the run are not
  * written (their timestamps may not yet tell a later change apart).
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { KmodCompat } from '../kmod-compat.js';
 import type { DepmodModuleContent } from '../depmod/facts.js';
 import type { ByteStringTable } from '../bytes/reader.js';
 import { crcOfHalves, type Crc } from '../depmod/depmod.js';
+import { writeCacheFile } from './cache-files.js';
 import { readExactly } from './file-source.js';
 import { INPUT_LIMITS } from '../input-limits.js';
 
@@ -307,26 +308,13 @@ export function readDepmodCache(dir: string, scope: CacheScope): { modules: Cach
  * the error, if any.
  */
 export function writeDepmodCache(dir: string, tmpName: string, modules: readonly CachedModule[], scope: CacheScope): Error | undefined {
-  const tmp = join(dir, tmpName);
-  let fd: number;
+  let data: Uint8Array;
   try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    data = encodeCache(modules, scope);
   } catch (e) {
     return e as Error;
   }
-  try {
-    const data = encodeCache(modules, scope);
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, join(dir, DEPMOD_CACHE_NAME));
-    return undefined;
-  } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* ours, already gone */ }
-    return e as Error;
-  }
+  return writeCacheFile(join(dir, DEPMOD_CACHE_NAME), join(dir, tmpName), data, 0o644);
 }
 
 function packageVersion(): string {

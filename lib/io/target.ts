@@ -29,6 +29,7 @@ import { once, type Once } from '../once.js';
 import { openModule } from './open.js';
 import { openModulesDir } from './modules-dir.js';
 import { loadTrustedKeys } from './trusted-keys.js';
+import { userCacheDir } from './cache-files.js';
 import type { TrustedKeySet } from '../check/trust.js';
 import { resolveInRoot } from './in-root.js';
 import { pathInRoot, readInput, readInputMaybeCompressed, type ReadInputOptions } from './read-input.js';
@@ -52,6 +53,13 @@ export interface TargetOptions {
   certs?: string[];
   /** The target's kernel image, for its built-in keys (default: /boot/vmlinuz-RELEASE of the running system, or beside --modules-dir). */
   kernelImage?: string;
+  /**
+   * Keep the certificates found in a kernel image in the user's cache
+   * (~/.cache/kmodkit/kernel-certs, by the image's SHA-256), and take them
+   * from there for the same image next time (default true; false: decode the
+   * image every time, write nothing).
+   */
+  cache?: boolean;
   /** The target's exact vermagic, when known. */
   vermagic?: string;
   /** Prefix for every system path (/proc, /sys, /boot, /lib/modules): tests use a fake root. */
@@ -406,7 +414,16 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
   // The keys the target trusts (its kernel image's built-in list, /proc/keys): read once, when a signature is judged.
   let trust: Promise<TrustedKeySet> | undefined;
   const rel = release?.value;
-  const trustedKeys = (): Promise<TrustedKeySet> => (trust ??= loadTrustedKeys({ running, root: d.root, ...(rel !== undefined ? { release: rel } : {}), ...(modulesDir !== undefined ? { modulesDir } : {}), ...(options.kernelImage !== undefined ? { kernelImage: options.kernelImage } : {}) }));
+  const imageCertsCache = options.cache === false ? undefined : () => userCacheDir('kernel-certs');
+  const trustedKeys = (): Promise<TrustedKeySet> =>
+    (trust ??= loadTrustedKeys({
+      running,
+      root: d.root,
+      ...(rel !== undefined ? { release: rel } : {}),
+      ...(modulesDir !== undefined ? { modulesDir } : {}),
+      ...(options.kernelImage !== undefined ? { kernelImage: options.kernelImage } : {}),
+      ...(imageCertsCache ? { imageCertsCache } : {}),
+    }));
 
   let vermagic: TargetKernel['vermagic'];
   if (options.vermagic !== undefined) {

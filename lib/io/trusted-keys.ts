@@ -17,6 +17,7 @@ import { KmodkitError } from '../errors.js';
 import { builtinCertificates, kernelPayload } from '../check/kernel-image.js';
 import { parseCertificates, parseX509, type X509Certificate } from '../module/x509.js';
 import type { Keyring, ListedKey, TrustedKey, TrustedKeySet } from '../check/trust.js';
+import { imageDigest, readImageCerts, writeImageCerts } from './image-certs-cache.js';
 import { callOnPool, nativeLibs } from './native/libs.js';
 import { zstdCodec } from './native/zstd.js';
 import { procKeys, type ProcKey } from './sysfs.js';
@@ -92,8 +93,13 @@ async function decompressKernel(data: Uint8Array, compression: string, size: num
   throw new KmodkitError('EUNSUPPORTED', `kernel image: a ${compression} payload needs ${compression === 'xz' ? 'liblzma' : compression === 'zstd' ? "node:zlib's zstd (Node ≥ 22.15) or libzstd" : `a ${compression} decoder`}, which is not available here`, { file });
 }
 
-/** The built-in certificates of a kernel image file. KmodkitError 'ETARGET'/'EUNSUPPORTED'/'ENOENT' naming the file. */
-export async function readKernelImageCerts(file: string): Promise<X509Certificate[]> {
+/**
+ * The built-in certificates of a kernel image file. KmodkitError
+ * 'ETARGET'/'EUNSUPPORTED'/'ENOENT' naming the file. With `cacheDir`, what
+ * was found in an image with the same SHA-256 before is taken from there,
+ * and what is found now kept there (lib/io/image-certs-cache.ts).
+ */
+export async function readKernelImageCerts(file: string, cacheDir?: string): Promise<X509Certificate[]> {
   let bytes: Uint8Array;
   try {
     const b = readFileSync(file);
@@ -104,6 +110,9 @@ export async function readKernelImageCerts(file: string): Promise<X509Certificat
     const err = e as NodeJS.ErrnoException;
     throw new KmodkitError(err.code === 'ENOENT' ? 'ENOENT' : 'EIO', `cannot read kernel image: ${err.message}`, { file, cause: e });
   }
+  const digest = cacheDir !== undefined ? imageDigest(bytes) : undefined;
+  const kept = digest !== undefined ? readImageCerts(cacheDir!, digest) : undefined;
+  if (kept) return kept;
   const p = (() => {
     try {
       return kernelPayload(bytes);
@@ -113,7 +122,9 @@ export async function readKernelImageCerts(file: string): Promise<X509Certificat
     }
   })();
   // parsed again from copies: the certificates found view the whole decompressed kernel (55–70 MiB)
-  return builtinCertificates(await decompressKernel(p.data, p.compression, p.size, file)).map((c) => parseX509(c.der.slice()));
+  const certs = builtinCertificates(await decompressKernel(p.data, p.compression, p.size, file)).map((c) => parseX509(c.der.slice()));
+  if (digest !== undefined) writeImageCerts(cacheDir!, digest, certs);
+  return certs;
 }
 
 export interface TrustSourceOptions {
@@ -125,6 +136,8 @@ export interface TrustSourceOptions {
   kernelImage?: string;
   /** --trusted-cert files */
   certPaths?: readonly string[];
+  /** Where the certificates found in kernel images are kept by their digest (readKernelImageCerts); undefined: nowhere. */
+  imageCertsCache?: () => string | undefined;
 }
 
 /** Where the target's image should be: given, the running kernel's /boot, or /boot beside the modules tree. */
@@ -160,7 +173,7 @@ export async function loadTrustedKeys(o: TrustSourceOptions): Promise<TrustedKey
   const image = o.kernelImage ?? images.find((p) => existsSync(p));
   if (image) {
     try {
-      const certs = await readKernelImageCerts(image);
+      const certs = await readKernelImageCerts(image, o.imageCertsCache?.());
       for (const cert of certs) set.keys.push({ source: `kernel image ${image}`, keyring: '.builtin_trusted_keys', cert });
       set.sources.push(`built-in keys of ${image} (${certs.length})`);
     } catch (e) {
