@@ -54,7 +54,7 @@ rejects them). With --kmod-compat=30 (or KMODKIT_KMOD_COMPAT=30), -m is kmod 30'
 deprecated --map, not --moduledir. kmodkit keeps what it read of each module in
 modules.kmodkit.cache next to the indexes, so that a later run reads only the
 modules that changed (the files written are those of a full run); worker threads
-read the modules of a large tree (KMODKIT_DEPMOD_WORKERS=N). A run that cannot
+read the modules of a large .ko.xz tree (KMODKIT_DEPMOD_WORKERS=N). A run that cannot
 write every file leaves the previous ones in place.`,
   exits: [[0, 'the indexes were written (or printed)'], [1, 'an error (bad version, unreadable tree or configuration, a usage error)']],
   example: 'kmodkit depmod -b /tmp/root 6.1.0-56-amd64',

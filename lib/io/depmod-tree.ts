@@ -37,8 +37,23 @@ export const DEPMOD_MODULE_SUFFIXES = ['.ko', '.ko.xz', '.ko.zst'];
 /** Linux's PATH_MAX: a path of this many bytes or more (its NUL included) is ENAMETOOLONG. */
 export const PATH_MAX = 4096;
 
-/** Modules to read before worker threads are worth starting (each costs ~50 ms of start-up). */
-const MIN_FILES_PER_WORKER = 256;
+/**
+ * .ko.xz modules to read before worker threads are worth starting (each costs
+ * ~50 ms of start-up, and every module read there is copied back). Only xz
+ * decoding outweighs that: on two cores (Node 26, 2026-12-07, the 6.1 tree
+ * of 4,023 modules) a worker took the .ko.xz tree from 6.35 to 4.40 s
+ * (kmod 30: 5.4 s), but the .ko.zst tree only from 1.32 to 1.23 s at
+ * +20 MiB (126 → 146), and the plain .ko tree from 0.73 to 0.80 s: a plain
+ * or zstd/gzip tree is read on the main thread.
+ */
+const MIN_XZ_PER_WORKER = 256;
+/** Worker threads worth starting to read these module files (MIN_XZ_PER_WORKER). */
+export function readingWorkers(paths: readonly string[]): number {
+  let xz = 0;
+  for (const p of paths) if (p.endsWith('.ko.xz')) xz++;
+  return workersFor(xz, MIN_XZ_PER_WORKER);
+}
+
 /** Modules per chunk handed to a thread. */
 const CHUNK = 32;
 /**
@@ -74,7 +89,7 @@ export interface DepmodRunOptions {
    * read and written by default (a whole-tree run), false: neither.
    */
   cache?: boolean;
-  /** Worker threads for reading modules: undefined picks by the number of files to read, 0 reads on the main thread only. */
+  /** Worker threads for reading modules: undefined picks by the .ko.xz files to read (MIN_XZ_PER_WORKER), 0 reads on the main thread only. */
   workers?: number;
   /** Files changed less than this long (ns) before the run are not cached (default DEPMOD_CACHE_SETTLE_NS). */
   cacheSettleNs?: bigint;
@@ -341,7 +356,8 @@ async function collectFacts(dirname: string, modules: readonly ScannedModule[], 
     if (c && sameKey(c.key, m.key!)) contents[i] = c.content;
     else toRead.push(i);
   });
-  const read = await readContents(toRead.map((i) => modules[i].path), kmod, workers ?? workersFor(toRead.length, MIN_FILES_PER_WORKER));
+  const paths = toRead.map((i) => modules[i].path);
+  const read = await readContents(paths, kmod, workers ?? readingWorkers(paths));
   toRead.forEach((i, k) => { contents[i] = read[k]; });
   const facts: DepmodModuleFacts[] = new Array(modules.length);
   const entries: CachedModule[] = [];

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { depmodCacheSlack, runDepmodTree, type DepmodRunOptions } from '../../../lib/io/depmod-tree.js';
+import { depmodCacheSlack, readingWorkers, runDepmodTree, type DepmodRunOptions } from '../../../lib/io/depmod-tree.js';
 import { DEPMOD_CACHE_NAME, decodeCache, decodeContents, encodeCache, encodeContents, MAX_CACHE_BYTES, type CachedModule } from '../../../lib/io/depmod-cache.js';
 import { copyRoot, kmodFor, outputs, synthModule, synthTree, type SynthModule } from './synthetic.js';
 import { depmodImports } from '../../../lib/depmod/depmod.js';
@@ -294,4 +294,29 @@ test('the encoding keeps every byte and CRC: empty names, bytes above 0x7f, 64-b
   const cached: CachedModule[] = contents.map((content, i) => ({ path: `/p/\xe9${i}.ko`, key: { dev: 1n, ino: 2n ** 63n, size: 3n, mtimeNs: 4n, ctimeNs: 2n ** 64n - 1n }, content }));
   t.deepEqual(decodeCache(encodeCache(cached, { version: 'v', kmod: '34' }), { version: 'v', kmod: '34' }), cached);
   t.is(decodeCache(encodeCache(cached, { version: 'v', kmod: '34' }), { version: 'v', kmod: '30' }), null);
+});
+
+test('worker threads read a tree as the main thread does: the same files; by default only a tree of many .ko.xz gets them', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kmodkit-depmod-workers-'));
+  try {
+    const r = seededRandom(SEED + 7);
+    const live = Array.from({ length: 120 }, (_, i) => i);
+    const mods = live.map((i) => randomModule(i, live, r, 0));
+    const one = path.join(tmp, 'one');
+    synthTree(one, REL, mods, { 'modules.order': mods.map((m) => m.path).join('\n') + '\n' });
+    const two = path.join(tmp, 'two');
+    copyRoot(one, two);
+    const dir = (root: string) => path.join(root, 'lib/modules', REL);
+    await runDepmodTree(base(dir(one), { cache: false, workers: 0 }));
+    await runDepmodTree(base(dir(two), { cache: false, workers: 1 }));
+    sameFiles(t, dir(one), dir(two), 'one worker thread beside the main thread');
+    const tree = (ext: string) => Array.from({ length: 4023 }, (_, i) => `/m/kernel/m${i}.ko${ext}`);
+    const others = Math.min(3, os.availableParallelism() - 1);
+    t.is(readingWorkers(tree('')), 0, 'plain .ko: the main thread');
+    t.is(readingWorkers(tree('.zst')), 0, '.ko.zst: the main thread');
+    t.is(readingWorkers(tree('.xz')), others, '.ko.xz: a worker per other core');
+    t.is(readingWorkers(tree('.xz').slice(0, 255)), 0, 'fewer than 256 .ko.xz: the main thread');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
