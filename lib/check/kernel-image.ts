@@ -74,6 +74,8 @@ export function kernelPayload(image: Uint8Array): KernelPayload {
 /**
  * The built-in certificate list of a decompressed kernel: the longest run of
  * back-to-back DER certificates (30 82 LL LL 30 82 …). Empty when there is none.
+ * What this finds is kept per image (lib/io/image-certs-cache.ts): a change
+ * to what it finds must raise IMAGE_CERTS_FORMAT there.
  */
 export function builtinCertificates(vmlinux: Uint8Array): X509Certificate[] {
   let best: X509Certificate[] = [];
