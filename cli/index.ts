@@ -29,8 +29,10 @@ const argv = process.argv.slice(2);
  *   25–65 MiB less RSS (docs/depmod.md).
  * - check over a tree keeps a worker thread and, while the target's kernel
  *   image decodes, both heaps busy: 4 MiB semi-spaces (default up to 16 on
- *   Node 20, 32 on Node 26) took ~80 MiB off its peak RSS for ~0.1 s
- *   (the 6.1 tree on Node 26, docs/speed.md).
+ *   Node 20, 32 on Node 26). Set here, at run time, the cap reaches the
+ *   worker's heap and the main thread's later growth: 388–419 → 368–374 MiB
+ *   peak on the 6.1 tree (Node 26); the main heap's start size is fixed
+ *   before any JavaScript runs (the same flag given to node: ~300 MiB).
  */
 function v8Flags(command: string | undefined): string[] {
   if (command === 'modinfo') {

@@ -98,11 +98,12 @@ const GZ_UNITS = 3;
  * From this many units a worker pays: it starts in ~0.1 s and does its share
  * after that, plus ~0.1 s of its own warm-up (Node 20, 2 cores; ~0.3 s of
  * CPU in all on Node 26): a wall-time gain of (work - 0.2 s) / 2 at best,
- * for ~15–20 MiB of peak RSS. One tree stays on one thread: its 4,023 plain
- * .ko (~0.3 s of JavaScript) would gain a few tens of ms, and its 4,023
- * compressed modules (~0.5 s on this thread; their decoding, on the pool
- * threads, already keeps the other cores busy) about 0.1 s on two cores,
- * while the peak RSS went over 96 MiB (Node 26: 95 → 115 MiB over .ko.zst).
+ * for ~15–20 MiB of peak RSS. A tree of plain .ko or .ko.zst stays on one
+ * thread: its 4,023 plain .ko (~0.3 s of JavaScript) would gain a few tens
+ * of ms, and its 4,023 .ko.zst (~0.5 s on this thread; their decoding, on
+ * the pool threads, already keeps the other cores busy) about 0.1 s on two
+ * cores, while the peak RSS went over 96 MiB (Node 26: 95 → 115 MiB). A tree
+ * of .ko.xz or .ko.gz weighs more (XZ_UNITS, GZ_UNITS) and gets a worker.
  */
 const PARALLEL_MIN = 12000;
 /** Compressed modules in a batch from which the main thread keeps several in flight. */

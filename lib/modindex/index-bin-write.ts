@@ -248,22 +248,17 @@ function writeBody(o: Out, t: Trie, n: number, offsets: Int32Array): void {
   if (at >= 0) {
     const slot = t.slot[at];
     const values = t.root.more[slot];
-    if (!values) {
-      u32(o, 1);
-      u32(o, t.root.priority[slot]);
-      const value = t.root.value[slot];
-      o.len = bytesOf(buf, o.len, value, 0, value.length);
-      buf[o.len++] = 0;
-      return;
-    }
-    u32(o, values.length);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      u32(o, v.priority);
-      o.len = bytesOf(buf, o.len, v.value, 0, v.value.length);
-      buf[o.len++] = 0;
-    }
+    u32(o, values ? values.length : 1);
+    if (!values) writeValue(o, t.root.priority[slot], t.root.value[slot]);
+    else for (let i = 0; i < values.length; i++) writeValue(o, values[i].priority, values[i].value);
   }
+}
+
+/** One value of a node: its priority, its bytes, NUL. */
+function writeValue(o: Out, priority: number, value: string): void {
+  u32(o, priority);
+  o.len = bytesOf(o.buf, o.len, value, 0, value.length);
+  o.buf[o.len++] = 0;
 }
 
 /** kmod 30: children first, each node's reference known once its children are written. */
