@@ -6,6 +6,9 @@
 //   dist/bundle/kmodkit.cjs             the dispatcher (cli/index.ts)
 //   dist/bundle/commands/<name>.cjs     one command and all of lib/ it uses
 //   dist/bundle/commands/modinfo-worker.cjs
+//   dist/lib/io/check-worker.cjs        the library's worker threads (check, depmod),
+//   dist/lib/io/depmod-worker.cjs       beside their compiled ES modules, where a
+//                                       bundle's lib/io/*.cjs names them (workerScript)
 //
 // The dispatcher's import('./commands/X.js') become require('./commands/X.cjs');
 // every other dynamic import (decoders, index readers, JSON writers, help) is
@@ -90,4 +93,13 @@ const common = {
 rmSync(outdir, { recursive: true, force: true });
 await build({ ...common, entryPoints: { kmodkit: join(cliDir, 'index.js') }, outdir, plugins: [commandsExternal, metaUrl(cliDir)] });
 await build({ ...common, entryPoints: commands.map((f) => join(cliDir, 'commands', f)), outdir: join(outdir, 'commands'), plugins: [metaUrl(join(cliDir, 'commands'))] });
-console.log(`bundle-cli: ${relative(root, outdir)}/kmodkit.cjs and ${commands.length} command bundles`);
+// The library's worker scripts, each one file: a bundled command starts them as
+// lib/io/X.cjs (workerScript() takes the starting module's extension), so a
+// worker thread loads one file too, not the ES modules behind it.
+// Written by the default build only: a bundle built elsewhere (--outdir, at
+// dist/bundle's depth) starts these same files, and a test building one
+// must not rewrite them under other tests' running commands.
+const libIo = join(root, 'dist/lib/io');
+const libWorkers = ['check-worker', 'depmod-worker'];
+if (!args.includes('--outdir')) await build({ ...common, entryPoints: libWorkers.map((w) => join(libIo, `${w}.js`)), outdir: libIo, plugins: [metaUrl(libIo)] });
+console.log(`bundle-cli: ${relative(root, outdir)}/kmodkit.cjs and ${commands.length} command bundles${args.includes('--outdir') ? '' : `; dist/lib/io/{${libWorkers.join(',')}}.cjs`}`);

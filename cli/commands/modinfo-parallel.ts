@@ -23,6 +23,7 @@ import { drain, drainParts } from '../format/byte-buffer.js';
 import type { ModinfoTextOptions } from '../format/modinfo-text.js';
 import type { Output } from '../format/output.js';
 import { decoderBackend } from '../../lib/io/native/decompress.js';
+import { workerScript } from '../../lib/io/worker-pool.js';
 import type { ByteBuffer } from '../format/byte-buffer.js';
 
 /**
@@ -58,7 +59,7 @@ export interface ChunkDone {
 }
 
 /** modinfo-worker next to this file, with this file's extension (.js in dist/cli, .cjs in the bundle: scripts/bundle-cli.mjs). */
-const WORKER = new URL(`./modinfo-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url);
+const WORKER = workerScript('modinfo-worker', import.meta.url);
 
 type WorkerMessage = ChunkDone | { ready: true } | { id: number; internal: string };
 

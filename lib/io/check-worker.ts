@@ -28,4 +28,6 @@ async function serve(data: CheckWorkerData): Promise<void> {
   });
 }
 
-await serve(workerData as CheckWorkerData);
+// not awaited at the top (the worker is also bundled as CommonJS): a failure is
+// an unhandled rejection, which ends the worker with an 'error' for runChunked
+void serve(workerData as CheckWorkerData);

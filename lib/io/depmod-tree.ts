@@ -26,7 +26,7 @@ import { modnameFromPath } from '../modindex/names.js';
 import { emptyConfig as emptyModprobeConfig, parseModprobeConf } from '../modprobe/config.js';
 import { DEPMOD_CACHE_NAME, KMODKIT_VERSION, decodeContents, readDepmodCache, writeDepmodCache, type CachedModule, type CacheScope, type EncodedContents, type FileKey } from './depmod-cache.js';
 import { readDepmodContents } from './depmod-read.js';
-import { runChunked, workersFor } from './worker-pool.js';
+import { runChunked, workerScript, workersFor } from './worker-pool.js';
 import { INPUT_LIMITS } from '../input-limits.js';
 import { readInput, readInputText } from './read-input.js';
 
@@ -320,7 +320,7 @@ async function readContents(paths: readonly string[], kmod: KmodCompat, workers:
     items: paths,
     chunkSize: CHUNK,
     workers,
-    script: new URL('./depmod-worker.js', import.meta.url),
+    script: workerScript('depmod-worker', import.meta.url),
     workerData: { kmod },
     work: (chunk) => readDepmodContents(chunk, kmod, scratch, names),
   });

@@ -32,6 +32,17 @@ export interface ChunkedRun<I, R> {
 type Request<I> = { readonly id: number; readonly chunk: I[] } | { readonly answered: number; readonly value?: unknown; readonly error?: string };
 type Reply<R> = { readonly id: number; readonly result: R } | { readonly id: number; readonly error: string } | { readonly ask: number; readonly question: unknown };
 
+/**
+ * The worker script `name` (no extension) beside the module at `metaUrl`
+ * (its import.meta.url), with that module's extension: `.js` beside the
+ * compiled ES modules, `.cjs` beside a bundle's view of them, where
+ * scripts/bundle-cli.mjs writes each worker bundled into one file (a worker
+ * then starts without loading some forty ES modules).
+ */
+export function workerScript(name: string, metaUrl: string): URL {
+  return new URL(`./${name}${metaUrl.slice(metaUrl.lastIndexOf('.'))}`, metaUrl);
+}
+
 /** How many worker threads a run of `items` items is worth: none below `minItems`, else one per other core (at most `max`). */
 export function workersFor(items: number, minItems: number, max = 3): number {
   if (items < minItems) return 0;

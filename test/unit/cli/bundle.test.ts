@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,36 @@ for (const [what, args, env] of CASES) {
     t.true(a.stdout.length + a.stderr.length > 0, 'the command printed something');
   });
 }
+
+test('bundle = compiled CLI: check and depmod on worker threads (the library\'s workers bundled as dist/lib/io/*.cjs)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmodkit-bundle-workers-'));
+  try {
+    // 401 files: check starts a worker from 400 on; depmod reads on a worker when told to (more than one chunk)
+    const kernel = join(dir, 'lib/modules/6.1.0-56-amd64/kernel');
+    mkdirSync(kernel, { recursive: true });
+    copyFileSync(join(KO, 'hello.ko'), join(kernel, 'm0.ko'));
+    for (let i = 1; i <= 400; i++) linkSync(join(kernel, 'm0.ko'), join(kernel, `m${i}.ko`));
+    const check = ['check', '-k', '6.1.0-56-amd64', '-c', join(TARGET, 'config.xz'), '-s', join(TARGET, 'Module.symvers.xz'), '--no-cache', '--format', 'json', kernel];
+    const a = run(TREE, check);
+    const b = run(join(OUT, 'kmodkit.cjs'), check);
+    t.is(b.status, a.status);
+    t.is(b.stderr, a.stderr);
+    t.true(b.stdout.equals(a.stdout), 'check: stdout differs');
+    t.is(JSON.parse(a.stdout.toString()).results.length, 401);
+    const depmod = ['depmod', '-b', dir, '-n', '--no-cache', '6.1.0-56-amd64'];
+    const c = run(TREE, depmod, { KMODKIT_DEPMOD_WORKERS: '1' });
+    const d = run(join(OUT, 'kmodkit.cjs'), depmod, { KMODKIT_DEPMOD_WORKERS: '1' });
+    t.is(c.status, 0);
+    t.is(d.status, 0);
+    t.is(d.stderr, c.stderr);
+    t.true(d.stdout.equals(c.stdout), 'depmod: stdout differs');
+    t.true(c.stdout.includes('kernel/m400.ko:'));
+    // the bundle starts the bundled workers, which are where the build wrote them
+    for (const w of ['check-worker', 'depmod-worker']) t.true(readFileSync(join(ROOT, `dist/lib/io/${w}.cjs`), 'utf8').includes('workerServe'), w);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 /** bin/kmodkit.cjs (package.json "bin") in a package whose dist/ holds `parts` (links to the real folders). */
 function launcherIn(parts: Record<string, string>): string {
