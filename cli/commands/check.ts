@@ -52,7 +52,7 @@ All modules named are treated as loaded together (they may use each other's expo
     { group: T, long: 'trusted-cert', arg: 'FILE', describe: 'Certificate the target trusts for module signatures (PEM/DER; repeatable; --cert is the old name)' },
     { group: T, long: 'cert', arg: 'FILE', describe: 'Same as --trusted-cert' },
     { group: T, long: 'kernel-image', arg: 'FILE', describe: "The target's kernel image, for its built-in keys (default: /boot/vmlinuz-REL of the running system or beside --modules-dir)" },
-    { group: T, long: 'no-cache', describe: "Decode the kernel image every time: neither read nor write the certificates found in it (~/.cache/kmodkit/kernel-certs, by the image's SHA-256)" },
+    { group: T, long: 'no-cache', describe: "Decode the kernel image and a compressed config or Module.symvers every time: neither read nor write what they decode to (~/.cache/kmodkit/kernel-certs and decoded, by the file's SHA-256)" },
     { group: T, long: 'vermagic', arg: 'STRING', describe: "The target's exact vermagic" },
     { group: T, long: 'running', describe: 'Take everything not given from the running system' },
     { group: C, long: 'param', short: 'p', arg: 'NAME=VALUE', describe: 'Load-time parameter to validate (repeatable)' },

@@ -12,9 +12,10 @@
  * missing ones are made with mode 0700. Under `sudo -E`, a HOME that belongs
  * to someone else gets no cache rather than one another user could fill.
  */
-import { closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { readExactly } from './file-source.js';
 
 /** The directory `part` under the user's kmodkit cache, made if missing; undefined when there is none safe to use. */
 export function userCacheDir(part: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -44,6 +45,31 @@ export function userCacheDir(part: string, env: NodeJS.ProcessEnv = process.env)
     if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) return undefined;
   }
   return dir;
+}
+
+/**
+ * The bytes of the cache entry `name` in `dir`, or undefined when there is
+ * none to believe: opened O_NOFOLLOW|O_NONBLOCK (a symlink is not followed),
+ * and read only when it is a regular file of this user's that no one else
+ * may write, at most `maxBytes` long. What the bytes say is for the caller
+ * to check.
+ */
+export function readCacheEntry(dir: string, name: string, maxBytes: number): Uint8Array | undefined {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0 || st.size > maxBytes) return undefined;
+    return readExactly(fd, 0, st.size, undefined, new Uint8Array(st.size));
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -14,13 +14,11 @@
  * is ignored and the image decoded. Written with writeCacheFile (a
  * temporary file created O_EXCL|O_NOFOLLOW, 0600, renamed): best effort.
  */
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { certificateList, type X509Certificate } from '../module/x509.js';
 import { concatBytes, latin1String } from '../bytes/reader.js';
-import { writeCacheFile } from './cache-files.js';
-import { readExactly } from './file-source.js';
+import { readCacheEntry, writeCacheFile } from './cache-files.js';
 
 /**
  * The entries' format. Raise it whenever what lib/check/kernel-image.ts finds
@@ -38,17 +36,9 @@ export function imageDigest(image: Uint8Array): string {
 
 /** The certificates kept for the image with this digest, or undefined (none, or one not to believe). */
 export function readImageCerts(dir: string, digest: string): X509Certificate[] | undefined {
-  let fd: number;
+  const data = readCacheEntry(dir, digest, MAX_ENTRY_BYTES);
+  if (!data) return undefined;
   try {
-    fd = openSync(join(dir, digest), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    const euid = process.geteuid?.();
-    if (!st.isFile() || st.uid !== euid || (st.mode & 0o022) !== 0 || st.size > MAX_ENTRY_BYTES) return undefined;
-    const data = readExactly(fd, 0, st.size, undefined, new Uint8Array(st.size));
     const nl = data.indexOf(0x0a);
     if (nl < 0) return undefined;
     const m = /^(\S+) (\d+) ([0-9a-f]{64}) (\d+)$/.exec(latin1String(data.subarray(0, nl)));
@@ -56,9 +46,7 @@ export function readImageCerts(dir: string, digest: string): X509Certificate[] |
     const list = certificateList(data, nl + 1);
     return list.end === data.length && list.certs.length === Number(m[4]) ? list.certs : undefined;
   } catch {
-    return undefined; // unreadable or not believable: the image is decoded
-  } finally {
-    closeSync(fd);
+    return undefined; // not believable: the image is decoded
   }
 }
 

@@ -25,6 +25,12 @@ export interface ReadInputOptions {
    * they are.
    */
   readonly root?: string;
+  /**
+   * Where compressed inputs are kept decoded (lib/io/decoded-cache.ts): the
+   * user's cache folder, or undefined for none. Without it (the default)
+   * every compressed input is decoded.
+   */
+  readonly decodedCache?: () => string | undefined;
 }
 
 /** Whether a root confines the read. */
@@ -118,16 +124,26 @@ export function readOptionalInputText(path: string, limit: InputLimit, options: 
 
 /**
  * readInput, decompressed when the file is gzip/xz/zstd (by magic): the
- * cap applies to the file and to what it decompresses to.
+ * cap applies to the file and to what it decompresses to. With
+ * `options.decodedCache`, what a compressed file decodes to is taken from
+ * the cache when kept there for the same bytes, and kept there otherwise.
  */
 export async function readInputMaybeCompressed(path: string, limit: InputLimit, options: ReadInputOptions = {}): Promise<Uint8Array> {
   const data = readInput(path, limit, options);
   if (detectCompression(data.subarray(0, 16)) === 'none') return data;
+  const dir = options.decodedCache?.();
+  const cache = dir !== undefined ? await import('./decoded-cache.js') : undefined;
+  const digest = cache?.decodedDigest(data);
+  const kept = digest !== undefined ? cache!.readDecoded(dir!, digest, limit.bytes) : undefined;
+  if (kept) return kept;
   const { decompressNative } = await import('./native/decompress.js');
+  let decoded: Uint8Array;
   try {
-    return (await decompressNative(data, { maxOutput: limit.bytes })).data;
+    decoded = (await decompressNative(data, { maxOutput: limit.bytes })).data;
   } catch (e) {
     if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw inputTooBig(limit, limit.bytes + 1, path, true);
     throw fsError(path, e);
   }
+  if (digest !== undefined) cache!.writeDecoded(dir!, digest, decoded);
+  return decoded;
 }

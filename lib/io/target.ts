@@ -54,10 +54,11 @@ export interface TargetOptions {
   /** The target's kernel image, for its built-in keys (default: /boot/vmlinuz-RELEASE of the running system, or beside --modules-dir). */
   kernelImage?: string;
   /**
-   * Keep the certificates found in a kernel image in the user's cache
-   * (~/.cache/kmodkit/kernel-certs, by the image's SHA-256), and take them
-   * from there for the same image next time (default true; false: decode the
-   * image every time, write nothing).
+   * Keep the certificates found in a kernel image, and what a compressed
+   * config or Module.symvers decodes to, in the user's cache
+   * (~/.cache/kmodkit/kernel-certs and ~/.cache/kmodkit/decoded, by the
+   * file's SHA-256), and take them from there for the same file next time
+   * (default true; false: decode every time, write nothing).
    */
   cache?: boolean;
   /** The target's exact vermagic, when known. */
@@ -323,7 +324,7 @@ function discoverModules(d: Discovery, release: string | undefined): { modulesDi
 }
 
 /** The kernel's .config: given, or the first of the places kmod and distributions keep it. */
-async function discoverConfig(d: Discovery, release: string | undefined, modulesDir: string | undefined): Promise<Found<Kconfig> | undefined> {
+async function discoverConfig(d: Discovery, release: string | undefined, modulesDir: string | undefined, decodedCache: ReadInputOptions['decodedCache']): Promise<Found<Kconfig> | undefined> {
   const { running, root } = d;
   let configPath = d.options.configPath;
   if (configPath === undefined) {
@@ -334,11 +335,11 @@ async function discoverConfig(d: Discovery, release: string | undefined, modules
     configPath = firstExisting(candidates, root);
     if (!configPath) return candidates.length ? { missing: `no kernel config found (looked at ${candidates.join(', ')})` } : undefined;
   }
-  return { value: await readKconfigFile(configPath, { root }), source: configPath };
+  return { value: await readKconfigFile(configPath, { root, decodedCache }), source: configPath };
 }
 
 /** Module.symvers: given, beside the modules tree, or where distributions install it. */
-async function discoverSymvers(d: Discovery, release: string | undefined, modulesDir: string | undefined): Promise<Found<Symvers> | undefined> {
+async function discoverSymvers(d: Discovery, release: string | undefined, modulesDir: string | undefined, decodedCache: ReadInputOptions['decodedCache']): Promise<Found<Symvers> | undefined> {
   const { running, root } = d;
   let symversPath = d.options.symversPath;
   if (symversPath === undefined) {
@@ -351,7 +352,7 @@ async function discoverSymvers(d: Discovery, release: string | undefined, module
     symversPath = firstExisting(candidates, root);
     if (!symversPath) return candidates.length ? { missing: `no Module.symvers found (looked at ${candidates.join(', ')})` } : undefined;
   }
-  return { value: await readSymversFile(symversPath, { root }), source: symversPath };
+  return { value: await readSymversFile(symversPath, { root, decodedCache }), source: symversPath };
 }
 
 /**
@@ -401,10 +402,11 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
   const d: Discovery = { options, running, root: options.root ?? '', names: inputNamesOf(options) };
   const release = discoverRelease(d);
   const { modulesDir, modules } = discoverModules(d, release?.value);
+  const decodedCache = options.cache === false ? undefined : () => userCacheDir('decoded');
   // Both read and decode at once (a compressed one decodes on the thread pool while the other parses);
   // the config is awaited first, so its error is the one reported when both are bad.
-  const configRead = discoverConfig(d, release?.value, modulesDir);
-  const symversRead = discoverSymvers(d, release?.value, modulesDir);
+  const configRead = discoverConfig(d, release?.value, modulesDir, decodedCache);
+  const symversRead = discoverSymvers(d, release?.value, modulesDir, decodedCache);
   symversRead.catch(() => undefined);
   const config = await configRead;
   const symvers = await symversRead;
