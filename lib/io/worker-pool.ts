@@ -49,6 +49,15 @@ export function workersFor(items: number, minItems: number, max = 3): number {
   return Math.max(0, Math.min(max, availableParallelism() - 1, Math.floor(items / minItems)));
 }
 
+/**
+ * Chunks handed to a worker ahead of its replies: the one it works on and
+ * the next, waiting in the worker. The main thread hears a reply only
+ * between its own chunks (each tens of milliseconds of synchronous work), so
+ * with one chunk at a time a worker waited out the rest of the main thread's
+ * chunk before it got the next: idle 20–40% of a whole-tree check.
+ */
+const IN_FLIGHT = 2;
+
 /** Run every chunk, on the main thread and on `workers` worker threads; results in chunk order. */
 export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
   const chunks: I[][] = [];
@@ -62,9 +71,14 @@ export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
     const worker = new Worker(run.script, { workerData: run.workerData });
     threads.push(worker);
     workerDone.push(new Promise<void>((resolve) => {
+      let outstanding = 0;
       const give = (): void => {
-        if (failure || next >= chunks.length) { resolve(); return; }
+        if (failure || next >= chunks.length) {
+          if (outstanding === 0) resolve();
+          return;
+        }
         const id = next++;
+        outstanding++;
         worker.postMessage({ id, chunk: chunks[id] } satisfies Request<I>);
       };
       worker.on('message', (reply: Reply<R>) => {
@@ -76,6 +90,7 @@ export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
           );
           return;
         }
+        outstanding--;
         if ('error' in reply) failure ??= new Error(reply.error);
         else {
           results[reply.id] = reply.result;
@@ -85,7 +100,7 @@ export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
       });
       worker.on('error', (e) => { failure ??= e; resolve(); });
       worker.on('exit', () => resolve());
-      give();
+      for (let k = 0; k < IN_FLIGHT; k++) give();
     }));
   }
   try {
@@ -125,6 +140,23 @@ export function workerServe<I, R>(work: (chunk: I[], askMain: (question: unknown
       asking.waiting.set(n, { resolve, reject });
       port.postMessage({ ask: n, question } satisfies Reply<R>);
     });
+  // chunks are worked one after another (a worker's buffers serve one module at a time); the next waits here
+  const queued: { readonly id: number; readonly chunk: I[] }[] = [];
+  let working = false;
+  const start = (): void => {
+    const req = working ? undefined : queued.shift();
+    if (!req) return;
+    working = true;
+    work(req.chunk, askMain)
+      .then(
+        (result) => port.postMessage({ id: req.id, result } satisfies Reply<R>, transfer(result)),
+        (e: unknown) => port.postMessage({ id: req.id, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies Reply<R>),
+      )
+      .finally(() => {
+        working = false;
+        start();
+      });
+  };
   port.on('message', (req: Request<I>) => {
     if ('answered' in req) {
       const w = asking.waiting.get(req.answered);
@@ -133,9 +165,7 @@ export function workerServe<I, R>(work: (chunk: I[], askMain: (question: unknown
       else w?.resolve(req.value);
       return;
     }
-    work(req.chunk, askMain).then(
-      (result) => port.postMessage({ id: req.id, result } satisfies Reply<R>, transfer(result)),
-      (e: unknown) => port.postMessage({ id: req.id, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies Reply<R>),
-    );
+    queued.push(req);
+    start();
   });
 }
