@@ -9,7 +9,8 @@
  * writes none.
  */
 import test from 'ava';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { entryParts, plantEntry, plantSymlinkEntry } from '../../helpers/cache-entry.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -49,13 +50,9 @@ test('a compressed input read twice: the second time from the entry of its diges
     // an entry larger than the input's cap is not read
     t.is(readDecoded(cache, digest, SYMVERS.length - 1), undefined, 'over the cap');
 
-    const entry = readFileSync(join(cache, digest));
-    const nl = entry.indexOf(0x0a);
-    const header = entry.subarray(0, nl).toString('latin1');
-    const body = entry.subarray(nl + 1);
+    const { entry, header, body } = entryParts(cache, digest);
     const refused = (label: string, data: Uint8Array | string): void => {
-      rmSync(join(cache, digest), { force: true });
-      writeFileSync(join(cache, digest), data, { mode: 0o600 });
+      plantEntry(cache, digest, data);
       t.is(readDecoded(cache, digest, limit.bytes), undefined, label);
     };
     refused('another digest in the header', Buffer.concat([Buffer.from(header.replace(digest, decodedDigest(new Uint8Array(1))) + '\n'), body]));
@@ -67,9 +64,7 @@ test('a compressed input read twice: the second time from the entry of its diges
     refused('bytes after the recorded size', Buffer.concat([entry, Buffer.from('x')]));
     refused('no header line', body);
     // a symlink to a good entry is not followed
-    rmSync(join(cache, digest), { force: true });
-    writeFileSync(join(dir, 'elsewhere'), entry, { mode: 0o600 });
-    symlinkSync(join(dir, 'elsewhere'), join(cache, digest));
+    plantSymlinkEntry(cache, digest, entry, dir);
     t.is(readDecoded(cache, digest, limit.bytes), undefined, 'a symlink');
     t.is(await read(), SYMVERS);
     t.true(lstatSync(join(cache, digest)).isFile(), 'the symlink replaced by an entry of our own');

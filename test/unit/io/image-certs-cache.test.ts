@@ -7,7 +7,8 @@
  * counts — otherwise the image is decoded again (and the entry rewritten).
  */
 import test from 'ava';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { entryParts, plantEntry, plantSymlinkEntry } from '../../helpers/cache-entry.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -53,13 +54,9 @@ test('a kernel image read twice: the second time from the entry of its digest; a
     writeImageCerts(cache, digest, [ec]);
     t.deepEqual((await readKernelImageCerts(file)).map((c) => c.kernelSubject), [rsa.kernelSubject]);
 
-    const entry = readFileSync(join(cache, digest));
-    const nl = entry.indexOf(0x0a);
-    const header = entry.subarray(0, nl).toString('latin1');
-    const body = entry.subarray(nl + 1);
+    const { entry, header, body } = entryParts(cache, digest);
     const refused = (label: string, data: Uint8Array | string): void => {
-      rmSync(join(cache, digest), { force: true });
-      writeFileSync(join(cache, digest), data, { mode: 0o600 });
+      plantEntry(cache, digest, data);
       t.is(readImageCerts(cache, digest), undefined, label);
     };
     refused('another digest in the header', Buffer.concat([Buffer.from(header.replace(digest, imageDigest(new Uint8Array(1))) + '\n'), body]));
@@ -71,9 +68,7 @@ test('a kernel image read twice: the second time from the entry of its digest; a
     corrupt[4] ^= 0x01; // the tbsCertificate's SEQUENCE tag
     refused('a certificate that does not parse', Buffer.concat([Buffer.from(header + '\n'), corrupt]));
     // a symlink to a good entry is not followed
-    rmSync(join(cache, digest), { force: true });
-    writeFileSync(join(dir, 'elsewhere'), entry, { mode: 0o600 });
-    symlinkSync(join(dir, 'elsewhere'), join(cache, digest));
+    plantSymlinkEntry(cache, digest, entry, dir);
     t.is(readImageCerts(cache, digest), undefined, 'a symlink');
     t.deepEqual((await readKernelImageCerts(file, cache)).map((c) => c.kernelSubject), [rsa.kernelSubject]);
     t.true(lstatSync(join(cache, digest)).isFile(), 'the symlink replaced by an entry of our own');
