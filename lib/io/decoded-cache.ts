@@ -53,6 +53,18 @@ export function readDecoded(dir: string, digest: string, maxBytes: number): Uint
   return body;
 }
 
+/** A compressed file's place in the cache: what is kept for its bytes, if anything, and how to keep what it decodes to. */
+export interface DecodedEntry {
+  readonly kept: Uint8Array | undefined;
+  keep(decoded: Uint8Array): void;
+}
+
+/** The entry in `dir` for the compressed file with these bytes (decoded size at most `maxBytes`). */
+export function decodedEntry(dir: string, compressed: Uint8Array, maxBytes: number): DecodedEntry {
+  const digest = decodedDigest(compressed);
+  return { kept: readDecoded(dir, digest, maxBytes), keep: (decoded) => void writeDecoded(dir, digest, decoded) };
+}
+
 /** Keep `decoded` for the compressed file with this digest, and drop the oldest entries beyond KEPT_ENTRIES. Best effort: returns the error, if any. */
 export function writeDecoded(dir: string, digest: string, decoded: Uint8Array): Error | undefined {
   const entry = join(dir, digest);

@@ -132,10 +132,8 @@ export async function readInputMaybeCompressed(path: string, limit: InputLimit, 
   const data = readInput(path, limit, options);
   if (detectCompression(data.subarray(0, 16)) === 'none') return data;
   const dir = options.decodedCache?.();
-  const cache = dir !== undefined ? await import('./decoded-cache.js') : undefined;
-  const digest = cache?.decodedDigest(data);
-  const kept = digest !== undefined ? cache!.readDecoded(dir!, digest, limit.bytes) : undefined;
-  if (kept) return kept;
+  const entry = dir === undefined ? undefined : (await import('./decoded-cache.js')).decodedEntry(dir, data, limit.bytes);
+  if (entry?.kept) return entry.kept;
   const { decompressNative } = await import('./native/decompress.js');
   let decoded: Uint8Array;
   try {
@@ -144,6 +142,6 @@ export async function readInputMaybeCompressed(path: string, limit: InputLimit, 
     if (e instanceof KmodkitError && e.code === 'ETOOBIG') throw inputTooBig(limit, limit.bytes + 1, path, true);
     throw fsError(path, e);
   }
-  if (digest !== undefined) cache!.writeDecoded(dir!, digest, decoded);
+  entry?.keep(decoded);
   return decoded;
 }

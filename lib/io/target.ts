@@ -402,7 +402,9 @@ export async function loadTarget(options: TargetOptions = {}): Promise<TargetKer
   const d: Discovery = { options, running, root: options.root ?? '', names: inputNamesOf(options) };
   const release = discoverRelease(d);
   const { modulesDir, modules } = discoverModules(d, release?.value);
-  const decodedCache = options.cache === false ? undefined : () => userCacheDir('decoded');
+  // the folder looked up once, for the config and Module.symvers alike
+  let decodedDir: { readonly dir: string | undefined } | undefined;
+  const decodedCache = options.cache === false ? undefined : () => (decodedDir ??= { dir: userCacheDir('decoded') }).dir;
   // Both read and decode at once (a compressed one decodes on the thread pool while the other parses);
   // the config is awaited first, so its error is the one reported when both are bad.
   const configRead = discoverConfig(d, release?.value, modulesDir, decodedCache);
