@@ -18,12 +18,11 @@
  *   CPU (~0.35 s on Node 26 over .ko.zst), its heap ~10 MiB.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { drain, drainParts } from '../format/byte-buffer.js';
 import type { ModinfoTextOptions } from '../format/modinfo-text.js';
 import type { Output } from '../format/output.js';
 import { decoderBackend } from '../../lib/io/native/decompress.js';
-import { workerScript } from '../../lib/io/worker-pool.js';
+import { runChunked, workerScript } from '../../lib/io/worker-pool.js';
 import type { ByteBuffer } from '../format/byte-buffer.js';
 
 /**
@@ -45,14 +44,8 @@ export interface WorkerSetup {
   lanes: number;
 }
 
-export interface ChunkJob {
-  id: number;
-  args: string[];
-}
-
 /** A chunk's output: stdout bytes and the stderr lines with their positions (ByteBuffer.errors). */
 export interface ChunkDone {
-  id: number;
   bytes: Uint8Array;
   errors: (number | string)[];
   failed: boolean;
@@ -60,8 +53,6 @@ export interface ChunkDone {
 
 /** modinfo-worker next to this file, with this file's extension (.js in dist/cli, .cjs in the bundle: scripts/bundle-cli.mjs). */
 const WORKER = workerScript('modinfo-worker', import.meta.url);
-
-type WorkerMessage = ChunkDone | { ready: true } | { id: number; internal: string };
 
 /** Whether the file name says compressed (only a hint for planning: files are recognised by their bytes). */
 const compressed = (arg: string): boolean => arg.endsWith('.xz') || arg.endsWith('.zst') || arg.endsWith('.gz');
@@ -157,85 +148,51 @@ function chunksOf(args: readonly string[], units: (arg: string) => number): stri
 }
 
 /** Runs a chunk's arguments one after another in `lane`; its output as a ChunkDone (lane.out is emptied). */
-export async function runChunk(lane: Lane, job: ChunkJob): Promise<ChunkDone> {
+export async function runChunk(lane: Lane, args: readonly string[]): Promise<ChunkDone> {
   let failed = false;
-  for (const arg of job.args) if (!(await lane.run(arg))) failed = true;
-  const done: ChunkDone = { id: job.id, bytes: lane.out.buf.slice(0, lane.out.pos), errors: lane.out.errors, failed };
+  for (const arg of args) if (!(await lane.run(arg))) failed = true;
+  const done: ChunkDone = { bytes: lane.out.buf.slice(0, lane.out.pos), errors: lane.out.errors, failed };
   lane.out.clear();
   return done;
 }
 
 /**
- * doArg over `args` as `plan` says, output written to `out` in argument
- * order. Returns whether any argument failed.
+ * doArg over `args` as `plan` says (lib/io/worker-pool.ts runs the chunks:
+ * `plan.lanes` at once on each thread), output written to `out` in argument
+ * order as the chunks come in. Returns whether any argument failed.
  */
 export async function runParallel(first: Lane, newLane: () => Lane, setup: Omit<WorkerSetup, 'lanes'>, args: readonly string[], plan: Plan, out: Output): Promise<boolean> {
   const chunks = chunksOf(args, unitsOf(decoderBackend() === 'pure'));
   const done = new Map<number, ChunkDone>();
-  let next = 0; // the next chunk to hand out
   let written = 0; // the next chunk to write
   let failed = false;
   let onMain = 0;
-  const write = (): void => {
-    for (let r = done.get(written); r; r = done.get(written)) {
-      done.delete(written);
-      drainParts(r.bytes, r.bytes.length, r.errors, out);
-      if (r.failed) failed = true;
-      written++;
-    }
-  };
-  const threads: Worker[] = [];
-  let settle!: (e?: Error) => void;
-  const finished = new Promise<void>((resolve, reject) => {
-    settle = (e) => (e ? reject(e) : resolve());
-  });
-  const give = (w: Worker): void => {
-    if (next < chunks.length) {
-      const job: ChunkJob = { id: next, args: chunks[next] };
-      next++;
-      w.postMessage(job);
-    }
-  };
-  for (let i = 0; i < plan.workers; i++) {
-    // (the small young generation cli/index.ts sets for modinfo holds here too: V8's flags are the process's)
-    const w = new Worker(WORKER, { workerData: { ...setup, lanes: plan.lanes } satisfies WorkerSetup, stdout: false, stderr: false });
-    threads.push(w);
-    w.on('message', (m: WorkerMessage) => {
-      if ('ready' in m) {
-        // one chunk more than its lanes: the next waits in the worker, not in the round trip
-        for (let k = 0; k <= plan.lanes; k++) give(w);
-        return;
-      }
-      if ('internal' in m) {
-        settle(new Error(`modinfo worker: ${m.internal}`));
-        return;
-      }
-      done.set(m.id, m);
-      write();
-      give(w);
-      if (written === chunks.length) settle();
-    });
-    w.on('error', (e) => settle(e));
-  }
-  // Lanes on this thread take chunks too, writing what is done between them
-  // (KMODKIT_MODINFO_MAIN=0: this thread only writes, for measurements and tests).
-  const lane = async (c: Lane): Promise<void> => {
-    while (next < chunks.length && process.env.KMODKIT_MODINFO_MAIN !== '0') {
-      const id = next++;
+  const lanes = [first, ...Array.from({ length: plan.lanes - 1 }, newLane)];
+  // KMODKIT_MODINFO_MAIN=0: this thread only writes, for measurements and tests
+  const mainLanes = process.env.KMODKIT_MODINFO_MAIN === '0' && plan.workers > 0 ? 0 : plan.lanes;
+  await runChunked<string, ChunkDone>({
+    chunks,
+    workers: plan.workers,
+    mainLanes,
+    // (the small young generation cli/index.ts sets for modinfo holds in the workers too: V8's flags are the process's)
+    workerLanes: plan.lanes,
+    script: WORKER,
+    workerData: { ...setup, lanes: plan.lanes } satisfies WorkerSetup,
+    work: (chunk, lane) => {
       onMain++;
-      done.set(id, await runChunk(c, { id, args: chunks[id] }));
-      write();
-      // let the workers' messages in (results to write, requests for chunks)
-      await new Promise<void>((r) => setImmediate(r));
-    }
-  };
-  try {
-    const lanes = [first, ...Array.from({ length: plan.lanes - 1 }, newLane)];
-    await Promise.all(lanes.map(lane));
-    if (written < chunks.length) await finished;
-  } finally {
-    await Promise.all(threads.map((w) => w.terminate()));
-  }
+      return runChunk(lanes[lane], chunk);
+    },
+    collect: false,
+    onResult: (id, r) => {
+      done.set(id, r);
+      for (let c = done.get(written); c; c = done.get(written)) {
+        done.delete(written);
+        drainParts(c.bytes, c.bytes.length, c.errors, out);
+        if (c.failed) failed = true;
+        written++;
+      }
+    },
+  });
   drain(first.out, out);
   if (process.env.KMODKIT_MODINFO_DEBUG) {
     process.stderr.write(`modinfo: ${chunks.length} chunks, ${onMain} on the main thread (${plan.lanes} lane(s)), ${chunks.length - onMain} on ${plan.workers} worker(s)\n`);

@@ -15,7 +15,7 @@ import { encodeTrustedKeys } from '../check/trusted-keys.js';
 import { checkReport, type CheckReport, type InputError } from '../check/report/report.js';
 import { MODULE_FILE_RE } from '../modindex/names.js';
 import { openModule, type ModuleScratch } from './open.js';
-import { runChunked, workerScript, workersFor } from './worker-pool.js';
+import { chunkItems, runChunked, workerScript, workersFor } from './worker-pool.js';
 
 export interface CheckModulesOptions extends BatchOptions {
   /** Called as module files are read (before each one on the main thread; per chunk with workers): how many so far (1-based), of how many, and which. */
@@ -168,8 +168,7 @@ async function prepareAll(files: readonly string[], target: TargetKernel, option
   if (workers === 0 || !target.loadedFrom) return prepareFiles(files, prepare, scratch, progress && ((path) => progress(++n, files.length, path)));
   const batchOptions: BatchOptions = { ...(options.params !== undefined ? { params: options.params } : {}), ...(options.inputNames ? { inputNames: options.inputNames } : {}) };
   const chunks = await runChunked<string, PlainOutcome[]>({
-    items: files,
-    chunkSize: Math.max(1, Math.min(CHUNK, Math.ceil(files.length / ((workers + 1) * 4)))),
+    chunks: chunkItems(files, Math.max(1, Math.min(CHUNK, Math.ceil(files.length / ((workers + 1) * 4))))),
     workers,
     script: workerScript('check-worker', import.meta.url),
     workerData: { targetOptions: target.loadedFrom, batch: batchOptions } satisfies CheckWorkerData,

@@ -26,7 +26,7 @@ import { modnameFromPath } from '../modindex/names.js';
 import { emptyConfig as emptyModprobeConfig, parseModprobeConf } from '../modprobe/config.js';
 import { DEPMOD_CACHE_NAME, KMODKIT_VERSION, decodeContents, readDepmodCache, writeDepmodCache, type CachedModule, type CacheScope, type EncodedContents, type FileKey } from './depmod-cache.js';
 import { readDepmodContents } from './depmod-read.js';
-import { runChunked, workerScript, workersFor } from './worker-pool.js';
+import { chunkItems, runChunked, workerScript, workersFor } from './worker-pool.js';
 import { INPUT_LIMITS } from '../input-limits.js';
 import { readInput, readInputText } from './read-input.js';
 
@@ -317,8 +317,7 @@ async function readContents(paths: readonly string[], kmod: KmodCompat, workers:
   if (workers === 0 || paths.length <= CHUNK) return readDepmodContents(paths, kmod, {}, names);
   const scratch = {};
   const parts = await runChunked<string, DepmodModuleContent[] | EncodedContents>({
-    items: paths,
-    chunkSize: CHUNK,
+    chunks: chunkItems(paths, CHUNK),
     workers,
     script: workerScript('depmod-worker', import.meta.url),
     workerData: { kmod },

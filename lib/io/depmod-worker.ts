@@ -14,7 +14,7 @@ function serve(kmod: KmodCompat): void {
   const scratch: ModuleScratch = {};
   workerServe<string, EncodedContents>(
     async (paths) => encodeContents(await readDepmodContents(paths, kmod, scratch)),
-    (e) => [e.u32.buffer, e.names.buffer, e.text.buffer] as ArrayBuffer[],
+    { transfer: (e) => [e.u32.buffer, e.names.buffer, e.text.buffer] as ArrayBuffer[] },
   );
 }
 

@@ -4,6 +4,10 @@
  * takes its share too), and the results come back in item order whatever
  * thread made them. A worker script answers with workerServe().
  *
+ * A thread may work several chunks at once (lanes): a chunk that waits for
+ * a decoder on libuv's pool (modinfo over compressed modules) leaves the
+ * thread free for the next one.
+ *
  * A worker may ask the main thread for something it should not compute
  * again (askMain(): e.g. the keys of a kernel image the main thread has
  * decoded once); the run's `answer` replies.
@@ -12,24 +16,36 @@ import { availableParallelism } from 'node:os';
 import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
 
 export interface ChunkedRun<I, R> {
-  readonly items: readonly I[];
-  /** Items per chunk. */
-  readonly chunkSize: number;
+  /** The items, cut into chunks (chunkItems(), or chunks of the caller's own measure). */
+  readonly chunks: readonly (readonly I[])[];
   /** Worker threads to start besides the main thread (0: everything on the main thread). */
   readonly workers: number;
+  /** Chunks the main thread works at once (default 1; 0 with workers: it only hands out chunks and collects results). */
+  readonly mainLanes?: number;
+  /** Chunks each worker works at once: the `lanes` its script gives workerServe() (default 1). */
+  readonly workerLanes?: number;
   /** The worker script (it calls workerServe with the same `work`). */
   readonly script: URL;
   /** Passed to each worker as workerData. */
   readonly workerData?: unknown;
-  /** The work for one chunk, on the main thread. */
-  readonly work: (chunk: I[]) => Promise<R>;
+  /** The work for one chunk, on the main thread; `lane` (0 to mainLanes - 1) is the one it runs in. */
+  readonly work: (chunk: readonly I[], lane: number) => Promise<R>;
   /** The main thread's answer to a worker's askMain() (plain data, structured-cloned). */
   readonly answer?: (question: unknown) => Promise<unknown>;
   /** Called with each chunk's result as it arrives (any order). */
   readonly onResult?: (chunk: number, result: R) => void;
+  /** Keep the results for runChunked's return value (default true; false: onResult alone sees them). */
+  readonly collect?: boolean;
 }
 
-type Request<I> = { readonly id: number; readonly chunk: I[] } | { readonly answered: number; readonly value?: unknown; readonly error?: string };
+/** `items` in chunks of `size` (the last may be shorter). */
+export function chunkItems<I>(items: readonly I[], size: number): I[][] {
+  const chunks: I[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+type Request<I> = { readonly id: number; readonly chunk: readonly I[] } | { readonly answered: number; readonly value?: unknown; readonly error?: string };
 type Reply<R> = { readonly id: number; readonly result: R } | { readonly id: number; readonly error: string } | { readonly ask: number; readonly question: unknown };
 
 /**
@@ -50,24 +66,30 @@ export function workersFor(items: number, minItems: number, max = 3): number {
 }
 
 /**
- * Chunks handed to a worker ahead of its replies: the one it works on and
- * the next, waiting in the worker. The main thread hears a reply only
- * between its own chunks (each tens of milliseconds of synchronous work), so
- * with one chunk at a time a worker waited out the rest of the main thread's
+ * Chunks handed to a worker ahead of its replies: one per lane, and the
+ * next, waiting in the worker. The main thread hears a reply only between
+ * its own chunks (each tens of milliseconds of synchronous work), so with
+ * one chunk at a time a worker waited out the rest of the main thread's
  * chunk before it got the next: idle 20–40% of a whole-tree check.
  */
-const IN_FLIGHT = 2;
+const AHEAD = 1;
 
-/** Run every chunk, on the main thread and on `workers` worker threads; results in chunk order. */
+/** Run every chunk, on the main thread and on `workers` worker threads; results in chunk order (empty with collect: false). */
 export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
-  const chunks: I[][] = [];
-  for (let i = 0; i < run.items.length; i += run.chunkSize) chunks.push(run.items.slice(i, i + run.chunkSize));
-  const results: R[] = new Array(chunks.length);
+  const chunks = run.chunks;
+  const collect = run.collect !== false;
+  const mainLanes = run.workers > 0 ? Math.max(0, run.mainLanes ?? 1) : Math.max(1, run.mainLanes ?? 1);
+  const inFlight = Math.max(1, run.workerLanes ?? 1) + AHEAD;
+  const results: R[] = [];
   let next = 0;
   let failure: Error | undefined;
+  const done = (id: number, result: R): void => {
+    if (collect) results[id] = result;
+    run.onResult?.(id, result);
+  };
   const threads: Worker[] = [];
   const workerDone: Promise<void>[] = [];
-  for (let w = 0; w < run.workers && w < chunks.length - 1; w++) {
+  for (let w = 0; w < run.workers && w < chunks.length - (mainLanes > 0 ? 1 : 0); w++) {
     const worker = new Worker(run.script, { workerData: run.workerData });
     threads.push(worker);
     workerDone.push(new Promise<void>((resolve) => {
@@ -92,25 +114,24 @@ export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
         }
         outstanding--;
         if ('error' in reply) failure ??= new Error(reply.error);
-        else {
-          results[reply.id] = reply.result;
-          run.onResult?.(reply.id, reply.result);
-        }
+        else done(reply.id, reply.result);
         give();
       });
       worker.on('error', (e) => { failure ??= e; resolve(); });
       worker.on('exit', () => resolve());
-      for (let k = 0; k < IN_FLIGHT; k++) give();
+      for (let k = 0; k < inFlight; k++) give();
     }));
   }
-  try {
-    // The main thread's share, yielding between chunks so the workers are fed.
+  // The main thread's lanes, yielding between chunks so the workers are fed and heard.
+  const lane = async (n: number): Promise<void> => {
     while (!failure && next < chunks.length) {
       const id = next++;
-      results[id] = await run.work(chunks[id]);
-      run.onResult?.(id, results[id]);
+      done(id, await run.work(chunks[id], n));
       if (threads.length) await new Promise<void>((r) => setImmediate(r));
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: mainLanes }, (_, n) => lane(n)));
     await Promise.all(workerDone);
   } finally {
     await Promise.all(threads.map((t) => t.terminate()));
@@ -126,11 +147,17 @@ interface Asking {
 }
 
 /**
- * The worker side: answer each chunk with `work`'s result; `transfer` names
- * the buffers to move rather than copy. `work` gets askMain(), which sends a
- * question to the main thread's `answer` and resolves with its reply.
+ * The worker side: answer each chunk with `work`'s result, at most `lanes`
+ * chunks at once (ChunkedRun.workerLanes; a lane's buffers serve one module
+ * at a time, so a chunk waits for a free lane); `transfer` names the
+ * buffers to move rather than copy. `work` gets askMain(), which sends a
+ * question to the main thread's `answer` and resolves with its reply, and
+ * the lane (0 to lanes - 1) it runs in.
  */
-export function workerServe<I, R>(work: (chunk: I[], askMain: (question: unknown) => Promise<unknown>) => Promise<R>, transfer: (result: R) => TransferListItem[] = () => []): void {
+export function workerServe<I, R>(
+  work: (chunk: readonly I[], askMain: (question: unknown) => Promise<unknown>, lane: number) => Promise<R>,
+  options: { readonly transfer?: (result: R) => TransferListItem[]; readonly lanes?: number } = {},
+): void {
   const port = parentPort;
   if (!port) throw new Error('workerServe() outside a worker thread');
   const asking: Asking = { next: 0, waiting: new Map() };
@@ -140,22 +167,23 @@ export function workerServe<I, R>(work: (chunk: I[], askMain: (question: unknown
       asking.waiting.set(n, { resolve, reject });
       port.postMessage({ ask: n, question } satisfies Reply<R>);
     });
-  // chunks are worked one after another (a worker's buffers serve one module at a time); the next waits here
-  const queued: { readonly id: number; readonly chunk: I[] }[] = [];
-  let working = false;
+  const transfer = options.transfer ?? (() => []);
+  const idle = Array.from({ length: Math.max(1, options.lanes ?? 1) }, (_, n) => n);
+  const queued: { readonly id: number; readonly chunk: readonly I[] }[] = [];
   const start = (): void => {
-    const req = working ? undefined : queued.shift();
-    if (!req) return;
-    working = true;
-    work(req.chunk, askMain)
-      .then(
-        (result) => port.postMessage({ id: req.id, result } satisfies Reply<R>, transfer(result)),
-        (e: unknown) => port.postMessage({ id: req.id, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies Reply<R>),
-      )
-      .finally(() => {
-        working = false;
-        start();
-      });
+    while (idle.length > 0 && queued.length > 0) {
+      const lane = idle.pop()!;
+      const req = queued.shift()!;
+      work(req.chunk, askMain, lane)
+        .then(
+          (result) => port.postMessage({ id: req.id, result } satisfies Reply<R>, transfer(result)),
+          (e: unknown) => port.postMessage({ id: req.id, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies Reply<R>),
+        )
+        .finally(() => {
+          idle.push(lane);
+          start();
+        });
+    }
   };
   port.on('message', (req: Request<I>) => {
     if ('answered' in req) {

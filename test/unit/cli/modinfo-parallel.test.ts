@@ -72,8 +72,8 @@ test('a chunk result keeps its own error list: the next chunk of the same lane c
   const { ByteBuffer } = await import('../../../cli/format/byte-buffer.js');
   const out = new ByteBuffer();
   const lane = { out, run: async (arg: string) => (arg === 'bad' ? (out.error(`error for ${arg}`), false) : (out.ascii(arg), true)) };
-  const first = await runChunk(lane, { id: 0, args: ['a', 'b'] });
-  const second = await runChunk(lane, { id: 1, args: ['c', 'bad'] });
+  const first = await runChunk(lane, ['a', 'b']);
+  const second = await runChunk(lane, ['c', 'bad']);
   t.deepEqual(first.errors, [], 'written later than the second chunk ran, the first still has no error');
   t.deepEqual(second.errors, [1, 'error for bad']);
   t.is(new TextDecoder().decode(first.bytes), 'ab');
