@@ -232,10 +232,10 @@ function fail(base: VerifyResult, errno: SignatureErrno, reason: string, extra: 
  * certificates, under a kernel's rules. Throws KmodkitError 'ETOOBIG' past
  * MAX_SIGNER_INFOS / MAX_CERTIFICATES, 'EINPUT' for unusable certificates.
  */
-export function prepareVerification(image: Uint8Array, trusted: readonly X509Certificate[], rules: SignatureRules = DEFAULT_RULES): Prepared {
+export function prepareVerification(image: Uint8Array, trusted: readonly X509Certificate[], rules: SignatureRules = DEFAULT_RULES, found?: ModuleSignature): Prepared {
   let sig: ModuleSignature | null;
   try {
-    sig = findSignature(image);
+    sig = found ?? findSignature(image);
   } catch (e) {
     if (e instanceof KmodkitError && e.code === 'ESIGNATURE') return { done: { verified: false, errno: 'EBADMSG', reason: `malformed signature: ${e.message}` } };
     throw e;

@@ -14,7 +14,7 @@ import { createHash, createPublicKey, publicDecrypt, verify as cryptoVerify, con
 import { createRequire } from 'node:module';
 import { KmodkitError } from '../errors.js';
 import { hex } from '../bytes/reader.js';
-import { findSignature } from '../module/signature.js';
+import { findSignature, type ModuleSignature } from '../module/signature.js';
 import { equalBytes, type X509Certificate } from '../module/x509.js';
 import {
   DEFAULT_RULES,
@@ -165,10 +165,10 @@ export function nodeSignatureCrypto(): SignatureCrypto {
 // Legacy X509 trailers (3.7–4.2)
 // ---------------------------------------------------------------------------
 
-function verifyLegacy(image: Uint8Array, certs: readonly X509Certificate[]): VerifyResult | null {
-  let sig;
+function verifyLegacy(image: Uint8Array, certs: readonly X509Certificate[], found?: ModuleSignature): VerifyResult | null {
+  let sig = found;
   try {
-    sig = findSignature(image);
+    sig ??= findSignature(image) ?? undefined;
   } catch {
     return null;
   }
@@ -217,6 +217,11 @@ export interface VerifyOptions {
    * signatures only. Default 0: the whole image.
    */
   tailStart?: number;
+  /**
+   * findSignature(image), decoded already (a check decodes it once per
+   * module): not decoded again. Its moduleSize counts from `image`'s start.
+   */
+  signature?: ModuleSignature;
 }
 
 /** The digests of a module's signed content with each of `hashes` (null: not available here). */
@@ -251,10 +256,10 @@ export function moduleSignatureVerifier(): typeof verifyModuleSignature {
 function verifyWith(crypto: SignatureCrypto, image: Uint8Array, certs: readonly (CertificateInput | X509Certificate)[], options: VerifyOptions): VerifyResult {
   const parsed = certs.flatMap((c) => (isCertificate(c) ? [c] : trustedCertificates([c])));
   if (options.tailStart && !options.digests) throw new Error('internal: an image tail is verified with kept digests only');
-  const legacy = verifyLegacy(image, parsed);
+  const legacy = verifyLegacy(image, parsed, options.signature);
   if (legacy && options.tailStart) throw new Error('internal: a legacy signature is verified over the whole image');
   if (legacy) return finish(legacy);
-  const p = prepareVerification(image, parsed, options.rules ?? DEFAULT_RULES);
+  const p = prepareVerification(image, parsed, options.rules ?? DEFAULT_RULES, options.signature);
   if (p.done) return finish(p.done);
   if (options.digests && [...p.plan.checks.values()].some((c) => c.key.algorithm !== 'rsa')) throw new Error('internal: kept digests verify RSA signatures only');
   return finish(runPlan(p.plan, crypto, options.digests));

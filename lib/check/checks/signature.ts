@@ -90,7 +90,7 @@ export async function checkSignature(ctx: CheckContext): Promise<Finding[] | Nee
     // No key the verdict could turn on (the signer is not among them, no signed attributes, no certificate
     // in the message): judged from the trailer alone; the module's content is neither read nor hashed.
     const tail = signatureTail(ctx.mod.source);
-    return judgeSignature(t, sig, tail.bytes, out, names, { keys, digests: new Map(), tailStart: tail.start });
+    return judgeSignature(t, { ...sig, moduleSize: sig.moduleSize - tail.start }, tail.bytes, out, names, { keys, digests: new Map(), tailStart: tail.start });
   }
   return judgeSignature(t, sig, readAll(ctx.mod.source), out, names, keys ? { keys } : {});
 }
@@ -137,9 +137,10 @@ export function finishSignature(t: TargetKernel, wait: SignatureWait): Promise<F
 }
 
 /**
- * Verification against the target's keys and the trust findings. `known.digests`: the content's, computed
- * before (`image` may then be only the image's end, from `known.tailStart` on); `known.keys`: the target's
- * keys, read already.
+ * Verification against the target's keys and the trust findings. `sig`: the signature of `image` (its
+ * moduleSize counted from `image`'s start), handed to the verifier rather than decoded again.
+ * `known.digests`: the content's, computed before (`image` may then be only the image's end, from
+ * `known.tailStart` on); `known.keys`: the target's keys, read already.
  */
 async function judgeSignature(
   t: TargetKernel,
@@ -155,7 +156,7 @@ async function judgeSignature(
   let r: VerifyResult;
   try {
     keys = known.keys ?? (await targetKeys(t, certsName));
-    r = t.verifySignature!(image, trustedCerts(keys), { rules, ...(known.digests ? { digests: known.digests, tailStart: known.tailStart ?? 0 } : {}) });
+    r = t.verifySignature!(image, trustedCerts(keys), { rules, signature: sig, ...(known.digests ? { digests: known.digests, tailStart: known.tailStart ?? 0 } : {}) });
   } catch (e) {
     if (!(e instanceof KmodkitError)) throw e;
     // not the kernel's verdict (it would examine them all): kmodkit refuses to judge past its bounds
