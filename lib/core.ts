@@ -33,7 +33,7 @@ export {
 export { parseModinfo, splitModinfo, modinfoValue, modinfoValues, modinfoDepends, type ModinfoEntry, type ModinfoSpans } from './module/modinfo.js';
 export { mergeParms, mergeParmSpans, type ParmInfo, type ParmTable } from './module/parm.js';
 export { findSignature, signatureModinfoEntries, signatureJson, MODULE_SIGNATURE, type ModuleSignature, type SignatureJsonField } from './module/signature.js';
-export { moduleVersions, dumpModversionsKmod30, type ModversionInfo, type ModuleVersions } from './module/versions.js';
+export { moduleVersions, modversionRaw, dumpModversionsKmod30, type ModversionInfo, type ModuleVersions } from './module/versions.js';
 export { moduleExports, type KernelSymbolExport } from './module/exports.js';
 export { moduleImports, type ModuleImport } from './module/imports.js';
 export { moduleFacts, indexModuleFacts, exporterOf, type ModuleFacts, type ModuleFactsIndex, type ExportedBy } from './module/facts.js';

@@ -24,8 +24,8 @@ export interface ModversionInfo {
   readonly nameBytes: Uint8Array;
   /** CRC: the low 32 bits of the field. */
   readonly crc: number;
-  /** The whole field: u64 in ELF64 `__versions`, else the u32. */
-  readonly crcRaw: bigint;
+  /** The field's high 32 bits: ELF64 `__versions` only, else 0 (modversionRaw() gives the whole field). */
+  readonly crcHigh: number;
   readonly source: 'basic' | 'extended';
 }
 
@@ -105,7 +105,7 @@ export function basicModversions(elf: ElfFile, options: BasicModversionsOptions 
   const out: ModversionInfo[] = [];
   const found = forEachModversion(elf, options, (bytes, start, end, crc, high) => {
     const raw = bytes.subarray(start, end);
-    out.push({ name: decodeText(raw), nameBytes: raw, crc, crcRaw: (BigInt(high) << 32n) | BigInt(crc), source: 'basic' });
+    out.push({ name: decodeText(raw), nameBytes: raw, crc, crcHigh: high, source: 'basic' });
   });
   return found ? out : null;
 }
@@ -146,7 +146,7 @@ export function extendedModversions(elf: ElfFile): ModversionInfo[] | null {
     p = nul + 1;
     if (raw.length > 0 && raw[0] === DOT) raw = raw.subarray(1);
     const crc = u32(b, i * 4);
-    out[i] = { name: decodeText(raw), nameBytes: raw, crc, crcRaw: BigInt(crc), source: 'extended' };
+    out[i] = { name: decodeText(raw), nameBytes: raw, crc, crcHigh: 0, source: 'extended' };
   }
   return out;
 }
@@ -185,9 +185,14 @@ export function crcSymbolValue(elf: ElfFile, shndx: number, value: bigint): bigi
 const enc = new TextEncoder();
 const NEWLINE = Uint8Array.of(0x0a);
 
+/** The whole CRC field: u64 in ELF64 `__versions`, else the u32 (made only where printed: a BigInt per record cost a quarter of the table's decoding). */
+export function modversionRaw(v: ModversionInfo): bigint {
+  return (BigInt(v.crcHigh) << 32n) | BigInt(v.crc);
+}
+
 /** One line of `modprobe --dump-modversions`: printf("0x%08" PRIx64 "\t%s\n", crc, name). */
 export function modversionLine(v: ModversionInfo): Uint8Array {
-  return concatBytes([enc.encode('0x' + v.crcRaw.toString(16).padStart(8, '0') + '\t'), v.nameBytes, NEWLINE]);
+  return concatBytes([enc.encode('0x' + modversionRaw(v).toString(16).padStart(8, '0') + '\t'), v.nameBytes, NEWLINE]);
 }
 
 /**

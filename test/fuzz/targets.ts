@@ -17,7 +17,7 @@
 import { openSync } from 'node:fs';
 import { KmodkitError, isKmodkitError } from '../../lib/errors.js';
 import { modinfoListing, modinfoScratch, moduleFromBytes, moduleInfo, moduleSignature, type KernelModule } from '../../lib/module/module.js';
-import { basicModversions, dumpModversionsKmod30, extendedModversions } from '../../lib/module/versions.js';
+import { basicModversions, dumpModversionsKmod30, extendedModversions, modversionRaw } from '../../lib/module/versions.js';
 import { moduleExports } from '../../lib/module/exports.js';
 import { moduleImports } from '../../lib/module/imports.js';
 import { decodeParams } from '../../lib/module/params.js';
@@ -159,8 +159,8 @@ export const TARGETS: readonly Target[] = [
       const elf = (await ctx.module()).elf;
       const basic = basicModversions(elf);
       const extended = extendedModversions(elf);
-      // as `kmodkit versions --json` prints them (crcRaw is a bigint)
-      const j = (l: typeof basic) => l?.map((v) => ({ name: v.name, crc: v.crc, raw: '0x' + v.crcRaw.toString(16) })) ?? null;
+      // as `kmodkit versions --json` prints them (the raw field is a bigint)
+      const j = (l: typeof basic) => l?.map((v) => ({ name: v.name, crc: v.crc, raw: '0x' + modversionRaw(v).toString(16) })) ?? null;
       return [JSON.stringify({ basic: j(basic), extended: j(extended) }), dumpModversionsKmod30(elf).length];
     },
   },
