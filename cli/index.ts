@@ -30,9 +30,10 @@ const argv = process.argv.slice(2);
  * - check over a tree keeps a worker thread and, while the target's kernel
  *   image decodes, both heaps busy: 4 MiB semi-spaces (default up to 16 on
  *   Node 20, 32 on Node 26). Set here, at run time, the cap reaches the
- *   worker's heap and the main thread's later growth: 388–419 → 368–374 MiB
- *   peak on the 6.1 tree (Node 26); the main heap's start size is fixed
- *   before any JavaScript runs (the same flag given to node: ~300 MiB).
+ *   worker's heap (made later: 388–419 → 368–374 MiB peak on the 6.1 tree,
+ *   Node 26), not the main heap's, whose maximum is fixed before any
+ *   JavaScript runs: that one is held by the growth factor once it is 4 MiB
+ *   (cli/young-generation.ts, from check's progress: 254 → 216 MiB).
  */
 function v8Flags(command: string | undefined): string[] {
   if (command === 'modinfo') {

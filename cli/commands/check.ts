@@ -12,6 +12,7 @@ import { KmodkitError } from '../../lib/errors.js';
 import { escapeControls } from '../../lib/excerpt.js';
 import { loadTarget, type TargetOptions } from '../../lib/io/target.js';
 import { checkModules } from '../../lib/io/check-modules.js';
+import { youngGenerationCap } from '../young-generation.js';
 import { RULE_BY_ID } from '../../lib/check/findings.js';
 import { TARGET_INPUTS, targetInput, type InputNames, type TargetInput } from '../../lib/check/inputs.js';
 import type { CheckPolicy } from '../../lib/check/policy.js';
@@ -251,12 +252,16 @@ export async function runCheck(args: readonly string[], version: string): Promis
 
   const policy: CheckPolicy = { ...(strict ? { strict } : {}), require, ignore, failOn, ...(allowIncomplete ? { allowIncomplete } : {}) };
   const progress = await progressBar();
+  const capYoung = youngGenerationCap(4);
   const report = await checkModules(scanned.positionals, target, {
     policy,
     version,
     inputNames: OPTION_NAMES,
     ...(params.length ? { params } : {}),
-    onProgress: (done, total, path) => progress.tick(done, total, path),
+    onProgress: (done, total, path) => {
+      progress.tick(done, total, path);
+      capYoung();
+    },
   });
   progress.end();
   // A file that could not be checked is a diagnostic: stderr, in every format
