@@ -44,6 +44,50 @@ export interface WorkerSetup {
   lanes: number;
 }
 
+/**
+ * The lanes of one thread, for a large compressed module decoded with no
+ * other in flight: its image (up to ~20 MiB on Debian's trees: amdgpu) and
+ * another lane's would otherwise add up. A module that is to be alone waits
+ * until no other is in flight, and the others wait while it is (in the
+ * order they asked).
+ */
+export interface LaneGate {
+  enter(alone: boolean): Promise<void>;
+  leave(alone: boolean): void;
+}
+
+export function laneGate(): LaneGate {
+  let inFlight = 0;
+  let aloneNow = false;
+  const waiting: { readonly alone: boolean; readonly go: () => void }[] = [];
+  const may = (alone: boolean): boolean => !aloneNow && (alone ? inFlight === 0 : true);
+  const take = (alone: boolean): void => {
+    if (alone) aloneNow = true;
+    else inFlight++;
+  };
+  const wake = (): void => {
+    while (waiting.length > 0 && may(waiting[0].alone)) {
+      const w = waiting.shift()!;
+      take(w.alone);
+      w.go();
+    }
+  };
+  return {
+    enter(alone) {
+      if (waiting.length === 0 && may(alone)) {
+        take(alone);
+        return Promise.resolve();
+      }
+      return new Promise<void>((go) => waiting.push({ alone, go }));
+    },
+    leave(alone) {
+      if (alone) aloneNow = false;
+      else inFlight--;
+      wake();
+    },
+  };
+}
+
 /** A chunk's output: stdout bytes and the stderr lines with their positions (ByteBuffer.errors). */
 export interface ChunkDone {
   bytes: Uint8Array;

@@ -9,10 +9,11 @@
 import { workerData } from 'node:worker_threads';
 import { workerServe } from '../../lib/io/worker-pool.js';
 import { modinfoContext, modinfoLane } from './modinfo.js';
-import { runChunk, type ChunkDone, type WorkerSetup } from './modinfo-parallel.js';
+import { laneGate, runChunk, type ChunkDone, type WorkerSetup } from './modinfo-parallel.js';
 
 const setup = workerData as WorkerSetup;
-const lanes = Array.from({ length: Math.max(1, setup.lanes) }, () => modinfoLane(modinfoContext(setup.opts, setup.json, setup.mdOptions)));
+const gate = laneGate();
+const lanes = Array.from({ length: Math.max(1, setup.lanes) }, () => modinfoLane(modinfoContext(setup.opts, setup.json, setup.mdOptions, gate)));
 workerServe<string, ChunkDone>((args, _askMain, lane) => runChunk(lanes[lane], args), {
   lanes: lanes.length,
   transfer: (done) => [done.bytes.buffer as ArrayBuffer],

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { strerror } from '../../lib/errno.js';
 import { KmodkitError } from '../../lib/errors.js';
 import type { ModulesDir, Resolved } from '../../lib/io/modules-dir.js';
-import { openModule, openRegularFile, readModinfoListing, type ModuleScratch, type RegularFile } from '../../lib/io/open.js';
+import { openModule, openRegularFile, readModinfoListing, trimScratch, type ModuleScratch, type RegularFile } from '../../lib/io/open.js';
 import { modinfoSectionOfRecords, parseModinfo, type ModinfoEntry } from '../../lib/module/modinfo.js';
 import { modinfoListingOf, modinfoScratch, moduleInfo, moduleSignature, type KernelModule, type ModinfoScratch } from '../../lib/module/module.js';
 import { signatureJson, type ModuleSignature } from '../../lib/module/signature.js';
@@ -18,7 +18,7 @@ import { modinfoTextOptions, writeHeaderLine, writeModinfo, type ModinfoTextOpti
 import { kmodVersionOutput, resolveKmodCompat } from '../kmod-compat.js';
 import { ByteBuffer, drain } from '../format/byte-buffer.js';
 import { Output } from '../format/output.js';
-import type { Lane, WorkerSetup } from './modinfo-parallel.js';
+import type { Lane, LaneGate, WorkerSetup } from './modinfo-parallel.js';
 
 const PROG = 'modinfo';
 /** getopt spec; it is optSpec(MODINFO_HELP) (modinfo-help.ts, loaded only for --help; a unit test keeps the two equal). */
@@ -54,11 +54,13 @@ export interface Ctx {
   scratch: ModuleScratch;
   /** The tables modinfoListing refills, and the last signature's decoding. */
   modinfo: ModinfoScratch;
+  /** Shared by the lanes of this thread (modinfo-parallel.ts): a large compressed module is decoded alone. */
+  gate?: LaneGate;
 }
 
 /** A context for a run of modules on this thread. */
-export function modinfoContext(opts: ModinfoTextOptions, json: boolean, mdOptions: Ctx['mdOptions']): Ctx {
-  return { out: new ByteBuffer(), opts, json, mdOptions, scratch: {}, modinfo: modinfoScratch() };
+export function modinfoContext(opts: ModinfoTextOptions, json: boolean, mdOptions: Ctx['mdOptions'], gate?: LaneGate): Ctx {
+  return { out: new ByteBuffer(), opts, json, mdOptions, scratch: {}, modinfo: modinfoScratch(), ...(gate ? { gate } : {}) };
 }
 
 /** A lane of modinfo-parallel.ts: doArg (module paths, not names) in `ctx`. */
@@ -126,7 +128,8 @@ export async function runModinfo(args: readonly string[], version: string): Prom
   const plan = parallel?.planFor(args_);
   if (parallel && plan) {
     const setup = { opts: ctx.opts, json, mdOptions };
-    failed = await parallel.runParallel(modinfoLane(ctx), () => modinfoLane(modinfoContext(ctx.opts, json, mdOptions)), setup, args_, plan, out);
+    ctx.gate = parallel.laneGate();
+    failed = await parallel.runParallel(modinfoLane(ctx), () => modinfoLane(modinfoContext(ctx.opts, json, mdOptions, ctx.gate)), setup, args_, plan, out);
   }
   else {
     for (const arg of args_) {
@@ -141,6 +144,13 @@ export async function runModinfo(args: readonly string[], version: string): Prom
 
 /** Fewer arguments than this are done one after another (modinfo-parallel.ts: LANES_MIN compressed modules). */
 const MANY = 8;
+
+/**
+ * A module file from this size on is read alone on its thread when lanes
+ * share it (LaneGate): a compressed one that large decodes to several MiB
+ * (3 of the 4,023 in Debian 6.1's .ko.zst tree; amdgpu's 4 MB to 19.5 MiB).
+ */
+const ALONE_FROM = 2 ** 20;
 
 /** How much output is gathered before it goes to the Output. */
 const DRAIN_AT = 128 * 1024;
@@ -231,14 +241,23 @@ async function showFile(ctx: Ctx, filename: string, name: string, openPath = fil
     return true;
   }
   if (opts.field === undefined) writeHeaderLine(out, 'filename:', filename, opts);
-  let listing;
+  const gate = ctx.gate;
+  const alone = gate !== undefined && file !== undefined && file.size >= ALONE_FROM;
+  await gate?.enter(alone);
   try {
-    listing = await readModinfoListing(openPath, { scratch: ctx.scratch, modinfo: ctx.modinfo, file });
-  } catch (e) {
-    return reportInfoError(ctx, name, e);
+    let listing;
+    try {
+      listing = await readModinfoListing(openPath, { scratch: ctx.scratch, modinfo: ctx.modinfo, file });
+    } catch (e) {
+      return reportInfoError(ctx, name, e);
+    }
+    writeModinfo(out, listing, opts);
+    return true;
+  } finally {
+    // the large image's pages go back before another lane may take its turn
+    if (alone) trimScratch(ctx.scratch);
+    gate?.leave(alone);
   }
-  writeModinfo(out, listing, opts);
-  return true;
 }
 
 function reportInfoError(ctx: Ctx, name: string, e: unknown): false {

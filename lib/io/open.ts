@@ -95,6 +95,14 @@ function scratchBuffer(scratch: ModuleScratch, which: 'input' | 'output', size: 
   return new Uint8Array(ab, 0, size);
 }
 
+/** Give back the pages a large module grew the scratch's buffers to (the next open grows them again as it needs). */
+export function trimScratch(scratch: ModuleScratch): void {
+  for (const which of ['input', 'output'] as const) {
+    const ab = scratch[which] as Resizable | undefined;
+    if (ab && ab.byteLength > SCRATCH_KEPT) ab.resize(SCRATCH_KEPT);
+  }
+}
+
 export type { OpenOptions };
 export interface OpenedModule {
   readonly path: string;

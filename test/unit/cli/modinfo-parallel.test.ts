@@ -89,3 +89,27 @@ test('the plan for one tree: a worker thread for 4,023 .ko.xz and .ko.gz (their 
   // one core: no worker, whatever the files
   t.is(planFor(tree('.gz'), {}, 1), undefined);
 });
+
+test('lane gate: a module to be read alone waits for those in flight, and the others wait while it is; turns in the order asked', async (t) => {
+  const { laneGate } = await import('../../../cli/commands/modinfo-parallel.js');
+  const gate = laneGate();
+  const log: string[] = [];
+  const tick = () => new Promise<void>((r) => setImmediate(r));
+  await gate.enter(false);
+  log.push('a in');
+  const big = gate.enter(true).then(() => log.push('big in'));
+  const c = gate.enter(false).then(() => log.push('c in'));
+  await tick();
+  t.deepEqual(log, ['a in'], 'the large module waits for a; c, asking after it, waits too');
+  gate.leave(false);
+  await tick();
+  t.deepEqual(log, ['a in', 'big in'], 'alone once a is done');
+  gate.leave(true);
+  await Promise.all([big, c]);
+  t.deepEqual(log, ['a in', 'big in', 'c in']);
+  // two ordinary modules share the thread: both in at once
+  let both = false;
+  void Promise.all([gate.enter(false), gate.enter(false)]).then(() => { both = true; });
+  await tick();
+  t.true(both);
+});
