@@ -118,7 +118,11 @@ export async function runChunked<I, R>(run: ChunkedRun<I, R>): Promise<R[]> {
         give();
       });
       worker.on('error', (e) => { failure ??= e; resolve(); });
-      worker.on('exit', () => resolve());
+      worker.on('exit', (code) => {
+        // a worker gone with chunks in hand (process.exit in it, a crash): those chunks have no result
+        if (outstanding > 0) failure ??= new Error(`a worker thread stopped (exit code ${code}) with ${outstanding} chunk(s) not done`);
+        resolve();
+      });
       for (let k = 0; k < inFlight; k++) give();
     }));
   }

@@ -87,3 +87,21 @@ test('mainLanes 0: the workers do every chunk; collect: false returns nothing an
   t.deepEqual(results, []);
   t.deepEqual(seen.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6]);
 });
+
+test('a worker thread that ends with chunks in hand fails the run: no chunk is left without a result', async (t) => {
+  for (const mainLanes of [0, 1]) {
+    const run = runChunked<number, number[]>({
+      chunks: chunkItems(Array.from({ length: 40 }, (_, i) => i), 2),
+      workers: 1,
+      mainLanes,
+      script: new URL('../../helpers/pool-worker-exit.js', import.meta.url),
+      // the main thread (when it takes chunks) is slow, so the worker surely gets a second one
+      work: async (chunk) => {
+        await new Promise((r) => setTimeout(r, 20));
+        return chunk.map((x) => x * 2);
+      },
+    });
+    const e = await t.throwsAsync(run);
+    t.regex(e!.message, /worker thread stopped \(exit code 0\) with [12] chunk\(s\) not done/, `mainLanes ${mainLanes}`);
+  }
+});
