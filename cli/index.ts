@@ -32,8 +32,8 @@ const argv = process.argv.slice(2);
  *   Node 20, 32 on Node 26). Set here, at run time, the cap reaches the
  *   worker's heap (made later: 388–419 → 368–374 MiB peak on the 6.1 tree,
  *   Node 26), not the main heap's, whose maximum is fixed before any
- *   JavaScript runs: that one is held by the growth factor once it is 4 MiB
- *   (cli/young-generation.ts, from check's progress: 254 → 216 MiB).
+ *   JavaScript runs: that one is held by the growth factor from check's
+ *   progress on (cli/young-generation.ts: 254 → 216 MiB).
  */
 function v8Flags(command: string | undefined): string[] {
   if (command === 'modinfo') {
