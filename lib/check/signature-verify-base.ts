@@ -120,6 +120,29 @@ export interface VerifyResult {
   rules?: string;
 }
 
+export interface VerifyOptions {
+  /** The target kernel's signature rules (default: DEFAULT_RULES, the strictest current ones). */
+  rules?: SignatureRules;
+  /**
+   * The module's digests, computed before (moduleDigests): the image's
+   * content is then not read, only its signature trailer. RSA signatures
+   * only (ECDSA and ML-DSA verify over the content itself).
+   */
+  digests?: ReadonlyMap<string, Uint8Array | null>;
+  /**
+   * With `digests`: `image` is only the image's end, from this offset on
+   * (signatureTail(): the trailer and at least one byte of content before
+   * it), so that a caller that let the module go need not keep it. PKCS#7
+   * signatures only. Default 0: the whole image.
+   */
+  tailStart?: number;
+  /**
+   * findSignature(image), decoded already (a check decodes it once per
+   * module): not decoded again. Its moduleSize counts from `image`'s start.
+   */
+  signature?: ModuleSignature;
+}
+
 // ---------------------------------------------------------------------------
 // The primitive each runtime supplies
 // ---------------------------------------------------------------------------

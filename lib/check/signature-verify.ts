@@ -27,11 +27,12 @@ import {
   type SignatureCheck,
   type SignatureCrypto,
   type SignatureRules,
+  type VerifyOptions,
   type VerifyResult,
 } from './signature-verify-base.js';
 import { MLDSA_MODULE, mlDsaVerify, type MlDsaModule } from './mldsa.js';
 
-export type { CertificateInput, VerifyResult, SignatureRules };
+export type { CertificateInput, VerifyOptions, VerifyResult, SignatureRules };
 
 /** Digest names (ours/kmod's) → node:crypto names. */
 const NODE_HASH: Record<string, string> = {
@@ -199,29 +200,6 @@ function verifyLegacy(image: Uint8Array, certs: readonly X509Certificate[], foun
   const a = crypto.verify({ covers: 'content', key: cert.publicKey, hash: sig.hashAlgorithm, data, signature: s });
   if (a === true) return { ...base, verified: true, certificate: certInfo };
   return { ...base, reason: typeof a === 'string' ? a : typeof a === 'object' ? a.invalid : 'signature does not match', certificate: certInfo };
-}
-
-export interface VerifyOptions {
-  /** The target kernel's signature rules (default: DEFAULT_RULES, the strictest current ones). */
-  rules?: SignatureRules;
-  /**
-   * The module's digests, computed before (moduleDigests): the image's
-   * content is then not read, only its signature trailer. RSA signatures
-   * only (ECDSA and ML-DSA verify over the content itself).
-   */
-  digests?: ReadonlyMap<string, Uint8Array | null>;
-  /**
-   * With `digests`: `image` is only the image's end, from this offset on
-   * (signatureTail(): the trailer and at least one byte of content before
-   * it), so that a caller that let the module go need not keep it. PKCS#7
-   * signatures only. Default 0: the whole image.
-   */
-  tailStart?: number;
-  /**
-   * findSignature(image), decoded already (a check decodes it once per
-   * module): not decoded again. Its moduleSize counts from `image`'s start.
-   */
-  signature?: ModuleSignature;
 }
 
 /** The digests of a module's signed content with each of `hashes` (null: not available here). */

@@ -3,8 +3,7 @@
  * Pure data plus the derivations the checks share; reading the pieces from
  * the running system or from files is lib/io/target.ts.
  */
-import type { CertificateInput, SignatureRules, VerifyResult } from './signature-verify-base.js';
-import type { ModuleSignature } from '../module/signature.js';
+import type { CertificateInput, VerifyOptions, VerifyResult } from './signature-verify-base.js';
 import type { X509Certificate } from '../module/x509.js';
 import type { TrustedKeySet } from './trusted-keys.js';
 import type { Compression } from '../compress/detect.js';
@@ -77,7 +76,7 @@ export interface TargetKernel {
    * the Node layer (lib/io/target.ts uses node:crypto) so that the checks
    * themselves stay pure; without it, verification is reported as skipped.
    */
-  readonly verifySignature?: (image: Uint8Array, certs: (CertificateInput | X509Certificate)[], options?: { rules?: SignatureRules; digests?: ReadonlyMap<string, Uint8Array | null>; tailStart?: number; signature?: ModuleSignature }) => VerifyResult;
+  readonly verifySignature?: (image: Uint8Array, certs: (CertificateInput | X509Certificate)[], options?: VerifyOptions) => VerifyResult;
   /**
    * A module's content digests (node:crypto, injected with verifySignature):
    * with it, a module whose signature waits for the target's keys (a kernel
