@@ -77,7 +77,7 @@ export { prepareModule, preparationPlan, targetCompression, type PrepareOptions,
 // Types the signatures above use (test/unit/types/public-types.test.ts keeps this complete).
 export type { AlgorithmIdentifier, DistinguishedName, NameAttribute, Pkcs7Info, Pkcs7Memo, SignedAttribute, SignerIdentifier, SignerInfo } from './module/pkcs7.js';
 export type { BtfInfo, FunctionRef, LayoutSectionName, ModuleNameInfo, ModversionsInfo, NameSource, ThisModuleInfo } from './module/layout.js';
-export type { CertificateInput, VerifyResult } from './check/signature-verify.js';
+export type { CertificateInput, VerifyOptions, VerifyResult } from './check/signature-verify.js';
 export type { CheckName, FindingCounts, FindingStatus, RuleInfo } from './check/findings.js';
 export type { CompressChoice, Encoder } from './prepare/prepare-module.js';
 export type { ConfigAlias, ConfigBlacklist, ConfigCommand, ConfigFileEntry, ConfigOptions, ConfigSoftdep, ConfigSource, ConfigWeakdep } from './modprobe/config.js';
